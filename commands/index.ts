@@ -1,0 +1,18 @@
+// Every command group of the console, in one list. A group lives in its own
+// file; adding one is an import and an entry here.
+
+import { buildTree, groupsOf } from './tree.js';
+import { healthGroup, helpGroup } from './health.js';
+import { systemGroup } from './system.js';
+import { rightsOf } from '../daemon/rights.js';
+import type { Group } from './types.js';
+
+const commandGroups: Group[] = [healthGroup, systemGroup];
+
+/** The groups `help` lists: the ones the caller may use, menu groups only. */
+const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));
+
+export const groups: readonly Group[] = [
+  ...commandGroups,
+  helpGroup((ctx) => groupsOf(listedTree(), rightsOf(ctx.store, ctx.caller.user).visible)),
+];

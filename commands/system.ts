@@ -1,0 +1,131 @@
+// `system ...`: the node's identity and basic state.
+
+import { hostname as osHostname, networkInterfaces, release } from 'node:os';
+import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
+import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
+import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
+import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
+
+declare const __PLATFORM_VERSION__: string | undefined;
+export const PLATFORM_VERSION = typeof __PLATFORM_VERSION__ === 'string' ? __PLATFORM_VERSION__ : 'development';
+
+const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');
+const setupOptions = [
+  { name: 'hostname', type: hostname(), summary: 'the node name' },
+  { name: 'role', type: roleType, summary: 'webproxy, application, database or unified (= application + database)' },
+  { name: 'ip', type: ipAddress(), summary: 'the address the cluster knows the node by (default: detected)' },
+  { name: 'ntp', type: listOf(host('<ntp-server>')), summary: 'NTP servers' },
+  { name: 'dns', type: listOf(ipAddress('<dns-server>')), summary: 'DNS resolvers' },
+  { name: 'domain', type: hostname('<domain>'), summary: 'the DNS domain' },
+  { name: 'data-centre', type: name('<data-centre>'), summary: 'the data centre the node stands in' },
+] as const;
+
+const setup: Command = {
+  words: ['system', 'setup'],
+  summary: 'Configure the node: hostname, roles, address, NTP, DNS, domain, data centre',
+  options: setupOptions,
+  async run(ctx, args) {
+    const given = setupOptions.some((o) => args[o.name] !== undefined);
+    const values = given ? args : await wizard(ctx);
+    const current = nodeOrDefault(ctx.store, osHostname());
+    if (values.hostname === undefined && readNode(ctx.store) === undefined) {
+      throw badInput('missing-option', 'system setup: --hostname is required the first time');
+    }
+    if (values.role === undefined && current.roles.length === 0) {
+      throw badInput('missing-option', 'system setup: --role is required the first time (webproxy, application, database, unified)');
+    }
+    const node: NodeSettings = {
+      ...current,
+      hostname: (values.hostname as string | undefined) ?? current.hostname,
+      roles: (values.role as RoleName[] | undefined) ?? current.roles,
+      ip: (values.ip as string | undefined) ?? current.ip,
+      ntp: (values.ntp as string[] | undefined) ?? current.ntp,
+      dns: (values.dns as string[] | undefined) ?? current.dns,
+      domain: (values.domain as string | undefined) ?? current.domain,
+      dataCentre: (values['data-centre'] as string | undefined) ?? current.dataCentre,
+    };
+    ctx.store.tx(() => writeNode(ctx.store, node));
+    return reply.tree(identity(node));
+  },
+};
+
+/** Asks each setting in turn, offering the current value. */
+async function wizard(ctx: Context): Promise<Record<string, unknown>> {
+  const current = nodeOrDefault(ctx.store, osHostname());
+  const initial: Record<string, string | undefined> = {
+    hostname: current.hostname,
+    role: current.roles.join(',') || 'unified',
+    ip: current.ip,
+    ntp: current.ntp.join(','),
+    dns: current.dns.join(','),
+    domain: current.domain,
+    'data-centre': current.dataCentre,
+  };
+  const values: Record<string, unknown> = {};
+  for (const option of setupOptions) {
+    for (;;) {
+      const answer = (await ctx.ask({ text: `${option.summary} (${option.type.hint})`, initial: initial[option.name] ?? '' })).trim();
+      if (answer === '') break;
+      try {
+        values[option.name] = option.type.parse(answer);
+        break;
+      } catch (error) {
+        ctx.progress(`${(error as Error).message}; try again`);
+      }
+    }
+  }
+  return values;
+}
+
+function identity(node: NodeSettings): { [key: string]: Json } {
+  return {
+    hostname: node.hostname,
+    roles: node.roles,
+    dataCentre: node.dataCentre,
+    domain: node.domain ?? null,
+    ip: node.ip ?? null,
+    ntp: node.ntp,
+    dns: node.dns,
+  };
+}
+
+const info: Command = {
+  words: ['system', 'info'],
+  summary: "Show the node's identity: hostname, roles, data centre, addresses, versions",
+  run(ctx) {
+    const node = nodeOrDefault(ctx.store, osHostname());
+    const addresses = Object.entries(networkInterfaces()).flatMap(([iface, list]) =>
+      (list ?? []).filter((a) => !a.internal).map((a) => `${a.address}/${a.netmask.includes(':') ? cidrOf6(a.netmask) : cidrOf4(a.netmask)} (${iface})`),
+    );
+    return reply.tree({
+      ...identity(node),
+      configured: readNode(ctx.store) !== undefined,
+      addresses,
+      versions: { platform: PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
+    });
+  },
+};
+
+const cidrOf4 = (mask: string) => mask.split('.').reduce((bits, octet) => bits + Number(octet).toString(2).replace(/0/g, '').length, 0);
+const cidrOf6 = (mask: string) =>
+  mask.split(':').reduce((bits, group) => bits + (group ? parseInt(group, 16).toString(2).replace(/0/g, '').length : 0), 0);
+
+const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
+  words: ['system', 'maintenance-mode', action],
+  summary: { start: 'Put the node in maintenance mode', stop: 'Take the node out of maintenance mode', status: 'Show whether the node is in maintenance mode' }[action],
+  confirm: action === 'status' ? undefined : `${action === 'start' ? 'Start' : 'Stop'} maintenance mode on this node? Scheduled jobs are ${action === 'start' ? 'suspended' : 'resumed'}.`,
+  run(ctx) {
+    const node = nodeOrDefault(ctx.store, osHostname());
+    if (action !== 'status') {
+      node.maintenance = action === 'start';
+      ctx.store.tx(() => writeNode(ctx.store, node));
+    }
+    return reply.tree({ 'maintenance-mode': node.maintenance ? 'on' : 'off' });
+  },
+});
+
+export const systemGroup: Group = {
+  word: 'system',
+  summary: 'system administration',
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status')],
+};

@@ -1,0 +1,52 @@
+// The local API server: a unix socket under run/, one request per
+// connection, newline-delimited JSON both ways (see protocol.ts).
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, rmSync } from 'node:fs';
+import { handle } from './execute.js';
+import { lineReader, type Request, type Response } from './protocol.js';
+import type { Runtime } from './runtime.js';
+
+export function serveLocalApi(runtime: Runtime): Promise<Server> {
+  const server = createServer((socket) => serveConnection(runtime, socket));
+  rmSync(runtime.paths.socket, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(runtime.paths.socket, () => {
+      // Group access lets the platform users' consoles connect; others cannot.
+      chmodSync(runtime.paths.socket, 0o660);
+      resolve(server);
+    });
+  });
+}
+
+function serveConnection(runtime: Runtime, socket: Socket): void {
+  const abort = new AbortController();
+  const answers: ((value: string | boolean) => void)[] = [];
+  let started = false;
+  const send = (response: Response) => {
+    if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+  };
+  socket.on('close', () => abort.abort());
+  socket.on('error', () => abort.abort());
+  socket.on(
+    'data',
+    lineReader((message) => {
+      const request = message as Request;
+      if (request.op === 'answer') {
+        answers.shift()?.(request.value);
+        return;
+      }
+      if (started) return;
+      started = true;
+      const channel = {
+        send,
+        signal: abort.signal,
+        answer: () => new Promise<string | boolean>((resolve) => answers.push(resolve)),
+      };
+      handle(runtime, request, channel)
+        .catch((error) => send({ type: 'error', code: 'internal', message: String(error?.message ?? error), hints: [], exitStatus: 1 }))
+        .finally(() => socket.end());
+    }),
+  );
+}

@@ -1,0 +1,140 @@
+// Runs one request from a client: parses the words against the tree (with
+// the caller's rights), asks the questions the command needs through the
+// client, runs it, audits it, and answers with one result or error.
+
+import { buildTree, complete, helpAt, parse, usageOf } from '../commands/tree.js';
+import { groups } from '../commands/index.js';
+import { PlatformError, badInput, type Context, type Json, type Reply, type ExitStatus } from '../commands/types.js';
+import type { AuditOutcome } from '../store/db.js';
+import type { CallerInfo, Request, Response } from './protocol.js';
+import { rightsOf } from './rights.js';
+import type { Runtime } from './runtime.js';
+import { bannerLines } from '../status/banner.js';
+import { gatherFacts } from '../status/facts.js';
+
+export const tree = buildTree(groups);
+
+export interface Channel {
+  send(response: Response): void;
+  /** The next `answer` the client sends. */
+  answer(): Promise<string | boolean>;
+  signal: AbortSignal;
+}
+
+export async function handle(runtime: Runtime, request: Request, channel: Channel): Promise<void> {
+  switch (request.op) {
+    case 'run':
+      return run(runtime, request.words, request.caller, channel);
+    case 'complete': {
+      const rights = rightsOf(runtime.store, request.caller.user);
+      const ctx = contextFor(runtime, request.caller, channel);
+      const result = await complete(tree, request.line, rights.visible, ctx);
+      return channel.send({ type: 'completion', ...result });
+    }
+    case 'help-at': {
+      const rights = rightsOf(runtime.store, request.caller.user);
+      return channel.send({ type: 'help-at', entries: helpAt(tree, request.line, rights.visible) });
+    }
+    case 'banner':
+      return channel.send({ type: 'banner', ...(await banner(runtime)) });
+    default:
+      throw badInput('bad-request', `unknown request`);
+  }
+}
+
+export async function banner(runtime: Runtime) {
+  const facts = await gatherFacts(runtime.store, runtime.paths, runtime.services);
+  return { lines: bannerLines(facts, new Date()), hostname: facts.hostname };
+}
+
+async function run(runtime: Runtime, words: string[], caller: CallerInfo, channel: Channel): Promise<void> {
+  const rights = rightsOf(runtime.store, caller.user);
+  let auditWords = redactUnparsed(words);
+  const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) =>
+    runtime.store.audit({
+      user: caller.user,
+      origin: caller.origin,
+      address: caller.sshConnection?.split(' ')[0] ?? null,
+      words: auditWords,
+      outcome,
+      exit_status: exitStatus,
+      message: message ?? null,
+    });
+
+  try {
+    const parsed = parse(tree, words, rights.visible);
+    if (parsed.kind === 'group') {
+      const usage = usageOf(parsed.node, rights.visible);
+      channel.send({ type: 'result', blocks: [{ kind: 'usage', entries: usage }], data: usage.map(([syntax, summary]) => ({ syntax, summary })), exitStatus: 0 });
+      return;
+    }
+    auditWords = parsed.audit;
+    if (!rights.permits(parsed.audit)) throw new PlatformError('not-permitted', `you have no right to run "${parsed.audit}"`, 1);
+    const ctx = contextFor(runtime, caller, channel);
+    const { command, args } = parsed;
+    const question = typeof command.confirm === 'function' ? command.confirm(args) : command.confirm;
+    if (question && !(await ctx.confirm(question))) {
+      audit('cancelled', 1, 'not confirmed');
+      channel.send({ type: 'error', code: 'not-confirmed', message: caller.interactive ? 'cancelled' : `${question} — not confirmed; add --yes to confirm`, hints: [], exitStatus: 1 });
+      return;
+    }
+    const result: Reply = await command.run(ctx, args);
+    const exitStatus = result.exitStatus ?? 0;
+    audit(exitStatus === 0 ? 'ok' : 'failed', exitStatus);
+    channel.send({ type: 'result', blocks: result.blocks, data: result.data ?? dataOf(result), exitStatus });
+  } catch (error) {
+    const e = error instanceof PlatformError ? error : new PlatformError('internal', (error as Error).message ?? String(error), 1);
+    if (!(error instanceof PlatformError)) runtime.log('error', `${auditWords}: ${(error as Error).stack ?? error}`);
+    audit(e.code === 'not-permitted' ? 'refused' : e.exitStatus === 2 ? 'bad-input' : 'failed', e.exitStatus, e.message);
+    channel.send({ type: 'error', code: e.code, message: e.message, hints: e.hints, exitStatus: e.exitStatus });
+  }
+}
+
+function contextFor(runtime: Runtime, caller: CallerInfo, channel: Channel): Context {
+  return {
+    store: runtime.store,
+    paths: runtime.paths,
+    services: runtime.services,
+    caller: { ...caller, address: caller.sshConnection?.split(' ')[0] },
+    signal: channel.signal,
+    progress: (text) => channel.send({ type: 'progress', text }),
+    async confirm(question) {
+      if (caller.assumeYes) return true;
+      if (!caller.interactive) return false;
+      channel.send({ type: 'confirm', question });
+      return (await channel.answer()) === true;
+    },
+    async ask(question) {
+      if (!caller.interactive) throw badInput('needs-answer', `${question.text}: nobody to ask; give the value as an argument`);
+      channel.send({ type: 'ask', question: question.text, initial: question.initial, secret: question.secret });
+      const answer = String(await channel.answer());
+      return answer === '' && question.initial !== undefined ? question.initial : answer;
+    },
+  };
+}
+
+/** Before a line parses, hide anything that looks like a URI password or a secret option. */
+export function redactUnparsed(words: readonly string[]): string {
+  return words
+    .map((w) =>
+      w
+        .replace(/^(snmp:\/\/)[^@]*@/i, '$1***@')
+        .replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@').replace(/^(--?(password|secret|community|passphrase)=).*/i, '$1***'))
+    .join(' ');
+}
+
+function dataOf(result: Reply): Json {
+  return result.blocks.map((b) => {
+    switch (b.kind) {
+      case 'text':
+      case 'warning':
+        return b.text;
+      case 'tree':
+        return b.value;
+      case 'table':
+        return b.rows.map((row) => Object.fromEntries(b.columns.map((c, i) => [c, row[i] ?? ''])));
+      case 'usage':
+        return b.entries.map(([syntax, summary]) => ({ syntax, summary }));
+    }
+  }) as Json;
+}

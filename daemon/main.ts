@@ -1,0 +1,145 @@
+// platformd: the node daemon. Runs in the foreground; one per home folder.
+//   platformd [--home DIR] [--firewall plan|apply] [--appliance]
+//             [--web-port N] [--http-port N] [--cluster-port N]
+
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { Store } from '../store/db.js';
+import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
+import { serveLocalApi } from './api.js';
+import type { DaemonOptions, Runtime } from './runtime.js';
+import { subsystems } from './subsystems.js';
+import { parseFlags, FlagError } from '../shell/flags.js';
+
+const USAGE = 'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N]';
+
+function options(argv: string[]): DaemonOptions {
+  const flags = parseFlags(argv, {
+    home: 'value',
+    firewall: 'value',
+    appliance: 'flag',
+    'web-port': 'value',
+    'http-port': 'value',
+    'cluster-port': 'value',
+    help: 'flag',
+  });
+  if (flags.flags.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (flags.rest.length > 0) throw new FlagError(`unexpected "${flags.rest[0]}"`);
+  const home = resolveHome(flags.values.home);
+  const appliance = flags.flags.appliance === true || home === APPLIANCE_HOME;
+  const firewall = flags.values.firewall ?? 'plan';
+  if (firewall !== 'plan' && firewall !== 'apply') throw new FlagError(`--firewall must be plan or apply, not "${firewall}"`);
+  const port = (name: string, applianceDefault: number, embeddedDefault: number) => {
+    const text = flags.values[name];
+    if (text === undefined) return appliance ? applianceDefault : embeddedDefault;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(`--${name} must be a port number 1..65535, not "${text}"`);
+    return n;
+  };
+  return {
+    home,
+    firewall,
+    appliance,
+    clusterPort: port('cluster-port', 8443, 8443),
+    webPorts: { https: port('web-port', 443, 9443), http: port('http-port', 80, 9080) },
+  };
+}
+
+/** Takes the home's pid file, or explains who holds it. */
+function lock(paths: Paths): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(paths.pidFile, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+      if (pid > 0 && isAlive(pid)) {
+        console.error(`platformd: already running for ${paths.home} (pid ${pid}); stop it first or use another --home`);
+        process.exit(1);
+      }
+      rmSync(paths.pidFile, { force: true }); // left by a daemon that died
+    }
+  }
+  throw new Error(`cannot take ${paths.pidFile}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function main(): Promise<void> {
+  let opts: DaemonOptions;
+  try {
+    opts = options(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    console.error(`platformd: ${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const paths = pathsFor(opts.home);
+  for (const dir of [paths.home, paths.run, paths.logs, paths.certs, paths.etc, paths.firewall]) mkdirSync(dir, { recursive: true });
+  mkdirSync(paths.media, { recursive: true, mode: 0o755 });
+  lock(paths);
+
+  const logFile = `${paths.logs}/platformd.log`;
+  const log: Runtime['log'] = (level, message) => {
+    const line = `${new Date().toISOString()} ${level} ${message}`;
+    process.stderr.write(line + '\n');
+    try {
+      appendFileSync(logFile, line + '\n');
+    } catch {
+      // Logging must never stop the daemon.
+    }
+  };
+
+  const store = Store.open(paths.database);
+  store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
+  const runtime: Runtime = { store, paths, options: opts, services: {}, log };
+  const stops: (() => Promise<void>)[] = [];
+  let server: Server | undefined;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${signal}: stopping`);
+    server?.close();
+    for (const stop of stops.reverse()) {
+      await stop().catch((error) => log('error', `stopping: ${error}`));
+    }
+    store.close();
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    for (const load of subsystems) {
+      const subsystem = await load();
+      const stop = await subsystem.start(runtime);
+      if (stop) stops.push(stop);
+      log('info', `${subsystem.name} started`);
+    }
+    server = await serveLocalApi(runtime);
+  } catch (error) {
+    log('error', `start failed: ${(error as Error).stack ?? error}`);
+    await shutdown('start failure');
+    process.exit(1);
+  }
+  log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
+}
+
+void main();

@@ -1,0 +1,31 @@
+// Who may run what. The appliance's administrator accounts hold every right;
+// other users hold the command prefixes granted to them (`user grant joe app`
+// grants every `app ...` command; `app start mongodb` grants just that).
+// Commands a user may not run are hidden from help and completion too.
+
+import type { Command } from '../commands/types.js';
+import type { Visibility } from '../commands/tree.js';
+import type { Store } from '../store/db.js';
+
+/** Accounts with every right: the appliance's own administrator, and root on the console. */
+export const ADMINISTRATORS: ReadonlySet<string> = new Set(['platform', 'root']);
+
+export interface Rights {
+  visible: Visibility;
+  /** Whether the full line (canonical words and arguments) is covered by a grant. */
+  permits(line: string): boolean;
+}
+
+export function rightsOf(store: Store, user: string): Rights {
+  if (ADMINISTRATORS.has(user)) return { visible: (c) => !c.hidden, permits: () => true };
+  const grants = (store.db.prepare('SELECT prefix FROM user_rights WHERE user = ?').all(user) as { prefix: string }[]).map((g) =>
+    g.prefix.split(' '),
+  );
+  const visible = (command: Command) =>
+    !command.hidden && grants.some((grant) => grant.every((word, i) => i >= command.words.length || command.words[i] === word));
+  const permits = (line: string) => {
+    const words = line.split(' ');
+    return grants.some((grant) => grant.every((word, i) => words[i] === word));
+  };
+  return { visible, permits };
+}

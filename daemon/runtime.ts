@@ -1,0 +1,33 @@
+// What every subsystem of platformd gets at start: the store, the paths, the
+// daemon's options, a logger, and the shared `services` registry through
+// which commands reach subsystems.
+
+import type { Services } from '../commands/types.js';
+import type { Store } from '../store/db.js';
+import type { Paths } from '../store/paths.js';
+
+export interface DaemonOptions {
+  home: string;
+  /** `apply` writes the ruleset to the kernel; `plan` only computes and shows it. */
+  firewall: 'plan' | 'apply';
+  /** True on a real appliance (/opt/platform): system config files are written too. */
+  appliance: boolean;
+  /** The port of the cluster agent (8443 on an appliance). */
+  clusterPort: number;
+  /** HTTPS and HTTP ports of the web front end (443/80 on an appliance). */
+  webPorts: { https: number; http: number };
+}
+
+export interface Runtime {
+  store: Store;
+  paths: Paths;
+  options: DaemonOptions;
+  services: Services;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface Subsystem {
+  name: string;
+  /** Starts the subsystem; the returned function stops it (reverse order at shutdown). */
+  start(runtime: Runtime): Promise<(() => Promise<void>) | void>;
+}

@@ -1,0 +1,8 @@
+// The subsystems platformd starts, in order, and stops in reverse order.
+// The firewall comes first ("first up, last down"). Each is loaded only
+// when the daemon starts, so the console never pays for their imports.
+
+import type { Subsystem } from './runtime.js';
+
+export const subsystems: readonly (() => Promise<Subsystem>)[] = [
+];

@@ -1,0 +1,26 @@
+// Bundles the two programs into dist/ with esbuild. The console must start
+// fast over SSH, so it is one bundle split at its dynamic imports: the Ink
+// console and each command's heavy parts load only when used.
+
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+rmSync('dist', { recursive: true, force: true });
+await build({
+  entryPoints: { platform: 'shell/main.ts', platformd: 'daemon/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  // Native addons stay in node_modules; react-devtools-core is Ink's optional dev hook.
+  external: ['better-sqlite3', 'node-pty', 'ssh2', 'cpu-features', 'react-devtools-core'],
+  define: { __PLATFORM_VERSION__: JSON.stringify(version), 'process.env.NODE_ENV': '"production"' },
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

@@ -1,0 +1,46 @@
+// Opening the interactive console. The banner is fetched and written with
+// plain escape codes BEFORE Ink and React load, so a login shows it at once;
+// the rest of the console follows.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import type { BannerLine, CallerInfo } from '../../daemon/protocol.js';
+import type { Paths } from '../../store/paths.js';
+import { DaemonUnreachable, request } from '../client.js';
+
+const YELLOW = '\x1b[1;33m';
+const RESET = '\x1b[0m';
+
+export async function openConsole(paths: Paths, caller: CallerInfo): Promise<number> {
+  let hostname = osHostname();
+  let daemonUp = true;
+  let lines: BannerLine[];
+  try {
+    const response = await request(paths.socket, { op: 'banner', caller });
+    if (response.type !== 'banner') throw new Error('unexpected answer from platformd');
+    lines = response.lines;
+    hostname = response.hostname;
+  } catch (error) {
+    if (!(error instanceof DaemonUnreachable)) throw error;
+    daemonUp = false;
+    lines = [{ text: `PLATFORMD NOT RUNNING: ${error.message.toUpperCase()}`, warning: true }];
+  }
+  process.stdout.write(lines.map((l) => (l.warning ? `${YELLOW}${l.text}${RESET}` : l.text)).join('\n') + '\n\n');
+
+  const historyFile = `${paths.history}/${caller.user}`;
+  const { runConsole } = await import('./app.js');
+  const status = await runConsole({ socket: paths.socket, caller, hostname, daemonUp, history: readHistory(historyFile), historyFile, historyDir: paths.history });
+  return status;
+}
+
+function readHistory(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-1000);
+  } catch {
+    return [];
+  }
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}

@@ -1,0 +1,115 @@
+// platform: the console. Thin: it finds the daemon's socket, sends the words
+// typed, and renders the answer as plain text or JSON; with no words on a
+// terminal it opens the interactive console.
+//   platform [--home DIR] [--json] [--yes] [WORDS...]
+// Exit status: 0 done, 1 failed, 2 bad input, 3 daemon unreachable.
+
+import { createInterface } from 'node:readline';
+import { splitWords } from '../commands/tree.js';
+import type { CallerInfo } from '../daemon/protocol.js';
+import { pathsFor, resolveHome } from '../store/paths.js';
+import { DaemonUnreachable, request } from './client.js';
+import { FlagError, parseFlags } from './flags.js';
+import { renderBlocks } from './render/text.js';
+import { currentUser } from './user.js';
+
+const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
+
+async function main(): Promise<number> {
+  let flags;
+  try {
+    flags = parseFlags(process.argv.slice(2), { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    process.stderr.write(`platform: ${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (flags.flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const paths = pathsFor(resolveHome(flags.values.home));
+  // An SSH one-shot (`ssh platform@host web cert details`) arrives as one
+  // string; it is split here, never by a shell.
+  let words = flags.rest;
+  const sshCommand = process.env.SSH_ORIGINAL_COMMAND;
+  if (words.length === 0 && sshCommand) words = splitWords(sshCommand);
+  // Global flags may also follow the words: `platform system info --json`.
+  const json = flags.flags.json === true || words.includes('--json');
+  const assumeYes = flags.flags.yes === true || words.includes('--yes');
+  words = words.filter((w) => w !== '--json' && w !== '--yes');
+
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const caller: CallerInfo = {
+    user: currentUser(),
+    origin: process.env.SSH_CONNECTION ? 'ssh' : 'console',
+    sshConnection: process.env.SSH_CONNECTION,
+    interactive,
+    assumeYes,
+  };
+
+  if (words.length === 0) {
+    if (!interactive) {
+      process.stderr.write(`platform: no command given and no terminal for the console\n${USAGE}\n`);
+      return 2;
+    }
+    const { openConsole } = await import('./console/start.js');
+    return openConsole(paths, caller);
+  }
+  return runOnce(paths.socket, words, caller, json);
+}
+
+async function runOnce(socket: string, words: string[], caller: CallerInfo, json: boolean): Promise<number> {
+  try {
+    const response = await request(
+      socket,
+      { op: 'run', words, caller },
+      {
+        progress: (text) => {
+          if (!json) process.stderr.write(`${text}\n`);
+        },
+        confirm: (question) => (caller.interactive ? askLine(`${question} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
+        ask: (question, initial) => askLine(`${question}${initial ? ` [${initial}]` : ''}: `),
+      },
+    );
+    if (response.type === 'result') {
+      const out = json ? JSON.stringify(response.data, null, 2) : renderBlocks(response.blocks, process.stdout.columns || 100);
+      if (out) process.stdout.write(`${out}\n`);
+      return response.exitStatus;
+    }
+    if (response.type === 'error') {
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: response.code, message: response.message, hints: response.hints } }, null, 2)}\n`);
+      process.stderr.write(`${response.message}\n`);
+      return response.exitStatus;
+    }
+    process.stderr.write('platform: unexpected answer from platformd\n');
+    return 1;
+  } catch (error) {
+    if (error instanceof DaemonUnreachable) {
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message } }, null, 2)}\n`);
+      process.stderr.write(`${error.message}.\nStart it with: platformd --home ${socket.replace(/\/run\/platformd\.sock$/, '')}\n`);
+      return 3;
+    }
+    throw error;
+  }
+}
+
+function askLine(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) =>
+    rl.question(prompt, (answer) => {
+      rl.close();
+      resolve(answer);
+    }),
+  );
+}
+
+main().then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error) => {
+    process.stderr.write(`platform: ${(error as Error).stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);

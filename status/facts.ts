@@ -1,0 +1,98 @@
+// Gathers the banner's facts from the host and the config store. Every value
+// is read, never assumed: load, uptime and addresses from the kernel, the
+// certificate's dates from the file nginx serves, disk space from statfs.
+
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
+import { availableParallelism, hostname as osHostname, loadavg, networkInterfaces, uptime } from 'node:os';
+import { join } from 'node:path';
+import { webCertificateFile } from '../certs/location.js';
+import { effectiveRoles } from '../firewall/catalog.js';
+import type { Services } from '../commands/types.js';
+import type { Store } from '../store/db.js';
+import { nodeOrDefault } from '../store/node.js';
+import type { Paths } from '../store/paths.js';
+import type { StatusFacts } from './banner.js';
+
+declare module '../commands/types.js' {
+  interface Services {
+    /** Names of the node's applications that should run but do not (service manager). */
+    applicationDown?: () => Promise<string[]> | string[];
+  }
+}
+
+/** Free-space thresholds below which the banner warns, as on the reference appliance. */
+const DISK_THRESHOLDS = [
+  { mount: '/', minFreePercent: 30 },
+  { mount: 'home', minFreePercent: 30 },
+  { mount: '/var/log', minFreePercent: 10 },
+] as const;
+
+export async function gatherFacts(store: Store, paths: Paths, services: Services): Promise<StatusFacts> {
+  const node = nodeOrDefault(store, osHostname());
+  const roles = effectiveRoles(node.roles);
+  const runsApplication = roles.has('application') || roles.has('webproxy');
+  return {
+    hostname: node.hostname,
+    roles: node.roles,
+    load: loadavg()[0] ?? 0,
+    cpus: availableParallelism(),
+    uptime: uptime(),
+    utcOffsetMinutes: -new Date().getTimezoneOffset(),
+    address: node.ip ?? primaryAddress() ?? 'no address',
+    ntp: node.ntp,
+    healthMonitored: store.get<boolean>('health.monitoring') ?? false,
+    databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
+    applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
+    certificate: readCertificateDates(webCertificateFile(paths)),
+    maintenance: node.maintenance,
+    lowDisk: lowDisk(paths.home),
+  };
+}
+
+/** The first non-internal IPv4 address, else IPv6. */
+export function primaryAddress(): string | undefined {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const external = all.filter((a) => !a.internal);
+  return (external.find((a) => a.family === 'IPv4') ?? external[0])?.address;
+}
+
+export function readCertificateDates(file: string): { notBefore: Date; notAfter: Date } | undefined {
+  try {
+    const cert = new X509Certificate(readFileSync(file));
+    return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
+  } catch {
+    return undefined;
+  }
+}
+
+function lowDisk(home: string): { mount: string; freePercent: number }[] {
+  const out: { mount: string; freePercent: number }[] = [];
+  for (const { mount, minFreePercent } of DISK_THRESHOLDS) {
+    const path = mount === 'home' ? home : mount;
+    try {
+      const stats = statfsSync(path);
+      const freePercent = Math.floor((stats.bavail / stats.blocks) * 100);
+      if (freePercent < minFreePercent) out.push({ mount: path, freePercent });
+    } catch {
+      // A mount point this host doesn't have has nothing to warn about.
+    }
+  }
+  return out;
+}
+
+function directorySize(dir: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path);
+    total += stat.isDirectory() ? directorySize(path) : stat.size;
+  }
+  return total;
+}

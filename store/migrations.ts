@@ -1,0 +1,78 @@
+// Versioned schema. The database's `user_version` says which migrations have
+// run; each runs in its own transaction, so a crash leaves the last complete
+// version. Append only: never edit a migration that has shipped.
+
+export interface Migration {
+  version: number;
+  summary: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    summary: 'node settings and the audit log',
+    sql: `
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL            -- JSON
+      );
+      CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,     -- ISO 8601, UTC
+        user        TEXT NOT NULL,
+        origin      TEXT NOT NULL,     -- console | ssh | cluster | local
+        address     TEXT,              -- SSH source or cluster peer
+        words       TEXT NOT NULL,     -- secrets redacted
+        outcome     TEXT NOT NULL,     -- ok | failed | bad-input | refused | cancelled
+        exit_status INTEGER NOT NULL,
+        message     TEXT
+      );
+      CREATE INDEX audit_at ON audit(at);
+    `,
+  },
+  {
+    version: 2,
+    summary: 'users, rights, cluster inventory, URIs and web weights',
+    sql: `
+      CREATE TABLE users (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT,
+        must_change    INTEGER NOT NULL DEFAULT 1,
+        failed_logins  INTEGER NOT NULL DEFAULT 0,
+        locked_until   TEXT,
+        created_at     TEXT NOT NULL
+      );
+      CREATE TABLE user_rights (
+        user   TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        prefix TEXT NOT NULL,          -- command words, space separated
+        PRIMARY KEY (user, prefix)
+      );
+      CREATE TABLE cluster_nodes (
+        address     TEXT PRIMARY KEY,
+        hostname    TEXT NOT NULL,
+        roles       TEXT NOT NULL,     -- JSON array
+        data_centre TEXT NOT NULL,
+        is_primary  INTEGER NOT NULL DEFAULT 0,
+        fingerprint TEXT,              -- cluster certificate SHA-256
+        joined_at   TEXT NOT NULL,
+        last_seen   TEXT
+      );
+      CREATE TABLE backup_locations (
+        name TEXT PRIMARY KEY,
+        uri  TEXT NOT NULL             -- may hold a password: never printed
+      );
+      CREATE TABLE notify_targets (
+        level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+        uri   TEXT NOT NULL,
+        PRIMARY KEY (level, uri)
+      );
+      CREATE TABLE web_weights (
+        server TEXT PRIMARY KEY,       -- host:port of an application backend
+        weight INTEGER NOT NULL CHECK (weight >= 0)
+      );
+    `,
+  },
+];
+
+export const latestVersion = migrations[migrations.length - 1]!.version;

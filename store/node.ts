@@ -1,0 +1,41 @@
+// The node's identity and basic settings, kept in the config store under
+// one key so that `system setup` changes them in one write.
+
+import type { RoleName } from '../firewall/catalog.js';
+import type { Store } from './db.js';
+
+export interface NodeSettings {
+  hostname: string;
+  roles: RoleName[];
+  /** The address the node is known by in the cluster; detected when unset. */
+  ip?: string;
+  domain?: string;
+  ntp: string[];
+  dns: string[];
+  dataCentre: string;
+  maintenance: boolean;
+}
+
+const KEY = 'node';
+
+export function readNode(store: Store): NodeSettings | undefined {
+  return store.get<NodeSettings>(KEY);
+}
+
+export function writeNode(store: Store, node: NodeSettings): void {
+  store.set(KEY, node);
+}
+
+/** The node's settings, or an unconfigured default (the OS hostname, no roles). */
+export function nodeOrDefault(store: Store, osHostname: string): NodeSettings {
+  return (
+    readNode(store) ?? {
+      hostname: osHostname,
+      roles: [],
+      ntp: [],
+      dns: [],
+      dataCentre: 'default',
+      maintenance: false,
+    }
+  );
+}

@@ -1,0 +1,45 @@
+// The node's data folder (PLATFORM_HOME). Every file the product keeps lives
+// under it, so one path decides where a node's state is.
+
+import { join, resolve } from 'node:path';
+
+export interface Paths {
+  home: string;
+  database: string;
+  /** Where administrators upload files (scp platform@host:media/). */
+  media: string;
+  certs: string;
+  logs: string;
+  run: string;
+  socket: string;
+  pidFile: string;
+  /** Per-user console history. */
+  history: string;
+  /** Generated configuration of the services the product drives (nginx ...). */
+  etc: string;
+  firewall: string;
+}
+
+/** On an appliance the home is /opt/platform; elsewhere PLATFORM_HOME or --home. */
+export const APPLIANCE_HOME = '/opt/platform';
+
+export function resolveHome(flag?: string): string {
+  return resolve(flag ?? process.env.PLATFORM_HOME ?? APPLIANCE_HOME);
+}
+
+export function pathsFor(home: string): Paths {
+  const run = join(home, 'run');
+  return {
+    home,
+    database: join(home, 'config.db'),
+    media: join(home, 'media'),
+    certs: join(home, 'certs'),
+    logs: join(home, 'logs'),
+    run,
+    socket: join(run, 'platformd.sock'),
+    pidFile: join(run, 'platformd.pid'),
+    history: join(home, 'history'),
+    etc: join(home, 'etc'),
+    firewall: join(home, 'firewall'),
+  };
+}
