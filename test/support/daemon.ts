@@ -1,0 +1,94 @@
+// Starts a real platformd on a throwaway home and runs real `platform`
+// commands against it. Used by every area's end-to-end tests.
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const PLATFORM = join(ROOT, 'bin', 'platform.js');
+export const PLATFORMD = join(ROOT, 'bin', 'platformd.js');
+
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningDaemon {
+  home: string;
+  pid: number;
+  process: ChildProcess;
+  /** Runs `platform --home HOME ...words` and waits for it. */
+  platform(words: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Promise<CommandResult>;
+  /** SIGTERM, wait for exit; removes the home unless `keepHome`. */
+  stop(options?: { keepHome?: boolean }): Promise<number | null>;
+  output(): string;
+}
+
+export function tempHome(prefix = 'ps-home-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function runPlatform(home: string, words: string[], options: { env?: NodeJS.ProcessEnv; input?: string; netns?: string } = {}): Promise<CommandResult> {
+  const [cmd, args] = options.netns
+    ? ['ip', ['netns', 'exec', options.netns, process.execPath, PLATFORM, '--home', home, ...words]]
+    : [process.execPath, [PLATFORM, '--home', home, ...words]];
+  return new Promise((resolvePromise) => {
+    const child = execFile(cmd as string, args as string[], { env: options.env ?? withoutCI(), timeout: 60_000 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolvePromise({ status, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    else child.stdin?.end();
+  });
+}
+
+export function withoutCI(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.CI;
+  delete env.SSH_ORIGINAL_COMMAND;
+  delete env.SSH_CONNECTION;
+  return env;
+}
+
+export async function startDaemon(options: { home?: string; args?: string[]; netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningDaemon> {
+  const home = options.home ?? tempHome();
+  const daemonArgs = [PLATFORMD, '--home', home, ...(options.args ?? [])];
+  const child = options.netns
+    ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() })
+    : spawn(process.execPath, daemonArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const socket = join(home, 'run', 'platformd.sock');
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(socket) && output.includes('serving'))) {
+    if (child.exitCode !== null) throw new Error(`platformd exited ${child.exitCode}: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`platformd did not start in 30 s: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    home,
+    pid: child.pid!,
+    process: child,
+    platform: (words, opts) => runPlatform(home, words, { ...opts, netns: options.netns }),
+    output: () => output,
+    async stop(stopOptions = {}) {
+      let code: number | null = child.exitCode;
+      if (code === null && child.signalCode === null) {
+        const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        code = await exited;
+        clearTimeout(timer);
+      }
+      if (!stopOptions.keepHome && !options.home) rmSync(home, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
