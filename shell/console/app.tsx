@@ -4,7 +4,7 @@
 // only ever redraws that line.
 
 import { appendFileSync, mkdirSync } from 'node:fs';
-import React, { useEffect, useRef, useState } from 'react';
+import React, { useEffect, useReducer, useRef, useState } from 'react';
 import { Box, Static, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
 import type { Block } from '../../commands/types.js';
 import { splitWords } from '../../commands/tree.js';
@@ -23,11 +23,12 @@ export interface ConsoleOptions {
   historyDir: string;
 }
 
-type Entry =
-  | { id: number; kind: 'echo'; text: string }
-  | { id: number; kind: 'blocks'; blocks: Block[] }
-  | { id: number; kind: 'error'; text: string }
-  | { id: number; kind: 'info'; text: string };
+type EntryData =
+  | { kind: 'echo'; text: string }
+  | { kind: 'blocks'; blocks: Block[] }
+  | { kind: 'error'; text: string }
+  | { kind: 'info'; text: string };
+type Entry = EntryData & { id: number };
 
 type Mode =
   | { kind: 'edit' }
@@ -70,17 +71,26 @@ function Console({ options }: { options: ConsoleOptions }) {
   const app = useApp();
   const { stdout } = useStdout();
   const [entries, setEntries] = useState<Entry[]>([]);
-  const [line, setLine] = useState<LineState>(emptyLine);
-  const [answer, setAnswer] = useState<LineState>(emptyLine);
-  const [mode, setMode] = useState<Mode>({ kind: 'edit' });
+  // The line, the answer and the mode live in a ref so that keys arriving in
+  // one chunk (typed ahead, pasted, or sent by a script) each see the state
+  // the previous key left; `redraw` then renders it.
+  const live = useRef<{ line: LineState; answer: LineState; mode: Mode }>({ line: emptyLine, answer: emptyLine, mode: { kind: 'edit' } });
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  const update = <K extends 'line' | 'answer' | 'mode'>(key: K, next: (typeof live.current)[K] | ((current: (typeof live.current)[K]) => (typeof live.current)[K])) => {
+    live.current[key] = typeof next === 'function' ? (next as (c: (typeof live.current)[K]) => (typeof live.current)[K])(live.current[key]) : next;
+    redraw();
+  };
+  const setLine = (next: LineState | ((l: LineState) => LineState)) => update('line', next);
+  const setAnswer = (next: LineState | ((l: LineState) => LineState)) => update('answer', next);
+  const setMode = (next: Mode | ((m: Mode) => Mode)) => update('mode', next);
   const [frame, setFrame] = useState(0);
   const history = useRef(new History(options.history));
   const nextId = useRef(0);
   const prompt = `${options.caller.user === 'root' ? 'platform' : options.caller.user}@${options.hostname}:~$ `;
 
-  const push = (...added: Omit<Entry, 'id'>[]) =>
-    setEntries((list) => [...list, ...added.map((e) => ({ ...e, id: nextId.current++ }) as Entry)]);
+  const push = (...added: EntryData[]) => setEntries((list) => [...list, ...added.map((e) => ({ ...e, id: nextId.current++ }))]);
 
+  const { line, answer, mode } = live.current;
   useEffect(() => {
     if (mode.kind !== 'running') return;
     const timer = setInterval(() => setFrame((f) => f + 1), 80);
@@ -100,18 +110,16 @@ function Console({ options }: { options: ConsoleOptions }) {
   const question = (text: string, yesNo: boolean, secret: boolean, initial = '') =>
     new Promise<string | boolean>((resolve) => {
       setAnswer({ text: initial, cursor: initial.length });
-      setMode((m) => {
-        const back = m; // the running command's mode, restored after the answer
-        return {
-          kind: 'question',
-          text,
-          yesNo,
-          secret,
-          resolve: (value) => {
-            setMode(back);
-            resolve(value);
-          },
-        };
+      const back = live.current.mode; // the running command's mode, restored after the answer
+      setMode({
+        kind: 'question',
+        text,
+        yesNo,
+        secret,
+        resolve: (value) => {
+          setMode(back);
+          resolve(value);
+        },
       });
     });
 
@@ -158,6 +166,7 @@ function Console({ options }: { options: ConsoleOptions }) {
   };
 
   const completeLine = async () => {
+    const line = live.current.line;
     const before = line.text.slice(0, line.cursor);
     try {
       const response = await request(options.socket, { op: 'complete', line: before, caller: options.caller });
@@ -173,6 +182,7 @@ function Console({ options }: { options: ConsoleOptions }) {
   };
 
   const showHelp = async () => {
+    const line = live.current.line;
     push({ kind: 'echo', text: `${prompt}${line.text}?` });
     try {
       const response = await request(options.socket, { op: 'help-at', line: line.text.slice(0, line.cursor), caller: options.caller });
@@ -185,8 +195,9 @@ function Console({ options }: { options: ConsoleOptions }) {
     }
   };
 
-  useInput((input, key) => {
+  const onKey = (input: string, key: Key) => {
     const ctrl = (letter: string) => key.ctrl && input === letter;
+    const { line, answer, mode } = live.current;
     switch (mode.kind) {
       case 'running':
         if (ctrl('c')) mode.abort.abort();
@@ -258,6 +269,9 @@ function Console({ options }: { options: ConsoleOptions }) {
         if (editKey) setLine((l) => edit(l, editKey));
       }
     }
+  };
+  useInput((input, key) => {
+    for (const [i, k] of splitKeys(input, key)) onKey(i, k);
   });
 
   return (
@@ -333,6 +347,34 @@ function EntryView({ entry, width }: { entry: Entry; width: number }) {
         </Box>
       );
   }
+}
+
+/** The key a control character stands for when it arrives inside a longer chunk. */
+function controlKey(ch: string, base: Key): [string, Key] {
+  if (ch === '\r' || ch === '\n') return ['', { ...base, return: true }];
+  if (ch === '\t') return ['', { ...base, tab: true }];
+  if (ch === '\x7f' || ch === '\b') return ['', { ...base, backspace: true }];
+  return [String.fromCharCode(ch.charCodeAt(0) + 96), { ...base, ctrl: true }]; // \x01 = Ctrl-A ...
+}
+
+/** Splits a chunk that holds several keys (typed ahead, pasted, scripted) into single keys. */
+function splitKeys(input: string, key: Key): [string, Key][] {
+  // Escape sequences (arrows ...) are Ink's to parse; single keys need no splitting.
+  if (input.length <= 1 || input.includes('\x1b') || !/[\x00-\x1f\x7f]/.test(input)) return [[input, key]];
+  const base = { ...key, ctrl: false, return: false, tab: false, backspace: false };
+  const keys: [string, Key][] = [];
+  let text = '';
+  for (const ch of input) {
+    if (ch >= ' ' && ch !== '\x7f') {
+      text += ch;
+      continue;
+    }
+    if (text) keys.push([text, base]);
+    text = '';
+    keys.push(controlKey(ch, base));
+  }
+  if (text) keys.push([text, base]);
+  return keys;
 }
 
 /** Candidates in columns across the terminal, as shells list completions. */
