@@ -1,0 +1,53 @@
+// Shared helpers of the benchmarks: timing with medians, and one table per
+// benchmark with the ratio to its baseline, measured in the same run.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+/** Median wall time in ms of `fn` over `runs` runs (after one warm-up). */
+export async function time(fn, runs = 11) {
+  await fn();
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(samples);
+}
+
+/** Median wall time of a command line. */
+export function timeCommand(cmd, args, runs = 11, options = {}) {
+  return time(() => {
+    const r = spawnSync(cmd, args, { stdio: 'ignore', ...options });
+    if (r.status !== 0 && !options.allowFailure) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  }, runs);
+}
+
+/** Prints rows of { name, ms, baselineName, baselineMs, aim? } with ratios. */
+export function report(title, rows) {
+  console.log(title);
+  const lines = rows.map((r) => [
+    r.name,
+    `${r.ms.toFixed(1)} ms`,
+    r.baselineName ?? '',
+    r.baselineMs !== undefined ? `${r.baselineMs.toFixed(1)} ms` : '',
+    r.baselineMs ? `${(r.ms / r.baselineMs).toFixed(2)}x` : '',
+    r.aim ?? '',
+  ]);
+  const header = ['measure', 'time', 'baseline', 'baseline time', 'ratio', 'aim'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(fmt(header));
+  console.log(fmt(widths.map((w) => '-'.repeat(w))));
+  for (const l of lines) console.log(fmt(l));
+}
+
+export const tempDir = (prefix) => mkdtempSync(join(tmpdir(), prefix));
