@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { splitWords } from '../commands/tree.js';
 import type { CallerInfo } from '../daemon/protocol.js';
-import { pathsFor, resolveHome } from '../store/paths.js';
+import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
 import { DaemonUnreachable, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
@@ -56,10 +56,11 @@ async function main(): Promise<number> {
     const { openConsole } = await import('./console/start.js');
     return openConsole(paths, caller);
   }
-  return runOnce(paths.socket, words, caller, json);
+  return runOnce(paths, words, caller, json);
 }
 
-async function runOnce(socket: string, words: string[], caller: CallerInfo, json: boolean): Promise<number> {
+async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: boolean): Promise<number> {
+  const socket = paths.socket;
   try {
     const response = await request(
       socket,
@@ -86,8 +87,13 @@ async function runOnce(socket: string, words: string[], caller: CallerInfo, json
     return 1;
   } catch (error) {
     if (error instanceof DaemonUnreachable) {
+      // The banner's facts are the node's own: show them even without the daemon.
+      if (words.length === 1 && words[0] === 'health' && !json) {
+        const { localBanner } = await import('../status/local.js');
+        process.stdout.write((await localBanner(paths)).lines.map((l) => l.text).join('\n') + '\n');
+      }
       if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message } }, null, 2)}\n`);
-      process.stderr.write(`${error.message}.\nStart it with: platformd --home ${socket.replace(/\/run\/platformd\.sock$/, '')}\n`);
+      process.stderr.write(`${error.message}.\nStart it with: platformd --home ${paths.home}\n`);
       return 3;
     }
     throw error;

@@ -41,6 +41,11 @@ export class Store {
     return store;
   }
 
+  /** Opens an existing database for reading only (no migration), e.g. while the daemon is down. */
+  static openReadOnly(file: string): Store {
+    return new Store(new Database(file, { readonly: true, fileMustExist: true }));
+  }
+
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }

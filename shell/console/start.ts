@@ -23,7 +23,8 @@ export async function openConsole(paths: Paths, caller: CallerInfo): Promise<num
   } catch (error) {
     if (!(error instanceof DaemonUnreachable)) throw error;
     daemonUp = false;
-    lines = [{ text: `PLATFORMD NOT RUNNING: ${error.message.toUpperCase()}`, warning: true }];
+    const { localBanner } = await import('../../status/local.js');
+    ({ lines, hostname } = await localBanner(paths));
   }
   process.stdout.write(lines.map((l) => (l.warning ? `${YELLOW}${l.text}${RESET}` : l.text)).join('\n') + '\n\n');
 

@@ -95,6 +95,10 @@ describe('the daemon', () => {
     expect(down.status).toBe(3);
     expect(down.stderr).toContain('platformd is not running');
     expect(down.stderr).toContain(`platformd --home ${other.home}`);
+    // The banner's facts are still shown, with the daemon's absence as a warning.
+    const health = await runPlatform(other.home, ['health']);
+    expect(health.status).toBe(3);
+    expect(health.stdout).toMatch(/^PLATFORMD NOT RUNNING[^\n]*\nhost: /);
   });
 
   it('starts after a crash that left its pid file behind', async () => {
