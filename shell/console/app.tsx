@@ -100,10 +100,15 @@ function Console({ options }: { options: ConsoleOptions }) {
   const remember = (text: string) => {
     history.current.add(text);
     try {
-      mkdirSync(options.historyDir, { recursive: true, mode: 0o700 });
+      // Only inside an existing home: a console without its daemon must not create one.
+      mkdirSync(options.historyDir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return; // history is a convenience, never an error
+    }
+    try {
       appendFileSync(options.historyFile, `${text}\n`, { mode: 0o600 });
     } catch {
-      // History is a convenience; a read-only home must not break the console.
+      // A read-only or missing home must not break the console.
     }
   };
 
