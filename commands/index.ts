@@ -4,10 +4,12 @@
 import { buildTree, groupsOf } from './tree.js';
 import { healthGroup, helpGroup } from './health.js';
 import { systemGroup } from './system.js';
+import { firewallGroup } from './firewall.js';
+import { appGroup } from './app.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

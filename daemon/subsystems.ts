@@ -5,4 +5,6 @@
 import type { Subsystem } from './runtime.js';
 
 export const subsystems: readonly (() => Promise<Subsystem>)[] = [
+  async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
+  async () => (await import('./service-manager.js')).appsSubsystem,
 ];

@@ -1,0 +1,178 @@
+// `firewall ...`: look at the dynamic firewall, ask it why, and change what
+// an administrator may change (management sources, limits) as confirmed
+// commits that roll back unless confirmed.
+
+import type { FirewallService } from '../firewall/service.js';
+import { choice, integer } from './argtypes.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Reply } from './types.js';
+import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Limits } from '../firewall/compiler.js';
+
+function firewallOf(ctx: Context): FirewallService {
+  const firewall = ctx.services.firewall;
+  if (!firewall) throw failure('no-firewall', 'the firewall subsystem is not running in this daemon');
+  return firewall;
+}
+
+const network = (hint: string): ArgType<string> => ({
+  hint,
+  parse(value) {
+    try {
+      return parseNetwork(value).text;
+    } catch (error) {
+      if (error instanceof FirewallInputError) throw badInput('bad-address', `${hint}: ${error.message}`);
+      throw error;
+    }
+  },
+});
+
+const portWithProtocol: ArgType<{ port: number; protocol: 'tcp' | 'udp' }> = {
+  hint: '<port>[/tcp|udp]',
+  parse(value) {
+    const match = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(value);
+    const port = Number(match?.[1]);
+    if (!match || port < 1 || port > 65535) throw badInput('bad-port', `<port>: "${value}" is not a port 1-65535, optionally with /tcp or /udp`);
+    return { port, protocol: (match[2] ?? 'tcp') as 'tcp' | 'udp' };
+  },
+};
+
+const notAppliedWarning = (fw: FirewallService): Reply['blocks'] => {
+  const status = fw.status();
+  return status.applied ? [] : [{ kind: 'warning', text: `NOT APPLIED: ${status.reason ?? 'unknown reason'}` }];
+};
+
+const confirmHint = (seconds: number) => `applied; it rolls back in ${seconds} s unless you run "firewall confirm"`;
+
+const LIMIT_NAMES = Object.keys(LIMIT_RANGES) as (keyof Limits)[];
+
+const commands: Command[] = [
+  {
+    words: ['firewall', 'status'],
+    summary: 'Show whether the ruleset is applied, its size, the last change and any change awaiting confirmation',
+    run(ctx) {
+      const s = firewallOf(ctx).status();
+      return reply.tree({
+        mode: s.mode,
+        applied: s.applied,
+        ...(s.applied ? {} : { reason: s.reason ?? null }),
+        rules: s.rules,
+        'last change': s.lastChange ?? null,
+        'pending confirmation': s.pending ? `${s.pending.description} (rolls back at ${s.pending.rollsBackAt})` : 'none',
+      });
+    },
+  },
+  {
+    words: ['firewall', 'show'],
+    summary: 'Show the nftables ruleset of this node',
+    run(ctx) {
+      const fw = firewallOf(ctx);
+      return reply.blocks([...notAppliedWarning(fw), { kind: 'text', text: fw.ruleset().trimEnd() }], { applied: fw.status().applied, ruleset: fw.ruleset() });
+    },
+  },
+  {
+    words: ['firewall', 'rules'],
+    summary: 'List every port of this node: service, scope, open or closed, and why',
+    run(ctx) {
+      const policy = firewallOf(ctx).policy();
+      const scopeText = { public: 'anyone', cluster: 'cluster peers', management: policy.management.length ? 'management sources' : 'anyone (management)' };
+      const rows = [
+        ...policy.open.map((o) => [String(o.port.port), o.port.protocol, o.service.name, scopeText[o.scope], 'open', o.service.alwaysOpen ? 'always open' : 'service running']),
+        ...policy.closed.map((c) => [String(c.port.port), c.port.protocol, c.service.name, scopeText[c.service.scope], 'closed', c.reason]),
+      ].sort((a, b) => Number(a[0]) - Number(b[0]));
+      return reply.table(['port', 'protocol', 'service', 'from', 'state', 'why'], rows);
+    },
+  },
+  {
+    words: ['firewall', 'explain'],
+    summary: 'Say whether a connection from an address to a port is allowed or dropped, and which entry decides',
+    args: [
+      { name: 'source', type: network('<source-address>') },
+      { name: 'port', type: portWithProtocol },
+    ],
+    run(ctx, args) {
+      const { port, protocol } = args.port as { port: number; protocol: 'tcp' | 'udp' };
+      const verdict = firewallOf(ctx).explain(args.source as string, port, protocol);
+      return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { ...verdict, source: args.source as string, port, protocol });
+    },
+  },
+  {
+    words: ['firewall', 'drift'],
+    summary: 'Compare listening sockets with the ruleset: listening but not allowed, allowed but nothing listening',
+    run(ctx) {
+      const fw = firewallOf(ctx);
+      const policy = fw.policy();
+      const listening = fw.listeningNow();
+      const allowed = new Set(policy.open.map((o) => `${o.port.port}/${o.port.protocol}`));
+      const listeningNotAllowed = [...listening].filter((p) => !allowed.has(p)).sort((a, b) => parseInt(a) - parseInt(b));
+      const allowedNotListening = policy.open.filter((o) => !listening.has(`${o.port.port}/${o.port.protocol}`)).map((o) => `${o.port.port}/${o.port.protocol} (${o.service.name})`);
+      return reply.tree({ 'listening but not allowed': listeningNotAllowed, 'allowed but nothing listening': allowedNotListening });
+    },
+  },
+  {
+    words: ['firewall', 'limits'],
+    summary: 'Show the per-source rate limits of new connections',
+    run(ctx) {
+      return reply.tree({ ...firewallOf(ctx).managed().limits });
+    },
+  },
+  {
+    words: ['firewall', 'limits', 'set'],
+    summary: 'Change a rate limit (a confirmed commit: it rolls back unless confirmed)',
+    args: [
+      { name: 'limit', type: choice('<limit>', LIMIT_NAMES) },
+      { name: 'value', type: integer('<value>', 1, 1_000_000) },
+      { name: 'seconds', type: integer('<confirm-within-seconds>', 10, 3600), optional: true },
+    ],
+    async run(ctx, args) {
+      const fw = firewallOf(ctx);
+      const name = args.limit as keyof Limits;
+      const seconds = (args.seconds as number | undefined) ?? 120;
+      const limits = { ...fw.managed().limits, [name]: args.value as number };
+      const result = await fw.commitConfirmed({ limits }, `limit ${name} = ${args.value}`, ctx.caller.sshConnection, seconds);
+      return reply.blocks([{ kind: 'text', text: result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})` }]);
+    },
+  },
+  ...(['allow', 'deny'] as const).map(
+    (verb): Command => ({
+      words: ['firewall', verb],
+      summary:
+        verb === 'allow'
+          ? 'Add a management source (address or network) that may reach SSH and SNMP; a confirmed commit'
+          : 'Remove a management source; a confirmed commit',
+      args: [
+        { name: 'source', type: network('<management-source>') },
+        { name: 'seconds', type: integer('<confirm-within-seconds>', 10, 3600), optional: true },
+      ],
+      async run(ctx, args) {
+        const fw = firewallOf(ctx);
+        const source = args.source as string;
+        const current = fw.managed().management;
+        if (verb === 'allow' && current.includes(source)) throw badInput('already-allowed', `${source} is already a management source`);
+        if (verb === 'deny' && !current.includes(source)) throw badInput('not-a-source', `${source} is not a management source; see "firewall rules"`);
+        const management = verb === 'allow' ? [...current, source] : current.filter((m) => m !== source);
+        const seconds = (args.seconds as number | undefined) ?? 120;
+        const result = await fw.commitConfirmed({ management }, `${verb} ${source}`, ctx.caller.sshConnection, seconds);
+        return reply.blocks([{ kind: 'text', text: result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})` }], {
+          management,
+          applied: result.applied,
+          rollsBackInSeconds: seconds,
+        });
+      },
+    }),
+  ),
+  {
+    words: ['firewall', 'confirm'],
+    summary: 'Keep the change awaiting confirmation',
+    run(ctx) {
+      return reply.text(`confirmed: ${firewallOf(ctx).confirm()}`);
+    },
+  },
+  {
+    words: ['firewall', 'rollback'],
+    summary: 'Undo the change awaiting confirmation now',
+    async run(ctx) {
+      return reply.text(`rolled back: ${await firewallOf(ctx).rollback()}`);
+    },
+  },
+];
+
+export const firewallGroup: Group = { word: 'firewall', summary: 'dynamic firewall', commands };

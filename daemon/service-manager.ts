@@ -1,0 +1,157 @@
+// Starting and stopping the node's applications. On an appliance systemd
+// runs them (one unit per app); in the embedded default a small built-in
+// supervisor runs the commands listed in <home>/etc/apps.json. Either way,
+// the firewall sees a started app's ports listen and opens them, and closes
+// them when it stops.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { badInput, failure } from '../commands/types.js';
+import type { Runtime, Subsystem } from './runtime.js';
+
+declare module '../commands/types.js' {
+  interface Services {
+    apps?: ServiceManager;
+  }
+}
+
+export interface AppDefinition {
+  /** The app's name, as typed in `app start <name>`. */
+  name: string;
+  /** The catalog service whose ports it serves. */
+  service: string;
+  /** Embedded default: the command the supervisor runs. */
+  command?: string[];
+  /** Appliance: the systemd unit. */
+  unit?: string;
+}
+
+export type AppState = 'running' | 'stopped' | 'not installed';
+
+export interface ServiceManager {
+  readonly backend: 'systemd' | 'supervisor';
+  apps(): AppDefinition[];
+  state(name: string): AppState;
+  start(name: string): Promise<void>;
+  stop(name: string): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+export class Supervisor implements ServiceManager {
+  readonly backend = 'supervisor';
+  private readonly children = new Map<string, ChildProcess>();
+
+  constructor(private readonly runtime: Runtime) {}
+
+  apps(): AppDefinition[] {
+    try {
+      return JSON.parse(readFileSync(join(this.runtime.paths.etc, 'apps.json'), 'utf8')) as AppDefinition[];
+    } catch {
+      return [];
+    }
+  }
+
+  private find(name: string): AppDefinition {
+    const app = this.apps().find((a) => a.name === name);
+    if (!app) throw badInput('unknown-app', `no app "${name}" on this node; see "app list"`);
+    if (!app.command?.length) throw failure('not-installed', `${name} is not installed on this node`);
+    return app;
+  }
+
+  state(name: string): AppState {
+    const app = this.apps().find((a) => a.name === name);
+    if (!app?.command?.length) return 'not installed';
+    const child = this.children.get(name);
+    return child && child.exitCode === null && child.signalCode === null ? 'running' : 'stopped';
+  }
+
+  async start(name: string): Promise<void> {
+    const app = this.find(name);
+    if (this.state(name) === 'running') throw badInput('already-running', `${name} is already running`);
+    const [file, ...args] = app.command!;
+    const child = spawn(file!, args, { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error) => reject(failure('start-failed', `${name} did not start: ${error.message}`)));
+    });
+    child.once('exit', (code, signal) => {
+      if (this.children.get(name) === child) this.runtime.log(signal === 'SIGTERM' ? 'info' : 'warn', `${name} exited (${signal ?? code})`);
+    });
+    this.children.set(name, child);
+  }
+
+  async stop(name: string): Promise<void> {
+    this.find(name);
+    const child = this.children.get(name);
+    if (!child || this.state(name) !== 'running') throw badInput('not-running', `${name} is not running`);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    this.children.delete(name);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const name of [...this.children.keys()]) await this.stop(name).catch(() => undefined);
+  }
+}
+
+export class Systemd implements ServiceManager {
+  readonly backend = 'systemd';
+
+  constructor(private readonly definitions: AppDefinition[]) {}
+
+  apps(): AppDefinition[] {
+    return this.definitions;
+  }
+
+  private unitOf(name: string): string {
+    const app = this.definitions.find((a) => a.name === name);
+    if (!app?.unit) throw badInput('unknown-app', `no app "${name}" on this node; see "app list"`);
+    return app.unit;
+  }
+
+  state(name: string): AppState {
+    const unit = this.definitions.find((a) => a.name === name)?.unit;
+    if (!unit) return 'not installed';
+    const result = spawnSync('systemctl', ['is-active', unit], { encoding: 'utf8' });
+    return result.stdout.trim() === 'active' ? 'running' : 'stopped';
+  }
+
+  private systemctl(verb: 'start' | 'stop', name: string): Promise<void> {
+    const unit = this.unitOf(name);
+    const result = spawnSync('systemctl', [verb, unit], { encoding: 'utf8' });
+    if (result.status !== 0) return Promise.reject(failure(`${verb}-failed`, `systemctl ${verb} ${unit}: ${(result.stderr || result.error?.message || '').trim()}`));
+    return Promise.resolve();
+  }
+
+  start(name: string) {
+    return this.systemctl('start', name);
+  }
+
+  stop(name: string) {
+    return this.systemctl('stop', name);
+  }
+
+  async stopAll(): Promise<void> {
+    // systemd owns the units' lives; the daemon stopping does not stop them.
+  }
+}
+
+/** The systemd units of an appliance's apps. */
+const APPLIANCE_APPS: readonly AppDefinition[] = [
+  { name: 'nginx', service: 'https', unit: 'nginx.service' },
+  { name: 'snmpd', service: 'snmp', unit: 'snmpd.service' },
+  { name: 'database', service: 'database', unit: 'mongod.service' },
+];
+
+export const appsSubsystem: Subsystem = {
+  name: 'service manager',
+  async start(runtime) {
+    const manager: ServiceManager = runtime.options.appliance ? new Systemd([...APPLIANCE_APPS]) : new Supervisor(runtime);
+    runtime.services.apps = manager;
+    return () => manager.stopAll();
+  },
+};

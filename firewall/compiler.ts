@@ -1,0 +1,310 @@
+// The compiler: a pure function from the node's situation (roles, running
+// services, cluster peers, management sources, limits) to the text of one
+// nftables table owned by the product. Every value that reaches the text is
+// parsed and re-printed from its parsed form first, so no input can inject
+// nft syntax.
+
+import { isIPv4, isIPv6 } from 'node:net';
+import { servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
+
+export const TABLE = 'platform';
+export const FAMILY = 'inet';
+
+export interface Limits {
+  /** New connections per second one source may open to public ports. */
+  publicPerSecond: number;
+  publicBurst: number;
+  /** New SSH (and other management) connections per minute one source may open. */
+  managementPerMinute: number;
+  managementBurst: number;
+  /** ICMP echo requests per second, all sources together. */
+  pingPerSecond: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  publicPerSecond: 50,
+  publicBurst: 100,
+  managementPerMinute: 30,
+  managementBurst: 10,
+  pingPerSecond: 10,
+};
+
+/** Sane ranges for each limit; values outside are refused. */
+export const LIMIT_RANGES: Record<keyof Limits, [number, number]> = {
+  publicPerSecond: [1, 100_000],
+  publicBurst: [1, 1_000_000],
+  managementPerMinute: [1, 10_000],
+  managementBurst: [1, 10_000],
+  pingPerSecond: [1, 10_000],
+};
+
+export interface FirewallInput {
+  roles: readonly RoleName[];
+  /** Names of catalog services seen running (listening or reported by the service manager). */
+  running: ReadonlySet<string>;
+  peers: readonly string[];
+  /** Addresses or networks allowed to reach management ports; empty = anyone (rate-limited). */
+  management: readonly string[];
+  limits: Limits;
+  /** Where a service listens on another port than the catalog's (the embedded default's 9443 for 443). */
+  portMap?: Readonly<Record<number, number>>;
+}
+
+export class FirewallInputError extends Error {}
+
+// ---------------------------------------------------------------------------
+// Addresses: parsed into a canonical form before they reach any ruleset.
+
+export interface Network {
+  family: 4 | 6;
+  /** Canonical text: an address, or address/prefix. */
+  text: string;
+}
+
+export function parseNetwork(value: string): Network {
+  const [address, prefixText, ...extra] = value.trim().split('/');
+  if (extra.length > 0 || !address) throw new FirewallInputError(`"${value}" is not an address or network`);
+  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
+  if (family === 0) throw new FirewallInputError(`"${value}" is not an IPv4 or IPv6 address or network`);
+  const canonical = family === 6 ? expandIPv6(address) : address.split('.').map(Number).join('.');
+  if (prefixText === undefined) return { family, text: canonical };
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > (family === 4 ? 32 : 128)) {
+    throw new FirewallInputError(`"${value}": the prefix length must be 0-${family === 4 ? 32 : 128}`);
+  }
+  return { family, text: `${canonical}/${Number(prefixText)}` };
+}
+
+/** Full, lower-case IPv6 text (only hex digits and colons can come out). */
+function expandIPv6(address: string): string {
+  let text = address.toLowerCase();
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
+    text = text.slice(0, -v4[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(missing).fill('0'), ...tailGroups];
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(':');
+}
+
+export function validateLimits(limits: Limits): Limits {
+  for (const [key, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof Limits, [number, number]][]) {
+    const value = limits[key];
+    if (!Number.isInteger(value) || value < min || value > max) throw new FirewallInputError(`limit ${key} must be a whole number ${min}..${max}, not ${value}`);
+  }
+  return limits;
+}
+
+// ---------------------------------------------------------------------------
+// The policy: what is open, to whom. The compiler prints it; `explain`
+// evaluates it for one packet, so the two can never disagree.
+
+export interface OpenPort {
+  service: ServiceSpec;
+  port: PortSpec;
+  scope: Scope;
+}
+
+export interface ClosedPort {
+  service: ServiceSpec;
+  port: PortSpec;
+  reason: string;
+}
+
+export interface Policy {
+  open: OpenPort[];
+  closed: ClosedPort[];
+  peers: Network[];
+  management: Network[];
+  limits: Limits;
+}
+
+export function policyOf(input: FirewallInput): Policy {
+  const peers = dedupe(input.peers.map(parseNetwork));
+  const management = dedupe(input.management.map(parseNetwork));
+  const limits = validateLimits({ ...input.limits });
+  const open: OpenPort[] = [];
+  const closed: ClosedPort[] = [];
+  for (const service of servicesFor(input.roles)) {
+    const isRunning = service.alwaysOpen || input.running.has(service.name);
+    for (const catalogPort of service.ports) {
+      const port = { ...catalogPort, port: input.portMap?.[catalogPort.port] ?? catalogPort.port };
+      if (isRunning) open.push({ service, port, scope: service.scope });
+      else closed.push({ service, port, reason: `service ${service.name} is not running` });
+    }
+  }
+  return { open, closed, peers, management, limits };
+}
+
+function dedupe(networks: Network[]): Network[] {
+  const seen = new Map(networks.map((n) => [n.text, n]));
+  return [...seen.values()];
+}
+
+// ---------------------------------------------------------------------------
+// Printing.
+
+const portList = (ports: number[]) => (ports.length === 1 ? String(ports[0]) : `{ ${ports.join(', ')} }`);
+
+function setDeclaration(name: string, family: 4 | 6, elements: Network[]): string {
+  const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  const items = elements.filter((n) => n.family === family).map((n) => n.text);
+  return [
+    `  set ${name} {`,
+    `    type ${type}`,
+    `    flags interval`,
+    ...(items.length ? [`    auto-merge`, `    elements = { ${items.join(', ')} }`] : [`    auto-merge`]),
+    `  }`,
+  ].join('\n');
+}
+
+function meterDeclaration(name: string, family: 4 | 6): string {
+  return [`  set ${name} {`, `    type ${family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`, `    flags dynamic, timeout`, `    timeout 1m`, `    size 65536`, `  }`].join('\n');
+}
+
+/** The whole table, to be loaded with `nft -f` after deleting the old one in the same transaction. */
+export function compile(input: FirewallInput): string {
+  return compilePolicy(policyOf(input));
+}
+
+export function compilePolicy(policy: Policy): string {
+  const { limits } = policy;
+  const byScope = (scope: Scope, protocol: 'tcp' | 'udp') =>
+    [...new Set(policy.open.filter((o) => o.scope === scope && o.port.protocol === protocol).map((o) => o.port.port))].sort((a, b) => a - b);
+
+  const rules: string[] = [
+    'ct state established,related accept',
+    'ct state invalid drop',
+    'iif "lo" accept',
+    // IPv6 needs neighbour discovery and router messages to work at all.
+    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert, mld-listener-query } accept',
+    'icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept',
+    'icmp type { destination-unreachable, time-exceeded, parameter-problem } accept',
+    `icmp type echo-request limit rate ${limits.pingPerSecond}/second accept`,
+    `icmpv6 type echo-request limit rate ${limits.pingPerSecond}/second accept`,
+  ];
+
+  for (const protocol of ['tcp', 'udp'] as const) {
+    const management = byScope('management', protocol);
+    if (management.length) {
+      const dport = `${protocol} dport ${portList(management)}`;
+      if (policy.management.length) {
+        rules.push(`ip saddr @management_v4 ${dport} accept`, `ip6 saddr @management_v6 ${dport} accept`);
+      } else {
+        const rate = `limit rate over ${limits.managementPerMinute}/minute burst ${limits.managementBurst} packets`;
+        rules.push(
+          `${dport} ct state new update @flood_management_v4 { ip saddr ${rate} } drop`,
+          `${dport} ct state new update @flood_management_v6 { ip6 saddr ${rate} } drop`,
+          `${dport} accept`,
+        );
+      }
+    }
+    const cluster = byScope('cluster', protocol);
+    if (cluster.length) {
+      rules.push(`ip saddr @cluster_v4 ${protocol} dport ${portList(cluster)} accept`, `ip6 saddr @cluster_v6 ${protocol} dport ${portList(cluster)} accept`);
+    }
+    const open = byScope('public', protocol);
+    if (open.length) {
+      const dport = `${protocol} dport ${portList(open)}`;
+      const rate = `limit rate over ${limits.publicPerSecond}/second burst ${limits.publicBurst} packets`;
+      rules.push(
+        `${dport} ct state new update @flood_public_v4 { ip saddr ${rate} } drop`,
+        `${dport} ct state new update @flood_public_v6 { ip6 saddr ${rate} } drop`,
+        `${dport} accept`,
+      );
+    }
+  }
+
+  return [
+    `table ${FAMILY} ${TABLE} {`,
+    setDeclaration('cluster_v4', 4, policy.peers),
+    setDeclaration('cluster_v6', 6, policy.peers),
+    setDeclaration('management_v4', 4, policy.management),
+    setDeclaration('management_v6', 6, policy.management),
+    meterDeclaration('flood_public_v4', 4),
+    meterDeclaration('flood_public_v6', 6),
+    meterDeclaration('flood_management_v4', 4),
+    meterDeclaration('flood_management_v6', 6),
+    '  chain input {',
+    '    type filter hook input priority filter; policy drop;',
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy drop;',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Loads a table atomically: creating and deleting first makes the delete safe when none exists. */
+export function replaceTableScript(tableText: string): string {
+  return `add table ${FAMILY} ${TABLE}\ndelete table ${FAMILY} ${TABLE}\n${tableText}`;
+}
+
+/** Replaces the peer sets' elements in one transaction: no rule is reloaded. */
+export function peerUpdateScript(peers: readonly string[]): string {
+  const networks = dedupe(peers.map(parseNetwork));
+  const lines: string[] = [];
+  for (const family of [4, 6] as const) {
+    const set = `${FAMILY} ${TABLE} cluster_v${family}`;
+    lines.push(`flush set ${set}`);
+    const items = networks.filter((n) => n.family === family).map((n) => n.text);
+    if (items.length) lines.push(`add element ${set} { ${items.join(', ')} }`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Explaining a verdict for one packet, from the same policy.
+
+export interface Verdict {
+  allowed: boolean;
+  reason: string;
+  service?: string;
+}
+
+export function explain(policy: Policy, source: string, port: number, protocol: 'tcp' | 'udp'): Verdict {
+  const from = parseNetwork(source);
+  if (from.text.includes('/')) throw new FirewallInputError('explain needs one source address, not a network');
+  const matching = policy.open.filter((o) => o.port.port === port && o.port.protocol === protocol);
+  if (matching.length === 0) {
+    const closed = policy.closed.find((c) => c.port.port === port && c.port.protocol === protocol);
+    if (closed) return { allowed: false, reason: `dropped: ${closed.reason} (catalog: ${closed.service.source})`, service: closed.service.name };
+    return { allowed: false, reason: `dropped: no service of this node's roles uses ${port}/${protocol} (default deny)` };
+  }
+  for (const open of matching) {
+    const name = open.service.name;
+    if (open.scope === 'public') return { allowed: true, reason: `allowed: ${name} is public (rate-limited per source)`, service: name };
+    if (open.scope === 'cluster') {
+      if (contains(policy.peers, from)) return { allowed: true, reason: `allowed: ${from.text} is a cluster peer and ${name} is cluster-scoped`, service: name };
+      return { allowed: false, reason: `dropped: ${name} is cluster-scoped and ${from.text} is not a cluster peer`, service: name };
+    }
+    if (policy.management.length === 0) return { allowed: true, reason: `allowed: ${name} is a management service and no management sources are set (rate-limited per source)`, service: name };
+    if (contains(policy.management, from)) return { allowed: true, reason: `allowed: ${from.text} is a management source`, service: name };
+    return { allowed: false, reason: `dropped: ${name} is for management sources only and ${from.text} is not one`, service: name };
+  }
+  return { allowed: false, reason: 'dropped' };
+}
+
+function contains(networks: readonly Network[], address: Network): boolean {
+  return networks.some((n) => n.family === address.family && inNetwork(address.text, n.text, n.family));
+}
+
+function inNetwork(address: string, network: string, family: 4 | 6): boolean {
+  const [base, prefixText] = network.split('/');
+  const bits = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  const a = toBigInt(address, family);
+  const b = toBigInt(base!, family);
+  const shift = BigInt(bits - prefix);
+  return a >> shift === b >> shift;
+}
+
+function toBigInt(address: string, family: 4 | 6): bigint {
+  if (family === 4) return address.split('.').reduce((acc, octet) => (acc << 8n) + BigInt(Number(octet)), 0n);
+  return address.split(':').reduce((acc, group) => (acc << 16n) + BigInt(parseInt(group, 16)), 0n);
+}

@@ -1,0 +1,271 @@
+// The firewall inside platformd: it keeps the kernel's table in step with
+// what runs on the node. It watches the listening sockets (and the service
+// manager), recompiles when a service starts or stops, applies within a
+// second, and saves the last good ruleset for boot. Changes an administrator
+// makes by hand (management sources, limits) are confirmed commits: they
+// roll back by themselves unless `firewall confirm` follows.
+
+import { hostname as osHostname } from 'node:os';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failure } from '../commands/types.js';
+import type { Runtime } from '../daemon/runtime.js';
+import { nodeOrDefault } from '../store/node.js';
+import { Applier, countInputRules, type ApplyResult } from './applier.js';
+import { servicesFor, type ServiceSpec } from './catalog.js';
+import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Policy, type Verdict } from './compiler.js';
+import { listeningPorts } from './listening.js';
+
+declare module '../commands/types.js' {
+  interface Services {
+    firewall?: FirewallService;
+  }
+}
+
+/** How often the listening sockets are read: a stopped service closes within a second. */
+export const WATCH_INTERVAL_MS = 250;
+export const DEFAULT_CONFIRM_SECONDS = 120;
+
+export interface ManagedSettings {
+  management: string[];
+  limits: Limits;
+}
+
+interface Pending {
+  previous: ManagedSettings;
+  deadline: Date;
+  timer: NodeJS.Timeout;
+  description: string;
+}
+
+export interface FirewallStatus {
+  mode: 'apply' | 'plan';
+  applied: boolean;
+  reason?: string;
+  rules: number;
+  lastChange?: string;
+  pending?: { description: string; rollsBackAt: string };
+}
+
+export class FirewallService {
+  private readonly applier: Applier;
+  private running = new Set<string>();
+  private listening = new Set<string>();
+  private lastText = '';
+  private lastPeers = '';
+  private lastResult: ApplyResult = { applied: false, reason: 'not yet applied', ms: 0 };
+  private lastChange?: Date;
+  private pending?: Pending;
+  private timer?: NodeJS.Timeout;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly runtime: Runtime) {
+    this.applier = new Applier(runtime.options.firewall);
+  }
+
+  get mode() {
+    return this.applier.mode;
+  }
+
+  /** Catalog port → the port the service really uses on this node. */
+  private portMap(): Record<number, number> {
+    const { webPorts, clusterPort } = this.runtime.options;
+    return { 443: webPorts.https, 80: webPorts.http, 8443: clusterPort };
+  }
+
+  managed(): ManagedSettings {
+    return {
+      management: this.runtime.store.get<string[]>('firewall.management') ?? [],
+      limits: { ...DEFAULT_LIMITS, ...(this.runtime.store.get<Partial<Limits>>('firewall.limits') ?? {}) },
+    };
+  }
+
+  peers(): string[] {
+    const rows = this.runtime.store.db.prepare('SELECT address FROM cluster_nodes').all() as { address: string }[];
+    return [...rows.map((r) => r.address), ...(this.runtime.store.get<string[]>('firewall.extraPeers') ?? [])];
+  }
+
+  input(overrides: Partial<ManagedSettings> = {}): FirewallInput {
+    const node = nodeOrDefault(this.runtime.store, osHostname());
+    return { roles: node.roles, running: this.running, peers: this.peers(), portMap: this.portMap(), ...this.managed(), ...overrides };
+  }
+
+  policy(overrides: Partial<ManagedSettings> = {}): Policy {
+    return policyOf(this.input(overrides));
+  }
+
+  /** Services of the node's roles that are seen running, by their (mapped) ports. */
+  private detectRunning(): Set<string> {
+    this.listening = listeningPorts();
+    const map = this.portMap();
+    const node = nodeOrDefault(this.runtime.store, osHostname());
+    const running = new Set<string>();
+    for (const service of servicesFor(node.roles)) {
+      if (service.ports.some((p) => this.listening.has(`${map[p.port] ?? p.port}/${p.protocol}`))) running.add(service.name);
+    }
+    return running;
+  }
+
+  /** Names of the node's services that are not running (for the banner's application line). */
+  down(): string[] {
+    const node = nodeOrDefault(this.runtime.store, osHostname());
+    return servicesFor(node.roles)
+      .filter((s) => !s.alwaysOpen && s.scope !== 'management' && !this.running.has(s.name))
+      .map((s) => s.name);
+  }
+
+  isRunning(service: ServiceSpec): boolean {
+    return Boolean(service.alwaysOpen) || this.running.has(service.name);
+  }
+
+  listeningNow(): Set<string> {
+    return new Set(this.listening);
+  }
+
+  /** Recompiles and applies if anything changed; serialised so applies never overlap. */
+  reconcile(force = false): Promise<ApplyResult> {
+    const next = this.queue.then(() => this.reconcileNow(force));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reconcileNow(force: boolean): Promise<ApplyResult> {
+    this.running = this.detectRunning();
+    const text = compilePolicy(this.policy());
+    const peers = JSON.stringify(this.peers());
+    if (!force && text === this.lastText) return this.lastResult;
+    // Only the peers changed: update the set elements, reload no rule.
+    const onlyPeers = this.lastText !== '' && this.lastResult.applied && withoutElements(text) === withoutElements(this.lastText) && peers !== this.lastPeers;
+    const result = onlyPeers ? await this.applier.updatePeers(this.peers()) : await this.applier.applyTable(text);
+    if (result.applied && !onlyPeers) {
+      const kernel = await this.applier.readBack();
+      if (!kernel || kernel.inputRules !== countInputRules(text)) {
+        result.applied = false;
+        result.reason = `the kernel holds ${kernel?.inputRules ?? 'no'} input rules, ${countInputRules(text)} were loaded`;
+      }
+    }
+    this.lastText = text;
+    this.lastPeers = peers;
+    this.lastResult = result;
+    this.lastChange = new Date();
+    if (result.applied) this.saveLastGood(text);
+    else if (this.mode === 'apply') this.runtime.log('error', `firewall not applied: ${result.reason}`);
+    return result;
+  }
+
+  /** Kept for boot: platform-firewall.service loads it before the network comes up. */
+  private saveLastGood(text: string): void {
+    const dir = this.runtime.paths.firewall;
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'last-good.nft');
+    writeFileSync(`${file}.new`, replaceTableScript(text), { mode: 0o600 });
+    renameSync(`${file}.new`, file);
+  }
+
+  /**
+   * Watches sockets and settings: a service starting or stopping, a role
+   * change (system setup) or a membership change (cluster) all reach the
+   * kernel within a second, with nobody asking.
+   */
+  start(): void {
+    let seen = '';
+    this.timer = setInterval(() => {
+      this.running = this.detectRunning();
+      const now = JSON.stringify(this.input(), (_, v) => (v instanceof Set ? [...v].sort() : v));
+      if (now !== seen) {
+        seen = now;
+        void this.reconcile();
+      }
+    }, WATCH_INTERVAL_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.pending) clearTimeout(this.pending.timer);
+  }
+
+  status(): FirewallStatus {
+    return {
+      mode: this.mode,
+      applied: this.lastResult.applied,
+      reason: this.lastResult.reason,
+      rules: this.lastText ? countInputRules(this.lastText) : 0,
+      lastChange: this.lastChange?.toISOString(),
+      pending: this.pending && { description: this.pending.description, rollsBackAt: this.pending.deadline.toISOString() },
+    };
+  }
+
+  ruleset(): string {
+    return this.lastText;
+  }
+
+  explain(source: string, port: number, protocol: 'tcp' | 'udp'): Verdict {
+    return explain(this.policy(), source, port, protocol);
+  }
+
+  /**
+   * A confirmed commit: refuses a change that would cut the caller's own SSH
+   * session, applies it, and rolls it back after `seconds` unless confirmed.
+   */
+  async commitConfirmed(change: Partial<ManagedSettings>, description: string, sshConnection: string | undefined, seconds = DEFAULT_CONFIRM_SECONDS): Promise<ApplyResult> {
+    const previous = this.managed();
+    const candidate = { ...previous, ...change };
+    let policy: Policy;
+    try {
+      policy = this.policy(candidate);
+    } catch (error) {
+      if (error instanceof FirewallInputError) throw failure('bad-firewall-value', error.message);
+      throw error;
+    }
+    if (sshConnection) {
+      const [source, , , port] = sshConnection.split(' ');
+      if (source && port) {
+        const verdict = explain(policy, source, Number(port), 'tcp');
+        if (!verdict.allowed) throw failure('would-lock-out', `refused: this change would cut your own SSH session from ${source} (${verdict.reason})`);
+      }
+    }
+    if (this.pending) throw failure('pending-change', `a change is waiting for confirmation (${this.pending.description}); run "firewall confirm" or "firewall rollback" first`);
+    this.save(candidate);
+    const result = await this.reconcile(true);
+    if (!result.applied && this.mode === 'apply') {
+      this.save(previous);
+      await this.reconcile(true);
+      throw failure('not-applied', `the change was not applied (${result.reason}); the previous rules stay`);
+    }
+    const timer = setTimeout(() => void this.rollback('not confirmed in time'), seconds * 1000);
+    timer.unref();
+    this.pending = { previous, deadline: new Date(Date.now() + seconds * 1000), timer, description };
+    return result;
+  }
+
+  confirm(): string {
+    if (!this.pending) throw failure('nothing-pending', 'no firewall change is waiting for confirmation');
+    clearTimeout(this.pending.timer);
+    const { description } = this.pending;
+    this.pending = undefined;
+    return description;
+  }
+
+  async rollback(why = 'rolled back by the administrator'): Promise<string> {
+    if (!this.pending) throw failure('nothing-pending', 'no firewall change is waiting for confirmation');
+    const { previous, timer, description } = this.pending;
+    clearTimeout(timer);
+    this.pending = undefined;
+    this.save(previous);
+    await this.reconcile(true);
+    this.runtime.log('warn', `firewall: "${description}" ${why}`);
+    return description;
+  }
+
+  private save(settings: ManagedSettings): void {
+    this.runtime.store.tx(() => {
+      this.runtime.store.set('firewall.management', settings.management);
+      this.runtime.store.set('firewall.limits', settings.limits);
+    });
+  }
+}
+
+/** The table without the peer sets' elements, to tell a peer-only change from any other. */
+function withoutElements(text: string): string {
+  return text.replace(/(  set cluster_v[46] \{\n    type \S+\n    flags interval\n    auto-merge)\n    elements = \{[^}]*\}/g, '$1');
+}
