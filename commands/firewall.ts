@@ -120,7 +120,7 @@ const commands: Command[] = [
     args: [
       { name: 'limit', type: choice('<limit>', LIMIT_NAMES) },
       { name: 'value', type: integer('<value>', 1, 1_000_000) },
-      { name: 'seconds', type: integer('<confirm-within-seconds>', 10, 3600), optional: true },
+      { name: 'seconds', type: integer('<confirm-within-seconds>', 2, 3600), optional: true },
     ],
     async run(ctx, args) {
       const fw = firewallOf(ctx);
@@ -140,7 +140,7 @@ const commands: Command[] = [
           : 'Remove a management source; a confirmed commit',
       args: [
         { name: 'source', type: network('<management-source>') },
-        { name: 'seconds', type: integer('<confirm-within-seconds>', 10, 3600), optional: true },
+        { name: 'seconds', type: integer('<confirm-within-seconds>', 2, 3600), optional: true },
       ],
       async run(ctx, args) {
         const fw = firewallOf(ctx);

@@ -107,7 +107,9 @@ export const SERVICES: readonly ServiceSpec[] = [
     source: 'Unified/Application/Database node tables (27017, 27030); Service and Ports list, Database row (27019, 27020)',
     note:
       'The seed disagrees with itself: its flow tables give 27017 and 27030 (arbiter), its service list gives 27019 and 27020. ' +
-      'All four are kept, cluster peers only, and each is open only while something listens on it.',
+      'All four are kept, cluster peers only, and each is open only while something listens on it. ' +
+      "The service list's Application row also names 27017 and 27030: that describes a unified node (application + database); " +
+      'a pure application node runs no database, so it has no database ports.',
   },
 ];
 

@@ -40,8 +40,11 @@ export const LIMIT_RANGES: Record<keyof Limits, [number, number]> = {
 
 export interface FirewallInput {
   roles: readonly RoleName[];
-  /** Names of catalog services seen running (listening or reported by the service manager). */
-  running: ReadonlySet<string>;
+  /**
+   * Ports seen listening, as "port/protocol" keys. A port opens only while
+   * something listens on it: a stopped service's ports close.
+   */
+  listening: ReadonlySet<string>;
   peers: readonly string[];
   /** Addresses or networks allowed to reach management ports; empty = anyone (rate-limited). */
   management: readonly string[];
@@ -129,11 +132,10 @@ export function policyOf(input: FirewallInput): Policy {
   const open: OpenPort[] = [];
   const closed: ClosedPort[] = [];
   for (const service of servicesFor(input.roles)) {
-    const isRunning = service.alwaysOpen || input.running.has(service.name);
     for (const catalogPort of service.ports) {
       const port = { ...catalogPort, port: input.portMap?.[catalogPort.port] ?? catalogPort.port };
-      if (isRunning) open.push({ service, port, scope: service.scope });
-      else closed.push({ service, port, reason: `service ${service.name} is not running` });
+      if (service.alwaysOpen || input.listening.has(`${port.port}/${port.protocol}`)) open.push({ service, port, scope: service.scope });
+      else closed.push({ service, port, reason: `service ${service.name} is not listening on ${port.port}/${port.protocol}` });
     }
   }
   return { open, closed, peers, management, limits };

@@ -87,7 +87,7 @@ export class FirewallService {
 
   input(overrides: Partial<ManagedSettings> = {}): FirewallInput {
     const node = nodeOrDefault(this.runtime.store, osHostname());
-    return { roles: node.roles, running: this.running, peers: this.peers(), portMap: this.portMap(), ...this.managed(), ...overrides };
+    return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), ...this.managed(), ...overrides };
   }
 
   policy(overrides: Partial<ManagedSettings> = {}): Policy {
