@@ -82,7 +82,7 @@ const startStop = (verb: 'start' | 'stop'): Command => ({
     await (verb === 'start' ? manager.start(name) : manager.stop(name));
     // Apply at once rather than waiting for the watcher's next look.
     const result = await ctx.services.firewall?.reconcile();
-    return reply.text(`${name} ${verb === 'start' ? 'started' : 'stopped'}${result ? `; firewall ${result.applied ? 'updated' : `not applied (${result.reason})`}` : ''}`);
+    return reply.text(`${name} ${verb === 'start' ? 'started' : 'stopped'}${result ? `; firewall ${result.applied ? `updated in ${result.ms.toFixed(0)} ms` : `not applied (${result.reason})`}` : ''}`);
   },
 });
 
