@@ -6,10 +6,11 @@ import { healthGroup, helpGroup } from './health.js';
 import { systemGroup } from './system.js';
 import { firewallGroup } from './firewall.js';
 import { appGroup } from './app.js';
+import { webGroup } from './web.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

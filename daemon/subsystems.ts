@@ -7,4 +7,5 @@ import type { Subsystem } from './runtime.js';
 export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
   async () => (await import('./service-manager.js')).appsSubsystem,
+  async () => (await import('../web/subsystem.js')).webSubsystem,
 ];

@@ -27,6 +27,12 @@ export interface RunningDaemon {
   output(): string;
 }
 
+let nextPort = 30000 + ((process.pid * 37) % 20000);
+/** A port unlikely to be taken: spread by pid, counted up within a process. */
+export function freePort(): number {
+  return nextPort++;
+}
+
 export function tempHome(prefix = 'ps-home-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -55,7 +61,11 @@ export function withoutCI(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export async function startDaemon(options: { home?: string; args?: string[]; netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningDaemon> {
   const home = options.home ?? tempHome();
-  const daemonArgs = [PLATFORMD, '--home', home, ...(options.args ?? [])];
+  // Each daemon gets its own web ports unless the test names them, so that
+  // daemons of tests running side by side never fight over them.
+  const given = options.args ?? [];
+  const ports = given.includes('--web-port') ? [] : ['--web-port', String(freePort()), '--http-port', String(freePort())];
+  const daemonArgs = [PLATFORMD, '--home', home, ...ports, ...given];
   const child = options.netns
     ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() })
     : spawn(process.execPath, daemonArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() });

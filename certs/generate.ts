@@ -1,0 +1,85 @@
+// Making keys, self-signed certificates and CSRs. Keys come from the
+// platform's native crypto (node:crypto, OpenSSL underneath), never from
+// pure-JavaScript RSA; node-forge only assembles and signs the X.509
+// structures, and is loaded only when a certificate is made.
+
+import { generateKeyPair as generateKeyPairCallback, randomBytes, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
+import { promisify } from 'node:util';
+
+const generateKeyPair = promisify(generateKeyPairCallback);
+
+/** The subject details kept in the config system (`web cert details`). */
+export interface CertDetails {
+  commonName: string;
+  organization?: string;
+  organizationalUnit?: string;
+  locality?: string;
+  state?: string;
+  country?: string;
+  email?: string;
+  /** Extra DNS names and addresses for subjectAltName (the node's own are always added). */
+  altNames: string[];
+}
+
+export const DETAIL_FIELDS: readonly { key: keyof Omit<CertDetails, 'altNames'>; label: string; attribute: string }[] = [
+  { key: 'commonName', label: 'CN', attribute: 'commonName' },
+  { key: 'organization', label: 'O', attribute: 'organizationName' },
+  { key: 'organizationalUnit', label: 'OU', attribute: 'organizationalUnitName' },
+  { key: 'locality', label: 'L', attribute: 'localityName' },
+  { key: 'state', label: 'ST', attribute: 'stateOrProvinceName' },
+  { key: 'country', label: 'C', attribute: 'countryName' },
+  { key: 'email', label: 'email', attribute: 'emailAddress' },
+];
+
+export const SELF_SIGNED_DAYS = 730;
+
+export async function newRsaKey(bits = 2048): Promise<KeyObject> {
+  const { privateKey } = await generateKeyPair('rsa', { modulusLength: bits });
+  return privateKey;
+}
+
+async function forge() {
+  return (await import('node-forge')).default;
+}
+
+function subjectOf(details: CertDetails) {
+  return DETAIL_FIELDS.filter((f) => details[f.key]).map((f) => ({ name: f.attribute, value: details[f.key] as string }));
+}
+
+function altNamesOf(details: CertDetails) {
+  const names = [...new Set([details.commonName, ...details.altNames].filter(Boolean))];
+  // type 2 = dNSName, type 7 = iPAddress
+  return names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n }));
+}
+
+export async function selfSigned(details: CertDetails, key: KeyObject, days = SELF_SIGNED_DAYS): Promise<string> {
+  const f = await forge();
+  const privateKey = f.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }) as string);
+  const cert = f.pki.createCertificate();
+  cert.publicKey = f.pki.setRsaPublicKey(privateKey.n, privateKey.e);
+  cert.serialNumber = '01' + randomBytes(15).toString('hex');
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
+  cert.setSubject(subjectOf(details));
+  cert.setIssuer(subjectOf(details));
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: altNamesOf(details) },
+  ]);
+  cert.sign(privateKey, f.md.sha256.create());
+  return f.pki.certificateToPem(cert);
+}
+
+export async function certificateRequest(details: CertDetails, key: KeyObject): Promise<string> {
+  const f = await forge();
+  const privateKey = f.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }) as string);
+  const csr = f.pki.createCertificationRequest();
+  csr.publicKey = f.pki.setRsaPublicKey(privateKey.n, privateKey.e);
+  csr.setSubject(subjectOf(details));
+  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: altNamesOf(details) }] }]);
+  csr.sign(privateKey, f.md.sha256.create());
+  return f.pki.certificationRequestToPem(csr);
+}

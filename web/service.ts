@@ -1,0 +1,268 @@
+// The web front end inside platformd: the certificate nginx serves, how it
+// is replaced, and nginx's configuration. A certificate is installed
+// atomically: files written aside, nginx tested and reloaded, a real TLS
+// handshake must return the new certificate, else the previous one is put
+// back in service.
+
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { connect } from 'node:tls';
+import { badInput, failure, type Context } from '../commands/types.js';
+import { webCertificateFile, webKeyFile } from '../certs/location.js';
+import { certificateRequest, newRsaKey, selfSigned, type CertDetails } from '../certs/generate.js';
+import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
+import type { Runtime } from '../daemon/runtime.js';
+import { primaryAddress } from '../status/facts.js';
+import { nodeOrDefault } from '../store/node.js';
+import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
+
+declare module '../commands/types.js' {
+  interface Services {
+    web?: WebService;
+  }
+}
+
+export const MAX_UPLOAD_BYTES = 1024 * 1024;
+
+export interface InstalledCertificate {
+  subject: string;
+  issuer: string;
+  altNames: string[];
+  validFrom: string;
+  validTo: string;
+  fingerprint: string;
+  keyType: string;
+  selfSigned: boolean;
+  chainLength: number;
+}
+
+export class WebService {
+  readonly nginx: Nginx;
+
+  constructor(private readonly runtime: Runtime) {
+    this.nginx = new Nginx(runtime.paths);
+  }
+
+  private get paths() {
+    return this.runtime.paths;
+  }
+
+  private get pendingDir() {
+    return join(this.paths.certs, 'pending');
+  }
+
+  /** The node's names and addresses, which the certificate must cover. */
+  nodeNames(): { names: string[]; addresses: string[] } {
+    const node = nodeOrDefault(this.runtime.store, osHostname());
+    const names = [node.hostname, ...(node.domain ? [`${node.hostname}.${node.domain}`] : [])];
+    const address = node.ip ?? primaryAddress();
+    return { names, addresses: address ? [address] : [] };
+  }
+
+  details(): CertDetails {
+    const saved = this.runtime.store.get<CertDetails>('web.certDetails');
+    if (saved) return saved;
+    const { names, addresses } = this.nodeNames();
+    return { commonName: names[names.length - 1]!, altNames: [...names, ...addresses] };
+  }
+
+  saveDetails(details: CertDetails): void {
+    this.runtime.store.tx(() => this.runtime.store.set('web.certDetails', details));
+  }
+
+  installed(): InstalledCertificate | undefined {
+    const file = webCertificateFile(this.paths);
+    if (!existsSync(file)) return undefined;
+    const pem = readFileSync(file, 'utf8');
+    const { certificates } = readBundle(Buffer.from(pem));
+    const leaf = certificates[0]!;
+    const key = strengthOf(leaf.publicKey);
+    return {
+      subject: leaf.subject.replace(/\n/g, ', '),
+      issuer: leaf.issuer.replace(/\n/g, ', '),
+      altNames: (leaf.subjectAltName ?? '').split(', ').filter(Boolean),
+      validFrom: new Date(leaf.validFrom).toISOString(),
+      validTo: new Date(leaf.validTo).toISOString(),
+      fingerprint: leaf.fingerprint256,
+      keyType: key.type === 'rsa' ? `RSA ${key.bits}` : key.type === 'ec' ? `EC ${key.curve}` : key.type,
+      selfSigned: isSelfSigned(leaf),
+      chainLength: certificates.length,
+    };
+  }
+
+  /** Regenerates nginx's configuration from the store; tested before it is loaded. */
+  reconfigure(): void {
+    this.nginx.apply(nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts)));
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(webCertificateFile(this.paths))) await this.generateSelfSigned();
+    else this.reconfigure();
+    this.nginx.start((code) => this.runtime.log('error', `nginx exited (${code})`));
+    await this.waitForHandshake(readFileSync(webCertificateFile(this.paths), 'utf8'), 5000).catch((error) => this.runtime.log('warn', `nginx: ${error.message}`));
+  }
+
+  async generateSelfSigned(): Promise<InstalledCertificate> {
+    const key = await newRsaKey();
+    const certificate = await selfSigned(this.details(), key);
+    return this.install(certificate, key);
+  }
+
+  /** A new key kept aside until its certificate arrives, and a CSR written to media. */
+  async generateCsr(): Promise<{ file: string; csr: string }> {
+    const key = await newRsaKey();
+    const csr = await certificateRequest(this.details(), key);
+    mkdirSync(this.pendingDir, { recursive: true, mode: 0o700 });
+    writeAtomically(join(this.pendingDir, 'privkey.pem'), key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+    writeAtomically(join(this.pendingDir, 'request.csr'), csr, 0o644);
+    const file = join(this.paths.media, `${this.details().commonName}.csr`);
+    writeAtomically(file, csr, 0o644);
+    return { file, csr };
+  }
+
+  pendingCsr(): { file: string; csr: string } {
+    const source = join(this.pendingDir, 'request.csr');
+    if (!existsSync(source)) throw badInput('no-pending-csr', 'there is no pending certificate request; make one with "web cert gen_csr"');
+    const csr = readFileSync(source, 'utf8');
+    const file = join(this.paths.media, `${this.details().commonName}.csr`);
+    writeAtomically(file, csr, 0o644);
+    return { file, csr };
+  }
+
+  /** Resolves an uploaded file strictly inside the media folder. */
+  mediaFile(name: string): string {
+    const media = realpathSync(this.paths.media);
+    const candidate = resolve(media, name);
+    if (name.includes('\0') || relative(media, candidate).startsWith('..') || !candidate.startsWith(media + sep)) {
+      throw badInput('outside-media', `"${name}" is not inside the media folder`);
+    }
+    if (!existsSync(candidate)) throw badInput('no-such-file', `media/${name} does not exist; upload it with scp to platform@<host>:media/`);
+    const stat = lstatSync(candidate);
+    if (stat.isSymbolicLink()) throw badInput('symlink', `media/${name} is a symbolic link; upload the file itself`);
+    // A linked folder on the way (media/dir -> /etc) must not lead out either.
+    if (!realpathSync(candidate).startsWith(media + sep)) throw badInput('outside-media', `"${name}" leads outside the media folder`);
+    if (stat.isDirectory()) throw badInput('is-directory', `media/${name} is a folder, not a certificate file`);
+    if (!stat.isFile()) throw badInput('not-a-file', `media/${name} is not a regular file`);
+    if (stat.size > MAX_UPLOAD_BYTES) throw badInput('too-large', `media/${name} is ${stat.size} bytes; a certificate file is at most 1 MiB`);
+    return candidate;
+  }
+
+  /** Checks an uploaded bundle; returns what to install and the warnings to confirm. */
+  checkUpload(name: string): { chain: string; key: KeyObject; keySource: 'file' | 'pending'; uncovered?: string } {
+    const bundle = readBundle(readFileSync(this.mediaFile(name)));
+    const leaf = findLeaf(bundle.certificates);
+    const pendingKeyFile = join(this.pendingDir, 'privkey.pem');
+    const candidates: [KeyObject, 'file' | 'pending'][] = bundle.keys.map((k) => [k, 'file']);
+    if (existsSync(pendingKeyFile)) candidates.push([createPrivateKey(readFileSync(pendingKeyFile)), 'pending']);
+    const match = candidates.find(([k]) => keyMatches(leaf, k));
+    if (!match) {
+      throw badInput(
+        'key-mismatch',
+        candidates.length
+          ? `the private key does not match the certificate "${subjectName(leaf)}" (${bundle.keys.length ? 'key in the file' : 'key of the pending CSR'})`
+          : 'no private key: include it in the file, or make the request with "web cert gen_csr" first',
+      );
+    }
+    checkValidity(leaf);
+    checkStrength(leaf.publicKey);
+    checkServerAuth(leaf);
+    const chain = orderChain(bundle.certificates);
+    const { names, addresses } = this.nodeNames();
+    const covered = namesCovering(leaf, names, addresses);
+    return {
+      chain: chain.map((c) => c.toString()).join(''),
+      key: match[0],
+      keySource: match[1],
+      uncovered: covered.length === 0 ? `the certificate's names (${leaf.subjectAltName ?? subjectName(leaf)}) do not cover this node (${[...names, ...addresses].join(', ')})` : undefined,
+    };
+  }
+
+  async add(ctx: Context, name: string): Promise<{ installed: InstalledCertificate; warnings: string[] }> {
+    const upload = this.checkUpload(name);
+    const warnings: string[] = [];
+    if (upload.uncovered) {
+      warnings.push(upload.uncovered);
+      if (!(await ctx.confirm(`${upload.uncovered}. Browsers will warn. Install it anyway?`))) throw failure('not-confirmed', `not installed: ${upload.uncovered}`);
+    }
+    const installed = await this.install(upload.chain, upload.key);
+    if (upload.keySource === 'pending') rmSync(this.pendingDir, { recursive: true, force: true });
+    return { installed, warnings };
+  }
+
+  /**
+   * Puts a chain and key in service: new files aside, swapped in, nginx
+   * tested and reloaded, the handshake checked; on any failure the previous
+   * pair is restored and served again.
+   */
+  async install(chain: string, key: KeyObject): Promise<InstalledCertificate> {
+    const certFile = webCertificateFile(this.paths);
+    const keyFile = webKeyFile(this.paths);
+    mkdirSync(join(this.paths.certs, 'web'), { recursive: true, mode: 0o700 });
+    const hadPrevious = existsSync(certFile) && existsSync(keyFile);
+    if (hadPrevious) {
+      copyFileSync(certFile, `${certFile}.prev`);
+      copyFileSync(keyFile, `${keyFile}.prev`);
+    }
+    try {
+      writeAtomically(keyFile, key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+      writeAtomically(certFile, chain, 0o644);
+      this.reconfigure();
+      if (this.nginx.running()) await this.waitForHandshake(chain, 5000);
+    } catch (error) {
+      if (hadPrevious) {
+        renameSync(`${certFile}.prev`, certFile);
+        renameSync(`${keyFile}.prev`, keyFile);
+        try {
+          this.reconfigure();
+        } catch {
+          // the previous pair was serving before; nginx keeps it loaded
+        }
+      }
+      throw failure('install-failed', `the certificate was not installed, the previous one is in service: ${(error as Error).message}`);
+    }
+    rmSync(`${certFile}.prev`, { force: true });
+    rmSync(`${keyFile}.prev`, { force: true });
+    return this.installed()!;
+  }
+
+  /** Waits until a real TLS handshake on the web port returns this chain's leaf. */
+  async waitForHandshake(chain: string, timeoutMs: number): Promise<void> {
+    const expected = new X509Certificate(chain).fingerprint256;
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    // Three answers in a row: while nginx reloads, an old worker may still answer once.
+    let inARow = 0;
+    while (Date.now() < deadline) {
+      try {
+        const served = await servedFingerprint('127.0.0.1', this.runtime.options.webPorts.https);
+        inARow = served === expected ? inARow + 1 : 0;
+        if (inARow === 3) return;
+        if (inARow > 0) continue;
+        last = `nginx still serves ${served.slice(0, 23)}...`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the web server does not serve the new certificate (${last})`);
+  }
+}
+
+export function servedFingerprint(host: string, port: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false, servername: 'localhost' }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      cert ? resolvePromise(cert.fingerprint256) : reject(new Error('no certificate served'));
+    });
+    socket.setTimeout(2000, () => socket.destroy(new Error('TLS handshake timed out')));
+    socket.on('error', reject);
+  });
+}
+
+function writeAtomically(file: string, content: string, mode: number): void {
+  writeFileSync(`${file}.new`, content, { mode });
+  renameSync(`${file}.new`, file);
+}
