@@ -6,7 +6,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { report, tempDir } from './lib.mjs';
+import { loadModule, report, tempDir } from './lib.mjs';
 
 const NS = `psfwbench${process.pid % 10000}`;
 const ip = (...args) => execFileSync('ip', args, { stdio: 'ignore' });
@@ -18,11 +18,7 @@ const nftIn = (script) => {
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// The product's compiler, bundled on the fly so the bench needs no TypeScript loader.
-const { build } = await import('esbuild');
-const out = join(tempDir('ps-fwbench-'), 'compiler.mjs');
-await build({ entryPoints: ['firewall/compiler.ts'], bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'error' });
-const { compile, replaceTableScript, DEFAULT_LIMITS } = await import(out);
+const { compile, replaceTableScript, DEFAULT_LIMITS } = await loadModule('firewall/compiler.ts');
 
 const peersOf = (n) => Array.from({ length: n }, (_, i) => `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`);
 const listening = new Set(['80/tcp', '443/tcp', '8443/tcp', '27017/tcp', '27030/tcp', '161/udp', '162/udp']);

@@ -51,3 +51,19 @@ export function report(title, rows) {
 }
 
 export const tempDir = (prefix) => mkdtempSync(join(tmpdir(), prefix));
+
+/** Bundles one of the product's TypeScript modules for a benchmark to import (no TypeScript loader needed). */
+export async function loadModule(entry) {
+  const { build } = await import('esbuild');
+  const outfile = join(tempDir('ps-bench-module-'), 'module.mjs');
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    logLevel: 'error',
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  return import(outfile);
+}
