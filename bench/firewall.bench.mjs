@@ -55,33 +55,41 @@ try {
 // app stop -> port closed, through platformd with --firewall apply in a namespace.
 const home = tempDir('ps-fwbench-home-');
 mkdirSync(join(home, 'etc'), { recursive: true });
-const listener = `require('node:net').createServer().listen(443)`;
-writeFileSync(join(home, 'etc', 'apps.json'), JSON.stringify([{ name: 'web', service: 'https', command: [process.execPath, '-e', listener] }]));
+// A database stand-in: the bench measures the firewall following a service, not the service.
+const listener = `require('node:net').createServer().listen(27020)`;
+writeFileSync(join(home, 'etc', 'apps.json'), JSON.stringify([{ name: 'db', service: 'database', command: [process.execPath, '-e', listener] }]));
 ip('netns', 'add', NS);
 ip('-n', NS, 'link', 'set', 'lo', 'up');
-const daemon = spawn('ip', ['netns', 'exec', NS, process.execPath, 'bin/platformd.js', '--home', home, '--firewall', 'apply', '--web-port', '443', '--http-port', '80'], { stdio: 'ignore' });
+const daemon = spawn('ip', ['netns', 'exec', NS, process.execPath, 'bin/platformd.js', '--home', home, '--firewall', 'apply'], { stdio: 'ignore' });
 const platform = (...words) => spawnSync(process.execPath, ['bin/platform.js', '--home', home, '--yes', ...words], { encoding: 'utf8' });
-const rule443 = () => /dport[^\n]*\b443\b/.test(spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'chain', 'inet', 'platform', 'input'], { encoding: 'utf8' }).stdout);
+const ruleOpen = () => /dport[^\n]*\b27020\b/.test(spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'chain', 'inet', 'platform', 'input'], { encoding: 'utf8' }).stdout);
+async function until(condition, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('the firewall did not follow the app in 5 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 try {
   while (!existsSync(join(home, 'run', 'platformd.sock'))) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300));
-  platform('system', 'setup', '--hostname', 'bench', '--role', 'webproxy');
+  platform('system', 'setup', '--hostname', 'bench', '--role', 'database');
   const samples = [];
   const applies = [];
   const direct = [];
   for (let i = 0; i < 5; i++) {
-    platform('app', 'start', 'web');
-    while (!rule443()) await new Promise((r) => setTimeout(r, 5));
+    platform('app', 'start', 'db');
+    await until(ruleOpen);
     const start = process.hrtime.bigint();
-    const stopped = platform('app', 'stop', 'web');
+    const stopped = platform('app', 'stop', 'db');
     applies.push(Number(/updated in (\d+) ms/.exec(stopped.stdout)?.[1] ?? NaN));
-    while (rule443()) await new Promise((r) => setTimeout(r, 5));
+    await until(() => !ruleOpen());
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
     // Baseline: one hand-written nft change of the same rule.
     direct.push(nftIn('add table inet hand\ndelete table inet hand\ntable inet hand {\n chain input {\n  type filter hook input priority filter; policy accept;\n  tcp dport 443 accept\n }\n}\n'));
   }
   report('service change (median of 5)', [
-    { name: 'app stop -> port 443 closed (whole command)', ms: median(samples), baselineName: 'one `nft -f` by hand', baselineMs: median(direct) },
+    { name: 'app stop -> its port closed (whole command)', ms: median(samples), baselineName: 'one `nft -f` by hand', baselineMs: median(direct) },
     { name: 'firewall part of it (compile + apply + verify)', ms: median(applies), baselineName: 'one `nft -f` by hand', baselineMs: median(direct), aim: '< 1/10 of ufw allow (165-226 ms here)' },
   ]);
   console.log('ufw: not run. ufw keeps its configuration in /etc/ufw, shared with the host even inside a namespace, so running it here would change the host.');
