@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { formatUri, parseUri, redactText, redactUri, UriError, type NetworkUri } from '../../net/uri.js';
+
+// Valid forms of every scheme: the text, what it parses to, and its canonical form.
+const valid: [string, Partial<NetworkUri>, string?][] = [
+  ['ftp://dan:pw@files.example.com/backups', { scheme: 'ftp', user: 'dan', password: 'pw', host: 'files.example.com', path: '/backups' }],
+  ['ftp://dan@10.0.0.5:2121', { scheme: 'ftp', user: 'dan', host: '10.0.0.5', port: 2121 }],
+  ['http://proxy.example.com:3128', { scheme: 'http', host: 'proxy.example.com', port: 3128 }],
+  ['https://user:p%40ss%3Aword@dl.example.com/x.iso', { scheme: 'https', user: 'user', password: 'p@ss:word', host: 'dl.example.com', path: '/x.iso' }],
+  ['HTTPS://DL.Example.COM/Path', { scheme: 'https', host: 'dl.example.com', path: '/Path' }, 'https://dl.example.com/Path'],
+  ['file:///opt/platform/media/backups', { scheme: 'file', path: '/opt/platform/media/backups' }],
+  ['sftp://dan@1.2.3.4/sftp', { scheme: 'sftp', user: 'dan', host: '1.2.3.4', path: '/sftp' }],
+  ['sftp://acct.local:secret@[fd00::7]:2222/in/box', { scheme: 'sftp', user: 'acct.local', password: 'secret', host: 'fd00::7', port: 2222, path: '/in/box' }],
+  ['scp://backup.example.com:/var/backups', { scheme: 'scp', host: 'backup.example.com', path: '/var/backups' }],
+  ['scp://dan@[::1]:2200:/x', { scheme: 'scp', user: 'dan', host: '::1', port: 2200, path: '/x' }],
+  ['scp://dan@host1:', { scheme: 'scp', user: 'dan', host: 'host1' }],
+  ['mailto:ops@example.com', { scheme: 'mailto', user: 'ops', host: 'example.com' }],
+  ['snmp://public@mysnmpserver.com', { scheme: 'snmp', snmpVersion: 'v2c', community: 'public', host: 'mysnmpserver.com' }],
+  ['snmp://monitor:sha:secret123@10.1.1.1:1162', { scheme: 'snmp', snmpVersion: 'v3', user: 'monitor', auth: 'SHA', password: 'secret123', host: '10.1.1.1', port: 1162 }, 'snmp://monitor:SHA:secret123@10.1.1.1:1162'],
+  ['https://host/a%20b/c', { scheme: 'https', host: 'host', path: '/a b/c' }],
+];
+
+// Invalid forms, each with the part its message must name.
+const invalid: [string, string][] = [
+  ['', 'scheme'],
+  ['gopher://host/', 'scheme'],
+  ['sftp:host/path', 'scheme'],
+  ['ftp://host/path', 'user'],
+  ['sftp://@host', 'user'],
+  ['sftp://dan@', 'host'],
+  ['https://dan@exa mple.com/', 'host'],
+  ['https://host_name.example/', 'host'],
+  ['https://[fd00::zz]/', 'host'],
+  ['https://host:0/', 'port'],
+  ['https://host:70000/', 'port'],
+  ['https://host:12ab/', 'port'],
+  ['https://host/%zz', 'path'],
+  ['file://relative/path', 'path'],
+  ['file:///opt/../etc', 'path'],
+  ['scp://host:22', 'authority'],
+  ['mailto:nobody', 'address'],
+  ['mailto:@example.com', 'address'],
+  ['snmp://host', 'community'],
+  ['snmp://a:b@host', 'userinfo'],
+  ['snmp://u:RC4:secret123@host', 'auth'],
+  ['snmp://u:SHA:short@host', 'password'],
+  ['snmp://public@host/path', 'path'],
+];
+
+describe('network URIs', () => {
+  for (const [text, expected, canonical] of valid) {
+    it(`parses ${text} and formats it back`, () => {
+      const uri = parseUri(text);
+      expect(uri).toMatchObject(expected);
+      const formatted = formatUri(uri);
+      expect(formatted).toBe(canonical ?? text);
+      expect(parseUri(formatted)).toEqual(uri); // round trip
+    });
+  }
+
+  for (const [text, part] of invalid) {
+    it(`refuses ${JSON.stringify(text)} naming the ${part}`, () => {
+      let error: unknown;
+      try {
+        parseUri(text);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UriError);
+      expect((error as UriError).part).toBe(part);
+      expect((error as UriError).message.startsWith(`${part}: `)).toBe(true);
+    });
+  }
+
+  it('never shows a password or a community', () => {
+    const secrets = ['pw', 'p@ss:word', 'secret', 'public', 'secret123'];
+    for (const [text] of valid) {
+      const shown = redactUri(parseUri(text));
+      for (const secret of secrets) {
+        if (text.includes(`:${encodeURIComponent(secret)}@`) || text.includes(`//${secret}@`) || text.includes(`:${secret}@`)) {
+          expect(shown, text).not.toContain(secret === 'public' ? 'public@' : `:${secret}@`);
+        }
+      }
+    }
+    expect(redactUri(parseUri('snmp://public@host'))).toBe('snmp://***@host');
+    expect(redactUri(parseUri('sftp://dan:hunter2@host/x'))).toBe('sftp://dan:***@host/x');
+    expect(redactText('sftp://dan:hunter2@ho st/x')).toBe('sftp://dan:***@ho st/x'); // even when it does not parse
+  });
+});
