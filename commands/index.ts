@@ -7,10 +7,14 @@ import { systemGroup } from './system.js';
 import { firewallGroup } from './firewall.js';
 import { appGroup } from './app.js';
 import { webGroup } from './web.js';
+import { backupGroup } from './backup.js';
+import { notifyGroup } from './notify.js';
+import { networkGroup } from './network.js';
+import { diagGroup } from './diag.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

@@ -1,0 +1,140 @@
+// `diag ...`: what support staff run to find out why something does not
+// connect. Every probe is bounded in time and answers in words.
+
+import { spawnSync } from 'node:child_process';
+import { hostname as osHostname } from 'node:os';
+import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
+import { backupLocations, notifyTargets } from '../net/locations.js';
+import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
+import { describeUri, effectivePort, parseUri, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { nodeOrDefault } from '../store/node.js';
+import { healthGroup } from './health.js';
+import { choice, host, integer } from './argtypes.js';
+import { reply, type Command, type Context, type Group, type Json } from './types.js';
+
+const proxyOf = (ctx: Context): NetworkUri | undefined => {
+  const text = ctx.store.get<string>('network.proxy');
+  return text ? parseUri(text) : undefined;
+};
+
+/** Tests one URI for real: resolve, connect, and what its scheme allows (TLS, SFTP login). */
+async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; result: ProbeResult }[]> {
+  const steps: { step: string; result: ProbeResult }[] = [];
+  if (uri.scheme === 'file') return [{ step: 'path', result: { outcome: 'ok', detail: 'local path; nothing to connect to' } }];
+  const target = uri.scheme === 'mailto' ? (ctx.store.get<string>('notify.emailrelay') ?? uri.host!) : uri.host!;
+  const port = uri.scheme === 'mailto' ? 25 : effectivePort(uri)!;
+  const proxy = uri.scheme === 'https' || uri.scheme === 'http' ? proxyOf(ctx) : undefined;
+  if (!proxy) {
+    const resolved = await resolveName(target);
+    steps.push({ step: `resolve ${target}`, result: resolved });
+    if (resolved.outcome !== 'ok') return steps;
+  }
+  if (uri.scheme === 'snmp') {
+    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP traps are UDP ${port}: nothing answers a send, so only the name is checked` } });
+    return steps;
+  }
+  const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
+  if (uri.scheme === 'https') {
+    steps.push({ step: `TLS to ${target}:${port}${via}`, result: await probeTls(target, port, { proxy }) });
+  } else if (uri.scheme === 'sftp' || uri.scheme === 'scp') {
+    steps.push({ step: `SFTP login to ${target}:${port}`, result: await probeSftp(uri) });
+  } else {
+    steps.push({ step: `connect to ${target}:${port}${via}${uri.scheme === 'mailto' ? ' (mail relay)' : ''}`, result: await probeTcp(target, port, { proxy }) });
+  }
+  return steps;
+}
+
+function stepsReply(steps: { step: string; result: ProbeResult }[], extra: { [key: string]: Json } = {}) {
+  const failed = steps.some((s) => s.result.outcome !== 'ok');
+  const lines = steps.map((s) => `${s.step}: ${s.result.outcome}${s.result.ms !== undefined ? ` (${s.result.ms.toFixed(0)} ms)` : ''} - ${s.result.detail}`);
+  return reply.blocks([{ kind: 'text', text: lines.join('\n') }], { ...extra, steps: steps.map((s) => ({ step: s.step, ...s.result })) } as Json, failed ? 1 : 0);
+}
+
+const commands: Command[] = [
+  {
+    ...healthGroup.commands[0]!,
+    words: ['diag', 'health'],
+    summary: 'Health report: the status banner with its warnings',
+  },
+  {
+    words: ['diag', 'uri'],
+    summary: 'Show how a URI parses (secrets hidden); with "test", resolve, connect and log in as its scheme allows',
+    args: [
+      { name: 'uri', type: uriArg() },
+      { name: 'test', type: choice('test', ['test']), optional: true },
+    ],
+    async run(ctx, args) {
+      const uri = args.uri as NetworkUri;
+      const parsed = describeUri(uri);
+      if (!args.test) return reply.tree(parsed);
+      const steps = await testUri(ctx, uri);
+      const answer = stepsReply(steps, { uri: parsed });
+      answer.blocks.unshift({ kind: 'tree', value: parsed });
+      return answer;
+    },
+  },
+  {
+    words: ['diag', 'dns'],
+    summary: 'Resolve a name over UDP and over TCP with each resolver (or the one given)',
+    args: [
+      { name: 'name', type: host('<name>') },
+      { name: 'server', type: host('<dns-server>'), optional: true },
+      { name: 'port', type: integer('<port>', 1, 65535), optional: true },
+    ],
+    async run(ctx, args) {
+      const node = nodeOrDefault(ctx.store, osHostname());
+      const servers = args.server ? [args.server as string] : node.dns.length ? node.dns : systemResolvers();
+      const port = (args.port as number | undefined) ?? 53;
+      const answers = (await Promise.all(servers.map((s) => Promise.all([queryUdp(args.name as string, s, port), queryTcp(args.name as string, s, port)])))).flat();
+      const rows = answers.map((a) => [a.server, a.transport.toUpperCase(), a.ok ? 'ok' : 'failed', `${a.ms.toFixed(0)} ms`, a.detail]);
+      const failed = answers.length === 0 || answers.some((a) => !a.ok);
+      return reply.blocks([{ kind: 'table', columns: ['server', 'transport', 'result', 'time', 'answer'], rows }], answers as unknown as Json, failed ? 1 : 0);
+    },
+  },
+  {
+    words: ['diag', 'ping'],
+    summary: 'Round-trip time to a host (3 echo requests)',
+    args: [{ name: 'host', type: host() }],
+    run(_ctx, args) {
+      const result = spawnSync('ping', ['-c', '3', '-W', '2', args.host as string], { encoding: 'utf8' });
+      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string, reachable: result.status === 0 }, result.status === 0 ? 0 : 1);
+    },
+  },
+  {
+    words: ['diag', 'traceroute'],
+    summary: 'The route to a host, hop by hop',
+    args: [{ name: 'host', type: host() }],
+    run(_ctx, args) {
+      const result = spawnSync('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host as string], { encoding: 'utf8' });
+      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string }, result.status === 0 ? 0 : 1);
+    },
+  },
+  {
+    words: ['diag', 'connectivity'],
+    summary: 'Test every outbound flow to the configured external systems: NTP, DNS, backups, notifications, proxy',
+    async run(ctx) {
+      const node = nodeOrDefault(ctx.store, osHostname());
+      const checks: Promise<{ step: string; result: ProbeResult }>[] = [];
+      const add = (step: string, probe: Promise<ProbeResult>) => checks.push(probe.then((result) => ({ step, result })));
+      for (const server of node.dns) {
+        add(`DNS ${server} UDP 53`, queryUdp(node.hostname, server).then((a) => ({ outcome: a.detail === 'timed out' ? 'timed out' : 'ok', detail: a.detail, ms: a.ms })));
+        add(`DNS ${server} TCP 53`, probeTcp(server, 53));
+      }
+      for (const location of backupLocations(ctx.store)) {
+        if (location.uri.host) add(`backup ${location.name} ${redactUri(location.uri)}`, probeTcp(location.uri.host, effectivePort(location.uri)!));
+      }
+      const proxy = proxyOf(ctx);
+      if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
+      for (const target of notifyTargets(ctx.store).filter((t) => t.uri.scheme === 'mailto')) {
+        const relay = ctx.store.get<string>('notify.emailrelay');
+        if (relay) add(`mail relay ${relay} for ${redactUri(target.uri)}`, probeTcp(relay, 25));
+      }
+      for (const server of node.ntp) add(`NTP ${server} UDP 123`, resolveName(server).then((r) => (r.outcome === 'ok' ? { ...r, detail: `resolves to ${r.detail}; NTP answers are checked by the time service` } : r)));
+      const steps = await Promise.all(checks);
+      if (steps.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
+      return stepsReply(steps);
+    },
+  },
+];
+
+export const diagGroup: Group = { word: 'diag', summary: 'system diagnostic tools', commands };

@@ -1,0 +1,138 @@
+// `network ...`: the node's network settings and the generated network
+// requirements. Settings are kept in the config store; this build writes
+// them to the operating system's files only on an appliance (not in the
+// embedded default), and every command says which.
+
+import { networkInterfaces, hostname as osHostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
+import { primaryAddress } from '../status/facts.js';
+import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
+import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { choice, host, hostname, ipAddress } from './argtypes.js';
+import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+
+const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
+const whereKept = (ctx: Context) =>
+  isAppliance(ctx)
+    ? "kept in the config store (writing the operating system's own files is not built yet)"
+    : 'kept in the config store (embedded default: the operating system is not changed)';
+
+function change(ctx: Context, mutate: (node: NodeSettings) => void) {
+  const node = nodeOrDefault(ctx.store, osHostname());
+  mutate(node);
+  ctx.store.tx(() => writeNode(ctx.store, node));
+  return node;
+}
+
+/** `network dns`, `network dns add <x>`, `network dns del <x>` for a list setting. */
+function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<string>, what: string): Command[] {
+  const show = (ctx: Context) => reply.blocks([{ kind: 'tree', value: { [word]: nodeOrDefault(ctx.store, osHostname())[key] } }, { kind: 'text', text: whereKept(ctx) }], { [word]: nodeOrDefault(ctx.store, osHostname())[key] });
+  return [
+    { words: ['network', word], summary: `Show the ${what}`, run: show },
+    {
+      words: ['network', word, 'add'],
+      summary: `Add a ${what.replace(/s$/, '')}`,
+      args: [{ name: 'value', type }],
+      run(ctx, args) {
+        const value = args.value as string;
+        if (nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('duplicate', `${value} is already listed`);
+        change(ctx, (n) => n[key].push(value));
+        return show(ctx);
+      },
+    },
+    {
+      words: ['network', word, 'del'],
+      summary: `Remove a ${what.replace(/s$/, '')}`,
+      args: [{ name: 'value', type }],
+      run(ctx, args) {
+        const value = args.value as string;
+        if (!nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('not-listed', `${value} is not listed; see "network ${word}"`);
+        change(ctx, (n) => (n[key] = n[key].filter((v) => v !== value)));
+        return show(ctx);
+      },
+    },
+  ];
+}
+
+const commands: Command[] = [
+  {
+    words: ['network', 'interfaces'],
+    summary: "Show the node's network interfaces and addresses",
+    run() {
+      const rows = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).map((a) => [name, a.family, a.cidr ?? a.address, a.mac, a.internal ? 'loopback' : '']));
+      return reply.table(['interface', 'family', 'address', 'mac', ''], rows);
+    },
+  },
+  {
+    words: ['network', 'routes'],
+    summary: "Show the node's routing table",
+    run() {
+      const routes = ['-4', '-6'].flatMap((family) => {
+        const result = spawnSync('ip', ['-j', family, 'route', 'show'], { encoding: 'utf8' });
+        return result.status === 0 ? (JSON.parse(result.stdout) as Record<string, string>[]) : [];
+      });
+      return reply.table(['destination', 'gateway', 'device', 'source'], routes.map((r) => [r.dst ?? '', r.gateway ?? '', r.dev ?? '', r.prefsrc ?? '']));
+    },
+  },
+  {
+    words: ['network', 'hostname'],
+    summary: "Show or set the node's host name",
+    args: [{ name: 'name', type: hostname(), optional: true }],
+    run(ctx, args) {
+      const node = args.name ? change(ctx, (n) => (n.hostname = args.name as string)) : nodeOrDefault(ctx.store, osHostname());
+      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(args.name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : [])], { hostname: node.hostname });
+    },
+  },
+  {
+    words: ['network', 'domain'],
+    summary: 'Show or set the DNS domain',
+    args: [{ name: 'domain', type: hostname('<domain>'), optional: true }],
+    run(ctx, args) {
+      const node = args.domain ? change(ctx, (n) => (n.domain = args.domain as string)) : nodeOrDefault(ctx.store, osHostname());
+      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(args.domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : [])], { domain: node.domain ?? null });
+    },
+  },
+  ...listSetting('dns', 'dns', ipAddress('<dns-server>'), 'DNS resolvers'),
+  ...listSetting('ntp', 'ntp', host('<ntp-server>'), 'NTP servers'),
+  {
+    words: ['network', 'proxy'],
+    summary: 'Show, or set, the HTTP proxy (HTTP CONNECT) for outbound connections: http://[user:password@]host:port',
+    args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
+    run(ctx, args) {
+      if (args.uri) ctx.store.set('network.proxy', formatUri(args.uri as NetworkUri));
+      const proxy = ctx.store.get<string>('network.proxy');
+      return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' });
+    },
+  },
+  {
+    words: ['network', 'proxy', 'del'],
+    summary: 'Stop using an HTTP proxy',
+    run(ctx) {
+      ctx.store.set('network.proxy', undefined);
+      return reply.tree({ proxy: 'none' });
+    },
+  },
+  {
+    words: ['network', 'requirements'],
+    summary: 'Write the network requirements of this cluster (every flow of every node) to media',
+    options: [{ name: 'format', type: choice('<md|csv|json>', ['md', 'csv', 'json']), summary: 'md (default), csv or json' }],
+    run(ctx, args) {
+      const format = (args.format as string | undefined) ?? 'md';
+      const node = nodeOrDefault(ctx.store, osHostname());
+      const rows = requirements(ctx.store, node.ip ?? primaryAddress() ?? '127.0.0.1');
+      const text = format === 'csv' ? toCsv(rows) : format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : toMarkdown(rows, `Network requirements of the cluster of ${node.hostname}`);
+      const file = join(ctx.paths.media, `network-requirements.${format}`);
+      writeFileSync(file, text);
+      return reply.blocks([{ kind: 'text', text: `${text.trimEnd()}\n\nwritten to ${file}` }], rows as unknown as Json);
+    },
+  },
+];
+
+function redactedProxy(text: string): string {
+  return formatUri(uriArg('<http-uri>', ['http']).parse(text), { redact: true });
+}
+
+export const networkGroup: Group = { word: 'network', summary: 'network management', commands };

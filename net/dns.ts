@@ -1,0 +1,121 @@
+// DNS queries over UDP and over TCP, written out here so that both
+// transports are tested for real (IT departments often allow only one;
+// large answers need TCP).
+
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+
+export interface DnsAnswer {
+  transport: 'udp' | 'tcp';
+  server: string;
+  ok: boolean;
+  addresses: string[];
+  detail: string;
+  ms: number;
+}
+
+function query(name: string, id: number): Buffer {
+  const labels = name.replace(/\.$/, '').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2); // recursion desired
+  header.writeUInt16BE(1, 4); // one question
+  return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]); // QTYPE A, QCLASS IN
+}
+
+const RCODES = ['no error', 'format error', 'server failure', 'no such name', 'not implemented', 'refused'];
+
+function parse(message: Buffer, id: number): { addresses: string[]; rcode: number } {
+  if (message.readUInt16BE(0) !== id) throw new Error('answer to another query');
+  const rcode = message.readUInt16BE(2) & 0x000f;
+  const answers = message.readUInt16BE(6);
+  let offset = 12;
+  const skipName = () => {
+    for (;;) {
+      const length = message[offset]!;
+      if (length === 0) return void offset++;
+      if ((length & 0xc0) === 0xc0) return void (offset += 2);
+      offset += length + 1;
+    }
+  };
+  skipName();
+  offset += 4;
+  const addresses: string[] = [];
+  for (let i = 0; i < answers; i++) {
+    skipName();
+    const type = message.readUInt16BE(offset);
+    const length = message.readUInt16BE(offset + 8);
+    if (type === 1 && length === 4) addresses.push([...message.subarray(offset + 10, offset + 14)].join('.'));
+    offset += 10 + length;
+  }
+  return { addresses, rcode };
+}
+
+function result(transport: 'udp' | 'tcp', server: string, start: number, reply: Buffer | Error, id: number): DnsAnswer {
+  const ms = performance.now() - start;
+  if (reply instanceof Error) return { transport, server, ok: false, addresses: [], detail: reply.message, ms };
+  try {
+    const { addresses, rcode } = parse(reply, id);
+    const ok = rcode === 0 && addresses.length > 0;
+    return { transport, server, ok, addresses, detail: ok ? addresses.join(', ') : RCODES[rcode] ?? `rcode ${rcode}`, ms };
+  } catch (error) {
+    return { transport, server, ok: false, addresses: [], detail: `unreadable answer: ${(error as Error).message}`, ms };
+  }
+}
+
+export function queryUdp(name: string, server: string, port = 53, timeoutMs = 2000): Promise<DnsAnswer> {
+  const id = randomInt(65536);
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const socket = createSocket(server.includes(':') ? 'udp6' : 'udp4');
+    const finish = (reply: Buffer | Error) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(result('udp', server, start, reply, id));
+    };
+    const timer = setTimeout(() => finish(new Error('timed out')), timeoutMs);
+    socket.on('message', (message) => finish(message));
+    socket.on('error', (error) => finish(error));
+    socket.send(query(name, id), port, server);
+  });
+}
+
+export function queryTcp(name: string, server: string, port = 53, timeoutMs = 2000): Promise<DnsAnswer> {
+  const id = randomInt(65536);
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const socket = connect({ host: server, port });
+    let buffer = Buffer.alloc(0);
+    const finish = (reply: Buffer | Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result('tcp', server, start, reply, id));
+    };
+    const timer = setTimeout(() => finish(new Error('timed out')), timeoutMs);
+    socket.on('connect', () => {
+      const q = query(name, id);
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(q.length);
+      socket.write(Buffer.concat([length, q]));
+    });
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) finish(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(new Error(error.code === 'ECONNREFUSED' ? 'refused' : error.message)));
+  });
+}
+
+/** The resolvers of the host when none are configured. */
+export function systemResolvers(): string[] {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((s): s is string => Boolean(s));
+  } catch {
+    return [];
+  }
+}

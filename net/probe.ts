@@ -1,0 +1,163 @@
+// Probes for support staff: resolve a name, open a TCP connection (directly
+// or through the configured HTTP proxy), look at a TLS server's certificate,
+// log in over SFTP. Every probe is bounded in time and says what happened in
+// words: ok, refused, timed out, TLS intercepted.
+
+import { lookup } from 'node:dns/promises';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { NetworkUri } from './uri.js';
+
+export type Outcome = 'ok' | 'refused' | 'timed out' | 'unresolved' | 'tls intercepted' | 'tls untrusted' | 'failed';
+
+export interface ProbeResult {
+  outcome: Outcome;
+  detail: string;
+  ms?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 3000;
+
+/** Opens a TCP connection, or a tunnel through an HTTP CONNECT proxy. */
+export function openTcp(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number } = {}): Promise<Socket> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const target = options.proxy ? { host: options.proxy.host!, port: options.proxy.port ?? 80 } : { host, port };
+    const socket = netConnect(target);
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once('connect', () => {
+      if (!options.proxy) {
+        clearTimeout(timer);
+        return resolve(socket);
+      }
+      const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      const auth = options.proxy.user ? `Proxy-Authorization: Basic ${Buffer.from(`${options.proxy.user}:${options.proxy.password ?? ''}`).toString('base64')}\r\n` : '';
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+      let head = '';
+      const onData = (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onData);
+        clearTimeout(timer);
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+        if (status === 200) resolve(socket);
+        else {
+          socket.destroy();
+          reject(Object.assign(new Error(`the proxy answered ${head.split('\r\n')[0]}`), { code: status === 502 || status === 503 ? 'ECONNREFUSED' : 'EPROXY' }));
+        }
+      };
+      socket.on('data', onData);
+    });
+  });
+}
+
+function outcomeOf(error: NodeJS.ErrnoException): ProbeResult {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return { outcome: 'refused', detail: 'connection refused: nothing listens there, or a firewall rejects it' };
+    case 'ETIMEDOUT':
+      return { outcome: 'timed out', detail: 'no answer in time: a firewall drops it, or the host is unreachable' };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { outcome: 'unresolved', detail: `the name does not resolve (${error.code})` };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { outcome: 'timed out', detail: `no route (${error.code})` };
+    default:
+      return { outcome: 'failed', detail: error.message };
+  }
+}
+
+export async function probeTcp(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const start = performance.now();
+  try {
+    const socket = await openTcp(host, port, options);
+    socket.destroy();
+    return { outcome: 'ok', detail: `connected${options.proxy ? ' through the proxy' : ''}`, ms: performance.now() - start };
+  } catch (error) {
+    return { ...outcomeOf(error as NodeJS.ErrnoException), ms: performance.now() - start };
+  }
+}
+
+export async function resolveName(host: string): Promise<ProbeResult & { addresses?: string[] }> {
+  const start = performance.now();
+  try {
+    const addresses = (await lookup(host, { all: true })).map((a) => a.address);
+    return { outcome: 'ok', detail: addresses.join(', '), addresses, ms: performance.now() - start };
+  } catch (error) {
+    return outcomeOf(error as NodeJS.ErrnoException);
+  }
+}
+
+/**
+ * Looks at the certificate a TLS server presents: its issuer, and whether it
+ * chains to a trusted root. A private issuer in front of a public name
+ * usually means a proxy is inspecting TLS.
+ */
+export async function probeTls(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number; ca?: string[] } = {}): Promise<ProbeResult & { issuer?: string }> {
+  const start = performance.now();
+  let raw: Socket;
+  try {
+    raw = await openTcp(host, port, options);
+  } catch (error) {
+    return outcomeOf(error as NodeJS.ErrnoException);
+  }
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ socket: raw, servername: host, rejectUnauthorized: false, ca: options.ca }, () => {
+      const cert = socket.getPeerX509Certificate();
+      const issuer = cert?.issuer.replace(/\n/g, ', ') ?? 'none';
+      const ms = performance.now() - start;
+      const error = socket.authorizationError as unknown as string | Error | null;
+      socket.destroy();
+      if (socket.authorized) return resolve({ outcome: 'ok', detail: `certificate issued by ${issuer}, trusted`, issuer, ms });
+      const reason = String(error instanceof Error ? error.message : error);
+      const untrustedIssuer = /UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED/i.test(reason);
+      if (untrustedIssuer) return resolve({ outcome: 'tls intercepted', detail: `certificate issued by ${issuer}, which no trusted root vouches for (${reason}): TLS inspection is likely`, issuer, ms });
+      resolve({ outcome: 'tls untrusted', detail: `certificate issued by ${issuer} is not accepted: ${reason}`, issuer, ms });
+    });
+    socket.setTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    socket.on('error', (error) => resolve(outcomeOf(error as NodeJS.ErrnoException)));
+  });
+}
+
+/** Logs in over SFTP (ssh2), writes a test file in the path and deletes it. */
+export async function probeSftp(uri: NetworkUri, options: { timeoutMs?: number; privateKey?: Buffer } = {}): Promise<ProbeResult> {
+  const { Client } = (await import('ssh2')).default;
+  const start = performance.now();
+  const port = uri.port ?? 22;
+  let sock: Socket;
+  try {
+    sock = await openTcp(uri.host!, port, options);
+  } catch (error) {
+    return outcomeOf(error as NodeJS.ErrnoException);
+  }
+  return new Promise((resolve) => {
+    const client = new Client();
+    const done = (result: ProbeResult) => {
+      client.end();
+      resolve({ ...result, ms: performance.now() - start });
+    };
+    client.on('error', (error) => done({ outcome: 'failed', detail: /authentication/i.test(error.message) ? `login refused for ${uri.user}` : error.message }));
+    client.on('ready', () => {
+      client.sftp((error, sftp) => {
+        if (error) return done({ outcome: 'failed', detail: `no SFTP subsystem: ${error.message}` });
+        const dir = uri.path && uri.path !== '/' ? uri.path.replace(/\/$/, '') : '.';
+        const file = `${dir}/.platform-write-test-${process.pid}`;
+        sftp.writeFile(file, 'platform connectivity test\n', (writeError) => {
+          if (writeError) return done({ outcome: 'failed', detail: `logged in, but cannot write in ${dir}: ${writeError.message}` });
+          sftp.unlink(file, (unlinkError) => {
+            if (unlinkError) return done({ outcome: 'failed', detail: `wrote ${file} but cannot delete it: ${unlinkError.message}` });
+            done({ outcome: 'ok', detail: `logged in as ${uri.user}, wrote and deleted a test file in ${dir}` });
+          });
+        });
+      });
+    });
+    client.connect({ sock, username: uri.user, password: uri.password, privateKey: options.privateKey, readyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  });
+}
