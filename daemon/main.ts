@@ -11,7 +11,7 @@ import type { DaemonOptions, Runtime } from './runtime.js';
 import { subsystems } from './subsystems.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 
-const USAGE = 'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N]';
+const USAGE = 'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] | --print-default-ruleset';
 
 function options(argv: string[]): DaemonOptions {
   const flags = parseFlags(argv, {
@@ -27,6 +27,7 @@ function options(argv: string[]): DaemonOptions {
     console.log(USAGE);
     process.exit(0);
   }
+
   if (flags.rest.length > 0) throw new FlagError(`unexpected "${flags.rest[0]}"`);
   const home = resolveHome(flags.values.home);
   const appliance = flags.flags.appliance === true || home === APPLIANCE_HOME;
@@ -79,6 +80,12 @@ function isAlive(pid: number): boolean {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--print-default-ruleset') {
+    // For the boot unit when no last good ruleset exists yet.
+    const { defaultRuleset } = await import('../firewall/compiler.js');
+    process.stdout.write(defaultRuleset());
+    return;
+  }
   let opts: DaemonOptions;
   try {
     opts = options(process.argv.slice(2));

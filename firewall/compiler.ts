@@ -5,7 +5,7 @@
 // nft syntax.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
+import { SERVICES, servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
 
 export const TABLE = 'platform';
 export const FAMILY = 'inet';
@@ -131,7 +131,9 @@ export function policyOf(input: FirewallInput): Policy {
   const limits = validateLimits({ ...input.limits });
   const open: OpenPort[] = [];
   const closed: ClosedPort[] = [];
-  for (const service of servicesFor(input.roles)) {
+  // Services that are always open (SSH) are there even before a role is chosen.
+  const services = [...new Set([...SERVICES.filter((s) => s.alwaysOpen), ...servicesFor(input.roles)])];
+  for (const service of services) {
     for (const catalogPort of service.ports) {
       const port = { ...catalogPort, port: input.portMap?.[catalogPort.port] ?? catalogPort.port };
       if (service.alwaysOpen || input.listening.has(`${port.port}/${port.protocol}`)) open.push({ service, port, scope: service.scope });
@@ -240,6 +242,11 @@ export function compilePolicy(policy: Policy): string {
     '}',
     '',
   ].join('\n');
+}
+
+/** The boot-time ruleset when no last good one exists: default deny, SSH open. */
+export function defaultRuleset(): string {
+  return replaceTableScript(compile({ roles: [], listening: new Set(), peers: [], management: [], limits: DEFAULT_LIMITS }));
 }
 
 /** Loads a table atomically: creating and deleting first makes the delete safe when none exists. */

@@ -16,9 +16,15 @@ import { currentUser } from './user.js';
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
 
 async function main(): Promise<number> {
+  let argv = process.argv.slice(2);
+  // As a login shell, sshd and login run `platform -c "<command>"`: take that command's words.
+  if (argv[0] === '-c') {
+    const inner = splitWords(argv[1] ?? '');
+    argv = inner[0] === 'platform' || inner[0]?.endsWith('/platform') ? inner.slice(1) : inner;
+  }
   let flags;
   try {
-    flags = parseFlags(process.argv.slice(2), { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
+    flags = parseFlags(argv, { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
   } catch (error) {
     if (!(error instanceof FlagError)) throw error;
     process.stderr.write(`platform: ${error.message}\n${USAGE}\n`);

@@ -68,13 +68,15 @@ describe('one-shot commands', () => {
 
   it('audits every command with its outcome, secrets redacted', async () => {
     await node.platform(['backup', 'add', 'remote', 'sftp://dan:topsecret@10.0.0.9/x']);
+    await node.platform(['backup', 'add', 'broken', 'sftp://dan:topsecret@10.0.0.9:99999/x']);
     await node.platform(['system', 'info'], { env: { ...process.env, SSH_CONNECTION: '10.9.8.7 50000 10.0.0.1 22', CI: '' } });
     const db = new Database(join(node.home, 'config.db'), { readonly: true });
     const rows = db.prepare('SELECT user, origin, address, words, outcome, exit_status FROM audit ORDER BY id').all() as Record<string, unknown>[];
     db.close();
     const text = JSON.stringify(rows);
     expect(text).not.toContain('topsecret');
-    expect(rows).toContainEqual(expect.objectContaining({ words: 'backup add remote sftp://dan:***@10.0.0.9/x', outcome: 'bad-input', exit_status: 2 }));
+    expect(rows).toContainEqual(expect.objectContaining({ words: 'backup add remote sftp://dan:***@10.0.0.9/x', outcome: 'ok', exit_status: 0 }));
+    expect(rows).toContainEqual(expect.objectContaining({ words: 'backup add broken sftp://dan:***@10.0.0.9:99999/x', outcome: 'bad-input', exit_status: 2 }));
     expect(rows).toContainEqual(expect.objectContaining({ words: 'system info', origin: 'ssh', address: '10.9.8.7', outcome: 'ok' }));
     expect(rows).toContainEqual(expect.objectContaining({ words: 'system maintenance-mode start', outcome: 'cancelled' }));
   });

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Provisions a Debian 12 system as a platform node (run as root): the Node 20
+# runtime, the product, the services it drives, the `platform` user and its
+# folders, the sshd configuration and the systemd units. Used by the Packer
+# build and by packer/test-in-debootstrap.sh.
+#   NODE_TARBALL     Node.js 20 linux tarball, or NODE_BINARY: a node executable to copy
+#   PRODUCT_TARBALL  `npm pack` of the built product, or PRODUCT_DIR: a built checkout
+#   UNITS_DIR        the systemd units (packer/systemd)
+set -euo pipefail
+
+APP=/opt/platform-shell     # the product (read-only)
+HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends nftables nginx-light openssh-server chrony iproute2 openssl ca-certificates procps >/dev/null
+
+# Node.js 20 runtime.
+if [ -n "${NODE_BINARY:-}" ]; then
+  install -m 0755 "$NODE_BINARY" /usr/local/bin/node
+else
+  mkdir -p /usr/local/lib/nodejs
+  tar -xJf "$NODE_TARBALL" -C /usr/local/lib/nodejs --strip-components=1
+  ln -sf /usr/local/lib/nodejs/bin/node /usr/local/bin/node
+fi
+node --version
+
+# The product, with its production dependencies (native addons included).
+mkdir -p "$APP"
+if [ -n "${PRODUCT_DIR:-}" ]; then
+  cp -a "$PRODUCT_DIR"/{package.json,bin,dist,node_modules} "$APP"/
+else
+  tar -xzf "$PRODUCT_TARBALL" -C "$APP" --strip-components=1
+fi
+ln -sf "$APP/bin/platform.js" /usr/local/bin/platform
+ln -sf "$APP/bin/platformd.js" /usr/local/bin/platformd
+
+# The administrator account lands in the console; its data folder is root's.
+# Its login shell is the console itself: the VM console and SSH both land there.
+id platform >/dev/null 2>&1 || useradd --home-dir "$HOME_DIR" --no-create-home --shell /usr/local/bin/platform --user-group platform
+usermod -p '*' platform  # key logins until `system password` sets one
+install -d -m 0755 -o root -g root "$HOME_DIR"
+install -d -m 0775 -o root -g platform "$HOME_DIR/media"
+install -d -m 0750 -o root -g platform "$HOME_DIR/run"
+install -d -m 0755 -o root -g root "$HOME_DIR/firewall"
+grep -qx /usr/local/bin/platform /etc/shells || echo /usr/local/bin/platform >> /etc/shells
+
+# sshd: the console for the platform user; SFTP uploads chrooted to the home.
+cat > /etc/ssh/sshd_config.d/platform.conf <<'SSHD'
+# Written by platform provisioning.
+PermitRootLogin no
+MaxSessions 10
+Subsystem sftp internal-sftp
+Match Group platform
+    ChrootDirectory /opt/platform
+    ForceCommand /usr/local/bin/platform
+    AllowTcpForwarding no
+    X11Forwarding no
+SSHD
+sed -i 's/^Subsystem\s\+sftp/#&/' /etc/ssh/sshd_config
+
+# Units: the firewall before the network, then the daemon.
+install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
+install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
+if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+systemctl enable platform-firewall.service platformd.service platform-firstboot.service nginx.service chrony.service ssh.service >/dev/null 2>&1 || \
+  for unit in platform-firewall platformd platform-firstboot; do ln -sf "/etc/systemd/system/$unit.service" "/etc/systemd/system/multi-user.target.wants/$unit.service"; done
+# platformd runs the web server itself.
+systemctl disable nginx.service >/dev/null 2>&1 || true
+
+if [ -n "${BUILD_USER:-}" ] && id "$BUILD_USER" >/dev/null 2>&1; then
+  echo "the build account $BUILD_USER is removed at first boot" > /etc/platform-remove-build-user
+  echo "$BUILD_USER" >> /etc/platform-remove-build-user
+fi
+echo "provisioned: $(node "$APP/bin/platform.js" --help | head -1)"
