@@ -2,7 +2,7 @@
 // connection, newline-delimited JSON both ways (see protocol.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { handle } from './execute.js';
 import { lineReader, type Request, type Response } from './protocol.js';
 import type { Runtime } from './runtime.js';
@@ -15,6 +15,8 @@ export function serveLocalApi(runtime: Runtime): Promise<Server> {
     server.listen(runtime.paths.socket, () => {
       // Group access lets the platform users' consoles connect; others cannot.
       chmodSync(runtime.paths.socket, 0o660);
+      const gid = socketGroup();
+      if (gid !== undefined) chownSync(runtime.paths.socket, process.getuid?.() ?? 0, gid);
       resolve(server);
     });
   });
@@ -49,4 +51,15 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
         .finally(() => socket.end());
     }),
   );
+}
+
+/** The group of the console users: `platform` on an appliance (PLATFORM_SOCKET_GROUP overrides). */
+function socketGroup(): number | undefined {
+  const name = process.env.PLATFORM_SOCKET_GROUP ?? 'platform';
+  try {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    return line ? Number(line.split(':')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

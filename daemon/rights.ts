@@ -10,6 +10,9 @@ import type { Store } from '../store/db.js';
 /** Accounts with every right: the appliance's own administrator, and root on the console. */
 export const ADMINISTRATORS: ReadonlySet<string> = new Set(['platform', 'root']);
 
+/** What every user may run: the menu of what they were granted. */
+const EVERYONE = [['help']];
+
 export interface Rights {
   visible: Visibility;
   /** Whether the full line (canonical words and arguments) is covered by a grant. */
@@ -18,9 +21,7 @@ export interface Rights {
 
 export function rightsOf(store: Store, user: string): Rights {
   if (ADMINISTRATORS.has(user)) return { visible: (c) => !c.hidden, permits: () => true };
-  const grants = (store.db.prepare('SELECT prefix FROM user_rights WHERE user = ?').all(user) as { prefix: string }[]).map((g) =>
-    g.prefix.split(' '),
-  );
+  const grants = [...EVERYONE, ...(store.db.prepare('SELECT prefix FROM user_rights WHERE user = ?').all(user) as { prefix: string }[]).map((g) => g.prefix.split(' '))];
   const visible = (command: Command) =>
     !command.hidden && grants.some((grant) => grant.every((word, i) => i >= command.words.length || command.words[i] === word));
   const permits = (line: string) => {

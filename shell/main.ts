@@ -16,15 +16,9 @@ import { currentUser } from './user.js';
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
 
 async function main(): Promise<number> {
-  let argv = process.argv.slice(2);
-  // As a login shell, sshd and login run `platform -c "<command>"`: take that command's words.
-  if (argv[0] === '-c') {
-    const inner = splitWords(argv[1] ?? '');
-    argv = inner[0] === 'platform' || inner[0]?.endsWith('/platform') ? inner.slice(1) : inner;
-  }
   let flags;
   try {
-    flags = parseFlags(argv, { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
+    flags = parseFlags(process.argv.slice(2), { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
   } catch (error) {
     if (!(error instanceof FlagError)) throw error;
     process.stderr.write(`platform: ${error.message}\n${USAGE}\n`);
@@ -38,6 +32,11 @@ async function main(): Promise<number> {
   // An SSH one-shot (`ssh platform@host web cert details`) arrives as one
   // string; it is split here, never by a shell.
   let words = flags.rest;
+  // As a login shell, sshd runs `platform -c "<command>"`: take that command's words.
+  if (words[0] === '-c') {
+    const inner = splitWords(words[1] ?? '');
+    words = inner[0] === 'platform' || inner[0]?.endsWith('/platform') ? inner.slice(1) : inner;
+  }
   const sshCommand = process.env.SSH_ORIGINAL_COMMAND;
   if (words.length === 0 && sshCommand) words = splitWords(sshCommand);
   // Global flags may also follow the words: `platform system info --json`.

@@ -1,0 +1,128 @@
+// Administrators over SSH, with Debian's OpenSSH server and client: the
+// console is the account's login shell, so an interactive login lands in it
+// and `ssh user@host <command>` runs one command (sshd hands it over as
+// `<shell> -c "<command>"`, split by the console, never by a shell).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ROOT, freePort, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
+import { openTerminal } from '../support/pty.js';
+
+const ID = process.pid % 10000;
+const ADMIN = `psa${ID}`; // granted every command under "system" and "health"
+const GROUP = `psg${ID}`;
+const PORT = freePort();
+// sshd refuses keys and shells under group- or world-writable folders: not /tmp.
+const dir = `/var/tmp/ps-ssh-${process.pid}`;
+let node: RunningDaemon;
+let sshd: ReturnType<typeof import('node:child_process').spawn> | undefined;
+
+const sshArgs = (...extra: string[]) => [
+  '-i', join(dir, 'client_key'), '-p', String(PORT),
+  '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
+  ...extra,
+];
+const ssh = (...command: string[]) => spawnSync('ssh', [...sshArgs(), '--', `${ADMIN}@127.0.0.1`, ...command], { encoding: 'utf8', env: withoutCI(), timeout: 30_000 });
+
+beforeAll(async () => {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const home = tempHome();
+  chmodSync(home, 0o755);
+  execFileSync('groupadd', [GROUP]);
+  node = await startDaemon({ home, env: withoutCI({ PLATFORM_SOCKET_GROUP: GROUP }) });
+  await node.platform(['system', 'setup', '--hostname', 'ssh01', '--role', 'webproxy']);
+
+  // The account: its login shell is the console of this test's node.
+  const shell = join(dir, 'console');
+  writeFileSync(shell, `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'bin', 'platform.js')} --home ${home} "$@"\n`);
+  chmodSync(shell, 0o755);
+  execFileSync('useradd', ['-M', '-d', dir, '-s', shell, '-G', GROUP, ADMIN]);
+  execFileSync('usermod', ['-p', '*', ADMIN]);
+  const db = new Database(join(home, 'config.db'));
+  db.prepare("INSERT INTO users (name, must_change, created_at) VALUES (?, 0, '2026-01-01')").run(ADMIN);
+  for (const prefix of ['system', 'health']) db.prepare('INSERT INTO user_rights (user, prefix) VALUES (?, ?)').run(ADMIN, prefix);
+  db.close();
+
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  mkdirSync(join(dir, 'keys'), { mode: 0o755 });
+  writeFileSync(join(dir, 'keys', ADMIN), execFileSync('cat', [join(dir, 'client_key.pub')]));
+  chmodSync(join(dir, 'keys', ADMIN), 0o644);
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [`HostKey ${join(dir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${ADMIN}`, 'Subsystem sftp internal-sftp', 'PrintMotd no', ''].join('\n'),
+  );
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const { spawn } = await import('node:child_process');
+  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), '-p', String(PORT)], { stdio: 'ignore' });
+  for (let i = 0; i < 50 && ssh('health').status === 255; i++) await new Promise((r) => setTimeout(r, 100));
+}, 60_000);
+
+afterAll(async () => {
+  sshd?.kill();
+  await node?.stop();
+  spawnSync('userdel', [ADMIN]);
+  spawnSync('groupdel', [GROUP]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('one-shot commands over ssh', () => {
+  it('returns the output and the exit status through ssh', () => {
+    const info = ssh('--json', 'system', 'info');
+    expect(info.status).toBe(0);
+    expect(JSON.parse(info.stdout).hostname).toBe('ssh01');
+    const bad = ssh('system', 'setup', '--role', 'mainframe');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('"mainframe" is not one of');
+    const unconfirmed = ssh('system', 'maintenance-mode', 'start');
+    expect(unconfirmed.status).toBe(1);
+  });
+
+  it('passes shell metacharacters to the console as plain words', () => {
+    for (const attempt of ['system info; id', 'system info && id', 'health $(id)', 'health `id`', 'health | id']) {
+      const result = ssh(attempt);
+      expect(result.stdout + result.stderr, attempt).not.toMatch(/uid=\d+/);
+      expect(result.status, attempt).toBe(2);
+    }
+    const shell = ssh('bash');
+    expect(shell.status).toBe(2);
+    expect(shell.stderr).toContain('unknown command "bash"');
+  });
+
+  it('refuses and hides what the user was not granted', () => {
+    const refused = ssh('firewall', 'status');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('you have no right to run "firewall status"');
+    const help = ssh('help');
+    expect(help.stdout).toContain('system - system administration');
+    expect(help.stdout).not.toMatch(/(firewall|network|web) - /);
+  });
+
+  it('records each command in the audit log with its SSH source address', () => {
+    const db = new Database(join(node.home, 'config.db'), { readonly: true });
+    const rows = db.prepare('SELECT user, origin, address, words, outcome FROM audit WHERE user = ?').all(ADMIN) as Record<string, string>[];
+    db.close();
+    expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'system info', outcome: 'ok' });
+    expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'firewall status', outcome: 'refused' });
+  });
+});
+
+describe('interactive login', () => {
+  it('lands in the console: banner, then the prompt', async () => {
+    const term = openTerminal('ssh', [...sshArgs('-tt'), `${ADMIN}@127.0.0.1`]);
+    try {
+      const banner = await term.waitFor('host: ssh01, role: webproxy', { timeout: 15_000 });
+      await term.waitFor(`${ADMIN}@ssh01:~$`, { from: banner, timeout: 15_000 });
+      term.write('sys inf\r');
+      await term.waitFor('hostname: ssh01', { from: banner });
+      term.write('exit\r');
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+    }
+  });
+});
