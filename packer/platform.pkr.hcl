@@ -51,7 +51,7 @@ variable "node_tarball" {
 
 variable "product_tarball" {
   type        = string
-  description = "The built product: `npm pack` after `npm run build`."
+  description = "The built product: package.json, bin, dist and production node_modules under one top folder (README, For installers)."
 }
 
 source "qemu" "debian12" {

@@ -43,7 +43,7 @@ chroot "$ROOT" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 echo "starting platformd in the image"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip netns exec "$NS" chroot "$ROOT" env -i PATH=/usr/local/bin:/usr/bin:/bin /usr/local/bin/platformd --home /opt/platform --firewall apply > "$ROOT/tmp/platformd.log" 2>&1 &
+ip netns exec "$NS" chroot "$ROOT" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /usr/local/bin/platformd --home /opt/platform --firewall apply > "$ROOT/tmp/platformd.log" 2>&1 &
 DAEMON=$!
 for _ in $(seq 1 100); do [ -S "$ROOT/opt/platform/run/platformd.sock" ] && break; sleep 0.1; done
 chroot "$ROOT" env -i PATH=/usr/local/bin:/usr/bin:/bin /usr/local/bin/platform --home /opt/platform system setup --hostname image01 --role unified >/dev/null

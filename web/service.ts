@@ -220,7 +220,8 @@ export class WebService {
           // the previous pair was serving before; nginx keeps it loaded
         }
       }
-      throw failure('install-failed', `the certificate was not installed, the previous one is in service: ${(error as Error).message}`);
+      const kept = hadPrevious ? ', the previous one is in service' : '';
+      throw failure('install-failed', `the certificate was not installed${kept}: ${(error as Error).message}`);
     }
     rmSync(`${certFile}.prev`, { force: true });
     rmSync(`${keyFile}.prev`, { force: true });

@@ -4,7 +4,8 @@
 # folders, the sshd configuration and the systemd units. Used by the Packer
 # build and by packer/test-in-debootstrap.sh.
 #   NODE_TARBALL     Node.js 20 linux tarball, or NODE_BINARY: a node executable to copy
-#   PRODUCT_TARBALL  `npm pack` of the built product, or PRODUCT_DIR: a built checkout
+#   PRODUCT_TARBALL  package.json, bin, dist and production node_modules under one top folder
+#                    (see README, "For installers"), or PRODUCT_DIR: a built checkout
 #   UNITS_DIR        the systemd units (packer/systemd)
 set -euo pipefail
 
