@@ -2,15 +2,21 @@
 // connect. Every probe is bounded in time and answers in words.
 
 import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listeningPorts } from '../firewall/listening.js';
+import { checkSubnets } from '../net/subnets.js';
+import { renderBlock } from '../shell/render/text.js';
 import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
 import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
-import { describeUri, effectivePort, parseUri, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { describeUri, effectivePort, parseUri, redactText, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { nodeOrDefault } from '../store/node.js';
 import { healthGroup } from './health.js';
 import { choice, host, integer } from './argtypes.js';
-import { reply, type Command, type Context, type Group, type Json } from './types.js';
+import { failure, reply, type Block, type Command, type Context, type Group, type Json } from './types.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
   const text = ctx.store.get<string>('network.proxy');
@@ -137,4 +143,93 @@ const commands: Command[] = [
   },
 ];
 
-export const diagGroup: Group = { word: 'diag', summary: 'system diagnostic tools', commands };
+const ports: Command = {
+  words: ['diag', 'ports'],
+  summary: 'Listening sockets against the catalog and the firewall',
+  run(ctx) {
+    const firewall = ctx.services.firewall;
+    const policy = firewall?.policy();
+    const listening = firewall ? firewall.listeningNow() : listeningPorts();
+    const known = new Map<string, string>();
+    for (const o of policy?.open ?? []) known.set(`${o.port.port}/${o.port.protocol}`, `${o.service.name}: open to ${o.scope}`);
+    for (const c of policy?.closed ?? []) known.set(`${c.port.port}/${c.port.protocol}`, `${c.service.name}: closed (${c.reason})`);
+    const keys = [...new Set([...listening, ...known.keys()])].sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
+    const rows = keys.map((key) => [key, listening.has(key) ? 'yes' : 'no', known.get(key) ?? 'not in the catalog: dropped by the firewall']);
+    return reply.table(['port', 'listening', 'catalog and firewall'], rows);
+  },
+};
+
+const subnet: Command = {
+  words: ['diag', 'subnet'],
+  summary: "The node's networks against reserved ranges and each other",
+  run() {
+    const networks = Object.entries(networkInterfaces()).flatMap(([iface, list]) => (list ?? []).filter((a) => !a.internal && a.cidr).map((a) => ({ iface, cidr: a.cidr! })));
+    const gateways = ['-4', '-6'].flatMap((family) => {
+      const result = spawnSync('ip', ['-j', family, 'route', 'show', 'default'], { encoding: 'utf8' });
+      return result.status === 0 ? (JSON.parse(result.stdout) as { gateway?: string }[]).map((r) => r.gateway).filter((g): g is string => Boolean(g)) : [];
+    });
+    const findings = checkSubnets(networks, gateways);
+    return reply.blocks([{ kind: 'table', columns: ['what', 'result', 'finding'], rows: findings.map((f) => [f.subject, f.ok ? 'ok' : 'CONFLICT', f.finding]) }], findings as unknown as Json, findings.every((f) => f.ok) ? 0 : 1);
+  },
+};
+
+const bundle: Command = {
+  words: ['diag', 'bundle'],
+  summary: 'Write a support archive to media: logs, configuration without secrets, ruleset and the checks above',
+  async run(ctx) {
+    const node = nodeOrDefault(ctx.store, osHostname());
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const work = mkdtempSync(join(tmpdir(), 'platform-bundle-'));
+    const name = `support-${node.hostname}-${stamp}`;
+    const dir = join(work, name);
+    mkdirSync(dir);
+    try {
+      ctx.progress('collecting configuration and checks');
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(configWithoutSecrets(ctx), null, 2));
+      writeFileSync(join(dir, 'ruleset.nft'), ctx.services.firewall?.ruleset() ?? 'no firewall subsystem\n');
+      const checks: [string, Command][] = [
+        ['health.txt', healthGroup.commands[0]!],
+        ['ports.txt', ports],
+        ['subnet.txt', subnet],
+      ];
+      for (const [file, command] of checks) {
+        const result = await command.run(ctx, {});
+        writeFileSync(join(dir, file), renderForBundle(result.blocks));
+      }
+      if (existsSync(ctx.paths.logs)) cpSync(ctx.paths.logs, join(dir, 'logs'), { recursive: true });
+      const archive = join(ctx.paths.media, `${name}.tar.gz`);
+      const tar = spawnSync('tar', ['-czf', archive, '-C', work, name], { encoding: 'utf8' });
+      if (tar.status !== 0) throw failure('bundle-failed', `tar failed: ${tar.stderr.trim()}`);
+      return reply.text(`support bundle written to ${archive}`, { file: archive });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Settings and lists as stored, with every URI redacted and password hashes left out. */
+function configWithoutSecrets(ctx: Context): Json {
+  const settings = Object.fromEntries(
+    (ctx.store.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[]).map((r) => [r.key, redactDeep(JSON.parse(r.value) as Json)]),
+  );
+  return {
+    settings,
+    backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
+    notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
+    users: ctx.store.db.prepare('SELECT name, must_change, failed_logins, locked_until FROM users').all() as Json,
+    cluster: ctx.store.db.prepare('SELECT address, hostname, roles, data_centre, is_primary, last_seen FROM cluster_nodes').all() as Json,
+  };
+}
+
+function redactDeep(value: Json): Json {
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)]));
+  return value;
+}
+
+function renderForBundle(blocks: Block[]): string {
+  return blocks.map((b) => renderBlock(b)).join('\n') + '\n';
+}
+
+export const diagGroup: Group = { word: 'diag', summary: 'system diagnostic tools', commands: [...commands, ports, subnet, bundle] };

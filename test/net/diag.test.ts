@@ -169,6 +169,35 @@ describe('URIs where they are used', () => {
   });
 });
 
+describe('support tools', () => {
+  it('lists listening sockets against the catalog and the firewall', async () => {
+    const ports = await node.platform(['diag', 'ports']);
+    expect(ports.stdout).toMatch(/22\/tcp +no +ssh: open to management/);
+    expect(ports.stdout).toMatch(/5353\/udp +yes +not in the catalog: dropped by the firewall/);
+  });
+
+  it('writes a support bundle without secrets', async () => {
+    await node.platform(['network', 'proxy', 'http://squid:pr0xy-secret@10.250.40.3:3128']);
+    const result = await node.platform(['diag', 'bundle']);
+    expect(result.status).toBe(0);
+    const archive = /written to (\S+)/.exec(result.stdout)![1]!;
+    const listing = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' });
+    expect(listing).toMatch(/config\.json/);
+    expect(listing).toMatch(/ruleset\.nft/);
+    expect(listing).toMatch(/logs\/platformd\.log/);
+    const content = execFileSync('tar', ['-xzOf', archive], { encoding: 'utf8' });
+    expect(content).not.toContain('pr0xy-secret');
+    expect(content).not.toContain('s3cret');
+    expect(content).toContain('http://squid:***@10.250.40.3:3128');
+    await node.platform(['network', 'proxy', 'del']);
+  });
+
+  it('checks the node networks for range conflicts', async () => {
+    const result = await node.platform(['diag', 'subnet']);
+    expect(result.stdout).toMatch(/what +result +finding/);
+  });
+});
+
 describe('network requirements', () => {
   it('writes the document of this cluster, agreeing with the firewall catalog', async () => {
     await node.platform(['network', 'ntp', 'add', '10.250.40.123']);

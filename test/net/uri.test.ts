@@ -87,3 +87,23 @@ describe('network URIs', () => {
     expect(redactText('sftp://dan:hunter2@ho st/x')).toBe('sftp://dan:***@ho st/x'); // even when it does not parse
   });
 });
+
+describe('address-range conflicts', async () => {
+  const { checkSubnets, overlaps } = await import('../../net/subnets.js');
+  it('finds overlaps with reserved ranges, between interfaces, and bad gateways', () => {
+    expect(overlaps('10.0.0.0/8', '10.250.1.0/24')).toBe(true);
+    expect(overlaps('10.0.0.0/16', '10.1.0.0/16')).toBe(false);
+    expect(overlaps('fd00::/64', '10.0.0.0/8')).toBe(false);
+    const findings = checkSubnets(
+      [
+        { iface: 'eth0', cidr: '172.17.5.4/24' },
+        { iface: 'eth1', cidr: '192.0.2.10/24' },
+        { iface: 'eth2', cidr: '192.0.2.77/25' },
+      ],
+      ['169.254.1.1', '192.0.2.1'],
+    );
+    const bad = findings.filter((f) => !f.ok).map((f) => f.subject);
+    expect(bad).toEqual(['eth0 172.17.5.4/24', 'eth1 192.0.2.10/24 / eth2 192.0.2.77/25', 'gateway 169.254.1.1']);
+    expect(findings.find((f) => f.subject === 'gateway 192.0.2.1')?.finding).toBe('on a local network');
+  });
+});
