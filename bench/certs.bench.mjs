@@ -19,7 +19,7 @@ const oursCsr = await time(async () => certificateRequest(details, await newRsaK
 // End to end on a node with its nginx.
 const home = tempDir('ps-certbench-home-');
 const port = 41000 + (process.pid % 1000);
-const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(port), '--http-port', String(port + 1)], { stdio: 'ignore' });
+const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(port), '--http-port', String(port + 1), '--cluster-port', String(port + 2)], { stdio: 'ignore' });
 try {
   while (!existsSync(join(home, 'run', 'platformd.sock'))) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));

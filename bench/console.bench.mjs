@@ -8,7 +8,7 @@ import pty from 'node-pty';
 import { median, report, tempDir, timeCommand } from './lib.mjs';
 
 const home = tempDir('ps-bench-console-');
-const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home], { stdio: 'ignore' });
+const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', '42443', '--http-port', '42080', '--cluster-port', '42444'], { stdio: 'ignore' });
 while (!existsSync(`${home}/run/platformd.sock`)) await new Promise((r) => setTimeout(r, 50));
 await new Promise((r) => setTimeout(r, 300));
 spawn(process.execPath, ['bin/platform.js', '--home', home, 'system', 'setup', '--hostname', 'bench01', '--role', 'unified'], { stdio: 'ignore' });

@@ -20,12 +20,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { compile, replaceTableScript, DEFAULT_LIMITS } = await loadModule('firewall/compiler.ts');
 
-const peersOf = (n) => Array.from({ length: n }, (_, i) => `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`);
+const peersOf = (n) => Array.from({ length: n }, (_, i) => ({ address: `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`, roles: ['application'] }));
 const listening = new Set(['80/tcp', '443/tcp', '8443/tcp', '27017/tcp', '27030/tcp', '161/udp', '162/udp']);
 
 /** The same policy written the naive way: one accept rule per peer for the cluster ports. */
 function perPeerRules(peers) {
-  const rules = peers.map((p) => `    ip saddr ${p} tcp dport { 8443, 27017, 27030 } accept`).join('\n');
+  const rules = peers.map((p) => `    ip saddr ${p.address} tcp dport { 8443, 27017, 27030 } accept`).join('\n');
   return `add table inet naive\ndelete table inet naive\ntable inet naive {\n  chain input {\n    type filter hook input priority filter; policy drop;\n    ct state established,related accept\n    iif "lo" accept\n    tcp dport { 22, 80, 443 } accept\n${rules}\n  }\n}\n`;
 }
 
@@ -44,8 +44,8 @@ try {
     rows.push({ name: `full apply, ${n} peers in sets`, ms: oursMs, baselineName: `nft, one rule per peer`, baselineMs: naiveMs, aim: n === 10000 ? '< 60 ms' : '' });
   }
   // One peer added to 10,000: a set element, not a reload.
-  const add = median(Array.from({ length: 5 }, (_, i) => nftIn(`add element inet platform cluster_v4 { 10.200.0.${i + 1} }\n`)));
-  const full = median(Array.from({ length: 3 }, () => nftIn(replaceTableScript(compile({ roles: ['unified'], listening, peers: [...peersOf(10000), '10.200.0.9'], management: [], limits: DEFAULT_LIMITS })))));
+  const add = median(Array.from({ length: 5 }, (_, i) => nftIn(`add element inet platform peers_cluster_v4 { 10.200.0.${i + 1} }\n`)));
+  const full = median(Array.from({ length: 3 }, () => nftIn(replaceTableScript(compile({ roles: ['unified'], listening, peers: [...peersOf(10000), { address: '10.200.0.9', roles: ['application'] }], management: [], limits: DEFAULT_LIMITS })))));
   rows.push({ name: 'one peer added (set element), 10,000 peers', ms: add, baselineName: 'full reload with the peer', baselineMs: full });
   report('firewall apply (median)', rows);
 } finally {

@@ -11,10 +11,11 @@ import { backupGroup } from './backup.js';
 import { notifyGroup } from './notify.js';
 import { networkGroup } from './network.js';
 import { diagGroup } from './diag.js';
+import { clusterGroup } from './cluster.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

@@ -54,7 +54,7 @@ async function run(runtime: Runtime, words: string[], caller: CallerInfo, channe
     runtime.store.audit({
       user: caller.user,
       origin: caller.origin,
-      address: caller.sshConnection?.split(' ')[0] ?? null,
+      address: caller.peerAddress ?? caller.sshConnection?.split(' ')[0] ?? null,
       words: auditWords,
       outcome,
       exit_status: exitStatus,
@@ -137,4 +137,18 @@ function dataOf(result: Reply): Json {
         return b.entries.map(([syntax, summary]) => ({ syntax, summary }));
     }
   }) as Json;
+}
+
+/** Runs words as a command for a caller that cannot answer questions (cluster run); returns the final answer. */
+export async function runNonInteractive(runtime: Runtime, words: string[], caller: CallerInfo): Promise<Extract<Response, { type: 'result' } | { type: 'error' }>> {
+  let final: Extract<Response, { type: 'result' } | { type: 'error' }> | undefined;
+  const channel: Channel = {
+    send: (response) => {
+      if (response.type === 'result' || response.type === 'error') final = response;
+    },
+    answer: async () => false,
+    signal: new AbortController().signal,
+  };
+  await run(runtime, words, { ...caller, interactive: false }, channel);
+  return final ?? { type: 'error', code: 'internal', message: 'no answer', hints: [], exitStatus: 1 };
 }

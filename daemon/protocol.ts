@@ -10,6 +10,8 @@ export interface CallerInfo {
   origin: 'console' | 'ssh' | 'cluster' | 'local';
   /** SSH_CONNECTION of the caller, "src srcport dst dstport". */
   sshConnection?: string;
+  /** The cluster peer a command came from (origin 'cluster'). */
+  peerAddress?: string;
   interactive: boolean;
   assumeYes: boolean;
 }

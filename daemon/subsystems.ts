@@ -8,4 +8,5 @@ export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
   async () => (await import('./service-manager.js')).appsSubsystem,
   async () => (await import('../web/subsystem.js')).webSubsystem,
+  async () => (await import('../cluster/subsystem.js')).clusterSubsystem,
 ];

@@ -4,7 +4,7 @@
 // be run, it applies nothing and says why.
 
 import { spawn } from 'node:child_process';
-import { FAMILY, TABLE, peerUpdateScript, replaceTableScript } from './compiler.js';
+import { FAMILY, TABLE, peerUpdateScript, replaceTableScript, type Policy } from './compiler.js';
 
 export interface ApplyResult {
   applied: boolean;
@@ -51,8 +51,8 @@ export class Applier {
   }
 
   /** Changes only the peer sets' elements. */
-  updatePeers(peers: readonly string[]): Promise<ApplyResult> {
-    return this.load(peerUpdateScript(peers));
+  updatePeers(policy: Policy): Promise<ApplyResult> {
+    return this.load(peerUpdateScript(policy));
   }
 
   /** What the kernel holds for our table, or undefined when there is none. */

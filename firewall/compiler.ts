@@ -5,7 +5,7 @@
 // nft syntax.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { SERVICES, servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
+import { NODE_FLOWS, SERVICES, effectiveRoles, servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
 
 export const TABLE = 'platform';
 export const FAMILY = 'inet';
@@ -45,15 +45,40 @@ export interface FirewallInput {
    * something listens on it: a stopped service's ports close.
    */
   listening: ReadonlySet<string>;
-  peers: readonly string[];
+  /** The cluster's members: each may reach the cluster-scoped services its roles have a flow to. */
+  peers: readonly Peer[];
   /** Addresses or networks allowed to reach management ports; empty = anyone (rate-limited). */
   management: readonly string[];
   limits: Limits;
   /** Where a service listens on another port than the catalog's (the embedded default's 9443 for 443). */
   portMap?: Readonly<Record<number, number>>;
+  /** Services open to anyone for now whatever their scope (the cluster agent while the node is joinable). */
+  openToAll?: readonly string[];
+}
+
+export interface Peer {
+  address: string;
+  roles: readonly RoleName[];
+  /** The primary reaches every node's cluster agent (add, provision, run). */
+  primary?: boolean;
 }
 
 export class FirewallInputError extends Error {}
+
+/** The services whose ports only cluster members reach, each with its own peer sets. */
+export const CLUSTER_SERVICES = SERVICES.filter((s) => s.scope === 'cluster').map((s) => s.name);
+
+/**
+ * Which members may reach a cluster-scoped service of a node with `roles`:
+ * those with a node-to-node flow of the seed towards it (either way when
+ * the flow is bidirectional), and the primary for the cluster agent.
+ */
+export function peerMayReach(peer: Peer, service: string, roles: readonly RoleName[]): boolean {
+  if (service === 'cluster' && peer.primary) return true;
+  const from = effectiveRoles(peer.roles);
+  const to = effectiveRoles(roles);
+  return NODE_FLOWS.some((f) => f.service === service && ((from.has(f.from) && to.has(f.to)) || (f.bidirectional && from.has(f.to) && to.has(f.from))));
+}
 
 // ---------------------------------------------------------------------------
 // Addresses: parsed into a canonical form before they reach any ruleset.
@@ -120,13 +145,15 @@ export interface ClosedPort {
 export interface Policy {
   open: OpenPort[];
   closed: ClosedPort[];
-  peers: Network[];
+  /** Per cluster-scoped service: the member addresses that may reach it. */
+  peers: Record<string, Network[]>;
   management: Network[];
   limits: Limits;
 }
 
 export function policyOf(input: FirewallInput): Policy {
-  const peers = dedupe(input.peers.map(parseNetwork));
+  const members = input.peers.map((p) => ({ ...p, network: parseNetwork(p.address) }));
+  const peers = Object.fromEntries(CLUSTER_SERVICES.map((service) => [service, dedupe(members.filter((m) => peerMayReach(m, service, input.roles)).map((m) => m.network))]));
   const management = dedupe(input.management.map(parseNetwork));
   const limits = validateLimits({ ...input.limits });
   const open: OpenPort[] = [];
@@ -136,7 +163,8 @@ export function policyOf(input: FirewallInput): Policy {
   for (const service of services) {
     for (const catalogPort of service.ports) {
       const port = { ...catalogPort, port: input.portMap?.[catalogPort.port] ?? catalogPort.port };
-      if (service.alwaysOpen || input.listening.has(`${port.port}/${port.protocol}`)) open.push({ service, port, scope: service.scope });
+      const scope = input.openToAll?.includes(service.name) ? 'public' : service.scope;
+      if (service.alwaysOpen || input.listening.has(`${port.port}/${port.protocol}`)) open.push({ service, port, scope });
       else closed.push({ service, port, reason: `service ${service.name} is not listening on ${port.port}/${port.protocol}` });
     }
   }
@@ -206,9 +234,9 @@ export function compilePolicy(policy: Policy): string {
         );
       }
     }
-    const cluster = byScope('cluster', protocol);
-    if (cluster.length) {
-      rules.push(`ip saddr @cluster_v4 ${protocol} dport ${portList(cluster)} accept`, `ip6 saddr @cluster_v6 ${protocol} dport ${portList(cluster)} accept`);
+    for (const service of CLUSTER_SERVICES) {
+      const ports = [...new Set(policy.open.filter((o) => o.scope === 'cluster' && o.service.name === service && o.port.protocol === protocol).map((o) => o.port.port))].sort((a, b) => a - b);
+      if (ports.length) rules.push(`ip saddr @peers_${service}_v4 ${protocol} dport ${portList(ports)} accept`, `ip6 saddr @peers_${service}_v6 ${protocol} dport ${portList(ports)} accept`);
     }
     const open = byScope('public', protocol);
     if (open.length) {
@@ -224,8 +252,7 @@ export function compilePolicy(policy: Policy): string {
 
   return [
     `table ${FAMILY} ${TABLE} {`,
-    setDeclaration('cluster_v4', 4, policy.peers),
-    setDeclaration('cluster_v6', 6, policy.peers),
+    ...CLUSTER_SERVICES.flatMap((service) => [setDeclaration(`peers_${service}_v4`, 4, policy.peers[service]!), setDeclaration(`peers_${service}_v6`, 6, policy.peers[service]!)]),
     setDeclaration('management_v4', 4, policy.management),
     setDeclaration('management_v6', 6, policy.management),
     meterDeclaration('flood_public_v4', 4),
@@ -255,14 +282,15 @@ export function replaceTableScript(tableText: string): string {
 }
 
 /** Replaces the peer sets' elements in one transaction: no rule is reloaded. */
-export function peerUpdateScript(peers: readonly string[]): string {
-  const networks = dedupe(peers.map(parseNetwork));
+export function peerUpdateScript(policy: Policy): string {
   const lines: string[] = [];
-  for (const family of [4, 6] as const) {
-    const set = `${FAMILY} ${TABLE} cluster_v${family}`;
-    lines.push(`flush set ${set}`);
-    const items = networks.filter((n) => n.family === family).map((n) => n.text);
-    if (items.length) lines.push(`add element ${set} { ${items.join(', ')} }`);
+  for (const service of CLUSTER_SERVICES) {
+    for (const family of [4, 6] as const) {
+      const set = `${FAMILY} ${TABLE} peers_${service}_v${family}`;
+      lines.push(`flush set ${set}`);
+      const items = policy.peers[service]!.filter((n) => n.family === family).map((n) => n.text);
+      if (items.length) lines.push(`add element ${set} { ${items.join(', ')} }`);
+    }
   }
   return lines.join('\n') + '\n';
 }
@@ -289,8 +317,8 @@ export function explain(policy: Policy, source: string, port: number, protocol: 
     const name = open.service.name;
     if (open.scope === 'public') return { allowed: true, reason: `allowed: ${name} is public (rate-limited per source)`, service: name };
     if (open.scope === 'cluster') {
-      if (contains(policy.peers, from)) return { allowed: true, reason: `allowed: ${from.text} is a cluster peer and ${name} is cluster-scoped`, service: name };
-      return { allowed: false, reason: `dropped: ${name} is cluster-scoped and ${from.text} is not a cluster peer`, service: name };
+      if (contains(policy.peers[name] ?? [], from)) return { allowed: true, reason: `allowed: ${from.text} is a cluster member with a flow to ${name}`, service: name };
+      return { allowed: false, reason: `dropped: ${name} is cluster-scoped and ${from.text} is not a cluster member with a flow to it`, service: name };
     }
     if (policy.management.length === 0) return { allowed: true, reason: `allowed: ${name} is a management service and no management sources are set (rate-limited per source)`, service: name };
     if (contains(policy.management, from)) return { allowed: true, reason: `allowed: ${from.text} is a management source`, service: name };

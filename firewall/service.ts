@@ -12,8 +12,8 @@ import { failure } from '../commands/types.js';
 import type { Runtime } from '../daemon/runtime.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
-import { servicesFor, type ServiceSpec } from './catalog.js';
-import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Policy, type Verdict } from './compiler.js';
+import { servicesFor, type RoleName, type ServiceSpec } from './catalog.js';
+import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Peer, type Policy, type Verdict } from './compiler.js';
 import { listeningPorts } from './listening.js';
 
 declare module '../commands/types.js' {
@@ -80,14 +80,17 @@ export class FirewallService {
     };
   }
 
-  peers(): string[] {
-    const rows = this.runtime.store.db.prepare('SELECT address FROM cluster_nodes').all() as { address: string }[];
-    return [...rows.map((r) => r.address), ...(this.runtime.store.get<string[]>('firewall.extraPeers') ?? [])];
+  peers(): Peer[] {
+    const rows = this.runtime.store.db.prepare('SELECT address, roles, is_primary FROM cluster_nodes').all() as { address: string; roles: string; is_primary: number }[];
+    return rows.map((r) => ({ address: r.address, roles: JSON.parse(r.roles) as RoleName[], primary: r.is_primary === 1 }));
   }
 
   input(overrides: Partial<ManagedSettings> = {}): FirewallInput {
     const node = nodeOrDefault(this.runtime.store, osHostname());
-    return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), ...this.managed(), ...overrides };
+    // While `cluster prepnode` holds the node joinable, the primary (not yet a peer) must reach the agent.
+    const joinable = this.runtime.store.get<{ until: string }>('cluster.joinable');
+    const openToAll = joinable && new Date(joinable.until) > new Date() ? ['cluster'] : [];
+    return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), openToAll, ...this.managed(), ...overrides };
   }
 
   policy(overrides: Partial<ManagedSettings> = {}): Policy {
@@ -136,7 +139,7 @@ export class FirewallService {
     if (!force && text === this.lastText) return this.lastResult;
     // Only the peers changed: update the set elements, reload no rule.
     const onlyPeers = this.lastText !== '' && this.lastResult.applied && withoutElements(text) === withoutElements(this.lastText) && peers !== this.lastPeers;
-    const result = onlyPeers ? await this.applier.updatePeers(this.peers()) : await this.applier.applyTable(text);
+    const result = onlyPeers ? await this.applier.updatePeers(this.policy()) : await this.applier.applyTable(text);
     if (result.applied && !onlyPeers) {
       const kernel = await this.applier.readBack();
       if (!kernel || kernel.inputRules !== countInputRules(text)) {
@@ -267,5 +270,5 @@ export class FirewallService {
 
 /** The table without the peer sets' elements, to tell a peer-only change from any other. */
 function withoutElements(text: string): string {
-  return text.replace(/(  set cluster_v[46] \{\n    type \S+\n    flags interval\n    auto-merge)\n    elements = \{[^}]*\}/g, '$1');
+  return text.replace(/(  set peers_[a-z]+_v[46] \{\n    type \S+\n    flags interval\n    auto-merge)\n    elements = \{[^}]*\}/g, '$1');
 }

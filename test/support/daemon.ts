@@ -64,7 +64,10 @@ export async function startDaemon(options: { home?: string; args?: string[]; net
   // Each daemon gets its own web ports unless the test names them, so that
   // daemons of tests running side by side never fight over them.
   const given = options.args ?? [];
-  const ports = given.includes('--web-port') ? [] : ['--web-port', String(freePort()), '--http-port', String(freePort())];
+  const ports = [
+    ...(given.includes('--web-port') ? [] : ['--web-port', String(freePort()), '--http-port', String(freePort())]),
+    ...(given.includes('--cluster-port') ? [] : ['--cluster-port', String(freePort())]),
+  ];
   const daemonArgs = [PLATFORMD, '--home', home, ...ports, ...given];
   const child = options.netns
     ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() })

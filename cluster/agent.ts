@@ -1,0 +1,163 @@
+// The cluster agent: HTTPS with mutual TLS under the cluster CA. Members
+// (a client certificate the CA issued) may run commands, provision and
+// check; a node made joinable by `cluster prepnode` also answers the two
+// join steps, proven by the one-time code.
+
+import { X509Certificate, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { ClusterFiles } from './identity.js';
+
+export const AGENT_TIMEOUT_MS = 5000;
+
+/** The proof a primary sends: the join code keyed over the nonce and the fingerprint it saw. */
+export function joinProof(code: string, nonce: string, fingerprint: string): string {
+  return createHmac('sha256', code.toUpperCase()).update(`${nonce}|${fingerprint}`).digest('hex');
+}
+
+export function proofMatches(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'hex');
+  const b = Buffer.from(given, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export type Route = (body: Record<string, unknown>, peer: { address: string; member: boolean }) => Promise<unknown>;
+
+export interface AgentRoutes {
+  /** Open to anyone while the node is joinable; the route checks that itself. */
+  public: Record<string, Route>;
+  /** Only for members: a client certificate issued by the cluster CA. */
+  members: Record<string, Route>;
+}
+
+export class AgentError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Whether the peer's certificate was issued by our cluster CA. */
+function isMember(socket: TLSSocket, files: ClusterFiles): boolean {
+  if (!existsSync(files.ca)) return false;
+  const peer = socket.getPeerX509Certificate();
+  if (!peer) return false;
+  const ca = new X509Certificate(readFileSync(files.ca));
+  const now = new Date();
+  return peer.checkIssued(ca) && peer.verify(ca.publicKey) && new Date(peer.validFrom) <= now && now < new Date(peer.validTo);
+}
+
+export function startAgent(files: ClusterFiles, port: number, routes: AgentRoutes, log: (message: string) => void): Promise<Server> {
+  // Client certificates are checked per request (isMember), so that a node being joined can answer too.
+  const server = createServer(
+    {
+      requestCert: true,
+      rejectUnauthorized: false,
+      key: readFileSync(files.key),
+      cert: readFileSync(files.cert),
+    },
+    (req, res) => void serve(req, res),
+  );
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const route = (req.url ?? '').replace(/^\//, '');
+    const socket = req.socket as TLSSocket;
+    const peer = { address: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''), member: isMember(socket, files) };
+    try {
+      const handler = routes.public[route] ?? (peer.member ? routes.members[route] : undefined);
+      if (!handler) throw new AgentError(routes.members[route] ? 403 : 404, routes.members[route] ? 'not a cluster member' : `no route ${route}`);
+      const body = await readBody(req);
+      const result = await handler(body, peer);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    } catch (error) {
+      const status = error instanceof AgentError ? error.status : 500;
+      if (status === 500) log(`agent ${route}: ${(error as Error).stack ?? error}`);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (error as Error).message }));
+    }
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}
+
+/** Serves the node's current certificate (after joining: the one the CA issued) to new connections. */
+export function reloadCertificate(server: Server, files: ClusterFiles): void {
+  server.setSecureContext({ key: readFileSync(files.key), cert: readFileSync(files.cert) });
+}
+
+function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.on('data', (chunk) => {
+      text += chunk;
+      if (text.length > 1_000_000) req.destroy(new AgentError(413, 'request too large'));
+    });
+    req.on('end', () => {
+      try {
+        resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {});
+      } catch {
+        reject(new AgentError(400, 'the request is not JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+export interface CallOptions {
+  /** Present our node certificate (members); without it only public routes answer. */
+  asMember: boolean;
+  timeoutMs?: number;
+}
+
+export interface CallResult<T> {
+  body: T;
+  /** The SHA-256 fingerprint of the certificate the other node presented. */
+  fingerprint: string;
+}
+
+/** Calls a route on another node's agent. Members verify the other side against the cluster CA. */
+export function callAgent<T>(files: ClusterFiles, address: string, port: number, route: string, body: unknown, options: CallOptions): Promise<CallResult<T>> {
+  return new Promise((resolve, reject) => {
+    const member = options.asMember && existsSync(files.ca);
+    const req = httpsRequest(
+      {
+        host: address,
+        port,
+        path: `/${route}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        key: member ? readFileSync(files.key) : undefined,
+        cert: member ? readFileSync(files.cert) : undefined,
+        ca: member ? readFileSync(files.ca) : undefined,
+        // Members check the other node's certificate against the CA; joining checks the fingerprint instead.
+        rejectUnauthorized: member,
+        checkServerIdentity: () => undefined,
+        agent: false,
+        timeout: options.timeoutMs ?? AGENT_TIMEOUT_MS,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? '';
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            return reject(new Error(`${address}: the agent answered something that is not JSON`));
+          }
+          if (res.statusCode !== 200) return reject(new AgentError(res.statusCode ?? 500, `${address}: ${(parsed as { error?: string }).error ?? `status ${res.statusCode}`}`));
+          resolve({ body: parsed as T, fingerprint });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`${address}: not responding (no answer in ${(options.timeoutMs ?? AGENT_TIMEOUT_MS) / 1000} s)`), { code: 'ETIMEDOUT' })));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ECONNREFUSED' ? new Error(`${address}: not responding (nothing listens on ${port})`) : error.code === 'ETIMEDOUT' ? error : new Error(`${address}: ${error.message}`)),
+    );
+    req.end(JSON.stringify(body));
+  });
+}
+
+export const newNonce = () => randomBytes(16).toString('hex');

@@ -1,0 +1,434 @@
+// The cluster inside platformd: joining (prepnode on the new node, add on
+// the primary), the inventory and its two-phase provisioning to every node,
+// running commands everywhere, and checking every flow the catalog expects
+// between the nodes.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import type { Server } from 'node:https';
+import { badInput, failure, type ExitStatus, type Json } from '../commands/types.js';
+import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, servicesFor, type RoleName } from '../firewall/catalog.js';
+import type { CallerInfo } from '../daemon/protocol.js';
+import type { Runtime } from '../daemon/runtime.js';
+import { primaryAddress } from '../status/facts.js';
+import { nodeOrDefault } from '../store/node.js';
+import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Route } from './agent.js';
+import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
+
+declare module '../commands/types.js' {
+  interface Services {
+    cluster?: ClusterService;
+  }
+}
+
+export const JOINABLE_MINUTES = 15;
+export const CHECK_TIMEOUT_MS = 1500;
+
+export interface InventoryNode {
+  address: string;
+  hostname: string;
+  roles: RoleName[];
+  dataCentre: string;
+  primary: boolean;
+  fingerprint?: string;
+  lastSeen?: string;
+}
+
+export type RunCommand = (words: string[], caller: CallerInfo) => Promise<{ exitStatus: ExitStatus; text: string; data: Json }>;
+
+interface Joinable {
+  code: string;
+  until: string;
+}
+
+export interface CheckRow {
+  from: string;
+  to: string;
+  port: number;
+  service: string;
+  outcome: 'ok' | 'blocked' | 'nothing listening' | 'not responding';
+  ms?: number;
+}
+
+export class ClusterService {
+  readonly files: ClusterFiles;
+  private server?: Server;
+  private nonce?: string;
+  /** Inventories received in phase one of a provision, by provision id. */
+  private readonly pending = new Map<string, InventoryNode[]>();
+  /** The inventory before a commit, kept for a rollback. */
+  private readonly previous = new Map<string, InventoryNode[]>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly runCommand: RunCommand,
+  ) {
+    this.files = clusterFiles(runtime.paths);
+  }
+
+  private get store() {
+    return this.runtime.store;
+  }
+
+  get port() {
+    return this.runtime.options.clusterPort;
+  }
+
+  self(): InventoryNode {
+    const node = nodeOrDefault(this.store, osHostname());
+    return { address: node.ip ?? primaryAddress() ?? '127.0.0.1', hostname: node.hostname, roles: node.roles, dataCentre: node.dataCentre, primary: this.isPrimary() };
+  }
+
+  isPrimary(): boolean {
+    const me = nodeOrDefault(this.store, osHostname());
+    const row = this.store.db.prepare('SELECT is_primary FROM cluster_nodes WHERE address = ?').get(me.ip ?? primaryAddress() ?? '') as { is_primary: number } | undefined;
+    return row?.is_primary === 1;
+  }
+
+  inventory(): InventoryNode[] {
+    const rows = this.store.db.prepare('SELECT * FROM cluster_nodes ORDER BY data_centre, hostname, address').all() as {
+      address: string;
+      hostname: string;
+      roles: string;
+      data_centre: string;
+      is_primary: number;
+      fingerprint: string | null;
+      last_seen: string | null;
+    }[];
+    return rows.map((r) => ({ address: r.address, hostname: r.hostname, roles: JSON.parse(r.roles) as RoleName[], dataCentre: r.data_centre, primary: r.is_primary === 1, fingerprint: r.fingerprint ?? undefined, lastSeen: r.last_seen ?? undefined }));
+  }
+
+  /** Replaces the inventory in one transaction; the firewall's peer sets and nginx follow. */
+  private saveInventory(nodes: InventoryNode[]): void {
+    const now = new Date().toISOString();
+    this.store.tx(() => {
+      this.store.db.prepare('DELETE FROM cluster_nodes').run();
+      const insert = this.store.db.prepare('INSERT INTO cluster_nodes (address, hostname, roles, data_centre, is_primary, fingerprint, joined_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const n of nodes) insert.run(n.address, n.hostname, JSON.stringify(n.roles), n.dataCentre, n.primary ? 1 : 0, n.fingerprint ?? null, now, n.lastSeen ?? null);
+    });
+    void this.runtime.services.firewall?.reconcile();
+    try {
+      this.runtime.services.web?.reconfigure();
+    } catch (error) {
+      this.runtime.log('error', `nginx upstreams not updated: ${(error as Error).message}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    ensureIdentity(this.files, this.self().hostname);
+    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, (m) => this.runtime.log('error', m));
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  // -------------------------------------------------------------------------
+  // Joining.
+
+  joinable(): Joinable | undefined {
+    const joinable = this.store.get<Joinable>('cluster.joinable');
+    return joinable && new Date(joinable.until) > new Date() ? joinable : undefined;
+  }
+
+  /** Makes this node joinable for a while; the code is what the primary needs. */
+  prepnode(): { code: string; fingerprint: string; address: string; until: string } {
+    if (this.inventory().length > 0) throw badInput('already-member', 'this node is already in a cluster; remove it there with "cluster del" first');
+    const raw = randomBytes(5).toString('hex').toUpperCase();
+    const code = `${raw.slice(0, 5)}-${raw.slice(5)}`;
+    const until = new Date(Date.now() + JOINABLE_MINUTES * 60_000).toISOString();
+    this.store.set('cluster.joinable', { code, until });
+    void this.runtime.services.firewall?.reconcile(); // the agent's port opens to the primary
+    return { code, fingerprint: fingerprintOf(readFileSync(this.files.cert)), address: this.self().address, until };
+  }
+
+  private publicRoutes(): Record<string, Route> {
+    const requireJoinable = () => {
+      const joinable = this.joinable();
+      if (!joinable) throw new AgentError(403, 'this node is not joinable: run "cluster prepnode" on it first (or it expired)');
+      return joinable;
+    };
+    return {
+      'join/hello': async () => {
+        requireJoinable();
+        this.nonce = newNonce();
+        return { node: this.self(), certificate: readFileSync(this.files.cert, 'utf8'), nonce: this.nonce };
+      },
+      'join/complete': async (body) => {
+        const joinable = requireJoinable();
+        const fingerprint = fingerprintOf(readFileSync(this.files.cert));
+        if (!this.nonce || !proofMatches(joinProof(joinable.code, this.nonce, fingerprint), String(body.proof ?? ''))) {
+          throw new AgentError(403, 'wrong join code');
+        }
+        this.nonce = undefined;
+        installMembership(this.files, String(body.ca), String(body.cert));
+        this.saveInventory(validInventory(body.inventory));
+        this.store.set('cluster.joinable', undefined);
+        if (this.server) reloadCertificate(this.server, this.files);
+        return { joined: true };
+      },
+    };
+  }
+
+  /** On the primary: contact a prepared node, prove the code, issue its certificate, record it. */
+  async add(address: string, code: string, progress: (text: string) => void): Promise<InventoryNode> {
+    const me = this.self();
+    if (address === me.address) throw badInput('add-self', `${address} is this node; run "cluster add" for the other nodes`);
+    if (this.inventory().some((n) => n.address === address)) throw badInput('duplicate', `${address} is already in the cluster`);
+    if (this.inventory().length > 0 && !this.isPrimary()) throw failure('not-primary', 'only the primary adds nodes');
+    progress(`contacting ${address}`);
+    const hello = await callAgent<{ node: InventoryNode; certificate: string; nonce: string }>(this.files, address, this.port, 'join/hello', {}, { asMember: false }).catch((error) => {
+      if (error instanceof AgentError) throw failure('join-refused', `${address} refused: ${error.message.replace(/^[^:]*: /, '')}`);
+      throw failure('unreachable', `${address} is not responding on the cluster port ${this.port}: run "cluster prepnode" on it first, and check the network (${(error as Error).message.replace(/^[^:]*: /, '')})`);
+    });
+    if (hello.fingerprint !== fingerprintOf(hello.body.certificate)) throw failure('fingerprint-mismatch', `${address} presented another certificate than it offered for joining`);
+    ensureCa(this.files, me.hostname);
+    let inventory = this.inventory();
+    if (inventory.length === 0) {
+      // The first add makes this node the primary and a member of its own CA.
+      installMembership(this.files, readFileSync(this.files.ca, 'utf8'), issueNodeCertificate(this.files, readFileSync(this.files.cert, 'utf8'), me.hostname, me.address));
+      if (this.server) reloadCertificate(this.server, this.files);
+      inventory = [{ ...me, primary: true, fingerprint: fingerprintOf(readFileSync(this.files.cert)) }];
+    }
+    const joining = { ...hello.body.node, address, primary: false };
+    const certificate = issueNodeCertificate(this.files, hello.body.certificate, joining.hostname, address);
+    const next = [...inventory, { ...joining, fingerprint: fingerprintOf(certificate) }];
+    progress(`issuing the cluster certificate of ${joining.hostname}`);
+    await callAgent(this.files, address, this.port, 'join/complete', { proof: joinProof(code, hello.body.nonce, hello.fingerprint), ca: readFileSync(this.files.ca, 'utf8'), cert: certificate, inventory: next }, { asMember: false }).catch((error) => {
+      throw failure('join-refused', error instanceof AgentError && error.status === 403 ? `${address} refused: ${error.message.replace(/^[^:]*: /, '')}` : (error as Error).message);
+    });
+    this.saveInventory(next);
+    return next[next.length - 1]!;
+  }
+
+  /** On the primary: removes a node and provisions the rest, so its access ends everywhere. */
+  async del(address: string, progress: (text: string) => void): Promise<ProvisionReport> {
+    const inventory = this.inventory();
+    if (!inventory.some((n) => n.address === address)) throw badInput('unknown-node', `${address} is not in the cluster; see "cluster list"`);
+    if (address === this.self().address) throw badInput('del-self', 'the primary cannot remove itself');
+    if (!this.isPrimary()) throw failure('not-primary', 'only the primary removes nodes');
+    const remaining = inventory.filter((n) => n.address !== address);
+    this.saveInventory(remaining);
+    return this.provision(progress);
+  }
+
+  // -------------------------------------------------------------------------
+  // Provisioning: validate everywhere, then commit everywhere, or roll back.
+
+  private memberRoutes(): Record<string, Route> {
+    return {
+      ping: async () => this.self(),
+      'provision/validate': async (body) => this.validate(String(body.id), body.inventory),
+      'provision/commit': async (body) => this.commit(String(body.id)),
+      'provision/rollback': async (body) => this.rollbackProvision(String(body.id)),
+      run: async (body, peer) => {
+        const words = (body.words as unknown[]).map(String);
+        return this.runCommand(words, { user: String(body.user ?? 'platform'), origin: 'cluster', peerAddress: peer.address, interactive: false, assumeYes: body.yes === true });
+      },
+      check: async (body) => this.checkFrom(validInventory(body.inventory)),
+    };
+  }
+
+  private validate(id: string, inventory: unknown): { ok: true } {
+    const nodes = validInventory(inventory);
+    const node = nodeOrDefault(this.store, osHostname());
+    if (node.maintenance) throw new AgentError(409, 'in maintenance mode: provisioning waits until "system maintenance-mode stop"');
+    if (!nodes.some((n) => n.address === this.self().address)) throw new AgentError(409, `this node (${this.self().address}) is not in the inventory`);
+    this.pending.set(id, nodes);
+    return { ok: true };
+  }
+
+  private commit(id: string): { ok: true } {
+    const nodes = this.pending.get(id);
+    if (!nodes) throw new AgentError(409, 'nothing validated under this provision id');
+    this.pending.delete(id);
+    this.previous.set(id, this.inventory());
+    this.saveInventory(nodes);
+    return { ok: true };
+  }
+
+  private rollbackProvision(id: string): { ok: true } {
+    this.pending.delete(id);
+    const previous = this.previous.get(id);
+    if (previous) this.saveInventory(previous);
+    this.previous.delete(id);
+    return { ok: true };
+  }
+
+  /** Calls a member route on a node, or runs it here when the node is this one. */
+  private async onNode<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    if (node.address === this.self().address) {
+      const handler = this.memberRoutes()[route]!;
+      return (await handler(body, { address: node.address, member: true })) as T;
+    }
+    return (await callAgent<T>(this.files, node.address, this.port, route, body, { asMember: true, timeoutMs })).body;
+  }
+
+  async provision(progress: (text: string) => void): Promise<ProvisionReport> {
+    if (!this.isPrimary()) throw failure('not-primary', 'run "cluster provision" on the primary');
+    const nodes = this.inventory();
+    const id = randomBytes(8).toString('hex');
+    const label = (n: InventoryNode) => `${n.hostname}[${n.address}]`;
+    const phase = async (route: string, targets: InventoryNode[]) =>
+      Promise.all(
+        targets.map(async (node) => {
+          try {
+            await this.onNode(node, route, { id, inventory: nodes });
+            progress(`${label(node)}: ${route.split('/')[1]} ok`);
+            return { node, error: undefined as string | undefined };
+          } catch (error) {
+            const message = (error as Error).message.replace(/^[^:]*: /, '');
+            progress(`${label(node)}: ${route.split('/')[1]} failed: ${message}`);
+            return { node, error: message };
+          }
+        }),
+      );
+    const validated = await phase('provision/validate', nodes);
+    const invalid = validated.filter((v) => v.error);
+    if (invalid.length) {
+      await phase('provision/rollback', validated.filter((v) => !v.error).map((v) => v.node));
+      throw failure('provision-failed', `nothing changed: ${invalid.map((v) => `${label(v.node)} ${v.error}`).join('; ')}`);
+    }
+    const committed = await phase('provision/commit', nodes);
+    const failed = committed.filter((c) => c.error);
+    if (failed.length) {
+      await phase('provision/rollback', committed.filter((c) => !c.error).map((c) => c.node));
+      throw failure('provision-failed', `rolled back: ${failed.map((c) => `${label(c.node)} ${c.error}`).join('; ')}`);
+    }
+    return { nodes: nodes.map(label) };
+  }
+
+  // -------------------------------------------------------------------------
+  // Looking, running, checking.
+
+  /** Pings every member; unreachable ones are marked not responding. */
+  async status(): Promise<(InventoryNode & { responding: boolean })[]> {
+    const nodes = this.inventory();
+    const seen = await Promise.all(
+      nodes.map((n) =>
+        this.onNode(n, 'ping', {}, 2000).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const now = new Date().toISOString();
+    const touch = this.store.db.prepare('UPDATE cluster_nodes SET last_seen = ? WHERE address = ?');
+    nodes.forEach((n, i) => seen[i] && touch.run(now, n.address));
+    return nodes.map((n, i) => ({ ...n, lastSeen: seen[i] ? now : n.lastSeen, responding: seen[i]! }));
+  }
+
+  targets(target: string): InventoryNode[] {
+    const nodes = this.inventory();
+    if (nodes.length === 0) throw failure('no-cluster', 'this node is in no cluster');
+    const me = this.self().address;
+    if (target === 'all') return nodes;
+    if (target === 'notme') return nodes.filter((n) => n.address !== me);
+    if ((ROLE_NAMES as readonly string[]).includes(target)) return nodes.filter((n) => n.roles.includes(target as RoleName) || (target !== 'unified' && effectiveRoles(n.roles).has(target as Exclude<RoleName, 'unified'>)));
+    const node = nodes.find((n) => n.address === target);
+    if (!node) throw badInput('unknown-target', `"${target}" is not all, notme, a role or the address of a member; see "cluster list"`);
+    return [node];
+  }
+
+  async run(target: string, words: string[], user: string, timeoutMs: number): Promise<{ node: InventoryNode; exitStatus: number; text: string }[]> {
+    const nodes = this.targets(target);
+    return Promise.all(
+      nodes.map(async (node) => {
+        try {
+          const result = await this.onNode<{ exitStatus: number; text: string }>(node, 'run', { words, user, yes: true }, timeoutMs);
+          return { node, exitStatus: result.exitStatus, text: result.text };
+        } catch (error) {
+          return { node, exitStatus: 1, text: (error as Error).message };
+        }
+      }),
+    );
+  }
+
+  /** From this node: every flow the catalog expects towards the other members, with a real TCP connection. */
+  async checkFrom(nodes: InventoryNode[]): Promise<CheckRow[]> {
+    const me = nodes.find((n) => n.address === this.self().address) ?? { ...this.self() };
+    const rows: Promise<CheckRow>[] = [];
+    for (const other of nodes) {
+      if (other.address === me.address) continue;
+      for (const { port, service } of expectedFlows(me.roles, other.roles)) {
+        rows.push(tcpOutcome(other.address, port === 8443 ? this.port : port).then((r) => ({ from: me.address, to: other.address, port, service, ...r })));
+      }
+    }
+    return Promise.all(rows);
+  }
+
+  async check(): Promise<CheckRow[]> {
+    const nodes = this.inventory();
+    const perNode = await Promise.all(
+      nodes.map((node) =>
+        this.onNode<CheckRow[]>(node, 'check', { inventory: nodes }, 10_000).catch(() =>
+          nodes.filter((o) => o !== node).flatMap((o) => expectedFlows(node.roles, o.roles).map(({ port, service }) => ({ from: node.address, to: o.address, port, service, outcome: 'not responding' as const }))),
+        ),
+      ),
+    );
+    return perNode.flat();
+  }
+}
+
+export interface ProvisionReport {
+  nodes: string[];
+}
+
+/** The ports the catalog's node-to-node flows open from one role set to another. */
+export function expectedFlows(from: RoleName[], to: RoleName[]): { port: number; service: string }[] {
+  const a = effectiveRoles(from);
+  const b = effectiveRoles(to);
+  // Only what the destination serves: "bi-directional" database traffic between an
+  // application and a database node still connects to the database node.
+  const served = new Set(servicesFor(to).map((s) => s.name));
+  const out = new Map<number, string>();
+  for (const flow of NODE_FLOWS) {
+    if (!served.has(flow.service)) continue;
+    if ((a.has(flow.from) && b.has(flow.to)) || (flow.bidirectional && a.has(flow.to) && b.has(flow.from))) {
+      for (const port of flow.ports) out.set(port.port, flow.service);
+    }
+  }
+  return [...out].sort((x, y) => x[0] - y[0]).map(([port, service]) => ({ port, service }));
+}
+
+function tcpOutcome(address: string, port: number): Promise<{ outcome: CheckRow['outcome']; ms?: number }> {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ outcome: 'blocked' });
+    }, CHECK_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ outcome: 'ok', ms: performance.now() - start });
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ outcome: error.code === 'ECONNREFUSED' ? 'nothing listening' : 'blocked' });
+    });
+  });
+}
+
+/** An inventory as received from another node, checked field by field. */
+function validInventory(value: unknown): InventoryNode[] {
+  if (!Array.isArray(value) || value.length === 0) throw new AgentError(400, 'the inventory is empty or not a list');
+  return value.map((item) => {
+    const n = item as Record<string, unknown>;
+    const roles = Array.isArray(n.roles) ? n.roles.map(String) : [];
+    if (typeof n.address !== 'string' || !/^[0-9a-f.:]+$/i.test(n.address)) throw new AgentError(400, `bad address in the inventory: ${String(n.address)}`);
+    if (roles.some((r) => !(ROLE_NAMES as readonly string[]).includes(r))) throw new AgentError(400, `bad roles for ${n.address}`);
+    return {
+      address: n.address,
+      hostname: String(n.hostname ?? n.address),
+      roles: roles as RoleName[],
+      dataCentre: String(n.dataCentre ?? 'unknown'),
+      primary: n.primary === true,
+      fingerprint: typeof n.fingerprint === 'string' ? n.fingerprint : undefined,
+    };
+  });
+}
+
