@@ -117,7 +117,7 @@ export class Nginx {
   private child?: ChildProcess;
   readonly layout: NginxLayout;
 
-  constructor(private readonly paths: Paths) {
+  constructor(paths: Paths) {
     this.layout = nginxLayout(paths);
     for (const name of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(this.layout.prefix, 'temp', name), { recursive: true });
   }

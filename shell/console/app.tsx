@@ -4,7 +4,7 @@
 // only ever redraws that line.
 
 import { appendFileSync, mkdirSync } from 'node:fs';
-import React, { useEffect, useReducer, useRef, useState } from 'react';
+import { useEffect, useReducer, useRef, useState } from 'react';
 import { Box, Static, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
 import type { Block } from '../../commands/types.js';
 import { splitWords } from '../../commands/tree.js';
