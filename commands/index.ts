@@ -12,10 +12,12 @@ import { notifyGroup } from './notify.js';
 import { networkGroup } from './network.js';
 import { diagGroup } from './diag.js';
 import { clusterGroup } from './cluster.js';
+import { logGroup } from './log.js';
+import { userGroup } from './user.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

@@ -4,6 +4,7 @@ import { hostname as osHostname, networkInterfaces, release } from 'node:os';
 import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
 import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
+import { sshSystemCommands } from '../ssh/system-commands.js';
 import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
 
 declare const __PLATFORM_VERSION__: string | undefined;
@@ -127,5 +128,5 @@ const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
 export const systemGroup: Group = {
   word: 'system',
   summary: 'system administration',
-  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status')],
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), ...sshSystemCommands],
 };

@@ -11,6 +11,7 @@ import { rightsOf } from './rights.js';
 import type { Runtime } from './runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
+import { sessionLimit } from '../ssh/system-commands.js';
 
 export const tree = buildTree(groups);
 
@@ -37,9 +38,27 @@ export async function handle(runtime: Runtime, request: Request, channel: Channe
     }
     case 'banner':
       return channel.send({ type: 'banner', ...(await banner(runtime)) });
+    case 'session':
+      return holdSession(runtime, request.caller, channel);
     default:
       throw badInput('bad-request', `unknown request`);
   }
+}
+
+/** The SSH sessions open now: each console holds one connection for its whole life. */
+const openSessions = new Set<Channel>();
+
+async function holdSession(runtime: Runtime, caller: CallerInfo, channel: Channel): Promise<void> {
+  const limit = sessionLimit(runtime);
+  if (openSessions.size >= limit) {
+    const message = `refused: this node already has ${openSessions.size} SSH sessions, its limit (see "system ssh_session_limit")`;
+    runtime.store.audit({ user: caller.user, origin: caller.origin, address: caller.sshConnection?.split(' ')[0] ?? null, words: 'ssh session', outcome: 'refused', exit_status: 1, message });
+    return channel.send({ type: 'error', code: 'session-limit', message, hints: [], exitStatus: 1 });
+  }
+  openSessions.add(channel);
+  channel.send({ type: 'session', active: openSessions.size, limit });
+  await new Promise((resolve) => channel.signal.addEventListener('abort', resolve, { once: true }));
+  openSessions.delete(channel);
 }
 
 export async function banner(runtime: Runtime) {

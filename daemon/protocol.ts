@@ -21,6 +21,8 @@ export type Request =
   | { op: 'complete'; line: string; caller: CallerInfo }
   | { op: 'help-at'; line: string; caller: CallerInfo }
   | { op: 'banner'; caller: CallerInfo }
+  /** Held open for the life of an SSH session; refused past the session limit. */
+  | { op: 'session'; caller: CallerInfo }
   | { op: 'answer'; value: string | boolean };
 
 export type Response =
@@ -31,7 +33,8 @@ export type Response =
   | { type: 'error'; code: string; message: string; hints: string[]; exitStatus: ExitStatus }
   | { type: 'completion'; partial: string; candidates: string[] }
   | { type: 'help-at'; entries: { word: string; summary: string }[] }
-  | { type: 'banner'; lines: BannerLine[]; hostname: string };
+  | { type: 'banner'; lines: BannerLine[]; hostname: string }
+  | { type: 'session'; active: number; limit: number };
 
 export interface BannerLine {
   text: string;

@@ -57,3 +57,28 @@ export function request(socketPath: string, req: Request, handlers: Handlers = {
     );
   });
 }
+
+/**
+ * Registers an SSH session with the daemon for as long as this process
+ * lives. Resolves when admitted; rejects with the daemon's refusal.
+ */
+export function holdSession(socketPath: string, caller: import('../daemon/protocol.js').CallerInfo): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    socket.on('connect', () => socket.write(JSON.stringify({ op: 'session', caller }) + '\n'));
+    socket.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? new DaemonUnreachable(socketPath, error.code) : error));
+    socket.on(
+      'data',
+      lineReader((message) => {
+        const response = message as Response;
+        if (response.type === 'session') {
+          socket.unref(); // held until the process ends, without keeping it alive
+          resolve();
+        } else if (response.type === 'error') {
+          socket.destroy();
+          reject(new Error(response.message));
+        }
+      }),
+    );
+  });
+}

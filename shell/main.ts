@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { splitWords } from '../commands/tree.js';
 import type { CallerInfo } from '../daemon/protocol.js';
 import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
-import { DaemonUnreachable, request } from './client.js';
+import { DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
 import { currentUser } from './user.js';
@@ -52,6 +52,18 @@ async function main(): Promise<number> {
     interactive,
     assumeYes,
   };
+
+  // Every SSH session counts against the node's session limit, one-shot or not.
+  if (caller.origin === 'ssh') {
+    try {
+      await holdSession(paths.socket, caller);
+    } catch (error) {
+      if (!(error instanceof DaemonUnreachable)) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        return 1;
+      }
+    }
+  }
 
   if (words.length === 0) {
     if (!interactive) {

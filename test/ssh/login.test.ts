@@ -42,10 +42,11 @@ beforeAll(async () => {
   chmodSync(shell, 0o755);
   execFileSync('useradd', ['-M', '-d', dir, '-s', shell, '-G', GROUP, ADMIN]);
   execFileSync('usermod', ['-p', '*', ADMIN]);
-  const db = new Database(join(home, 'config.db'));
-  db.prepare("INSERT INTO users (name, must_change, created_at) VALUES (?, 0, '2026-01-01')").run(ADMIN);
-  for (const prefix of ['system', 'health']) db.prepare('INSERT INTO user_rights (user, prefix) VALUES (?, ?)').run(ADMIN, prefix);
-  db.close();
+  // The console user and its rights, made with the console's own commands.
+  expect((await node.platform(['user', 'add', ADMIN])).stdout).toContain('initial password');
+  for (const prefix of ['system', 'health']) expect((await node.platform(['user', 'grant', ADMIN, prefix])).status).toBe(0);
+  writeFileSync(join(home, 'media', 'banner.txt'), 'Authorised administrators only.\n');
+  expect((await node.platform(['system', 'banner', 'add', 'banner.txt'])).status).toBe(0);
 
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
@@ -54,7 +55,7 @@ beforeAll(async () => {
   chmodSync(join(dir, 'keys', ADMIN), 0o644);
   writeFileSync(
     join(dir, 'sshd_config'),
-    [`HostKey ${join(dir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${ADMIN}`, 'Subsystem sftp internal-sftp', 'PrintMotd no', ''].join('\n'),
+    [`HostKey ${join(dir, 'host_key')}`, `Banner ${join(home, 'etc', 'sshd-banner')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${ADMIN}`, 'Subsystem sftp internal-sftp', 'PrintMotd no', ''].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const { spawn } = await import('node:child_process');
@@ -109,6 +110,30 @@ describe('one-shot commands over ssh', () => {
     expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'system info', outcome: 'ok' });
     expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'firewall status', outcome: 'refused' });
   });
+});
+
+describe('session limit and banner', () => {
+  it('shows the pre-login banner', () => {
+    // ssh takes the first value of an option: LogLevel=INFO must come before sshArgs' ERROR.
+    const result = spawnSync('ssh', ['-o', 'LogLevel=INFO', ...sshArgs(), '--', `${ADMIN}@127.0.0.1`, 'health'], { encoding: 'utf8', env: withoutCI() });
+    expect(result.stderr).toContain('Authorised administrators only.');
+  });
+
+  it('refuses the eleventh session with the default limit of 10', async () => {
+    const terms = Array.from({ length: 10 }, () => openTerminal('ssh', [...sshArgs('-tt'), `${ADMIN}@127.0.0.1`]));
+    try {
+      for (const term of terms) await term.waitFor(`${ADMIN}@ssh01:~$`, { timeout: 30_000 });
+      const eleventh = ssh('health');
+      expect(eleventh.status).toBe(1);
+      expect(eleventh.stderr).toContain('already has 10 SSH sessions');
+    } finally {
+      for (const term of terms) term.kill();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ssh('health').status).toBe(0); // sessions that ended no longer count
+    const audit = await node.platform(['--json', 'log', 'audit', '--since', '1h']);
+    expect(JSON.parse(audit.stdout)).toContainEqual(expect.objectContaining({ user: ADMIN, address: '127.0.0.1', words: 'ssh session', outcome: 'refused' }));
+  }, 90_000);
 });
 
 describe('interactive login', () => {

@@ -1,0 +1,38 @@
+// `log ...`: the audit log of every command run on this node.
+
+import { integer } from './argtypes.js';
+import { badInput, reply, type ArgType, type Command, type Group, type Json } from './types.js';
+
+/** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
+const since: ArgType<string> = {
+  hint: '<time|2h|7d>',
+  parse(value) {
+    const relative = /^(\d+)([mhd])$/.exec(value);
+    if (relative) {
+      const ms = Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
+      return new Date(Date.now() - ms).toISOString();
+    }
+    const date = new Date(value);
+    if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(date.getTime())) throw badInput('bad-time', `<time>: "${value}" is neither an ISO date (2026-11-24 or 2026-11-24T10:00Z) nor a span like 2h or 7d`);
+    return date.toISOString();
+  },
+};
+
+const audit: Command = {
+  words: ['log', 'audit'],
+  summary: 'Show the audit log: who ran what, from where, when, and how it ended',
+  options: [
+    { name: 'since', type: since, summary: 'only entries from then on' },
+    { name: 'limit', type: integer('<n>', 1, 10_000), summary: 'at most this many entries (newest first; default 100)' },
+  ],
+  run(ctx, args) {
+    const entries = ctx.store.auditLog({ since: args.since as string | undefined, limit: args.limit as number | undefined });
+    return reply.table(
+      ['time', 'user', 'from', 'command', 'result'],
+      entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
+      entries as unknown as Json,
+    );
+  },
+};
+
+export const logGroup: Group = { word: 'log', summary: 'manage system logs', commands: [audit] };

@@ -1,0 +1,67 @@
+// `system ssh_session_limit` and `system banner`: the SSH side of the system
+// group. The session limit is enforced by the console itself (every SSH
+// session, interactive or one-shot, runs the console, which registers with
+// the daemon); the banner is the file sshd shows before login.
+
+import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { choice, integer, text } from '../commands/argtypes.js';
+import { badInput, reply, type Command, type Context } from '../commands/types.js';
+import type { Paths } from '../store/paths.js';
+
+export const DEFAULT_SESSION_LIMIT = 10;
+export const BANNER_MAX_CHARS = 1600;
+
+export const sessionLimit = (ctx: Pick<Context, 'store'>) => ctx.store.get<number>('ssh.sessionLimit') ?? DEFAULT_SESSION_LIMIT;
+
+/** The file sshd's `Banner` points at. */
+export const bannerFile = (paths: Paths) => join(paths.etc, 'sshd-banner');
+
+function writeBanner(paths: Paths, content: string): void {
+  writeFileSync(`${bannerFile(paths)}.new`, content, { mode: 0o644 });
+  renameSync(`${bannerFile(paths)}.new`, bannerFile(paths));
+}
+
+export const sshSystemCommands: Command[] = [
+  {
+    words: ['system', 'ssh_session_limit'],
+    summary: 'Show the most SSH sessions the node accepts at once',
+    run: (ctx) => reply.tree({ ssh_session_limit: sessionLimit(ctx) }),
+  },
+  {
+    words: ['system', 'ssh_session_limit', 'set'],
+    summary: 'Set the most SSH sessions the node accepts at once (default 10)',
+    args: [{ name: 'limit', type: integer('<n>', 1, 1000) }],
+    run(ctx, args) {
+      ctx.store.set('ssh.sessionLimit', args.limit);
+      return reply.tree({ ssh_session_limit: args.limit as number });
+    },
+  },
+  {
+    words: ['system', 'banner'],
+    summary: 'The pre-login SSH banner: add <file in media>, read or remove',
+    args: [
+      { name: 'action', type: choice('<add|read|remove>', ['add', 'read', 'remove']) },
+      { name: 'file', type: text('<file>'), optional: true },
+    ],
+    run(ctx, args) {
+      const action = args.action as string;
+      if (action === 'read') return reply.text(existsSync(bannerFile(ctx.paths)) ? readFileSync(bannerFile(ctx.paths), 'utf8') || '(no banner)' : '(no banner)');
+      if (action === 'remove') {
+        writeBanner(ctx.paths, '');
+        return reply.text('banner removed');
+      }
+      if (!args.file) throw badInput('missing-argument', 'system banner add: name the file uploaded to media');
+      const media = realpathSync(ctx.paths.media);
+      const file = resolve(media, args.file as string);
+      if (relative(media, file).startsWith('..') || !existsSync(file) || lstatSync(file).isSymbolicLink() || !lstatSync(file).isFile()) {
+        throw badInput('no-such-file', `media/${args.file as string} is not a file in the media folder`);
+      }
+      const content = readFileSync(file, 'latin1');
+      if (content.length > BANNER_MAX_CHARS) throw badInput('banner-too-long', `the banner has ${content.length} characters; at most ${BANNER_MAX_CHARS} are allowed`);
+      if (/[^\x09\x0a\x0d\x20-\x7e]/.test(content)) throw badInput('banner-not-ascii', 'the banner must be plain ASCII text');
+      writeBanner(ctx.paths, content);
+      return reply.text(`banner set (${content.length} characters); sshd shows it before login`);
+    },
+  },
+];
