@@ -24,5 +24,5 @@ const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== fals
 
 export const groups: readonly Group[] = [
   ...commandGroups,
-  helpGroup((ctx) => groupsOf(listedTree(), rightsOf(ctx.store, ctx.caller.user).visible)),
+  helpGroup((ctx) => groupsOf(listedTree(), rightsOf(ctx.store, ctx.caller.user, ctx.caller.authenticated).visible)),
 ];

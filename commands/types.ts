@@ -76,6 +76,8 @@ export type Origin = 'console' | 'ssh' | 'cluster' | 'local';
 
 export interface Caller {
   user: string;
+  /** The user proved who they are (token or cluster certificate); otherwise they hold no rights. */
+  authenticated: boolean;
   origin: Origin;
   /** SSH source address (from SSH_CONNECTION) or the cluster peer's address. */
   address?: string;

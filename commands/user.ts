@@ -7,6 +7,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { ADMINISTRATORS } from '../daemon/rights.js';
+import { issueToken, revokeToken } from '../daemon/identity.js';
 import { text } from './argtypes.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
@@ -85,6 +86,7 @@ const commands: Command[] = [
         ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name);
         throw error;
       }
+      issueToken(ctx.paths, name);
       return reply.blocks([{ kind: 'tree', value: { user: name, 'initial password': initial, rights: 'value not set' } }, { kind: 'text', text: `The password must be changed at first login. ${os}.` }], { user: name, initialPassword: initial });
     },
   },
@@ -99,6 +101,7 @@ const commands: Command[] = [
       requireUser(ctx, name);
       const os = system(ctx, 'userdel', [name]);
       ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name));
+      revokeToken(ctx.paths, name);
       return reply.text(`deleted ${name}; ${os}`);
     },
   },

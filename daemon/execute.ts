@@ -12,6 +12,7 @@ import type { Runtime } from './runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
 import { sessionLimit } from '../ssh/system-commands.js';
+import { tokenMatches } from './identity.js';
 
 export const tree = buildTree(groups);
 
@@ -27,13 +28,13 @@ export async function handle(runtime: Runtime, request: Request, channel: Channe
     case 'run':
       return run(runtime, request.words, request.caller, channel);
     case 'complete': {
-      const rights = rightsOf(runtime.store, request.caller.user);
+      const rights = rightsOf(runtime.store, request.caller.user, authenticated(runtime, request.caller));
       const ctx = contextFor(runtime, request.caller, channel);
       const result = await complete(tree, request.line, rights.visible, ctx);
       return channel.send({ type: 'completion', ...result });
     }
     case 'help-at': {
-      const rights = rightsOf(runtime.store, request.caller.user);
+      const rights = rightsOf(runtime.store, request.caller.user, authenticated(runtime, request.caller));
       return channel.send({ type: 'help-at', entries: helpAt(tree, request.line, rights.visible) });
     }
     case 'banner':
@@ -43,6 +44,11 @@ export async function handle(runtime: Runtime, request: Request, channel: Channe
     default:
       throw badInput('bad-request', `unknown request`);
   }
+}
+
+/** Callers from the cluster agent were authenticated by their certificate; console callers by their token. */
+function authenticated(runtime: Runtime, caller: CallerInfo): boolean {
+  return caller.origin === 'cluster' || tokenMatches(runtime.paths, caller.user, caller.token);
 }
 
 /** The SSH sessions open now: each console holds one connection for its whole life. */
@@ -67,7 +73,7 @@ export async function banner(runtime: Runtime) {
 }
 
 async function run(runtime: Runtime, words: string[], caller: CallerInfo, channel: Channel): Promise<void> {
-  const rights = rightsOf(runtime.store, caller.user);
+  const rights = rightsOf(runtime.store, caller.user, authenticated(runtime, caller));
   let auditWords = redactUnparsed(words);
   const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) =>
     runtime.store.audit({
@@ -114,7 +120,7 @@ function contextFor(runtime: Runtime, caller: CallerInfo, channel: Channel): Con
     store: runtime.store,
     paths: runtime.paths,
     services: runtime.services,
-    caller: { ...caller, address: caller.sshConnection?.split(' ')[0] },
+    caller: { ...caller, address: caller.peerAddress ?? caller.sshConnection?.split(' ')[0], authenticated: authenticated(runtime, caller) },
     signal: channel.signal,
     progress: (text) => channel.send({ type: 'progress', text }),
     async confirm(question) {

@@ -9,6 +9,8 @@ import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/path
 import { serveLocalApi } from './api.js';
 import type { DaemonOptions, Runtime } from './runtime.js';
 import { subsystems } from './subsystems.js';
+import { issueToken } from './identity.js';
+import { ADMINISTRATORS } from './rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 
 const USAGE = 'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] | --print-default-ruleset';
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
   };
 
   const store = Store.open(paths.database);
+  // Console users prove who they are with a token only they can read.
+  for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) issueToken(paths, user);
   store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
   const stops: (() => Promise<void>)[] = [];

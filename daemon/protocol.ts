@@ -7,6 +7,8 @@ import type { Json, Block, ExitStatus } from '../commands/types.js';
 
 export interface CallerInfo {
   user: string;
+  /** Proves `user` (see daemon/identity.ts); absent or wrong = no rights. */
+  token?: string;
   origin: 'console' | 'ssh' | 'cluster' | 'local';
   /** SSH_CONNECTION of the caller, "src srcport dst dstport". */
   sshConnection?: string;

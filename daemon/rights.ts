@@ -19,7 +19,8 @@ export interface Rights {
   permits(line: string): boolean;
 }
 
-export function rightsOf(store: Store, user: string): Rights {
+export function rightsOf(store: Store, user: string, authenticated = true): Rights {
+  if (!authenticated) return { visible: (c) => c.words[0] === 'help', permits: (line) => line === 'help' };
   if (ADMINISTRATORS.has(user)) return { visible: (c) => !c.hidden, permits: () => true };
   const grants = [...EVERYONE, ...(store.db.prepare('SELECT prefix FROM user_rights WHERE user = ?').all(user) as { prefix: string }[]).map((g) => g.prefix.split(' '))];
   const visible = (command: Command) =>

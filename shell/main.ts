@@ -12,6 +12,7 @@ import { DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
 import { currentUser } from './user.js';
+import { readOwnToken } from '../daemon/identity.js';
 
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
 
@@ -45,8 +46,10 @@ async function main(): Promise<number> {
   words = words.filter((w) => w !== '--json' && w !== '--yes');
 
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const user = currentUser();
   const caller: CallerInfo = {
-    user: currentUser(),
+    user,
+    token: readOwnToken(paths, user),
     origin: process.env.SSH_CONNECTION ? 'ssh' : 'console',
     sshConnection: process.env.SSH_CONNECTION,
     interactive,

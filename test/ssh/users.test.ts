@@ -1,6 +1,8 @@
 // Users and their rights through the console's own commands.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { passwordProblems } from '../../commands/user.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
@@ -56,5 +58,18 @@ describe('users', () => {
     expect(log.stdout).toContain('backup add x sftp://u:***@10.0.0.1/');
     expect(log.stdout).not.toContain('pa55word');
     expect((await node.platform(['log', 'audit', '--since', 'yesterday'])).stderr).toContain('neither an ISO date');
+  });
+});
+
+describe('who is calling', () => {
+  it('gives no rights to a caller that claims a name without its token', async () => {
+    const { request } = await import('../../shell/client.js');
+    const caller = { user: 'platform', origin: 'console' as const, interactive: false, assumeYes: true };
+    const spoofed = await request(join(node.home, 'run', 'platformd.sock'), { op: 'run', words: ['system', 'info'], caller });
+    expect(spoofed).toMatchObject({ type: 'error', code: 'not-permitted' });
+    const token = readFileSync(join(node.home, 'run', 'users', 'platform'), 'utf8');
+    const proven = await request(join(node.home, 'run', 'platformd.sock'), { op: 'run', words: ['system', 'info'], caller: { ...caller, token } });
+    expect(proven.type).toBe('result');
+    expect(statSync(join(node.home, 'run', 'users', 'platform')).mode & 0o777).toBe(0o400);
   });
 });

@@ -1,0 +1,53 @@
+// Who is on the other end of the local socket. Node cannot read the peer's
+// credentials of a unix socket, so each console user has a token file under
+// run/users/ that only they (and root) can read; the console sends it, the
+// daemon compares. A caller without a matching token holds no rights.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import type { Paths } from '../store/paths.js';
+
+export const tokenDir = (paths: Paths) => join(paths.run, 'users');
+export const tokenFile = (paths: Paths, user: string) => join(tokenDir(paths), user);
+
+/** The Unix uid of a user, when the account exists on this system. */
+function uidOf(user: string): number | undefined {
+  const result = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  return result.status === 0 ? Number(result.stdout.trim()) : undefined;
+}
+
+/** Makes (or keeps) the token of a console user, readable by that user only. */
+export function issueToken(paths: Paths, user: string): void {
+  mkdirSync(tokenDir(paths), { recursive: true, mode: 0o755 });
+  const file = tokenFile(paths, user);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o400 });
+  const uid = uidOf(user);
+  if (uid !== undefined && uid !== userInfo().uid) chownSync(file, uid, -1);
+}
+
+export function revokeToken(paths: Paths, user: string): void {
+  rmSync(tokenFile(paths, user), { force: true });
+}
+
+export function tokenMatches(paths: Paths, user: string, token: string | undefined): boolean {
+  if (!token || !/^[a-z0-9._-]+$/i.test(user)) return false;
+  try {
+    const expected = Buffer.from(readFileSync(tokenFile(paths, user), 'utf8'));
+    const given = Buffer.from(token);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  } catch {
+    return false;
+  }
+}
+
+/** The console's side: the token of the user it runs as, if it can read one. */
+export function readOwnToken(paths: Paths, user: string): string | undefined {
+  try {
+    return readFileSync(tokenFile(paths, user), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
