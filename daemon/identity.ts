@@ -10,8 +10,7 @@ import { userInfo } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import type { Paths } from '../store/paths.js';
 
-export const tokenDir = (paths: Paths) => join(paths.run, 'users');
-export const tokenFile = (paths: Paths, user: string) => join(tokenDir(paths), user);
+const tokenFile = (paths: Paths, user: string) => join(paths.userTokens, user);
 
 /** The Unix uid of a user, when the account exists on this system. */
 function uidOf(user: string): number | undefined {
@@ -21,7 +20,7 @@ function uidOf(user: string): number | undefined {
 
 /** Makes (or keeps) the token of a console user, readable by that user only. */
 export function issueToken(paths: Paths, user: string): void {
-  mkdirSync(tokenDir(paths), { recursive: true, mode: 0o755 });
+  mkdirSync(paths.userTokens, { recursive: true, mode: 0o755 });
   const file = tokenFile(paths, user);
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o400 });
   const uid = uidOf(user);
@@ -40,14 +39,5 @@ export function tokenMatches(paths: Paths, user: string, token: string | undefin
     return expected.length === given.length && timingSafeEqual(expected, given);
   } catch {
     return false;
-  }
-}
-
-/** The console's side: the token of the user it runs as, if it can read one. */
-export function readOwnToken(paths: Paths, user: string): string | undefined {
-  try {
-    return readFileSync(tokenFile(paths, user), 'utf8');
-  } catch {
-    return undefined;
   }
 }

@@ -11,8 +11,7 @@ import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
 import { DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
-import { currentUser } from './user.js';
-import { readOwnToken } from '../daemon/identity.js';
+import { currentUser, readOwnToken } from './user.js';
 
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
 

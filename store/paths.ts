@@ -13,6 +13,8 @@ export interface Paths {
   run: string;
   socket: string;
   pidFile: string;
+  /** One token file per console user, readable by that user only (daemon/identity.ts). */
+  userTokens: string;
   /** Per-user console history. */
   history: string;
   /** Generated configuration of the services the product drives (nginx ...). */
@@ -38,6 +40,7 @@ export function pathsFor(home: string): Paths {
     run,
     socket: join(run, 'platformd.sock'),
     pidFile: join(run, 'platformd.pid'),
+    userTokens: join(run, 'users'),
     history: join(home, 'history'),
     etc: join(home, 'etc'),
     firewall: join(home, 'firewall'),
