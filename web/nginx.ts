@@ -150,7 +150,26 @@ export class Nginx {
     return Boolean(this.child && this.child.exitCode === null && this.child.signalCode === null);
   }
 
+  /**
+   * A daemon killed without stopping leaves its nginx running; the next
+   * daemon on this home ends that one (it is ours: same prefix) and starts its own.
+   */
+  private endOrphan(): void {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.layout.pid, 'utf8').trim());
+      if (!(pid > 0) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.layout.prefix)) return;
+    } catch {
+      return; // no pid file, or no such process
+    }
+    process.kill(pid, 'SIGQUIT');
+    const deadline = Date.now() + 3000;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 50);
+  }
+
   start(onExit: (code: number | null) => void): void {
+    this.endOrphan();
     const child = spawn('nginx', this.args('-g', 'daemon off;'), { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.on('data', () => undefined);
     child.on('exit', (code) => {

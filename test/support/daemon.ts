@@ -2,7 +2,7 @@
 // commands against it. Used by every area's end-to-end tests.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -99,6 +99,13 @@ export async function startDaemon(options: { home?: string; args?: string[]; net
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         code = await exited;
         clearTimeout(timer);
+      }
+      // A daemon killed by a test leaves its nginx behind: end it by its pid file.
+      try {
+        const nginx = Number(readFileSync(join(home, 'run', 'nginx.pid'), 'utf8').trim());
+        if (nginx > 0 && readFileSync(`/proc/${nginx}/cmdline`, 'utf8').includes(home)) process.kill(nginx, 'SIGQUIT');
+      } catch {
+        // nginx stopped with its daemon
       }
       if (!stopOptions.keepHome && !options.home) rmSync(home, { recursive: true, force: true });
       return code;
