@@ -2,7 +2,7 @@
 // benchmark with the ratio to its baseline, measured in the same run.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,7 +50,16 @@ export function report(title, rows) {
   for (const l of lines) console.log(fmt(l));
 }
 
-export const tempDir = (prefix) => mkdtempSync(join(tmpdir(), prefix));
+/** Temporary folders, removed when the benchmark's process ends. */
+const made = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+export const tempDir = (prefix) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
 
 /** Bundles one of the product's TypeScript modules for a benchmark to import (no TypeScript loader needed). */
 export async function loadModule(entry) {

@@ -33,8 +33,16 @@ export function freePort(): number {
   return nextPort++;
 }
 
+/** Folders made by tempHome; test/support/setup.ts removes them after each test file. */
+const made: string[] = [];
+export function removeTempHomes(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function tempHome(prefix = 'ps-home-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export function runPlatform(home: string, words: string[], options: { env?: NodeJS.ProcessEnv; input?: string; netns?: string } = {}): Promise<CommandResult> {
