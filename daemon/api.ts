@@ -15,7 +15,7 @@ export function serveLocalApi(runtime: Runtime): Promise<Server> {
     server.listen(runtime.paths.socket, () => {
       // Group access lets the platform users' consoles connect; others cannot.
       chmodSync(runtime.paths.socket, 0o660);
-      const gid = socketGroup();
+      const gid = consoleGroup();
       if (gid !== undefined) chownSync(runtime.paths.socket, process.getuid?.() ?? 0, gid);
       resolve(server);
     });
@@ -54,7 +54,7 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
 }
 
 /** The group of the console users: `platform` on an appliance (PLATFORM_SOCKET_GROUP overrides). */
-function socketGroup(): number | undefined {
+export function consoleGroup(): number | undefined {
   const name = process.env.PLATFORM_SOCKET_GROUP ?? 'platform';
   try {
     const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));

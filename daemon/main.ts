@@ -2,11 +2,11 @@
 //   platformd [--home DIR] [--firewall plan|apply] [--appliance]
 //             [--web-port N] [--http-port N] [--cluster-port N]
 
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { Store } from '../store/db.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
-import { serveLocalApi } from './api.js';
+import { consoleGroup, serveLocalApi } from './api.js';
 import type { DaemonOptions, Runtime } from './runtime.js';
 import { subsystems } from './subsystems.js';
 import { issueToken } from './identity.js';
@@ -99,6 +99,12 @@ async function main(): Promise<void> {
   const paths = pathsFor(opts.home);
   for (const dir of [paths.home, paths.run, paths.logs, paths.certs, paths.etc, paths.firewall]) mkdirSync(dir, { recursive: true });
   mkdirSync(paths.media, { recursive: true, mode: 0o755 });
+  // Console users upload into media (scp, sftp): their group may write there.
+  const group = consoleGroup();
+  if (group !== undefined) {
+    chownSync(paths.media, process.getuid?.() ?? 0, group);
+    chmodSync(paths.media, 0o2775);
+  }
   lock(paths);
 
   const logFile = `${paths.logs}/platformd.log`;

@@ -67,6 +67,13 @@ async function main(): Promise<number> {
     }
   }
 
+  // sshd runs the sftp subsystem (scp too) through the login shell: serve it, confined to media.
+  if (words.length === 1 && /(^|\/)sftp-server$/.test(words[0]!)) {
+    const { serveSftp } = await import('../ssh/sftp-server.js');
+    await serveSftp(paths.media, process.stdin, process.stdout);
+    return 0;
+  }
+
   if (words.length === 0) {
     if (!interactive) {
       process.stderr.write(`platform: no command given and no terminal for the console\n${USAGE}\n`);

@@ -47,14 +47,14 @@ install -d -m 0755 -o root -g root "$HOME_DIR/firewall"
 grep -qx /usr/local/bin/platform /etc/shells || echo /usr/local/bin/platform >> /etc/shells
 
 # sshd: the platform account's login shell is the console, so interactive
-# logins land in it and `ssh platform@host <command>` runs one command.
-# (Confining SFTP to media/ needs a chroot that the console cannot live in;
-# that is open work of the SSH issue.)
+# logins land in it and `ssh platform@host <command>` runs one command. sshd
+# runs the sftp subsystem (and so scp) through that shell too, and the
+# console serves it confined to media/.
 cat > /etc/ssh/sshd_config.d/platform.conf <<'SSHD'
 # Written by platform provisioning.
 PermitRootLogin no
 MaxSessions 10
-Subsystem sftp internal-sftp -d /opt/platform/media
+Subsystem sftp /usr/lib/openssh/sftp-server
 Match Group platform
     AllowTcpForwarding no
     AllowAgentForwarding no

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROOT, freePort, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
@@ -20,11 +20,11 @@ const dir = `/var/tmp/ps-ssh-${process.pid}`;
 let node: RunningDaemon;
 let sshd: ReturnType<typeof import('node:child_process').spawn> | undefined;
 
-const sshArgs = (...extra: string[]) => [
-  '-i', join(dir, 'client_key'), '-p', String(PORT),
-  '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
-  ...extra,
-];
+/** Options of every OpenSSH client here (ssh takes -p, scp and sftp -P for the port). */
+const clientOptions = () => ['-i', join(dir, 'client_key'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+const sshArgs = (...extra: string[]) => [...clientOptions(), '-p', String(PORT), ...extra];
+const scp = (from: string, to: string) => spawnSync('scp', [...clientOptions(), '-P', String(PORT), from, to], { encoding: 'utf8', env: withoutCI() });
+const sftp = (script: string) => spawnSync('sftp', ['-b', '-', ...clientOptions(), '-P', String(PORT), `${ADMIN}@127.0.0.1`], { input: script, encoding: 'utf8', env: withoutCI() });
 const ssh = (...command: string[]) => spawnSync('ssh', [...sshArgs(), '--', `${ADMIN}@127.0.0.1`, ...command], { encoding: 'utf8', env: withoutCI(), timeout: 30_000 });
 
 beforeAll(async () => {
@@ -44,7 +44,7 @@ beforeAll(async () => {
   execFileSync('usermod', ['-p', '*', ADMIN]);
   // The console user and its rights, made with the console's own commands.
   expect((await node.platform(['user', 'add', ADMIN])).stdout).toContain('initial password');
-  for (const prefix of ['system', 'health']) expect((await node.platform(['user', 'grant', ADMIN, prefix])).status).toBe(0);
+  for (const prefix of [['system'], ['health'], ['web', 'cert', 'add']]) expect((await node.platform(['user', 'grant', ADMIN, ...prefix])).status).toBe(0);
   writeFileSync(join(home, 'media', 'banner.txt'), 'Authorised administrators only.\n');
   expect((await node.platform(['system', 'banner', 'add', 'banner.txt'])).status).toBe(0);
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
   chmodSync(join(dir, 'keys', ADMIN), 0o644);
   writeFileSync(
     join(dir, 'sshd_config'),
-    [`HostKey ${join(dir, 'host_key')}`, `Banner ${join(home, 'etc', 'sshd-banner')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${ADMIN}`, 'Subsystem sftp internal-sftp', 'PrintMotd no', ''].join('\n'),
+    [`HostKey ${join(dir, 'host_key')}`, `Banner ${join(home, 'etc', 'sshd-banner')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${ADMIN}`, 'Subsystem sftp /usr/lib/openssh/sftp-server', 'PrintMotd no', ''].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const { spawn } = await import('node:child_process');
@@ -100,7 +100,10 @@ describe('one-shot commands over ssh', () => {
     expect(refused.stderr).toContain('you have no right to run "firewall status"');
     const help = ssh('help');
     expect(help.stdout).toContain('system - system administration');
-    expect(help.stdout).not.toMatch(/(firewall|network|web) - /);
+    expect(help.stdout).not.toMatch(/(firewall|network|cluster) - /);
+    const cluster = ssh('cluster', 'list');
+    expect(cluster.status).toBe(1);
+    expect(cluster.stderr).toContain('no right to run "cluster list"');
   });
 
   it('records each command in the audit log with its SSH source address', () => {
@@ -109,6 +112,38 @@ describe('one-shot commands over ssh', () => {
     db.close();
     expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'system info', outcome: 'ok' });
     expect(rows).toContainEqual({ user: ADMIN, origin: 'ssh', address: '127.0.0.1', words: 'firewall status', outcome: 'refused' });
+  });
+});
+
+describe('files over scp and sftp', () => {
+  it('uploads a certificate into media with scp and installs it with web cert add', () => {
+    const key = join(dir, 'upload.key');
+    const cert = join(dir, 'upload.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=ssh01', '-addext', 'subjectAltName=DNS:ssh01', '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'bundle.pem'), readFileSync(key, 'utf8') + readFileSync(cert, 'utf8'));
+    const upload = scp(join(dir, 'bundle.pem'), `${ADMIN}@127.0.0.1:media/`);
+    expect(upload.stderr).toBe('');
+    expect(upload.status).toBe(0);
+    expect(readFileSync(join(node.home, 'media', 'bundle.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    const add = ssh('web', 'cert', 'add', 'bundle.pem', '--yes');
+    expect(add.stdout).toContain('installed and served: CN=ssh01');
+    expect(add.status).toBe(0);
+  });
+
+  it('cannot leave the media folder', () => {
+    expect(scp(join(dir, 'bundle.pem'), `${ADMIN}@127.0.0.1:../escaped.pem`).status).not.toBe(0);
+    expect(existsSync(join(node.home, 'escaped.pem'))).toBe(false);
+    symlinkSync('/etc', join(node.home, 'media', 'etc-link'));
+    const session = sftp('ls /\nget /etc/passwd /dev/null\n');
+    expect(session.status).not.toBe(0);
+    expect(session.stdout).toContain('media');
+    for (const attempt of ['get media/etc-link/passwd /dev/null', 'get /media/../../etc/passwd /dev/null', 'symlink /etc media/etc2', 'put /etc/hostname ../hostname']) {
+      const result = sftp(`${attempt}\n`);
+      expect(result.status, attempt).not.toBe(0);
+    }
+    expect(existsSync(join(node.home, 'media', 'etc2'))).toBe(false);
+    expect(existsSync(join(node.home, 'hostname'))).toBe(false);
+    expect(sftp('cd media\nls\n').stdout).toContain('bundle.pem');
   });
 });
 
