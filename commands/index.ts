@@ -14,10 +14,11 @@ import { diagGroup } from './diag.js';
 import { clusterGroup } from './cluster.js';
 import { logGroup } from './log.js';
 import { userGroup } from './user.js';
+import { keysGroup } from './keys.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { ADMINISTRATORS } from '../daemon/rights.js';
 import { issueToken, revokeToken } from '../daemon/identity.js';
 import { text } from './argtypes.js';
+import { userAddKey } from './keys.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 /** The reference's rule: a letter, then letters, digits, ".", "_" and "-". */
@@ -156,4 +157,4 @@ const commands: Command[] = [
   },
 ];
 
-export const userGroup: Group = { word: 'user', summary: 'manage users', commands };
+export const userGroup: Group = { word: 'user', summary: 'manage users', commands: [...commands, userAddKey] };

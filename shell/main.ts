@@ -5,6 +5,7 @@
 // Exit status: 0 done, 1 failed, 2 bad input, 3 daemon unreachable.
 
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { splitWords } from '../commands/tree.js';
 import type { CallerInfo } from '../daemon/protocol.js';
 import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
@@ -96,7 +97,7 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
           if (!json) process.stderr.write(`${text}\n`);
         },
         confirm: (question) => (caller.interactive ? askLine(`${question} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
-        ask: (question, initial) => askLine(`${question}${initial ? ` [${initial}]` : ''}: `),
+        ask: (question, initial, secret) => askLine(`${question}${initial ? ` [${initial}]` : ''}: `, secret),
       },
     );
     if (response.type === 'result') {
@@ -126,14 +127,24 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
   }
 }
 
-function askLine(prompt: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  return new Promise((resolve) =>
+/** Asks on the terminal; a secret answer is not echoed. */
+function askLine(prompt: string, secret = false): Promise<string> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _encoding, done) {
+      if (!muted) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: Boolean(process.stdin.isTTY) });
+  return new Promise((resolve) => {
     rl.question(prompt, (answer) => {
       rl.close();
+      if (secret) process.stderr.write('\n');
       resolve(answer);
-    }),
-  );
+    });
+    muted = secret;
+  });
 }
 
 main().then(

@@ -54,6 +54,8 @@ cat > /etc/ssh/sshd_config.d/platform.conf <<'SSHD'
 # Written by platform provisioning.
 PermitRootLogin no
 MaxSessions 10
+Banner /opt/platform/etc/sshd-banner
+AuthorizedKeysFile .ssh/authorized_keys /opt/platform/etc/authorized_keys/%u
 Subsystem sftp /usr/lib/openssh/sftp-server
 Match Group platform
     AllowTcpForwarding no

@@ -1,0 +1,203 @@
+// `keys ...`: the node's own SSH key pair and the remote hosts it trusts,
+// for password-less backups and transfers (ssh2 is the client). `user
+// addkey` installs an administrator's public key for logging in here.
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { Socket } from 'node:net';
+import { host, integer, text } from './argtypes.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { openTcp } from '../net/probe.js';
+
+const sshDir = (ctx: Context) => join(ctx.paths.etc, 'ssh');
+const privateKey = (ctx: Context) => join(sshDir(ctx), 'id_ed25519');
+const knownHosts = (ctx: Context) => join(sshDir(ctx), 'known_hosts');
+export const authorizedKeysDir = (etc: string) => join(etc, 'authorized_keys');
+
+/** OpenSSH's fingerprint form: SHA256:<base64 without padding>. */
+export const fingerprint = (keyBlob: Buffer) => `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+
+const userAtHost: ArgType<{ user: string; host: string }> = {
+  hint: '<user>@<host>',
+  parse(value) {
+    const at = value.lastIndexOf('@');
+    if (at <= 0) throw badInput('bad-target', `<user>@<host>: "${value}" has no user`);
+    const user = value.slice(0, at);
+    if (!/^[a-zA-Z0-9._-]+$/.test(user)) throw badInput('bad-target', `<user>@<host>: "${user}" is not a user name`);
+    return { user, host: host().parse(value.slice(at + 1)) };
+  },
+};
+
+interface Trusted {
+  host: string;
+  port: number;
+  type: string;
+  key: string;
+}
+
+function trusted(ctx: Context): Trusted[] {
+  if (!existsSync(knownHosts(ctx))) return [];
+  return readFileSync(knownHosts(ctx), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, type, key] = line.split(' ') as [string, string, string];
+      const match = /^\[(.+)\]:(\d+)$/.exec(name);
+      return { host: match ? match[1]! : name, port: match ? Number(match[2]) : 22, type, key };
+    });
+}
+
+const knownName = (h: string, port: number) => (port === 22 ? h : `[${h}]:${port}`);
+
+/** Connects with ssh2; `verify` sees the host key, `auth` says how to log in. */
+async function connectSsh(target: { host: string; port: number; user?: string }, verify: (blob: Buffer) => boolean, auth: { password?: string; privateKey?: Buffer }) {
+  const { Client } = (await import('ssh2')).default;
+  const sock: Socket = await openTcp(target.host, target.port);
+  const client = new Client();
+  await new Promise<void>((resolveReady, reject) => {
+    client.on('ready', () => resolveReady());
+    client.on('error', (error) => reject(failure('ssh-failed', /authentication/i.test(error.message) ? `login refused for ${target.user} on ${target.host}` : `${target.host}: ${error.message}`)));
+    client.connect({ sock, username: target.user ?? 'nobody', ...auth, hostVerifier: (key: Buffer) => verify(key), readyTimeout: 5000, tryKeyboard: false });
+  });
+  return client;
+}
+
+const commands: Command[] = [
+  {
+    words: ['keys', 'create'],
+    summary: "Create the node's own SSH key pair (ed25519)",
+    async run(ctx) {
+      if (existsSync(privateKey(ctx))) {
+        if (!(await ctx.confirm('The node already has a key pair; replace it? Hosts that trust the old key will refuse the new one.'))) throw failure('not-confirmed', 'kept the existing key pair');
+        rmSync(privateKey(ctx), { force: true });
+        rmSync(`${privateKey(ctx)}.pub`, { force: true });
+      }
+      mkdirSync(sshDir(ctx), { recursive: true, mode: 0o700 });
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'node'}`, '-f', privateKey(ctx)]);
+      const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
+      return reply.tree({ 'public key': publicKey, fingerprint: fingerprint(Buffer.from(publicKey.split(' ')[1]!, 'base64')) });
+    },
+  },
+  {
+    words: ['keys', 'list'],
+    summary: "Show the node's public key and the hosts it trusts",
+    run(ctx) {
+      const own = existsSync(`${privateKey(ctx)}.pub`) ? readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim() : null;
+      return reply.tree({
+        'public key': own ?? 'none (run "keys create")',
+        'trusted hosts': Object.fromEntries(trusted(ctx).map((t) => [knownName(t.host, t.port), `${t.type} ${fingerprint(Buffer.from(t.key, 'base64'))}`])),
+      });
+    },
+  },
+  {
+    words: ['keys', 'add'],
+    summary: "Trust a remote host's SSH key, after showing its fingerprint",
+    args: [
+      { name: 'host', type: host() },
+      { name: 'port', type: integer('<port>', 1, 65535), optional: true },
+    ],
+    async run(ctx, args) {
+      const target = { host: args.host as string, port: (args.port as number | undefined) ?? 22 };
+      let seen: Buffer | undefined;
+      const client = await connectSsh(target, (blob) => ((seen = blob), false), {}).catch((error) => {
+        if (seen) return undefined; // refused on purpose after seeing the key
+        throw error;
+      });
+      client?.end();
+      if (!seen) throw failure('no-host-key', `${target.host} did not present a host key`);
+      const type = seen.subarray(4, 4 + seen.readUInt32BE(0)).toString();
+      const print = fingerprint(seen);
+      const presented = `${knownName(target.host, target.port)} presents ${type} ${print}`;
+      if (!(await ctx.confirm(`${presented}. Trust it?`))) throw failure('not-confirmed', `not trusted: ${presented}; compare it with the host's own fingerprint, then add --yes`);
+      mkdirSync(sshDir(ctx), { recursive: true, mode: 0o700 });
+      const others = trusted(ctx).filter((t) => !(t.host === target.host && t.port === target.port));
+      writeFileSync(knownHosts(ctx), [...others.map((t) => `${knownName(t.host, t.port)} ${t.type} ${t.key}`), `${knownName(target.host, target.port)} ${type} ${seen.toString('base64')}`].join('\n') + '\n');
+      return reply.tree({ trusted: knownName(target.host, target.port), key: `${type} ${print}` });
+    },
+  },
+  {
+    words: ['keys', 'del'],
+    summary: 'Stop trusting a remote host',
+    args: [
+      { name: 'host', type: host() },
+      { name: 'port', type: integer('<port>', 1, 65535), optional: true },
+    ],
+    run(ctx, args) {
+      const port = (args.port as number | undefined) ?? 22;
+      const list = trusted(ctx);
+      const kept = list.filter((t) => !(t.host === args.host && t.port === port));
+      if (kept.length === list.length) throw badInput('not-trusted', `${knownName(args.host as string, port)} is not a trusted host; see "keys list"`);
+      writeFileSync(knownHosts(ctx), kept.map((t) => `${knownName(t.host, t.port)} ${t.type} ${t.key}`).join('\n') + (kept.length ? '\n' : ''));
+      return reply.text(`no longer trusted: ${knownName(args.host as string, port)}`);
+    },
+  },
+  {
+    words: ['keys', 'send'],
+    summary: "Install the node's public key on a trusted host, for password-less backups",
+    args: [
+      { name: 'target', type: userAtHost },
+      { name: 'port', type: integer('<port>', 1, 65535), optional: true },
+    ],
+    async run(ctx, args) {
+      const { user, host: remote } = args.target as { user: string; host: string };
+      const port = (args.port as number | undefined) ?? 22;
+      if (!existsSync(`${privateKey(ctx)}.pub`)) throw failure('no-key', 'the node has no key pair yet; run "keys create"');
+      const known = trusted(ctx).find((t) => t.host === remote && t.port === port);
+      if (!known) throw failure('not-trusted', `${knownName(remote, port)} is not trusted yet; run "keys add ${remote}${port === 22 ? '' : ` ${port}`}" first`);
+      const password = await ctx.ask({ text: `password of ${user}@${remote}`, secret: true });
+      const verify = (blob: Buffer) => blob.toString('base64') === known.key;
+      const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
+      ctx.progress(`logging in to ${user}@${remote}`);
+      const client = await connectSsh({ host: remote, port, user }, verify, { password });
+      ctx.progress('installing the public key');
+      await new Promise<void>((done, reject) => {
+        client.exec('umask 077 && mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys', (error, stream) => {
+          if (error) return reject(failure('send-failed', error.message));
+          let status: number | undefined;
+          stream.on('exit', (code: number) => (status = code));
+          // The channel closes only once its output has been read.
+          stream.resume();
+          stream.stderr.resume();
+          stream.on('close', () => (status === 0 ? done() : reject(failure('send-failed', `the remote shell answered ${status ?? 'nothing'}`))));
+          stream.end(`${publicKey}\n`);
+        });
+      });
+      client.end();
+      // Prove it: log in again with the key alone.
+      ctx.progress('logging in again with the key alone');
+      const again = await connectSsh({ host: remote, port, user }, verify, { privateKey: readFileSync(privateKey(ctx)) });
+      again.end();
+      return reply.text(`installed; ${user}@${remote} now accepts this node's key without a password`);
+    },
+  },
+];
+
+/** `user addkey <user> <file in media>`: an administrator's public key for logging in here. */
+export const userAddKey: Command = {
+  words: ['user', 'addkey'],
+  summary: "Add a user's SSH public key (a file uploaded to media)",
+  args: [
+    { name: 'name', type: text('<user>') },
+    { name: 'file', type: text('<file>') },
+  ],
+  run(ctx, args) {
+    const name = args.name as string;
+    const known = ['platform', 'root'].includes(name) || ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name);
+    if (!known) throw badInput('no-such-user', `no user named ${name}; see "user list"`);
+    const media = realpathSync(ctx.paths.media);
+    const file = resolve(media, args.file as string);
+    if (relative(media, file).startsWith('..') || !existsSync(file) || !lstatSync(file).isFile()) throw badInput('no-such-file', `media/${args.file as string} is not a file in the media folder`);
+    const line = readFileSync(file, 'utf8').trim();
+    const match = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/=]+)( [^\n]*)?$/.exec(line);
+    if (!match) throw badInput('not-a-public-key', `media/${args.file as string} is not one OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa)`);
+    const blob = Buffer.from(match[2]!, 'base64');
+    if (blob.length < 4 || blob.subarray(4, 4 + blob.readUInt32BE(0)).toString() !== match[1]) throw badInput('not-a-public-key', 'the key data does not match its type');
+    mkdirSync(authorizedKeysDir(ctx.paths.etc), { recursive: true, mode: 0o755 });
+    appendFileSync(join(authorizedKeysDir(ctx.paths.etc), name), `${line}\n`, { mode: 0o644 });
+    return reply.tree({ user: name, added: `${match[1]} ${fingerprint(blob)}` });
+  },
+};
+
+export const keysGroup: Group = { word: 'keys', summary: 'ssh/sftp credentials', commands };
