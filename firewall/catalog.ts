@@ -180,11 +180,6 @@ export const EXTERNAL_FLOWS: readonly ExternalFlow[] = [
   { direction: 'inbound', roles: ALL_ROLES, peer: 'Administrators', kind: 'sftp', ports: tcp(22), purpose: 'SSH and SFTP for management and file transfers', source: 'Inbound communications to all nodes' },
 ];
 
-/** Every (service, port) a node with these roles may open, in catalog order. */
-export function portsFor(roles: readonly RoleName[]): { service: ServiceSpec; port: PortSpec }[] {
-  return servicesFor(roles).flatMap((service) => service.ports.map((port) => ({ service, port })));
-}
-
 /** The catalog's port for a service, e.g. `portOf('cluster')` = 8443; throws for an unknown name. */
 export function portOf(serviceName: string, index = 0): number {
   const service = serviceNamed(serviceName);
