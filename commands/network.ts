@@ -10,20 +10,23 @@ import { join } from 'node:path';
 import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
 import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
+import { osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { choice, host, hostname, ipAddress } from './argtypes.js';
 import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
 const whereKept = (ctx: Context) =>
-  isAppliance(ctx)
-    ? "kept in the config store (writing the operating system's own files is not built yet)"
-    : 'kept in the config store (embedded default: the operating system is not changed)';
+  isAppliance(ctx) ? `kept in the config store and written to ${osFiles(nodeOrDefault(ctx.store, osHostname())).map((f) => `/${f.path}`).join(', ')}` : 'kept in the config store (embedded default: the operating system is not changed)';
 
+/** Changes the node's settings in the store and, on an appliance, in the OS files, or neither. */
 function change(ctx: Context, mutate: (node: NodeSettings) => void) {
   const node = nodeOrDefault(ctx.store, osHostname());
   mutate(node);
-  ctx.store.tx(() => writeNode(ctx.store, node));
+  ctx.store.tx(() => {
+    writeNode(ctx.store, node);
+    if (isAppliance(ctx)) writeOsFiles(node); // a failure here rolls the store back too
+  });
   return node;
 }
 

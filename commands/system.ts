@@ -5,6 +5,7 @@ import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
 import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
+import { writeOsFiles } from '../net/os-config.js';
 import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
 
 declare const __PLATFORM_VERSION__: string | undefined;
@@ -45,7 +46,11 @@ const setup: Command = {
       domain: (values.domain as string | undefined) ?? current.domain,
       dataCentre: (values['data-centre'] as string | undefined) ?? current.dataCentre,
     };
-    ctx.store.tx(() => writeNode(ctx.store, node));
+    ctx.store.tx(() => {
+      writeNode(ctx.store, node);
+      // On an appliance the OS files follow (network commands do the same).
+      if (ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true) writeOsFiles(node);
+    });
     return reply.tree(identity(node));
   },
 };
