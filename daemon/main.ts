@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     rmSync(paths.pidFile, { force: true });
     process.exit(0);
   };
+  // A daemon keeps the node's firewall: a stray failure is logged, never fatal.
+  process.on('unhandledRejection', (error) => log('error', `unhandled: ${(error as Error)?.stack ?? error}`));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

@@ -125,10 +125,17 @@ export class FirewallService {
     return new Set(this.listening);
   }
 
-  /** Recompiles and applies if anything changed; serialised so applies never overlap. */
+  /**
+   * Recompiles and applies if anything changed; serialised so applies never
+   * overlap. Never rejects: callers fire it and forget, so a failure is
+   * logged and reported as not applied.
+   */
   reconcile(force = false): Promise<ApplyResult> {
-    const next = this.queue.then(() => this.reconcileNow(force));
-    this.queue = next.catch(() => undefined);
+    const next = this.queue.then(() => this.reconcileNow(force)).catch((error: Error) => {
+      this.runtime.log('error', `firewall: ${error.stack ?? error.message}`);
+      return { applied: false, reason: error.message, ms: 0 };
+    });
+    this.queue = next;
     return next;
   }
 

@@ -87,7 +87,9 @@ describe('joining', () => {
 
   it('joins every node to the primary and provisions them all', async () => {
     for (const name of ['app', 'db', 'proxy'] as const) {
-      const { code } = await json(name, ['cluster', 'prepnode']);
+      const prepared = await on(name, ['--json', 'cluster', 'prepnode']);
+      expect(prepared.stderr, `${name}: ${daemons[name]!.output().slice(-2000)}`).toBe('');
+      const { code } = JSON.parse(prepared.stdout);
       const added = await on('uni', ['cluster', 'add', address(name), code]);
       expect(added.stderr).toContain(`issuing the cluster certificate of ${name}01`); // progress
       expect(added.status).toBe(0);
