@@ -2,6 +2,7 @@
 // host facts and a clock to lines, so that it can be tested with fixed
 // facts. Warning lines are upper case, and appear only when they apply.
 
+import { expiryWarningStart } from '../certs/expiry.js';
 import type { BannerLine } from '../daemon/protocol.js';
 
 export interface StatusFacts {
@@ -29,12 +30,8 @@ export interface StatusFacts {
 
 const DAY = 86_400_000;
 
-/** Warn from 30 days before expiry, or from the last third of a short lifetime, whichever comes first. */
-export function certificateWarningStart(notBefore: Date, notAfter: Date): Date {
-  const lifetime = notAfter.getTime() - notBefore.getTime();
-  const warnFor = Math.max(30 * DAY, lifetime / 3);
-  return new Date(notAfter.getTime() - warnFor);
-}
+/** Warn from 30 days before expiry, or from the last third of a short lifetime (the policy lives in certs/expiry.ts). */
+export const certificateWarningStart = expiryWarningStart;
 
 export function certificateLine(cert: { notBefore: Date; notAfter: Date }, now: Date): string | undefined {
   if (now >= cert.notAfter) return `WEB CERT EXPIRED AT: ${formatTime(cert.notAfter, 0)}`;

@@ -59,14 +59,13 @@ describe('status banner', () => {
   });
 
   it('warns about the web certificate from 30 days before expiry, and after it', () => {
-    const now = new Date();
-    const in31 = certificateFor(31);
-    const in29 = certificateFor(29);
-    expect(text({ ...facts, certificate: in31 }, now).some((l) => l.startsWith('WEB CERT'))).toBe(false);
-    const expiring = text({ ...facts, certificate: in29 }, now).find((l) => l.startsWith('WEB CERT'));
+    const year = certificateFor(365);
+    const daysBefore = (days: number) => new Date(year.notAfter.getTime() - days * 86_400_000);
+    expect(text({ ...facts, certificate: year }, daysBefore(31)).some((l) => l.startsWith('WEB CERT'))).toBe(false);
+    const expiring = text({ ...facts, certificate: year }, daysBefore(29)).find((l) => l.startsWith('WEB CERT'));
     expect(expiring).toMatch(/^WEB CERT EXPIRES AT: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-    const after = new Date(in29.notAfter.getTime() + 60_000);
-    expect(text({ ...facts, certificate: in29 }, after).find((l) => l.startsWith('WEB CERT'))).toMatch(/^WEB CERT EXPIRED AT: /);
+    const after = new Date(year.notAfter.getTime() + 60_000);
+    expect(text({ ...facts, certificate: year }, after).find((l) => l.startsWith('WEB CERT'))).toMatch(/^WEB CERT EXPIRED AT: /);
   });
 
   it('warns for short-lived certificates from the last third of their lifetime', () => {
