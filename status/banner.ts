@@ -28,7 +28,6 @@ export interface StatusFacts {
   daemonUnreachable?: boolean;
 }
 
-
 /** Warn from 30 days before expiry, or from the last third of a short lifetime (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
 
