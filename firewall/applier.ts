@@ -24,6 +24,8 @@ export function runNft(args: string[], input?: string): Promise<{ code: number; 
       resolve({ code: 127, stdout, stderr: error.code === 'ENOENT' ? 'nft is not installed' : error.message }),
     );
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // nft may exit before reading its input (a listing, an early error): its answer is its output, not EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
