@@ -23,7 +23,14 @@ export function proofMatches(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export type Route = (body: Record<string, unknown>, peer: { address: string; member: boolean }) => Promise<unknown>;
+export interface Peer {
+  address: string;
+  /** The SHA-256 fingerprint of the client certificate, '' without one. */
+  fingerprint: string;
+  member: boolean;
+}
+
+export type Route = (body: Record<string, unknown>, peer: Peer) => Promise<unknown>;
 
 export interface AgentRoutes {
   /** Open to anyone while the node is joinable; the route checks that itself. */
@@ -38,17 +45,19 @@ export class AgentError extends Error {
   }
 }
 
-/** Whether the peer's certificate was issued by our cluster CA. */
-function isMember(socket: TLSSocket, files: ClusterFiles): boolean {
-  if (!existsSync(files.ca)) return false;
-  const peer = socket.getPeerX509Certificate();
-  if (!peer) return false;
+/**
+ * Whether the peer's certificate was issued by our cluster CA and belongs to
+ * a node of the inventory: a removed node's certificate stays valid, so the
+ * inventory's fingerprints are what revokes it.
+ */
+function isMember(peer: X509Certificate | undefined, files: ClusterFiles, known: (fingerprint: string) => boolean): boolean {
+  if (!peer || !existsSync(files.ca)) return false;
   const ca = new X509Certificate(readFileSync(files.ca));
   const now = new Date();
-  return peer.checkIssued(ca) && peer.verify(ca.publicKey) && new Date(peer.validFrom) <= now && now < new Date(peer.validTo);
+  return peer.checkIssued(ca) && peer.verify(ca.publicKey) && new Date(peer.validFrom) <= now && now < new Date(peer.validTo) && known(peer.fingerprint256);
 }
 
-export function startAgent(files: ClusterFiles, port: number, routes: AgentRoutes, log: (message: string) => void): Promise<Server> {
+export function startAgent(files: ClusterFiles, port: number, routes: AgentRoutes, known: (fingerprint: string) => boolean, log: (message: string) => void): Promise<Server> {
   // Client certificates are checked per request (isMember), so that a node being joined can answer too.
   const server = createServer(
     {
@@ -62,7 +71,8 @@ export function startAgent(files: ClusterFiles, port: number, routes: AgentRoute
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const route = (req.url ?? '').replace(/^\//, '');
     const socket = req.socket as TLSSocket;
-    const peer = { address: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''), member: isMember(socket, files) };
+    const certificate = socket.getPeerX509Certificate();
+    const peer: Peer = { address: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''), fingerprint: certificate?.fingerprint256 ?? '', member: isMember(certificate, files, known) };
     try {
       const handler = routes.public[route] ?? (peer.member ? routes.members[route] : undefined);
       if (!handler) throw new AgentError(routes.members[route] ? 403 : 404, routes.members[route] ? 'not a cluster member' : `no route ${route}`);

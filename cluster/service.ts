@@ -4,17 +4,18 @@
 // between the nodes.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
 import { badInput, failure, type ExitStatus, type Json } from '../commands/types.js';
-import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, servicesFor, type RoleName } from '../firewall/catalog.js';
+import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, portOf, servicesFor, type RoleName } from '../firewall/catalog.js';
+import { peerMayReach } from '../firewall/compiler.js';
 import type { CallerInfo } from '../daemon/protocol.js';
 import type { Runtime } from '../daemon/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
-import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Route } from './agent.js';
+import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
 
 declare module '../commands/types.js' {
@@ -24,7 +25,9 @@ declare module '../commands/types.js' {
 }
 
 export const JOINABLE_MINUTES = 15;
-export const CHECK_TIMEOUT_MS = 1500;
+/** Wrong join codes a joinable node accepts before it stops being joinable. */
+export const JOIN_ATTEMPTS = 5;
+export const CHECK_TIMEOUT_MS = 1000;
 
 export interface InventoryNode {
   address: string;
@@ -46,9 +49,14 @@ interface Joinable {
 export interface CheckRow {
   from: string;
   to: string;
+  /** The catalog's port (the node may map it, e.g. a test's cluster port). */
   port: number;
   service: string;
+  /** open: a flow of the catalog; blocked: a cluster-scoped port this node is an outsider to. */
+  expected: 'open' | 'blocked';
   outcome: 'ok' | 'blocked' | 'nothing listening' | 'not responding';
+  /** Whether the outcome is what the catalog expects. */
+  pass: boolean;
   ms?: number;
 }
 
@@ -56,6 +64,8 @@ export class ClusterService {
   readonly files: ClusterFiles;
   private server?: Server;
   private nonce?: string;
+  private wrongCodes = 0;
+  private expiryTimer?: NodeJS.Timeout;
   /** Inventories received in phase one of a provision, by provision id. */
   private readonly pending = new Map<string, InventoryNode[]>();
   /** The inventory before a commit, kept for a rollback. */
@@ -100,15 +110,15 @@ export class ClusterService {
     return rows.map((r) => ({ address: r.address, hostname: r.hostname, roles: JSON.parse(r.roles) as RoleName[], dataCentre: r.data_centre, primary: r.is_primary === 1, fingerprint: r.fingerprint ?? undefined, lastSeen: r.last_seen ?? undefined }));
   }
 
-  /** Replaces the inventory in one transaction; the firewall's peer sets and nginx follow. */
-  private saveInventory(nodes: InventoryNode[]): void {
+  /** Replaces the inventory in one transaction; the firewall's peer sets and nginx follow before it returns. */
+  private async saveInventory(nodes: InventoryNode[]): Promise<void> {
     const now = new Date().toISOString();
     this.store.tx(() => {
       this.store.db.prepare('DELETE FROM cluster_nodes').run();
       const insert = this.store.db.prepare('INSERT INTO cluster_nodes (address, hostname, roles, data_centre, is_primary, fingerprint, joined_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const n of nodes) insert.run(n.address, n.hostname, JSON.stringify(n.roles), n.dataCentre, n.primary ? 1 : 0, n.fingerprint ?? null, now, n.lastSeen ?? null);
     });
-    void this.runtime.services.firewall?.reconcile();
+    await this.runtime.services.firewall?.reconcile();
     try {
       this.runtime.services.web?.reconfigure();
     } catch (error) {
@@ -118,11 +128,32 @@ export class ClusterService {
 
   async start(): Promise<void> {
     ensureIdentity(this.files, this.self().hostname);
-    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, (m) => this.runtime.log('error', m));
+    const known = (fingerprint: string) => this.store.db.prepare('SELECT 1 FROM cluster_nodes WHERE fingerprint = ?').get(fingerprint) !== undefined;
+    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m));
+    const joinable = this.joinable();
+    if (joinable) this.closeWhenExpired(joinable);
   }
 
   stop(): Promise<void> {
+    clearTimeout(this.expiryTimer);
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** The firewall opened the agent to anyone for joining; it closes again when the window ends. */
+  private closeWhenExpired(joinable: Joinable): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(() => void this.runtime.services.firewall?.reconcile(), Math.max(0, new Date(joinable.until).getTime() - Date.now()) + 200);
+    this.expiryTimer.unref();
+  }
+
+  private fingerprint(): string {
+    return fingerprintOf(readFileSync(this.files.cert));
+  }
+
+  /** Whether a caller is the primary of this node's inventory (only it adds, provisions and runs commands). */
+  private isFromPrimary(peer: Peer): boolean {
+    const row = this.store.db.prepare('SELECT is_primary FROM cluster_nodes WHERE fingerprint = ?').get(peer.fingerprint) as { is_primary: number } | undefined;
+    return row?.is_primary === 1;
   }
 
   // -------------------------------------------------------------------------
@@ -134,21 +165,24 @@ export class ClusterService {
   }
 
   /** Makes this node joinable for a while; the code is what the primary needs. */
-  prepnode(): { code: string; fingerprint: string; address: string; until: string } {
+  async prepnode(): Promise<{ code: string; fingerprint: string; address: string; until: string }> {
     if (this.inventory().length > 0) throw badInput('already-member', 'this node is already in a cluster; remove it there with "cluster del" first');
     const raw = randomBytes(5).toString('hex').toUpperCase();
     const code = `${raw.slice(0, 5)}-${raw.slice(5)}`;
     const until = new Date(Date.now() + JOINABLE_MINUTES * 60_000).toISOString();
     this.store.set('cluster.joinable', { code, until });
-    void this.runtime.services.firewall?.reconcile(); // the agent's port opens to the primary
-    return { code, fingerprint: fingerprintOf(readFileSync(this.files.cert)), address: this.self().address, until };
+    this.wrongCodes = 0;
+    await this.runtime.services.firewall?.reconcile(); // the agent's port opens to the primary
+    this.closeWhenExpired({ code, until });
+    return { code, fingerprint: this.fingerprint(), address: this.self().address, until };
   }
 
   private publicRoutes(): Record<string, Route> {
     const requireJoinable = () => {
       const joinable = this.joinable();
-      if (!joinable) throw new AgentError(403, 'this node is not joinable: run "cluster prepnode" on it first (or it expired)');
-      return joinable;
+      if (joinable) return joinable;
+      const expired = this.store.get<Joinable>('cluster.joinable');
+      throw new AgentError(403, expired ? `its join code expired at ${expired.until}: run "cluster prepnode" on it again` : 'this node is not joinable: run "cluster prepnode" on it first');
     };
     return {
       'join/hello': async () => {
@@ -158,14 +192,20 @@ export class ClusterService {
       },
       'join/complete': async (body) => {
         const joinable = requireJoinable();
-        const fingerprint = fingerprintOf(readFileSync(this.files.cert));
-        if (!this.nonce || !proofMatches(joinProof(joinable.code, this.nonce, fingerprint), String(body.proof ?? ''))) {
+        if (!this.nonce || !proofMatches(joinProof(joinable.code, this.nonce, this.fingerprint()), String(body.proof ?? ''))) {
+          // A code is short enough to guess at, given time: a few wrong ones end the join window.
+          if (++this.wrongCodes >= JOIN_ATTEMPTS) {
+            this.store.set('cluster.joinable', undefined);
+            void this.runtime.services.firewall?.reconcile();
+            throw new AgentError(403, `wrong join code, ${JOIN_ATTEMPTS} times: the node is no longer joinable; run "cluster prepnode" on it again`);
+          }
           throw new AgentError(403, 'wrong join code');
         }
         this.nonce = undefined;
+        const inventory = validInventory(body.inventory);
         installMembership(this.files, String(body.ca), String(body.cert));
-        this.saveInventory(validInventory(body.inventory));
         this.store.set('cluster.joinable', undefined);
+        await this.saveInventory(inventory);
         if (this.server) reloadCertificate(this.server, this.files);
         return { joined: true };
       },
@@ -199,7 +239,7 @@ export class ClusterService {
     await callAgent(this.files, address, this.port, 'join/complete', { proof: joinProof(code, hello.body.nonce, hello.fingerprint), ca: readFileSync(this.files.ca, 'utf8'), cert: certificate, inventory: next }, { asMember: false }).catch((error) => {
       throw failure('join-refused', error instanceof AgentError && error.status === 403 ? `${address} refused: ${error.message.replace(/^[^:]*: /, '')}` : (error as Error).message);
     });
-    this.saveInventory(next);
+    await this.saveInventory(next);
     return next[next.length - 1]!;
   }
 
@@ -209,25 +249,43 @@ export class ClusterService {
     if (!inventory.some((n) => n.address === address)) throw badInput('unknown-node', `${address} is not in the cluster; see "cluster list"`);
     if (address === this.self().address) throw badInput('del-self', 'the primary cannot remove itself');
     if (!this.isPrimary()) throw failure('not-primary', 'only the primary removes nodes');
-    const remaining = inventory.filter((n) => n.address !== address);
-    this.saveInventory(remaining);
-    return this.provision(progress);
+    const removed = inventory.find((n) => n.address === address)!;
+    // The others forget it first (all or none), so its access ends even if it never answers again.
+    const report = await this.provision(progress, inventory.filter((n) => n.address !== address));
+    progress(`telling ${removed.hostname}[${address}] it left`);
+    report.left = await callAgent(this.files, address, this.port, 'leave', {}, { asMember: true, timeoutMs: 2000 }).then(
+      () => true,
+      () => false,
+    );
+    return report;
   }
 
   // -------------------------------------------------------------------------
   // Provisioning: validate everywhere, then commit everywhere, or roll back.
 
   private memberRoutes(): Record<string, Route> {
+    const primaryOnly =
+      (route: Route): Route =>
+      (body, peer) => {
+        if (!this.isFromPrimary(peer)) throw new AgentError(403, 'only the primary may do this');
+        return route(body, peer);
+      };
     return {
       ping: async () => this.self(),
-      'provision/validate': async (body) => this.validate(String(body.id), body.inventory),
-      'provision/commit': async (body) => this.commit(String(body.id)),
-      'provision/rollback': async (body) => this.rollbackProvision(String(body.id)),
-      run: async (body, peer) => {
+      'provision/validate': primaryOnly(async (body) => this.validate(String(body.id), body.inventory)),
+      'provision/commit': primaryOnly(async (body) => this.commit(String(body.id))),
+      'provision/rollback': primaryOnly(async (body) => this.rollbackProvision(String(body.id))),
+      run: primaryOnly(async (body, peer) => {
         const words = (body.words as unknown[]).map(String);
         return this.runCommand(words, { user: String(body.user ?? 'platform'), origin: 'cluster', peerAddress: peer.address, interactive: false, assumeYes: body.yes === true });
-      },
+      }),
       check: async (body) => this.checkFrom(validInventory(body.inventory)),
+      // Removed by the primary: this node forgets the cluster and may be prepared again.
+      leave: primaryOnly(async () => {
+        await this.saveInventory([]);
+        rmSync(this.files.ca, { force: true });
+        return { left: true };
+      }),
     };
   }
 
@@ -240,19 +298,19 @@ export class ClusterService {
     return { ok: true };
   }
 
-  private commit(id: string): { ok: true } {
+  private async commit(id: string): Promise<{ ok: true }> {
     const nodes = this.pending.get(id);
     if (!nodes) throw new AgentError(409, 'nothing validated under this provision id');
     this.pending.delete(id);
     this.previous.set(id, this.inventory());
-    this.saveInventory(nodes);
+    await this.saveInventory(nodes);
     return { ok: true };
   }
 
-  private rollbackProvision(id: string): { ok: true } {
+  private async rollbackProvision(id: string): Promise<{ ok: true }> {
     this.pending.delete(id);
     const previous = this.previous.get(id);
-    if (previous) this.saveInventory(previous);
+    if (previous) await this.saveInventory(previous);
     this.previous.delete(id);
     return { ok: true };
   }
@@ -261,19 +319,28 @@ export class ClusterService {
   private async onNode<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     if (node.address === this.self().address) {
       const handler = this.memberRoutes()[route]!;
-      return (await handler(body, { address: node.address, member: true })) as T;
+      return (await handler(body, { address: node.address, fingerprint: this.fingerprint(), member: true })) as T;
     }
     return (await callAgent<T>(this.files, node.address, this.port, route, body, { asMember: true, timeoutMs })).body;
   }
 
-  async provision(progress: (text: string) => void): Promise<ProvisionReport> {
+  /**
+   * Pushes an inventory (by default the primary's own) to its nodes. `serial`
+   * does one node at a time, for hosts that are busy.
+   */
+  async provision(progress: (text: string) => void, nodes = this.inventory(), serial = false): Promise<ProvisionReport> {
     if (!this.isPrimary()) throw failure('not-primary', 'run "cluster provision" on the primary');
-    const nodes = this.inventory();
+    if (nodes.length === 0) throw failure('no-cluster', 'this node is in no cluster: add nodes with "cluster add" first');
     const id = randomBytes(8).toString('hex');
     const label = (n: InventoryNode) => `${n.hostname}[${n.address}]`;
+    const each = async <R>(targets: InventoryNode[], fn: (node: InventoryNode) => Promise<R>): Promise<R[]> => {
+      if (!serial) return Promise.all(targets.map(fn));
+      const results: R[] = [];
+      for (const node of targets) results.push(await fn(node));
+      return results;
+    };
     const phase = async (route: string, targets: InventoryNode[]) =>
-      Promise.all(
-        targets.map(async (node) => {
+      each(targets, async (node) => {
           try {
             await this.onNode(node, route, { id, inventory: nodes });
             progress(`${label(node)}: ${route.split('/')[1]} ok`);
@@ -283,8 +350,7 @@ export class ClusterService {
             progress(`${label(node)}: ${route.split('/')[1]} failed: ${message}`);
             return { node, error: message };
           }
-        }),
-      );
+        });
     const validated = await phase('provision/validate', nodes);
     const invalid = validated.filter((v) => v.error);
     if (invalid.length) {
@@ -346,14 +412,27 @@ export class ClusterService {
     );
   }
 
-  /** From this node: every flow the catalog expects towards the other members, with a real TCP connection. */
+  /** Catalog port → the port it really uses on a node (all nodes of a cluster are started alike). */
+  private actualPort(port: number): number {
+    const { webPorts, clusterPort } = this.runtime.options;
+    const map: Record<number, number> = { [portOf('https')]: webPorts.https, [portOf('http')]: webPorts.http, [portOf('cluster')]: clusterPort };
+    return map[port] ?? port;
+  }
+
+  /**
+   * From this node, with real TCP connections: every flow the catalog expects
+   * towards the other members must connect, and every cluster-scoped port the
+   * catalog gives this node no flow to (an outsider to that service) must not.
+   */
   async checkFrom(nodes: InventoryNode[]): Promise<CheckRow[]> {
     const me = nodes.find((n) => n.address === this.self().address) ?? { ...this.self() };
     const rows: Promise<CheckRow>[] = [];
     for (const other of nodes) {
       if (other.address === me.address) continue;
-      for (const { port, service } of expectedFlows(me.roles, other.roles)) {
-        rows.push(tcpOutcome(other.address, port === 8443 ? this.port : port).then((r) => ({ from: me.address, to: other.address, port, service, ...r })));
+      for (const { port, service, expected } of expectedPorts(me, other)) {
+        rows.push(
+          tcpOutcome(other.address, this.actualPort(port)).then((r) => ({ from: me.address, to: other.address, port, service, expected, ...r, pass: expected === 'open' ? r.outcome === 'ok' : r.outcome !== 'ok' })),
+        );
       }
     }
     return Promise.all(rows);
@@ -361,10 +440,13 @@ export class ClusterService {
 
   async check(): Promise<CheckRow[]> {
     const nodes = this.inventory();
+    if (nodes.length === 0) throw failure('no-cluster', 'this node is in no cluster');
     const perNode = await Promise.all(
       nodes.map((node) =>
         this.onNode<CheckRow[]>(node, 'check', { inventory: nodes }, 10_000).catch(() =>
-          nodes.filter((o) => o !== node).flatMap((o) => expectedFlows(node.roles, o.roles).map(({ port, service }) => ({ from: node.address, to: o.address, port, service, outcome: 'not responding' as const }))),
+          nodes
+            .filter((o) => o !== node)
+            .flatMap((o) => expectedPorts(node, o).map(({ port, service, expected }) => ({ from: node.address, to: o.address, port, service, expected, outcome: 'not responding' as const, pass: false }))),
         ),
       ),
     );
@@ -372,8 +454,26 @@ export class ClusterService {
   }
 }
 
+/**
+ * What `from` should find on `to`'s cluster-scoped and flow ports: open
+ * along the catalog's node-to-node flows (and the agent for the primary),
+ * blocked for every other cluster-scoped port `to` serves.
+ */
+export function expectedPorts(from: Pick<InventoryNode, 'roles' | 'primary'>, to: Pick<InventoryNode, 'roles'>): { port: number; service: string; expected: 'open' | 'blocked' }[] {
+  const open = new Map(expectedFlows(from.roles, to.roles).map((f) => [f.port, f.service]));
+  if (from.primary) open.set(portOf('cluster'), 'cluster');
+  const out: { port: number; service: string; expected: 'open' | 'blocked' }[] = [...open].map(([port, service]) => ({ port, service, expected: 'open' }));
+  for (const service of servicesFor(to.roles)) {
+    if (service.scope !== 'cluster' || peerMayReach({ address: '', roles: from.roles, primary: from.primary }, service.name, to.roles)) continue;
+    for (const p of service.ports) if (!open.has(p.port)) out.push({ port: p.port, service: service.name, expected: 'blocked' });
+  }
+  return out.sort((a, b) => a.port - b.port);
+}
+
 export interface ProvisionReport {
   nodes: string[];
+  /** After `cluster del`: whether the removed node answered and left. */
+  left?: boolean;
 }
 
 /** The ports the catalog's node-to-node flows open from one role set to another. */

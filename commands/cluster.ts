@@ -1,8 +1,8 @@
 // `cluster ...`: join nodes, look at them, provision them, run commands on
 // them and check the flows between them.
 
-import type { ClusterService, InventoryNode } from '../cluster/service.js';
-import { ipAddress, text } from './argtypes.js';
+import type { CheckRow, ClusterService, InventoryNode } from '../cluster/service.js';
+import { choice, integer, ipAddress, text } from './argtypes.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 function clusterOf(ctx: Context): ClusterService {
@@ -28,12 +28,28 @@ const target: ArgType<string> = {
   complete: (ctx) => ['all', 'notme', 'webproxy', 'application', 'database', 'unified', ...clusterOf(ctx).inventory().map((n) => n.address)],
 };
 
+/** The reference's `cluster status` aligns further nodes of a role under the first one of "application". */
+const CONTINUATION = ' '.repeat('     application : '.length);
+
+/** from × to: "ok", or what went wrong between the two nodes ("-" where the catalog expects nothing). */
+function checkMatrix(rows: CheckRow[]): { columns: string[]; rows: string[][] } {
+  const nodes = [...new Set(rows.flatMap((r) => [r.from, r.to]))].sort();
+  const cell = (from: string, to: string) => {
+    if (from === to) return '';
+    const pair = rows.filter((r) => r.from === from && r.to === to);
+    const failed = pair.filter((r) => !r.pass);
+    if (failed.length === 0) return pair.some((r) => r.expected === 'open') ? 'ok' : '-';
+    return [...new Set(failed.map((r) => (r.expected === 'blocked' ? `${r.port} open, expected blocked` : `${r.port} ${r.outcome}`)))].join(', ');
+  };
+  return { columns: ['from \\ to', ...nodes], rows: nodes.map((from) => [from, ...nodes.map((to) => cell(from, to))]) };
+}
+
 const commands: Command[] = [
   {
     words: ['cluster', 'prepnode'],
     summary: 'Make this node joinable for 15 minutes and print what the primary needs',
-    run(ctx) {
-      const prepared = clusterOf(ctx).prepnode();
+    async run(ctx) {
+      const prepared = await clusterOf(ctx).prepnode();
       return reply.blocks(
         [
           { kind: 'tree', value: { address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': prepared.until } },
@@ -63,7 +79,9 @@ const commands: Command[] = [
     confirm: (args) => `Remove ${args.ip as string} from the cluster? Its cluster ports close on every node.`,
     async run(ctx, args) {
       const report = await clusterOf(ctx).del(args.ip as string, ctx.progress);
-      return reply.text(`removed ${args.ip as string}; provisioned ${report.nodes.join(', ')}`);
+      const done = reply.text(`removed ${args.ip as string}; provisioned ${report.nodes.join(', ')}`, report as unknown as Json);
+      if (report.left) return done;
+      return reply.blocks([...done.blocks, { kind: 'warning', text: `${args.ip as string} did not answer: it still believes it is a member (no other node accepts it). Power it off, or run "cluster prepnode" on it before it joins again.` }], report as unknown as Json);
     },
   },
   {
@@ -90,7 +108,7 @@ const commands: Command[] = [
         const inCentre = nodes.filter((n) => (n.responding ? n.dataCentre === centre : centre === 'unknown'));
         for (const role of ['application', 'webproxy', 'database']) {
           const withRole = inCentre.filter((n) => n.roles.includes(role as never) || (role !== 'webproxy' && n.roles.includes('unified')));
-          withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : ' '.repeat(role.length + 8)}${label(n)}${n.responding ? '' : ' (not responding)'}`));
+          withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : CONTINUATION}${label(n)}${n.responding ? '' : ' (not responding)'}`));
         }
       }
       return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }], nodes as unknown as Json);
@@ -99,8 +117,10 @@ const commands: Command[] = [
   {
     words: ['cluster', 'provision'],
     summary: 'Push the inventory to every node: all validate, then all commit, or none changes',
-    async run(ctx) {
-      const report = await clusterOf(ctx).provision(ctx.progress);
+    args: [{ name: 'mode', type: choice('<fast|serial>', ['fast', 'serial'] as const), optional: true, summary: 'fast (default): all nodes at once; serial: one node at a time' }],
+    async run(ctx, args) {
+      const service = clusterOf(ctx);
+      const report = await service.provision(ctx.progress, service.inventory(), args.mode === 'serial');
       return reply.text(`provisioned ${report.nodes.join(', ')}`, report as unknown as Json);
     },
   },
@@ -111,8 +131,9 @@ const commands: Command[] = [
       { name: 'target', type: target },
       { name: 'command', type: text('<command>'), rest: true },
     ],
+    options: [{ name: 'timeout', type: integer('<seconds>', 1, 3600), summary: 'per node, before it counts as failed (default 30); give it before the target' }],
     async run(ctx, args) {
-      const timeout = 30_000;
+      const timeout = ((args.timeout as number | undefined) ?? 30) * 1000;
       const results = await clusterOf(ctx).run(args.target as string, args.command as string[], ctx.caller.user, timeout);
       const text = results.map((r) => `== ${label(r.node)}: ${r.exitStatus === 0 ? 'ok' : `failed (${r.exitStatus})`}\n${r.text.trimEnd()}`).join('\n');
       const failed = results.some((r) => r.exitStatus !== 0);
@@ -124,9 +145,17 @@ const commands: Command[] = [
     summary: 'Test, from every node, every flow the catalog expects between the nodes',
     async run(ctx) {
       const rows = await clusterOf(ctx).check();
-      const failed = rows.some((r) => r.outcome !== 'ok');
+      const failed = rows.some((r) => !r.pass);
+      const matrix = checkMatrix(rows);
       return reply.blocks(
-        [{ kind: 'table', columns: ['from', 'to', 'port', 'service', 'result', 'time'], rows: rows.map((r) => [r.from, r.to, String(r.port), r.service, r.outcome, r.ms !== undefined ? `${r.ms.toFixed(1)} ms` : '']) }],
+        [
+          { kind: 'table', ...matrix },
+          {
+            kind: 'table',
+            columns: ['from', 'to', 'port', 'service', 'expected', 'result', 'time', ''],
+            rows: rows.map((r) => [r.from, r.to, String(r.port), r.service, r.expected, r.outcome, r.ms !== undefined ? `${r.ms.toFixed(1)} ms` : '', r.pass ? '' : 'FAIL']),
+          },
+        ],
         rows as unknown as Json,
         failed ? 1 : 0,
       );

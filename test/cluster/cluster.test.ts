@@ -2,6 +2,8 @@
 // namespace with its own home and its firewall applied (a webproxy, an
 // application, a database and a unified node), plus an outsider with no node.
 
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLan, reachable, removeStale, startListeners, type Lan, type Listeners } from '../support/netns.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
@@ -25,6 +27,33 @@ const listeners: Listeners[] = [];
 const address = (name: Name) => `${NET}.${NODES[name].octet}`;
 const on = (name: Name, words: string[]) => daemons[name]!.platform(words);
 const json = async (name: Name, words: string[]) => JSON.parse((await on(name, ['--json', ...words])).stdout);
+
+/**
+ * Calls a route of a node's agent from inside a namespace, presenting the
+ * cluster certificate found in `certHome` (or none); returns the HTTP status.
+ */
+async function agentStatus(fromNs: string, to: Name, route: string, certHome?: string): Promise<number> {
+  return Number((await agentCall(fromNs, to, route, certHome)).split(' ')[0]) || 0;
+}
+
+/** The same, answering "status body". */
+function agentCall(fromNs: string, to: Name, route: string, certHome?: string): Promise<string> {
+  const program = `
+    const https = require('node:https'), fs = require('node:fs');
+    const [host, route, dir] = process.argv.slice(1);
+    const tls = dir ? { key: fs.readFileSync(dir + '/node.key'), cert: fs.readFileSync(dir + '/node.pem') } : {};
+    const req = https.request({ host, port: 8443, path: '/' + route, method: 'POST', rejectUnauthorized: false, agent: false, timeout: 3000, ...tls }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(res.statusCode + ' ' + b)); });
+    req.on('error', (e) => console.log('error ' + e.message));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end(JSON.stringify({ words: ['system', 'info'] }));`;
+  const args = ['netns', 'exec', fromNs, process.execPath, '-e', program, address(to), route, ...(certHome ? [join(certHome, 'certs', 'cluster')] : [])];
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', () => resolve(out.trim()));
+  });
+}
 
 /**
  * What the seed's tables say `from` may reach on `to`: public web ports on
@@ -85,6 +114,24 @@ describe('joining', () => {
     expect((await on('uni', ['cluster', 'add', '10.250.20.77', '00000-00000'])).stderr).toContain('not responding');
   });
 
+  it('refuses an expired join code, and records nothing', async () => {
+    const prepared = await json('app', ['cluster', 'prepnode']);
+    // Fifteen minutes are long for a test: the window is moved into the past in the node's own store.
+    execFileSync('sqlite3', [join(daemons.app!.home, 'config.db'), `UPDATE settings SET value = json_set(value, '$.until', '2000-01-01T00:00:00.000Z') WHERE key = 'cluster.joinable'`]);
+    // The firewall closes the agent again when the window ends...
+    const start = Date.now();
+    while ((await reachable(lan.hosts.uni!.ns, address('app'), ['8443/tcp'], 300)).length > 0) {
+      if (Date.now() - start > 3000) throw new Error('the agent stayed open after the join window ended');
+    }
+    const expired = await on('uni', ['cluster', 'add', address('app'), prepared.code]);
+    expect(expired.status).toBe(1);
+    expect(expired.stderr).toContain('not responding');
+    // ...and the agent itself (asked from the node, which its firewall lets through) says why.
+    expect(await agentCall(lan.hosts.app!.ns, 'app', 'join/hello')).toMatch(/^403 .*join code expired/);
+    expect(await json('uni', ['cluster', 'list'])).toEqual([]);
+    expect(await json('app', ['cluster', 'list'])).toEqual([]);
+  });
+
   it('joins every node to the primary and provisions them all', async () => {
     for (const name of ['app', 'db', 'proxy'] as const) {
       const prepared = await on(name, ['--json', 'cluster', 'prepnode']);
@@ -98,6 +145,9 @@ describe('joining', () => {
     const provision = await on('uni', ['cluster', 'provision']);
     expect(provision.stderr).toMatch(/app01\[10\.250\.20\.2\]: commit ok/);
     expect(provision.status).toBe(0);
+    expect((await on('uni', ['cluster', 'provision', 'serial'])).status).toBe(0);
+    // The web proxy's upstreams are the application nodes of the inventory.
+    expect((await json('proxy', ['web', 'weight', 'list'])).map((b: { server: string }) => b.server)).toEqual([`${address('app')}:443`, `${address('uni')}:443`]);
     const list = (await json('db', ['cluster', 'list'])) as { address: string; primary: boolean }[];
     expect(list.map((n) => n.address).sort()).toEqual(NAMES.map(address).sort());
     expect(list.find((n) => n.primary)?.address).toBe(address('uni'));
@@ -118,10 +168,30 @@ describe('the cluster at work', () => {
 
   it('cluster check agrees, from every node', async () => {
     const result = await on('uni', ['--json', 'cluster', 'check']);
-    const rows = JSON.parse(result.stdout) as { from: string; to: string; port: number; outcome: string }[];
-    expect(rows.length).toBeGreaterThan(10);
-    expect(rows.filter((r) => r.outcome !== 'ok')).toEqual([]);
+    const rows = JSON.parse(result.stdout) as { from: string; to: string; port: number; expected: string; outcome: string; pass: boolean }[];
+    expect(rows.filter((r) => !r.pass)).toEqual([]);
     expect(result.status).toBe(0);
+    // Every pair and port it tested agrees with real probes from the test's side.
+    const name = (ip: string) => NAMES.find((n) => address(n) === ip)!;
+    for (const r of rows) {
+      expect(expected(name(r.from), name(r.to), 'uni').includes(`${r.port}/tcp`), `${r.from} -> ${r.to}:${r.port}`).toBe(r.outcome === 'ok');
+    }
+    // The flows of the seed, and the outsider's side: a proxy has no business with the database.
+    expect(rows.find((r) => r.from === address('proxy') && r.to === address('app') && r.port === 443)).toMatchObject({ expected: 'open', outcome: 'ok' });
+    expect(rows.find((r) => r.from === address('app') && r.to === address('db') && r.port === 27017)).toMatchObject({ expected: 'open', outcome: 'ok' });
+    expect(rows.find((r) => r.from === address('proxy') && r.to === address('db') && r.port === 27017)).toMatchObject({ expected: 'blocked', outcome: 'blocked' });
+    expect(rows.find((r) => r.from === address('db') && r.to === address('proxy') && r.port === 8443)).toMatchObject({ expected: 'blocked', outcome: 'blocked' });
+    const text = (await on('uni', ['cluster', 'check'])).stdout;
+    expect(text).toMatch(/from \\ to/);
+  });
+
+  it('answers only members at the agent, whatever the firewall lets through', async () => {
+    // db may reach uni's agent; without a certificate of the cluster it gets no further.
+    expect(await agentStatus(lan.hosts.db!.ns, 'uni', 'ping')).toBe(403);
+    expect(await agentStatus(lan.hosts.db!.ns, 'uni', 'ping', daemons.db!.home)).toBe(200);
+    // A member that is not the primary may look, not command.
+    expect(await agentStatus(lan.hosts.db!.ns, 'app', 'run', daemons.db!.home)).toBe(403);
+    expect(await agentStatus(lan.hosts.uni!.ns, 'app', 'run', daemons.uni!.home)).toBe(200);
   });
 
   it('shows the nodes by data centre and role', async () => {
@@ -129,6 +199,7 @@ describe('the cluster at work', () => {
     expect(status).toContain('Data Centre: jhb');
     expect(status).toContain('Data Centre: dmz');
     expect(status).toMatch(/webproxy : proxy01\[10\.250\.20\.1\]/);
+    expect(status).toContain('     application : app01[10.250.20.2]\n                   uni01[10.250.20.4]\n');
   });
 
   it('runs a command on every node and reports each', async () => {
@@ -154,7 +225,11 @@ describe('the cluster at work', () => {
     daemons.proxy!.process.kill('SIGKILL');
     await new Promise((r) => daemons.proxy!.process.once('exit', r));
     const status = (await on('uni', ['cluster', 'status'])).stdout;
-    expect(status).toMatch(/proxy01\[10\.250\.20\.1\] \(not responding\)/);
+    expect(status).toMatch(/Data Centre: unknown\n     webproxy : proxy01\[10\.250\.20\.1\] \(not responding\)/);
+    const run = await on('uni', ['cluster', 'run', '--timeout', '2', 'all', 'system', 'info']);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('== proxy01[10.250.20.1]: failed');
+    expect(run.stdout).toContain('hostname: db01');
     const check = JSON.parse((await on('uni', ['--json', 'cluster', 'check'])).stdout) as { from: string; outcome: string }[];
     expect(check.filter((r) => r.from === address('proxy')).every((r) => r.outcome === 'not responding')).toBe(true);
   });
@@ -174,5 +249,11 @@ describe('the cluster at work', () => {
       }
     }
     expect((await json('db', ['cluster', 'list'])).map((n: { address: string }) => n.address)).not.toContain(address('app'));
+    expect((await json('proxy', ['web', 'weight', 'list'])).map((b: { server: string }) => b.server)).toEqual([`${address('uni')}:443`]);
+    // Its certificate is still signed by the cluster CA, yet no node accepts it any more.
+    expect(await agentStatus(lan.hosts.db!.ns, 'uni', 'ping', daemons.app!.home)).toBe(403);
+    // It was told, forgot the cluster, and may be prepared again.
+    expect(await json('app', ['cluster', 'list'])).toEqual([]);
+    expect((await on('app', ['cluster', 'prepnode'])).status).toBe(0);
   });
 });
