@@ -14,7 +14,8 @@ HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends nftables nginx-light openssh-server chrony iproute2 openssl ca-certificates procps >/dev/null
+# systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
+apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server chrony iproute2 openssl ca-certificates procps >/dev/null
 
 # Node.js 20 runtime.
 if [ -n "${NODE_BINARY:-}" ]; then
@@ -69,10 +70,9 @@ sed -i 's/^Subsystem\s\+sftp/#&/' /etc/ssh/sshd_config
 install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
 install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
 if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-systemctl enable platform-firewall.service platformd.service platform-firstboot.service nginx.service chrony.service ssh.service >/dev/null 2>&1 || \
-  for unit in platform-firewall platformd platform-firstboot; do ln -sf "/etc/systemd/system/$unit.service" "/etc/systemd/system/multi-user.target.wants/$unit.service"; done
+systemctl enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
 # platformd runs the web server itself.
-systemctl disable nginx.service >/dev/null 2>&1 || true
+systemctl disable --quiet nginx.service
 
 if [ -n "${BUILD_USER:-}" ] && id "$BUILD_USER" >/dev/null 2>&1; then
   echo "the build account $BUILD_USER is removed at first boot" > /etc/platform-remove-build-user
