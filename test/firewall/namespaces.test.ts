@@ -59,15 +59,31 @@ afterAll(async () => {
   lan?.destroy();
 });
 
+/** The "port/protocol" keys the kernel's input chain has rules for: what a probe meets. */
+function kernelPorts(): string[] {
+  const keys = new Set<string>();
+  for (const [, protocol, ports] of nft('list', 'chain', 'inet', 'platform', 'input').matchAll(/\b(tcp|udp) dport (\d+|\{[^}]*\})/g)) {
+    for (const port of ports!.match(/\d+/g)!) keys.add(`${port}/${protocol}`);
+  }
+  return sorted([...keys]);
+}
+
 async function setRoles(roles: string) {
   const result = await node.platform(['system', 'setup', '--hostname', 'fw01', '--role', roles]);
   expect(result.status).toBe(0);
-  // The daemon notices the role change by itself; wait until the ruleset shows it.
+  // The daemon notices the role change by itself, within a second. `firewall
+  // rules` shows its new policy at once, before its watch loop has loaded it:
+  // wait until the kernel has rules for exactly the ports the daemon reports open.
+  const expected = SEED[roles.split(',')[0]!]!.peer;
+  let seen = '';
   await settle(async () => {
     const show = await node.platform(['--json', 'firewall', 'rules']);
-    const rows = JSON.parse(show.stdout) as { port: string; state: string }[];
-    const expected = SEED[roles.split(',')[0]!]!.peer;
-    return rows.filter((r) => r.state === 'open').length === expected.length;
+    const open = sorted((JSON.parse(show.stdout) as { port: string; protocol: string; state: string }[]).filter((r) => r.state === 'open').map((r) => `${r.port}/${r.protocol}`));
+    const kernel = kernelPorts();
+    seen = `daemon reports open ${open.join(' ')}; kernel has rules for ${kernel.join(' ')}`;
+    return open.length === expected.length && kernel.join(' ') === open.join(' ');
+  }).catch((error: Error) => {
+    throw new Error(`${error.message} (${roles}: ${seen})`);
   });
 }
 
