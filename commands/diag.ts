@@ -216,7 +216,7 @@ function configWithoutSecrets(ctx: Context): Json {
     settings,
     backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
-    users: ctx.store.db.prepare('SELECT name, must_change, failed_logins, locked_until FROM users').all() as Json,
+    users: ctx.store.db.prepare('SELECT name, must_change FROM users').all() as Json,
     cluster: ctx.store.db.prepare('SELECT address, hostname, roles, data_centre, is_primary, last_seen FROM cluster_nodes').all() as Json,
   };
 }

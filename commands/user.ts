@@ -1,13 +1,15 @@
 // `user ...`: the console's users and their rights. A user holds command
 // prefixes (`user grant joe app` = every `app ...` command); what is not
-// granted is refused and hidden. On an appliance each user is also a Unix
-// account whose login shell is the console; in the embedded default only
-// the config store changes, and the commands say so.
+// granted is refused and hidden. Where console users are operating-system
+// accounts (an appliance), each command also changes the account, and the
+// security policy shown is what PAM holds; in the embedded default only the
+// config store changes, and the commands say so.
 
-import { randomBytes, scryptSync } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { ADMINISTRATORS } from '../daemon/rights.js';
 import { issueToken, revokeToken } from '../daemon/identity.js';
+import { askNewPassword, faillockDir, loginFailures } from '../ssh/accounts.js';
+import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from './argtypes.js';
 import { userAddKey } from './keys.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
@@ -22,32 +24,7 @@ const userName: ArgType<string> = {
   complete: (ctx) => (ctx.store.db.prepare('SELECT name FROM users ORDER BY name').all() as { name: string }[]).map((u) => u.name),
 };
 
-/** At least 8 characters with upper and lower case letters, a digit and a symbol. */
-export function passwordProblems(password: string): string[] {
-  const rules: [boolean, string][] = [
-    [password.length >= 8, 'at least 8 characters'],
-    [/[A-Z]/.test(password), 'an upper-case letter'],
-    [/[a-z]/.test(password), 'a lower-case letter'],
-    [/\d/.test(password), 'a digit'],
-    [/[^A-Za-z0-9]/.test(password), 'a symbol'],
-  ];
-  return rules.filter(([ok]) => !ok).map(([, rule]) => rule);
-}
-
-export function hashPassword(password: string): string {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('hex')}$${scryptSync(password, salt, 32).toString('hex')}`;
-}
-
-const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
-
-/** Runs an account tool on an appliance; in the embedded default the OS is left alone. */
-function system(ctx: Context, command: string, args: string[], input?: string): string {
-  if (!isAppliance(ctx)) return 'embedded default: the operating system account is not changed';
-  const result = spawnSync(command, args, { input, encoding: 'utf8' });
-  if (result.status !== 0) throw failure('account-failed', `${command} failed: ${(result.stderr || result.error?.message || '').trim()}`);
-  return 'operating system account updated';
-}
+const EMBEDDED = 'embedded default: console users are not operating-system accounts here';
 
 function exists(ctx: Context, name: string): boolean {
   return Boolean(ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name));
@@ -55,6 +32,14 @@ function exists(ctx: Context, name: string): boolean {
 
 function requireUser(ctx: Context, name: string): void {
   if (!exists(ctx, name)) throw badInput('no-such-user', `no user named ${name}; see "user list"`);
+}
+
+/** A first password the policy accepts; the user replaces it at first login. */
+function initialPassword(): string {
+  for (;;) {
+    const candidate = `${randomBytes(9).toString('base64url')}-7`;
+    if (passwordProblems(candidate).length === 0) return candidate;
+  }
 }
 
 /** A grant must name a command path of the tree (arguments may follow). */
@@ -68,6 +53,18 @@ async function checkPrefix(words: string[]): Promise<string> {
   return words.join(' ');
 }
 
+/** One user's line of the security policy, from what PAM holds where it can be read. */
+function securityPolicy(ctx: Context, name: string, storedMustChange: boolean): { [key: string]: Json } {
+  const failures = loginFailures(faillockDir(ctx.paths), name);
+  const mustChange = ctx.services.accounts?.mustChangePassword(name) ?? storedMustChange;
+  const last = failures.recent[failures.recent.length - 1];
+  return {
+    account_locked: failures.lockedUntil ? `Yes, until ${failures.lockedUntil.toISOString()}` : 'No',
+    failed_logins: last ? `${failures.recent.length} (last from ${last.from} at ${last.at.toISOString()})` : 0,
+    must_change_password: mustChange ? 'Yes' : 'No',
+  };
+}
+
 const commands: Command[] = [
   {
     words: ['user', 'add'],
@@ -76,19 +73,21 @@ const commands: Command[] = [
     run(ctx, args) {
       const name = args.name as string;
       if (ADMINISTRATORS.has(name) || exists(ctx, name)) throw badInput('user-exists', `a user named ${name} exists`);
-      const initial = `${randomBytes(6).toString('base64url')}-A1`;
-      ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO users (name, password_hash, must_change, created_at) VALUES (?, ?, 1, ?)').run(name, hashPassword(initial), new Date().toISOString()));
-      let os: string;
-      try {
-        os = system(ctx, 'useradd', ['--no-create-home', '--home-dir', '/opt/platform', '--shell', '/usr/local/bin/platform', '--groups', 'platform', name]);
-        system(ctx, 'chpasswd', [], `${name}:${initial}\n`);
-        system(ctx, 'chage', ['-d', '0', name]); // must change at first login
-      } catch (error) {
-        ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name);
-        throw error;
-      }
+      const initial = initialPassword();
+      ctx.store.tx(() => {
+        ctx.store.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (?, 1, ?)').run(name, new Date().toISOString());
+        // Inside the transaction: an account that cannot be made leaves no user behind.
+        ctx.services.accounts?.add(name, initial);
+      });
       issueToken(ctx.paths, name);
-      return reply.blocks([{ kind: 'tree', value: { user: name, 'initial password': initial, rights: 'value not set' } }, { kind: 'text', text: `The password must be changed at first login. ${os}.` }], { user: name, initialPassword: initial });
+      const where = ctx.services.accounts ? 'operating system account made' : EMBEDDED;
+      return reply.blocks(
+        [
+          { kind: 'tree', value: { user: name, 'initial password': initial, rights: 'value not set' } },
+          { kind: 'text', text: `The password must be changed at first login. ${where}.` },
+        ],
+        { user: name, initialPassword: initial },
+      );
     },
   },
   {
@@ -100,23 +99,23 @@ const commands: Command[] = [
       const name = args.name as string;
       if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} is the appliance's administrator and cannot be deleted`);
       requireUser(ctx, name);
-      const os = system(ctx, 'userdel', [name]);
+      ctx.services.accounts?.remove(name);
       ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name));
       revokeToken(ctx.paths, name);
-      return reply.text(`deleted ${name}; ${os}`);
+      return reply.text(`deleted ${name}${ctx.services.accounts ? ' and their operating system account' : ''}`);
     },
   },
   {
     words: ['user', 'list'],
     summary: 'List the users, their rights and security policy',
     run(ctx) {
-      const users = ctx.store.db.prepare('SELECT name, must_change, failed_logins, locked_until FROM users ORDER BY name').all() as { name: string; must_change: number; failed_logins: number; locked_until: string | null }[];
+      const users = ctx.store.db.prepare('SELECT name, must_change FROM users ORDER BY name').all() as { name: string; must_change: number }[];
+      if (users.length === 0) return reply.tree({ user: 'none' });
       const rights = ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix');
-      const tree: { [key: string]: Json } = {
+      return reply.tree({
         user: Object.fromEntries(users.map((u) => [u.name, { rights: (rights.all(u.name) as { prefix: string }[]).map((r) => r.prefix).join(', ') || null }])),
-        security_policy: Object.fromEntries(users.map((u) => [u.name, { account_locked: u.locked_until ? 'Yes' : 'No', must_change_password: u.must_change === 1 ? 'Yes' : 'No', failed_logins: u.failed_logins }])),
-      };
-      return reply.tree(users.length ? tree : { user: 'none' });
+        security_policy: Object.fromEntries(users.map((u) => [u.name, securityPolicy(ctx, u.name, u.must_change === 1)])),
+      });
     },
   },
   ...(['grant', 'revoke'] as const).map(
@@ -141,18 +140,30 @@ const commands: Command[] = [
   ),
   {
     words: ['user', 'password'],
-    summary: "Set a user's password (asked twice, never echoed)",
+    summary: "Set a user's password (asked twice, never echoed); they change it at their next login",
     args: [{ name: 'name', type: userName }],
     async run(ctx, args) {
       const name = args.name as string;
       requireUser(ctx, name);
-      const password = await ctx.ask({ text: `new password for ${name}`, secret: true });
-      const problems = passwordProblems(password);
-      if (problems.length) throw badInput('weak-password', `the password needs ${problems.join(', ')}`);
-      if ((await ctx.ask({ text: 'again', secret: true })) !== password) throw badInput('passwords-differ', 'the two passwords differ; nothing changed');
-      const os = system(ctx, 'chpasswd', [], `${name}:${password}\n`);
-      ctx.store.db.prepare('UPDATE users SET password_hash = ?, must_change = 0 WHERE name = ?').run(hashPassword(password), name);
-      return reply.text(`password of ${name} changed; ${os}`);
+      const password = await askNewPassword(ctx, name);
+      // The administrator knows it now: the user replaces it at the next login.
+      ctx.services.accounts?.setPassword(name, password, { mustChange: true });
+      ctx.store.db.prepare('UPDATE users SET must_change = 1 WHERE name = ?').run(name);
+      return reply.text(`password of ${name} set; ${name} must change it at the next login${ctx.services.accounts ? '' : ` (${EMBEDDED})`}`);
+    },
+  },
+  {
+    words: ['user', 'unlock'],
+    summary: `Unlock an account locked after ${LOCKOUT_POLICY.attempts} failed logins (it unlocks by itself after ${LOCKOUT_POLICY.lockMinutes} minutes)`,
+    args: [{ name: 'name', type: userName }],
+    run(ctx, args) {
+      const name = args.name as string;
+      if (!ADMINISTRATORS.has(name)) requireUser(ctx, name);
+      const failures = loginFailures(faillockDir(ctx.paths), name);
+      if (failures.recent.length === 0) return reply.text(`${name} has no failed logins; nothing to unlock`);
+      if (!ctx.services.accounts) throw failure('no-accounts', EMBEDDED);
+      ctx.services.accounts.unlock(name);
+      return reply.text(`${failures.lockedUntil ? 'unlocked' : 'failed logins forgotten for'} ${name} (${failures.recent.length} failed logins, the last from ${failures.recent[failures.recent.length - 1]!.from})`);
     },
   },
 ];

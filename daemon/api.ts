@@ -3,6 +3,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { consoleGroupName } from '../ssh/accounts.js';
 import { handle } from './execute.js';
 import { lineReader, type Request, type Response } from './protocol.js';
 import type { Runtime } from './runtime.js';
@@ -53,9 +54,9 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
   );
 }
 
-/** The group of the console users: `platform` on an appliance (PLATFORM_SOCKET_GROUP overrides). */
+/** The gid of the console users' group (ssh/accounts.ts names it). */
 export function consoleGroup(): number | undefined {
-  const name = process.env.PLATFORM_SOCKET_GROUP ?? 'platform';
+  const name = consoleGroupName();
   try {
     const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
     return line ? Number(line.split(':')[2]) : undefined;

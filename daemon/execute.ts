@@ -6,7 +6,7 @@ import { buildTree, complete, helpAt, parse, usageOf } from '../commands/tree.js
 import { groups } from '../commands/index.js';
 import { PlatformError, badInput, type Context, type Json, type Reply, type ExitStatus } from '../commands/types.js';
 import type { AuditOutcome } from '../store/db.js';
-import type { CallerInfo, Request, Response } from './protocol.js';
+import type { CallerInfo, Request, Response, SessionKind } from './protocol.js';
 import { rightsOf } from './rights.js';
 import type { Runtime } from './runtime.js';
 import { bannerLines } from '../status/banner.js';
@@ -40,7 +40,9 @@ export async function handle(runtime: Runtime, request: Request, channel: Channe
     case 'banner':
       return channel.send({ type: 'banner', ...(await banner(runtime)) });
     case 'session':
-      return holdSession(runtime, request.caller, channel);
+      return holdSession(runtime, request.kind, request.caller, channel);
+    case 'audit':
+      return recordEvent(runtime, request, channel);
     default:
       throw badInput('bad-request', `unknown request`);
   }
@@ -54,17 +56,42 @@ function authenticated(runtime: Runtime, caller: CallerInfo): boolean {
 /** The SSH sessions open now: each console holds one connection for its whole life. */
 const openSessions = new Set<Channel>();
 
-async function holdSession(runtime: Runtime, caller: CallerInfo, channel: Channel): Promise<void> {
+/** How a session shows in the audit log; a one-shot command is audited as itself. */
+const SESSION_WORDS: Record<SessionKind, string> = { login: 'ssh login', command: 'ssh command', sftp: 'sftp session' };
+
+async function holdSession(runtime: Runtime, kind: SessionKind, caller: CallerInfo, channel: Channel): Promise<void> {
+  const audit = (outcome: AuditOutcome, message: string | null) =>
+    runtime.store.audit({ user: caller.user, origin: caller.origin, address: sourceAddress(caller), words: SESSION_WORDS[kind], outcome, exit_status: outcome === 'ok' ? 0 : 1, message });
   const limit = sessionLimit(runtime);
-  if (openSessions.size >= limit) {
-    const message = `refused: this node already has ${openSessions.size} SSH sessions, its limit (see "system ssh_session_limit")`;
-    runtime.store.audit({ user: caller.user, origin: caller.origin, address: caller.sshConnection?.split(' ')[0] ?? null, words: 'ssh session', outcome: 'refused', exit_status: 1, message });
-    return channel.send({ type: 'error', code: 'session-limit', message, hints: [], exitStatus: 1 });
+  const refusal = !authenticated(runtime, caller)
+    ? `refused: ${caller.user} is not a console user of this node`
+    : openSessions.size >= limit
+      ? `refused: this node already has ${openSessions.size} SSH sessions, its limit (see "system ssh_session_limit")`
+      : undefined;
+  if (refusal) {
+    audit('refused', refusal);
+    return channel.send({ type: 'error', code: 'session-refused', message: refusal, hints: [], exitStatus: 1 });
   }
   openSessions.add(channel);
+  if (kind !== 'command') audit('ok', null);
   channel.send({ type: 'session', active: openSessions.size, limit });
   await new Promise((resolve) => channel.signal.addEventListener('abort', resolve, { once: true }));
   openSessions.delete(channel);
+}
+
+/** Only a proven caller's events are recorded, under the name it proved. */
+function recordEvent(runtime: Runtime, event: Extract<Request, { op: 'audit' }>, channel: Channel): void {
+  if (!authenticated(runtime, event.caller)) {
+    return channel.send({ type: 'error', code: 'not-permitted', message: 'only console users may add to the audit log', hints: [], exitStatus: 1 });
+  }
+  const exitStatus = event.outcome === 'ok' ? 0 : 1;
+  runtime.store.audit({ user: event.caller.user, origin: event.caller.origin, address: sourceAddress(event.caller), words: redactUnparsed([event.words]), outcome: event.outcome, exit_status: exitStatus, message: event.message ?? null });
+  channel.send({ type: 'result', blocks: [], data: null, exitStatus });
+}
+
+/** Where a caller comes from: its cluster peer, or the client end of its SSH connection. */
+function sourceAddress(caller: CallerInfo): string | null {
+  return caller.peerAddress ?? caller.sshConnection?.split(' ')[0] ?? null;
 }
 
 export async function banner(runtime: Runtime) {
@@ -79,7 +106,7 @@ async function run(runtime: Runtime, words: string[], caller: CallerInfo, channe
     runtime.store.audit({
       user: caller.user,
       origin: caller.origin,
-      address: caller.peerAddress ?? caller.sshConnection?.split(' ')[0] ?? null,
+      address: sourceAddress(caller),
       words: auditWords,
       outcome,
       exit_status: exitStatus,
@@ -120,7 +147,7 @@ function contextFor(runtime: Runtime, caller: CallerInfo, channel: Channel): Con
     store: runtime.store,
     paths: runtime.paths,
     services: runtime.services,
-    caller: { ...caller, address: caller.peerAddress ?? caller.sshConnection?.split(' ')[0], authenticated: authenticated(runtime, caller) },
+    caller: { ...caller, address: sourceAddress(caller) ?? undefined, authenticated: authenticated(runtime, caller) },
     signal: channel.signal,
     progress: (text) => channel.send({ type: 'progress', text }),
     async confirm(question) {

@@ -1,6 +1,8 @@
 // platformd: the node daemon. Runs in the foreground; one per home folder.
 //   platformd [--home DIR] [--firewall plan|apply] [--appliance]
-//             [--web-port N] [--http-port N] [--cluster-port N]
+//             [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]
+//   platformd [--home DIR] --install-ssh     (writes sshd's drop-in and PAM service, then exits)
+//   platformd --print-default-ruleset
 
 import { appendFileSync, chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:net';
@@ -13,9 +15,15 @@ import { issueToken } from './identity.js';
 import { ADMINISTRATORS } from './rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 
-const USAGE = 'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] | --print-default-ruleset';
+const USAGE =
+  'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
+  '       platformd [--home DIR] --install-ssh\n' +
+  '       platformd --print-default-ruleset';
 
-function options(argv: string[]): DaemonOptions {
+/** The console as the appliance installs it: console users' login shell. */
+const APPLIANCE_CONSOLE = '/usr/local/bin/platform';
+
+function options(argv: string[]): DaemonOptions & { installSsh: boolean } {
   const flags = parseFlags(argv, {
     home: 'value',
     firewall: 'value',
@@ -23,6 +31,8 @@ function options(argv: string[]): DaemonOptions {
     'web-port': 'value',
     'http-port': 'value',
     'cluster-port': 'value',
+    'accounts-shell': 'value',
+    'install-ssh': 'flag',
     help: 'flag',
   });
   if (flags.flags.help) {
@@ -42,13 +52,33 @@ function options(argv: string[]): DaemonOptions {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(`--${name} must be a port number 1..65535, not "${text}"`);
     return n;
   };
+  const accountsShell = flags.values['accounts-shell'] ?? (appliance ? APPLIANCE_CONSOLE : undefined);
+  if (accountsShell !== undefined && !accountsShell.startsWith('/')) throw new FlagError(`--accounts-shell must be an absolute path, not "${accountsShell}"`);
   return {
     home,
     firewall,
     appliance,
     clusterPort: port('cluster-port', 8443, 8443),
     webPorts: { https: port('web-port', 443, 9443), http: port('http-port', 80, 9080) },
+    accountsShell,
+    installSsh: flags.flags['install-ssh'] === true,
   };
+}
+
+/** `--install-ssh`: what an image build runs once, and platformd again at every start on an appliance. */
+async function installSsh(appliance: boolean, paths: Paths): Promise<void> {
+  if (!appliance && process.env.PLATFORM_OS_ROOT === undefined) {
+    console.error("platformd: --install-ssh rewrites this machine's sshd and PAM configuration: only on an appliance (--appliance), or into PLATFORM_OS_ROOT");
+    process.exit(2);
+  }
+  const { installOpenSsh } = await import('../ssh/openssh.js');
+  try {
+    const { written } = installOpenSsh(paths);
+    console.log(written.length ? `wrote ${written.join(', ')}` : 'sshd and PAM are already configured');
+  } catch (error) {
+    console.error(`platformd: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
 /** Takes the home's pid file, or explains who holds it. */
@@ -88,7 +118,7 @@ async function main(): Promise<void> {
     process.stdout.write(defaultRuleset());
     return;
   }
-  let opts: DaemonOptions;
+  let opts: ReturnType<typeof options>;
   try {
     opts = options(process.argv.slice(2));
   } catch (error) {
@@ -97,6 +127,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const paths = pathsFor(opts.home);
+  if (opts.installSsh) return installSsh(opts.appliance, paths);
   for (const dir of [paths.home, paths.run, paths.logs, paths.certs, paths.etc, paths.firewall]) mkdirSync(dir, { recursive: true });
   mkdirSync(paths.media, { recursive: true, mode: 0o755 });
   // Console users upload into media (scp, sftp): their group may write there.

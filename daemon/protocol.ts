@@ -4,6 +4,7 @@
 // back and ends with exactly one `result` or `error`.
 
 import type { Json, Block, ExitStatus } from '../commands/types.js';
+import type { AuditOutcome } from '../store/db.js';
 
 export interface CallerInfo {
   user: string;
@@ -24,8 +25,13 @@ export type Request =
   | { op: 'help-at'; line: string; caller: CallerInfo }
   | { op: 'banner'; caller: CallerInfo }
   /** Held open for the life of an SSH session; refused past the session limit. */
-  | { op: 'session'; caller: CallerInfo }
+  | { op: 'session'; kind: SessionKind; caller: CallerInfo }
+  /** Something a console saw outside a command (a file transfer), for the audit log. */
+  | { op: 'audit'; caller: CallerInfo; words: string; outcome: AuditOutcome; message?: string }
   | { op: 'answer'; value: string | boolean };
+
+/** What an SSH session runs: the interactive console, one command, or file transfers. */
+export type SessionKind = 'login' | 'command' | 'sftp';
 
 export type Response =
   | { type: 'progress'; text: string }

@@ -10,8 +10,8 @@ import type { Store } from '../store/db.js';
 /** Accounts with every right: the appliance's own administrator, and root on the console. */
 export const ADMINISTRATORS: ReadonlySet<string> = new Set(['platform', 'root']);
 
-/** What every user may run: the menu of what they were granted. */
-const EVERYONE = [['help']];
+/** What every user may run: the menu of what they were granted, and changing their own password. */
+const EVERYONE = [['help'], ['system', 'password']];
 
 export interface Rights {
   visible: Visibility;

@@ -16,6 +16,8 @@ export interface DaemonOptions {
   clusterPort: number;
   /** HTTPS and HTTP ports of the web front end (443/80 on an appliance). */
   webPorts: { https: number; http: number };
+  /** When set, console users are operating-system accounts with this login shell (the console). */
+  accountsShell?: string;
 }
 
 export interface Runtime {

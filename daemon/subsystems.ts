@@ -9,4 +9,5 @@ export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('./service-manager.js')).appsSubsystem,
   async () => (await import('../web/subsystem.js')).webSubsystem,
   async () => (await import('../cluster/subsystem.js')).clusterSubsystem,
+  async () => (await import('../ssh/subsystem.js')).sshSubsystem,
 ];

@@ -91,6 +91,12 @@ verify=$(in_root systemd-analyze verify /etc/systemd/system/platform-firewall.se
 [ -z "$verify" ] || fail "systemd-analyze verify: $verify"
 mkdir -p "$ROOT/run/sshd"
 sshd_check=$(in_root /usr/sbin/sshd -t 2>&1) || fail "sshd refuses its configuration: $sshd_check"
+effective=$(in_root /usr/sbin/sshd -T -C user=platform,host=x,addr=192.0.2.1 2>&1) || fail "sshd -T: $effective"
+grep -qx 'subsystem sftp /usr/lib/openssh/sftp-server' <<<"$effective" || fail "sftp does not go through the console: $(grep subsystem <<<"$effective")"
+grep -qx 'allowtcpforwarding no' <<<"$effective" || fail "the platform account may forward ports"
+grep -q 'pam_faillock.so preauth dir=/opt/platform/run/faillock' "$ROOT/etc/pam.d/sshd" || fail "sshd's PAM service does not lock accounts"
+in_root test -e /lib/x86_64-linux-gnu/security/pam_pwquality.so || fail "pam_pwquality is not installed"
+in_root sh -c 'command -v bwrap' >/dev/null || fail "bubblewrap is not installed (scp and sftp need it)"
 
 echo "boot: the firewall before the network"
 ip netns add "$NS"

@@ -2,7 +2,7 @@
 // streaming progress and questions, ending with a result or an error.
 
 import { connect } from 'node:net';
-import { lineReader, type Request, type Response } from '../daemon/protocol.js';
+import { lineReader, type CallerInfo, type Request, type Response, type SessionKind } from '../daemon/protocol.js';
 
 export class DaemonUnreachable extends Error {
   constructor(readonly socketPath: string, cause: string) {
@@ -62,10 +62,10 @@ export function request(socketPath: string, req: Request, handlers: Handlers = {
  * Registers an SSH session with the daemon for as long as this process
  * lives. Resolves when admitted; rejects with the daemon's refusal.
  */
-export function holdSession(socketPath: string, caller: import('../daemon/protocol.js').CallerInfo): Promise<void> {
+export function holdSession(socketPath: string, kind: SessionKind, caller: CallerInfo): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
-    socket.on('connect', () => socket.write(JSON.stringify({ op: 'session', caller }) + '\n'));
+    socket.on('connect', () => socket.write(JSON.stringify({ op: 'session', kind, caller } satisfies Request) + '\n'));
     socket.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? new DaemonUnreachable(socketPath, error.code) : error));
     socket.on(
       'data',

@@ -13,6 +13,7 @@ import { DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
 import { currentUser, readOwnToken } from './user.js';
+import { SFTP_SERVER, serveMedia } from '../ssh/sftp.js';
 
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
 
@@ -56,10 +57,13 @@ async function main(): Promise<number> {
     assumeYes,
   };
 
-  // Every SSH session counts against the node's session limit, one-shot or not.
+  // sshd runs the sftp subsystem (scp too) through the login shell.
+  const sftp = words.length === 1 && words[0] === SFTP_SERVER;
+
+  // Every SSH session counts against the node's session limit, whatever it runs.
   if (caller.origin === 'ssh') {
     try {
-      await holdSession(paths.socket, caller);
+      await holdSession(paths.socket, sftp ? 'sftp' : words.length === 0 ? 'login' : 'command', caller);
     } catch (error) {
       if (!(error instanceof DaemonUnreachable)) {
         process.stderr.write(`${(error as Error).message}\n`);
@@ -68,12 +72,7 @@ async function main(): Promise<number> {
     }
   }
 
-  // sshd runs the sftp subsystem (scp too) through the login shell: serve it, confined to media.
-  if (words.length === 1 && /(^|\/)sftp-server$/.test(words[0]!)) {
-    const { serveSftp } = await import('../ssh/sftp-server.js');
-    await serveSftp(paths.media, process.stdin, process.stdout);
-    return 0;
-  }
+  if (sftp) return serveFiles(paths, caller);
 
   if (words.length === 0) {
     if (!interactive) {
@@ -84,6 +83,16 @@ async function main(): Promise<number> {
     return openConsole(paths, caller);
   }
   return runOnce(paths, words, caller, json);
+}
+
+/** SFTP confined to media; each transfer goes to the audit log. */
+async function serveFiles(paths: Paths, caller: CallerInfo): Promise<number> {
+  const recorded: Promise<unknown>[] = [];
+  const status = await serveMedia(paths.media, (event) => {
+    recorded.push(request(paths.socket, { op: 'audit', caller, ...event }).catch(() => undefined));
+  });
+  await Promise.all(recorded);
+  return status;
 }
 
 async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: boolean): Promise<number> {

@@ -1,13 +1,15 @@
-// `system ssh_session_limit` and `system banner`: the SSH side of the system
-// group. The session limit is enforced by the console itself (every SSH
-// session, interactive or one-shot, runs the console, which registers with
-// the daemon); the banner is the file sshd shows before login.
+// `system ssh_session_limit`, `system banner` and `system password`: the SSH
+// side of the system group. The session limit is enforced by the console
+// itself (every SSH session, interactive, one-shot or file transfer, runs the
+// console, which registers with the daemon); the banner is the file sshd
+// shows before login.
 
 import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { choice, integer, text } from '../commands/argtypes.js';
-import { badInput, reply, type Command, type Context } from '../commands/types.js';
+import { badInput, failure, reply, type Command, type Context } from '../commands/types.js';
 import type { Paths } from '../store/paths.js';
+import { askNewPassword } from './accounts.js';
 
 export const DEFAULT_SESSION_LIMIT = 10;
 export const BANNER_MAX_CHARS = 1600;
@@ -62,6 +64,19 @@ export const sshSystemCommands: Command[] = [
       if (/[^\x09\x0a\x0d\x20-\x7e]/.test(content)) throw badInput('banner-not-ascii', 'the banner must be plain ASCII text');
       writeBanner(ctx.paths, content);
       return reply.text(`banner set (${content.length} characters); sshd shows it before login`);
+    },
+  },
+  {
+    words: ['system', 'password'],
+    summary: 'Change your own password (asked twice, never echoed); root on the VM console sets the administrator\'s',
+    async run(ctx) {
+      const accounts = ctx.services.accounts;
+      if (!accounts) throw failure('no-accounts', 'embedded default: console users are not operating-system accounts here, so there is no password to change');
+      const user = ctx.caller.user === 'root' ? 'platform' : ctx.caller.user;
+      const password = await askNewPassword(ctx, user);
+      accounts.setPassword(user, password, { mustChange: false });
+      ctx.store.db.prepare('UPDATE users SET must_change = 0 WHERE name = ?').run(user);
+      return reply.text(`password of ${user} changed`);
     },
   },
 ];

@@ -73,6 +73,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    summary: 'passwords and failed logins are the operating system\'s to keep (shadow, pam_faillock), not the store\'s',
+    sql: `
+      ALTER TABLE users DROP COLUMN password_hash;
+      ALTER TABLE users DROP COLUMN failed_logins;
+      ALTER TABLE users DROP COLUMN locked_until;
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

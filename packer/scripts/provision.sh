@@ -15,7 +15,7 @@ HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
-apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server chrony iproute2 openssl ca-certificates procps >/dev/null
+apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps >/dev/null
 
 # Node.js 20 runtime.
 if [ -n "${NODE_BINARY:-}" ]; then
@@ -47,24 +47,10 @@ install -d -m 0750 -o root -g platform "$HOME_DIR/run"
 install -d -m 0755 -o root -g root "$HOME_DIR/firewall"
 grep -qx /usr/local/bin/platform /etc/shells || echo /usr/local/bin/platform >> /etc/shells
 
-# sshd: the platform account's login shell is the console, so interactive
-# logins land in it and `ssh platform@host <command>` runs one command. sshd
-# runs the sftp subsystem (and so scp) through that shell too, and the
-# console serves it confined to media/.
-cat > /etc/ssh/sshd_config.d/platform.conf <<'SSHD'
-# Written by platform provisioning.
-PermitRootLogin no
-MaxSessions 10
-Banner /opt/platform/etc/sshd-banner
-AuthorizedKeysFile .ssh/authorized_keys /opt/platform/etc/authorized_keys/%u
-Subsystem sftp /usr/lib/openssh/sftp-server
-Match Group platform
-    AllowTcpForwarding no
-    AllowAgentForwarding no
-    X11Forwarding no
-    PermitTunnel no
-SSHD
-sed -i 's/^Subsystem\s\+sftp/#&/' /etc/ssh/sshd_config
+# sshd and PAM as the product configures them (platformd does it again at
+# every start, so an upgrade brings them in line): console users land in the
+# console, scp/sftp reach only media, failed logins lock an account.
+node "$APP/bin/platformd.js" --home "$HOME_DIR" --appliance --install-ssh
 
 # Units: the firewall before the network, then the daemon.
 install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { passwordProblems } from '../../commands/user.js';
+import { passwordProblems } from '../../ssh/policy.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
 let node: RunningDaemon;
@@ -25,7 +25,8 @@ describe('users', () => {
     expect((await node.platform(['user', 'add', 'platform'])).status).toBe(2);
     const list = (await node.platform(['user', 'list'])).stdout;
     expect(list).toMatch(/user:\n {4}joebrown:\n {8}rights: value not set/);
-    expect(list).toMatch(/security_policy:\n {4}joebrown:\n {8}account_locked: No\n {8}must_change_password: Yes/);
+    expect(list).toMatch(/security_policy:\n {4}joebrown:\n {8}account_locked: No\n {8}failed_logins: 0\n {8}must_change_password: Yes/);
+    expect(added.stdout).toContain('embedded default: console users are not operating-system accounts here');
   });
 
   it('grants and revokes command prefixes that exist', async () => {
@@ -43,6 +44,9 @@ describe('users', () => {
     expect(result.stderr).toContain('nobody to ask');
     expect(passwordProblems('short')).toEqual(['at least 8 characters', 'an upper-case letter', 'a digit', 'a symbol']);
     expect(passwordProblems('Longer-Pa55')).toEqual([]);
+    const own = await node.platform(['system', 'password']);
+    expect(own.status).toBe(1);
+    expect(own.stderr).toContain('not operating-system accounts here');
   });
 
   it('deletes a user with their rights, never the administrator', async () => {

@@ -1,0 +1,123 @@
+// Console users as operating-system accounts: on an appliance (or when
+// platformd is given --accounts-shell) each console user is a Unix account
+// whose login shell is the console, made and changed with the system's own
+// tools. What PAM knows of an account is read back from where PAM keeps it:
+// /etc/shadow (must the password change?) and pam_faillock's records
+// (failed logins, and the lock they lead to).
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { badInput, failure, type Context } from '../commands/types.js';
+import type { Paths } from '../store/paths.js';
+import { LOCKOUT_POLICY, PASSWORD_POLICY, passwordProblems } from './policy.js';
+
+/** The group of console users: it may use the daemon's socket and write to media. */
+export const consoleGroupName = () => process.env.PLATFORM_CONSOLE_GROUP ?? 'platform';
+
+/** Where pam_faillock keeps each user's failed logins (ssh/openssh.ts points PAM there). */
+export const faillockDir = (paths: Paths) => join(paths.run, 'faillock');
+
+export interface AccountLayout {
+  /** Login shell of console users: the console. */
+  shell: string;
+  group: string;
+  /** Their home: the node's data folder. */
+  home: string;
+  faillockDir: string;
+}
+
+function run(command: string, args: string[], input?: string): void {
+  const result = spawnSync(command, args, { input, encoding: 'utf8' });
+  if (result.status !== 0) throw failure('account-failed', `${command} failed: ${(result.stderr || result.error?.message || '').trim()}`);
+}
+
+/** Asks for a new password twice, never echoed, and holds it to the policy. */
+export async function askNewPassword(ctx: Pick<Context, 'ask'>, user: string): Promise<string> {
+  const password = await ctx.ask({ text: `new password for ${user}`, secret: true });
+  const problems = passwordProblems(password);
+  if (problems.length) throw badInput('weak-password', `the password needs ${problems.join(', ')}`);
+  if ((await ctx.ask({ text: 'again', secret: true })) !== password) throw badInput('passwords-differ', 'the two passwords differ; nothing changed');
+  return password;
+}
+
+export class OsAccounts {
+  constructor(readonly layout: AccountLayout) {}
+
+  /** A new account whose first password must be changed at its first login; nothing is left behind on failure. */
+  add(name: string, initialPassword: string): void {
+    const { home, shell, group } = this.layout;
+    run('useradd', ['--no-create-home', '--home-dir', home, '--shell', shell, '--groups', group, name]);
+    try {
+      run('chpasswd', [], `${name}:${initialPassword}\n`);
+      run('chage', ['--lastday', '0', '--maxdays', String(PASSWORD_POLICY.maxAgeDays), name]);
+    } catch (error) {
+      spawnSync('userdel', [name]);
+      throw error;
+    }
+  }
+
+  remove(name: string): void {
+    run('userdel', [name]);
+    rmSync(join(this.layout.faillockDir, name), { force: true });
+  }
+
+  setPassword(name: string, password: string, { mustChange }: { mustChange: boolean }): void {
+    run('chpasswd', [], `${name}:${password}\n`);
+    if (mustChange) run('chage', ['--lastday', '0', name]);
+  }
+
+  /** Forgets the failed logins, which ends a lock. */
+  unlock(name: string): void {
+    run('faillock', ['--dir', this.layout.faillockDir, '--user', name, '--reset']);
+  }
+
+  /** Whether the password must be changed at the next login (/etc/shadow's last change is day 0). */
+  mustChangePassword(name: string): boolean | undefined {
+    try {
+      const line = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+      return line === undefined ? undefined : line.split(':')[2] === '0';
+    } catch {
+      return undefined; // not root: PAM will still ask
+    }
+  }
+}
+
+export interface FailedLogin {
+  at: Date;
+  /** The remote address or terminal pam_faillock recorded. */
+  from: string;
+}
+
+export interface LoginFailures {
+  /** Failed logins that still count towards a lock. */
+  recent: FailedLogin[];
+  lockedUntil?: Date;
+}
+
+// pam_faillock's record: char source[52]; uint16 reserved; uint16 status; uint64 time (native byte order).
+const RECORD_BYTES = 64;
+const STATUS_VALID = 0x1;
+
+/** The failed logins pam_faillock holds for a user, and whether they lock the account now. */
+export function loginFailures(dir: string, user: string, now = new Date()): LoginFailures {
+  let data: Buffer;
+  try {
+    data = readFileSync(join(dir, user));
+  } catch {
+    return { recent: [] };
+  }
+  const windowStart = now.getTime() - LOCKOUT_POLICY.withinMinutes * 60_000;
+  const recent: FailedLogin[] = [];
+  for (let offset = 0; offset + RECORD_BYTES <= data.length; offset += RECORD_BYTES) {
+    if ((data.readUInt16LE(offset + 54) & STATUS_VALID) === 0) continue;
+    const at = new Date(Number(data.readBigUInt64LE(offset + 56)) * 1000);
+    if (at.getTime() < windowStart) continue;
+    const source = data.subarray(offset, offset + 52);
+    recent.push({ at, from: source.subarray(0, source.indexOf(0) < 0 ? 52 : source.indexOf(0)).toString() });
+  }
+  recent.sort((a, b) => a.at.getTime() - b.at.getTime());
+  if (recent.length < LOCKOUT_POLICY.attempts) return { recent };
+  const lockedUntil = new Date(recent[recent.length - 1]!.at.getTime() + LOCKOUT_POLICY.lockMinutes * 60_000);
+  return lockedUntil > now ? { recent, lockedUntil } : { recent };
+}

@@ -1,0 +1,157 @@
+// The OpenSSH server of an appliance, as the product configures it: an sshd
+// drop-in for console users and the PAM service sshd authenticates them
+// with. Both are generated from the node's paths and ssh/policy.ts, checked
+// (`sshd -t`), and written atomically; sshd reloads when its part changed.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { failure } from '../commands/types.js';
+import { authorizedKeysDir } from '../commands/keys.js';
+import { osRoot } from '../net/os-config.js';
+import type { Paths } from '../store/paths.js';
+import { consoleGroupName, faillockDir } from './accounts.js';
+import { LOCKOUT_POLICY, PASSWORD_POLICY } from './policy.js';
+import { SFTP_SERVER } from './sftp.js';
+import { bannerFile } from './system-commands.js';
+
+export const SSHD_DROP_IN = 'etc/ssh/sshd_config.d/platform.conf';
+export const SSHD_MAIN = 'etc/ssh/sshd_config';
+export const PAM_SERVICE = 'etc/pam.d/sshd';
+
+export interface SshdLayout {
+  group: string;
+  bannerFile: string;
+  authorizedKeysDir: string;
+  faillockDir: string;
+}
+
+export const sshdLayout = (paths: Paths): SshdLayout => ({
+  group: consoleGroupName(),
+  bannerFile: bannerFile(paths),
+  authorizedKeysDir: authorizedKeysDir(paths.etc),
+  faillockDir: faillockDir(paths),
+});
+
+/**
+ * The drop-in. Debian's sshd_config includes sshd_config.d first, and sshd
+ * keeps the first value it reads, so these settings win.
+ */
+export function sshdDropIn(layout: SshdLayout): string {
+  return `# Written by platformd (ssh/openssh.ts): changes here are overwritten.
+PermitRootLogin no
+# Keys an administrator added with "user addkey", or the user's own.
+AuthorizedKeysFile .ssh/authorized_keys ${layout.authorizedKeysDir}/%u
+# Passwords go through PAM's conversation (keyboard-interactive), which
+# locks an account after failed logins and makes a first password change.
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PermitEmptyPasswords no
+LoginGraceTime 60
+Banner ${layout.bannerFile}
+PrintMotd no
+ClientAliveInterval 300
+ClientAliveCountMax 2
+# sshd runs this through the login shell, the console, which serves it in
+# a sandbox holding only media/ (never internal-sftp: that would bypass it).
+Subsystem sftp ${SFTP_SERVER}
+
+# Console users: the console and files in media, nothing else.
+Match Group ${layout.group}
+    AllowTcpForwarding no
+    AllowStreamLocalForwarding no
+    AllowAgentForwarding no
+    X11Forwarding no
+    PermitTunnel no
+    PermitUserRC no
+`;
+}
+
+/**
+ * The PAM service. Authentication is spelled out (Debian's common-auth ends
+ * in pam_deny, which would hide failures from pam_faillock); accounts and
+ * sessions are Debian's own.
+ */
+export function pamService(layout: Pick<SshdLayout, 'faillockDir'>): string {
+  const faillock = `dir=${layout.faillockDir} deny=${LOCKOUT_POLICY.attempts} fail_interval=${LOCKOUT_POLICY.withinMinutes * 60} unlock_time=${LOCKOUT_POLICY.lockMinutes * 60}`;
+  const quality = [`minlen=${PASSWORD_POLICY.minLength}`, ...PASSWORD_POLICY.classes.map((c) => c.pwquality)].join(' ');
+  return `# Written by platformd (ssh/openssh.ts): changes here are overwritten.
+# A locked account is refused before its password is checked.
+auth      requisite                    pam_faillock.so preauth ${faillock}
+auth      [success=1 default=bad]      pam_unix.so
+auth      [default=die]                pam_faillock.so authfail ${faillock}
+auth      sufficient                   pam_faillock.so authsucc ${faillock}
+auth      required                     pam_deny.so
+
+account   required                     pam_nologin.so
+@include common-account
+
+# New passwords (the first login's change) follow the product's policy; sshd
+# changes them as root, so the policy holds for root too.
+password  requisite                    pam_pwquality.so retry=3 ${quality} enforce_for_root
+password  required                     pam_unix.so use_authtok yescrypt
+
+session   required                     pam_loginuid.so
+session   optional                     pam_keyinit.so force revoke
+@include common-session
+session   required                     pam_limits.so
+`;
+}
+
+/** Debian's own sshd_config defines the sftp subsystem too; sshd refuses two. */
+const SUBSYSTEM_LINE = /^(\s*Subsystem\s+sftp\s.*)$/im;
+
+/** Checks the drop-in with `sshd -t` on its own, with a throwaway host key. */
+function checkDropIn(text: string): void {
+  // sshd -t insists on its privilege separation folder, which ssh.service makes at start.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = mkdtempSync(join(tmpdir(), 'platform-sshd-check-'));
+  try {
+    const key = join(dir, 'host_key');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    writeFileSync(join(dir, 'platform.conf'), text);
+    writeFileSync(join(dir, 'sshd_config'), `HostKey ${key}\nInclude ${join(dir, 'platform.conf')}\n`);
+    const result = spawnSync('/usr/sbin/sshd', ['-t', '-f', join(dir, 'sshd_config')], { encoding: 'utf8' });
+    if (result.status !== 0) throw failure('sshd-config-invalid', `sshd refuses the generated configuration: ${(result.stderr || result.error?.message || '').trim()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function writeAtomically(path: string, content: string): boolean {
+  if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.platform-new`, content, { mode: 0o644 });
+  renameSync(`${path}.platform-new`, path);
+  return true;
+}
+
+export interface SshInstall {
+  /** The files written (those already right are left alone). */
+  written: string[];
+  /** Whether sshd was asked to reload. */
+  reloaded: boolean;
+}
+
+/** Writes sshd's drop-in and PAM service under an OS root (default /), then reloads sshd if its part changed. */
+export function installOpenSsh(paths: Paths, root = osRoot()): SshInstall {
+  const layout = sshdLayout(paths);
+  const dropIn = sshdDropIn(layout);
+  checkDropIn(dropIn);
+  const written: string[] = [];
+  const main = join(root, SSHD_MAIN);
+  if (existsSync(main)) {
+    const text = readFileSync(main, 'utf8');
+    const without = text.replace(SUBSYSTEM_LINE, '# $1  (defined in sshd_config.d/platform.conf)');
+    if (without !== text && writeAtomically(main, without)) written.push(main);
+  }
+  if (writeAtomically(join(root, SSHD_DROP_IN), dropIn)) written.push(join(root, SSHD_DROP_IN));
+  if (writeAtomically(join(root, PAM_SERVICE), pamService(layout))) written.push(join(root, PAM_SERVICE));
+  mkdirSync(layout.faillockDir, { recursive: true, mode: 0o700 });
+  // PAM reads its service at every login; sshd reads its configuration at start and on reload.
+  const sshdChanged = written.some((file) => !file.endsWith(PAM_SERVICE));
+  const reloaded = sshdChanged && root === '/' && existsSync('/run/systemd/system') && spawnSync('systemctl', ['reload-or-restart', 'ssh.service']).status === 0;
+  return { written, reloaded };
+}

@@ -1,0 +1,81 @@
+// A real OpenSSH server configured by the product, for tests and benchmarks.
+// `platformd --install-ssh` writes sshd's drop-in and PAM service into an OS
+// root of the caller's own; sshd includes that drop-in, and authenticates
+// with that PAM service under a name of its own: sshd names its PAM service
+// after the program it runs as, so it runs here through a symbolic link
+// called after the service, and the host's /etc/pam.d/sshd is never used.
+// Plain JavaScript, so that bench/ runs the very same server.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const PLATFORMD = resolve(import.meta.dirname, '..', '..', 'bin', 'platformd.js');
+const PAM_DIR = '/etc/pam.d';
+const SERVICE_PREFIX = 'platform-test-sshd-';
+
+/** PAM services left by a run that was killed: the pid in the name is gone. */
+function removeStalePamServices() {
+  for (const name of readdirSync(PAM_DIR)) {
+    const pid = Number(name.slice(SERVICE_PREFIX.length).split('-')[0]);
+    if (!name.startsWith(SERVICE_PREFIX) || !pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(join(PAM_DIR, name), { force: true });
+    }
+  }
+}
+
+const portOpen = (port) =>
+  new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), done(true)));
+    socket.on('error', () => done(false));
+  });
+
+let started = 0;
+
+/**
+ * Starts sshd on 127.0.0.1:`port` for `allowUsers`, with the configuration
+ * the product generates for the node at `home`. `dir` must be a folder of
+ * the caller's that is not group- or world-writable (sshd checks).
+ */
+export async function startSshd({ home, dir, port, allowUsers, env = process.env }) {
+  removeStalePamServices();
+  const osRoot = join(dir, 'os');
+  execFileSync(process.execPath, [PLATFORMD, '--home', home, '--install-ssh'], { env: { ...env, PLATFORM_OS_ROOT: osRoot } });
+  const service = `${SERVICE_PREFIX}${process.pid}-${started++}`;
+  copyFileSync(join(osRoot, 'etc', 'pam.d', 'sshd'), join(PAM_DIR, service));
+  const program = join(dir, service);
+  symlinkSync('/usr/sbin/sshd', program);
+  const hostKey = join(dir, `${service}.host_key`);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const config = join(dir, `${service}.sshd_config`);
+  writeFileSync(
+    config,
+    [`HostKey ${hostKey}`, 'ListenAddress 127.0.0.1', `Port ${port}`, `PidFile ${join(dir, `${service}.pid`)}`, `AllowUsers ${allowUsers.join(' ')}`, `Include ${join(osRoot, 'etc', 'ssh', 'sshd_config.d', 'platform.conf')}`, ''].join('\n'),
+  );
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const child = spawn(program, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => (log = (log + d).slice(-20_000)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(join(PAM_DIR, service), { force: true });
+    rmSync(program, { force: true });
+  };
+  for (let i = 0; !(await portOpen(port)); i++) {
+    if (child.exitCode !== null || i > 100) {
+      await stop();
+      throw new Error(`sshd did not start: ${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, pamService: service, osRoot, log: () => log, stop };
+}
