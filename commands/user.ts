@@ -54,10 +54,9 @@ async function checkPrefix(words: string[]): Promise<string> {
 }
 
 /** One user's line of the security policy, from what PAM holds where it can be read. */
-function securityPolicy(ctx: Context, name: string, storedMustChange: boolean): { [key: string]: Json } {
+function securityPolicy(ctx: Context, name: string, mustChange: boolean): { [key: string]: Json } {
   const failures = loginFailures(faillockDir(ctx.paths), name);
-  const mustChange = ctx.services.accounts?.mustChangePassword(name) ?? storedMustChange;
-  const last = failures.recent[failures.recent.length - 1];
+  const last = failures.recent.at(-1);
   return {
     account_locked: failures.lockedUntil ? `Yes, until ${failures.lockedUntil.toISOString()}` : 'No',
     failed_logins: last ? `${failures.recent.length} (last from ${last.from} at ${last.at.toISOString()})` : 0,
@@ -112,9 +111,11 @@ const commands: Command[] = [
       const users = ctx.store.db.prepare('SELECT name, must_change FROM users ORDER BY name').all() as { name: string; must_change: number }[];
       if (users.length === 0) return reply.tree({ user: 'none' });
       const rights = ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix');
+      // Where accounts are the OS's, PAM's view wins over the store's (a user changes the first password through PAM).
+      const mustChange = ctx.services.accounts?.mustChangePassword();
       return reply.tree({
         user: Object.fromEntries(users.map((u) => [u.name, { rights: (rights.all(u.name) as { prefix: string }[]).map((r) => r.prefix).join(', ') || null }])),
-        security_policy: Object.fromEntries(users.map((u) => [u.name, securityPolicy(ctx, u.name, u.must_change === 1)])),
+        security_policy: Object.fromEntries(users.map((u) => [u.name, securityPolicy(ctx, u.name, mustChange ? mustChange.has(u.name) : u.must_change === 1)])),
       });
     },
   },
@@ -163,7 +164,7 @@ const commands: Command[] = [
       if (failures.recent.length === 0) return reply.text(`${name} has no failed logins; nothing to unlock`);
       if (!ctx.services.accounts) throw failure('no-accounts', EMBEDDED);
       ctx.services.accounts.unlock(name);
-      return reply.text(`${failures.lockedUntil ? 'unlocked' : 'failed logins forgotten for'} ${name} (${failures.recent.length} failed logins, the last from ${failures.recent[failures.recent.length - 1]!.from})`);
+      return reply.text(`${failures.lockedUntil ? 'unlocked' : 'failed logins forgotten for'} ${name} (${failures.recent.length} failed logins, the last from ${failures.recent.at(-1)!.from})`);
     },
   },
 ];

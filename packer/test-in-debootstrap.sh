@@ -5,7 +5,7 @@
 # unit's command line and capability bounding set, first boot from an answers
 # file, `platform --json system info`, and on the next boot the last good
 # ruleset. Needs root, the Debian mirror, and a built checkout (npm run build).
-#   bash packer/test-in-debootstrap.sh     (npm run test:image; ~90 s, ~40 s with the cached root)
+#   bash packer/test-in-debootstrap.sh     (npm test runs it too, test/packer; ~90 s, ~15-40 s with the cached root)
 #   MIRROR=url          Debian mirror (default: the one apt is configured with)
 #   ROOTFS_CACHE=file   the bare debootstrap root, made once and reused
 #                       (default /var/cache/platform-shell/bookworm-minbase.tar.gz; empty: no cache)

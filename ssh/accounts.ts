@@ -72,11 +72,11 @@ export class OsAccounts {
     run('faillock', ['--dir', this.layout.faillockDir, '--user', name, '--reset']);
   }
 
-  /** Whether the password must be changed at the next login (/etc/shadow's last change is day 0). */
-  mustChangePassword(name: string): boolean | undefined {
+  /** The accounts whose password must be changed at the next login (/etc/shadow's last change is day 0). */
+  mustChangePassword(): Set<string> | undefined {
     try {
-      const line = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
-      return line === undefined ? undefined : line.split(':')[2] === '0';
+      const lines = readFileSync('/etc/shadow', 'utf8').split('\n').map((line) => line.split(':'));
+      return new Set(lines.filter((fields) => fields[2] === '0').map((fields) => fields[0]!));
     } catch {
       return undefined; // not root: PAM will still ask
     }

@@ -139,7 +139,8 @@ export interface SshInstall {
 export function installOpenSsh(paths: Paths, root = osRoot()): SshInstall {
   const layout = sshdLayout(paths);
   const dropIn = sshdDropIn(layout);
-  checkDropIn(dropIn);
+  const dropInPath = join(root, SSHD_DROP_IN);
+  if (!existsSync(dropInPath) || readFileSync(dropInPath, 'utf8') !== dropIn) checkDropIn(dropIn);
   const written: string[] = [];
   const main = join(root, SSHD_MAIN);
   if (existsSync(main)) {
@@ -147,7 +148,7 @@ export function installOpenSsh(paths: Paths, root = osRoot()): SshInstall {
     const without = text.replace(SUBSYSTEM_LINE, '# $1  (defined in sshd_config.d/platform.conf)');
     if (without !== text && writeAtomically(main, without)) written.push(main);
   }
-  if (writeAtomically(join(root, SSHD_DROP_IN), dropIn)) written.push(join(root, SSHD_DROP_IN));
+  if (writeAtomically(dropInPath, dropIn)) written.push(dropInPath);
   if (writeAtomically(join(root, PAM_SERVICE), pamService(layout))) written.push(join(root, PAM_SERVICE));
   mkdirSync(layout.faillockDir, { recursive: true, mode: 0o700 });
   // PAM reads its service at every login; sshd reads its configuration at start and on reload.

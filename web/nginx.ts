@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { webCertificateFile, webKeyFile } from '../certs/location.js';
-import { effectiveRoles, portOf, serviceNamed, type RoleName } from '../firewall/catalog.js';
+import { effectiveRoles, portOf, type RoleName } from '../firewall/catalog.js';
 import { primaryAddress } from '../status/facts.js';
 import { readNode } from '../store/node.js';
 import type { Store } from '../store/db.js';
@@ -24,38 +24,22 @@ export interface Backend {
   weight: number;
 }
 
-/**
- * The port the application listens on behind this node's own nginx. The
- * catalog has no such service yet; until it does, a node proxies only to
- * the cluster's other application nodes and to backends given a weight.
- */
-function internalApplicationPort(): number | undefined {
-  return serviceNamed('application')?.ports[0]?.port;
-}
-
 const hostPort = (address: string, port: number) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
 
 /**
- * Application backends: the cluster's application nodes (the webproxy
- * reaches them on the catalog's https port; this node itself, when it is
- * one, at the application's internal port), or with no cluster this node if
- * it has the application role; plus any backend given a weight by hand.
+ * Application backends: the cluster's other application nodes, reached on
+ * the catalog's https port (never this node itself: its nginx would proxy
+ * to itself), plus any backend given a weight by hand.
  */
-export function backends(store: Store, self: { address?: string; roles: readonly RoleName[] } = selfOf(store)): Backend[] {
+export function backends(store: Store): Backend[] {
+  const selfAddress = readNode(store)?.ip ?? primaryAddress(); // as the cluster knows this node
   const weights = new Map((store.db.prepare('SELECT server, weight FROM web_weights').all() as Backend[]).map((w) => [w.server, w.weight]));
-  const others = (store.db.prepare('SELECT address, roles FROM cluster_nodes').all() as { address: string; roles: string }[]).filter((n) => n.address !== self.address);
+  const others = (store.db.prepare('SELECT address, roles FROM cluster_nodes').all() as { address: string; roles: string }[]).filter((n) => n.address !== selfAddress);
   const servers = new Set<string>(weights.keys());
   for (const node of others) {
     if (effectiveRoles(JSON.parse(node.roles) as RoleName[]).has('application')) servers.add(hostPort(node.address, portOf('https')));
   }
-  const internal = internalApplicationPort();
-  if (effectiveRoles(self.roles).has('application') && internal !== undefined) servers.add(hostPort('127.0.0.1', internal));
   return [...servers].sort().map((server) => ({ server, weight: weights.get(server) ?? DEFAULT_WEIGHT }));
-}
-
-function selfOf(store: Store): { address?: string; roles: readonly RoleName[] } {
-  const node = readNode(store);
-  return { address: node?.ip ?? primaryAddress(), roles: node?.roles ?? [] };
 }
 
 export interface NginxLayout {

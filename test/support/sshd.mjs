@@ -17,9 +17,8 @@ const SERVICE_PREFIX = 'platform-test-sshd-';
 
 /** PAM services left by a run that was killed: the pid in the name is gone. */
 function removeStalePamServices() {
-  for (const name of readdirSync(PAM_DIR)) {
+  for (const name of readdirSync(PAM_DIR).filter((n) => n.startsWith(SERVICE_PREFIX))) {
     const pid = Number(name.slice(SERVICE_PREFIX.length).split('-')[0]);
-    if (!name.startsWith(SERVICE_PREFIX) || !pid) continue;
     try {
       process.kill(pid, 0);
     } catch {
