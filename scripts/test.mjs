@@ -15,7 +15,8 @@ if (run('node', ['scripts/build.mjs']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-const report = '/tmp/platform-shell-vitest.json';
+// One report per run, so that runs from two checkouts never read each other's.
+const report = `/tmp/platform-shell-vitest-${process.pid}.json`;
 rmSync(report, { force: true });
 const status = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
   stdio: 'inherit',
@@ -31,5 +32,6 @@ try {
 } catch {
   failed = 1;
 }
+rmSync(report, { force: true });
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(status === 0 && failed === 0 ? 0 : 1);
