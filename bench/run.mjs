@@ -3,6 +3,7 @@
 //   npm run bench            all of them
 //   npm run bench -- cert    only files whose name contains "cert"
 
+import '../scripts/runtime.mjs';
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 

@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/platform.js';
+import { onProductRuntime } from './runtime.js';
+
+if (onProductRuntime('platform')) await import('../dist/platform.js');

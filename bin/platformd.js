@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/platformd.js';
+import { onProductRuntime } from './runtime.js';
+
+if (onProductRuntime('platformd')) await import('../dist/platformd.js');

@@ -100,7 +100,7 @@ export function queryTcp(name: string, server: string, port = 53, timeoutMs = 20
       length.writeUInt16BE(q.length);
       socket.write(Buffer.concat([length, q]));
     });
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
       if (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) finish(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
     });

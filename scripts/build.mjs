@@ -2,6 +2,7 @@
 // fast over SSH, so it is one bundle split at its dynamic imports: the Ink
 // console and each command's heavy parts load only when used.
 
+import './runtime.mjs';
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
@@ -15,7 +16,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node26',
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
   // Native addons stay in node_modules; react-devtools-core is Ink's optional dev hook.

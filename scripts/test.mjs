@@ -1,6 +1,7 @@
 // The whole test suite: typecheck, build, then every vitest file. Ends with
 // one plain line "N passed, N failed" for CI's counter.
 
+import './runtime.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 

@@ -5,7 +5,7 @@
 
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { useEffect, useReducer, useRef, useState } from 'react';
-import { Box, Static, Text, render, useApp, useInput, useStdout, type Key } from 'ink';
+import { Box, Static, Text, render, useApp, useInput, useWindowSize, type Key } from 'ink';
 import type { Block } from '../../commands/types.js';
 import { splitWords } from '../../commands/tree.js';
 import type { CallerInfo } from '../../daemon/protocol.js';
@@ -69,7 +69,7 @@ function editKeyOf(input: string, key: Key): EditKey | undefined {
 
 function Console({ options }: { options: ConsoleOptions }) {
   const app = useApp();
-  const { stdout } = useStdout();
+  const terminal = useWindowSize();
   const [entries, setEntries] = useState<Entry[]>([]);
   // The line, the answer and the mode live in a ref so that keys arriving in
   // one chunk (typed ahead, pasted, or sent by a script) each see the state
@@ -180,7 +180,7 @@ function Console({ options }: { options: ConsoleOptions }) {
       if (candidates.length === 1) return setLine((l) => applyCompletion(l, partial, candidates[0]!, true));
       const shared = commonPrefix(candidates);
       if (shared.length > partial.length) return setLine((l) => applyCompletion(l, partial, shared, false));
-      push({ kind: 'echo', text: prompt + line.text }, { kind: 'info', text: columns(candidates, stdout.columns || 80) });
+      push({ kind: 'echo', text: prompt + line.text }, { kind: 'info', text: columns(candidates, terminal.columns || 80) });
     } catch (error) {
       push({ kind: 'error', text: (error as Error).message });
     }
@@ -281,7 +281,7 @@ function Console({ options }: { options: ConsoleOptions }) {
 
   return (
     <Box flexDirection="column">
-      <Static items={entries}>{(entry) => <EntryView key={entry.id} entry={entry} width={stdout.columns || 100} />}</Static>
+      <Static items={entries}>{(entry) => <EntryView key={entry.id} entry={entry} width={terminal.columns || 100} />}</Static>
       <LiveLine mode={mode} line={line} answer={answer} prompt={prompt} frame={frame} />
     </Box>
   );

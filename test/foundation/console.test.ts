@@ -70,7 +70,12 @@ describe('interactive console', () => {
       mark = term.screen().length;
       term.write(CTRL_R + 'inf');
       await term.waitFor("(reverse-i-search)'inf': sys inf", { from: mark });
-      term.write('\x1b'); // Esc: back to the prompt
+      // Esc: back to the prompt. A key sent right after a lone Esc reads as
+      // Meta+key (Esc is the Meta prefix), as in any terminal: wait for the
+      // prompt first.
+      mark = term.screen().length;
+      term.write('\x1b');
+      await term.waitFor('platform@ink01:~$', { from: mark });
       term.write(CTRL_A + '\x0b');
 
       // Disruptive commands ask first; no answer means no.
