@@ -10,6 +10,7 @@ import { Store } from '../store/db.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
 import { consoleGroup, serveLocalApi } from './api.js';
 import type { DaemonOptions, Runtime } from './runtime.js';
+import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
 import { issueToken } from './identity.js';
 import { ADMINISTRATORS } from './rights.js';
@@ -190,6 +191,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
+  // Ready once the firewall also holds what the subsystems now listen on.
+  const firewall = await runtime.services.firewall?.reconcile();
+  const status = firewall ? (firewall.applied ? 'serving; firewall applied' : `serving; firewall not applied: ${firewall.reason}`) : 'serving';
+  await notifyReady(status, log);
 }
 
 void main();
