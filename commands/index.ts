@@ -1,7 +1,7 @@
 // Every command group of the console, in one list. A group lives in its own
 // file; adding one is an import and an entry here.
 
-import { buildTree, groupsOf } from './tree.js';
+import { buildTree, groupsOf, nodeAt, usageOf, type TreeNode } from './tree.js';
 import { healthGroup, helpGroup } from './health.js';
 import { systemGroup } from './system.js';
 import { firewallGroup } from './firewall.js';
@@ -15,15 +15,22 @@ import { clusterGroup } from './cluster.js';
 import { logGroup } from './log.js';
 import { userGroup } from './user.js';
 import { keysGroup } from './keys.js';
+import { completionGroup } from './completion.js';
 import { rightsOf } from '../daemon/rights.js';
-import type { Group } from './types.js';
+import type { Context, Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, completionGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));
 
+let wholeTree: TreeNode | undefined;
+const visibleTo = (ctx: Context) => rightsOf(ctx.store, ctx.caller.user, ctx.caller.authenticated).visible;
+
 export const groups: readonly Group[] = [
   ...commandGroups,
-  helpGroup((ctx) => groupsOf(listedTree(), rightsOf(ctx.store, ctx.caller.user, ctx.caller.authenticated).visible)),
+  helpGroup({
+    menu: (ctx) => groupsOf(listedTree(), visibleTo(ctx)),
+    usage: (ctx, words) => usageOf(nodeAt((wholeTree ??= buildTree(groups)), words, visibleTo(ctx)), visibleTo(ctx)),
+  }),
 ];

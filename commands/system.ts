@@ -6,10 +6,9 @@ import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/
 import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
 import { writeOsFiles } from '../net/os-config.js';
+import { PLATFORM_VERSION } from './version.js';
 import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
 
-declare const __PLATFORM_VERSION__: string | undefined;
-export const PLATFORM_VERSION = typeof __PLATFORM_VERSION__ === 'string' ? __PLATFORM_VERSION__ : 'development';
 
 const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');
 const setupOptions = [

@@ -133,6 +133,13 @@ function walk(root: TreeNode, words: readonly string[], visible: Visibility): Wa
   return { node, consumed: i };
 }
 
+/** The group or command that `words` name (abbreviations allowed); nothing else may follow. */
+export function nodeAt(root: TreeNode, words: readonly string[], visible: Visibility = everything): TreeNode {
+  const { node, consumed } = walk(root, words, visible);
+  if (consumed < words.length) throw badInput('unknown-command', `unknown command "${[...node.path, words[consumed]!].join(' ')}"`);
+  return node;
+}
+
 /** Words within an edit distance of 2, or that start with what was typed, nearest first. */
 export function nearest(typed: string, words: readonly string[]): string[] {
   return words

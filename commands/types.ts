@@ -5,6 +5,7 @@
 
 import type { Store } from '../store/db.js';
 import type { Paths } from '../store/paths.js';
+import type { Shape } from './json-shape.js';
 
 // ---------------------------------------------------------------------------
 // Errors are values with a stable code; exit status 2 for bad input, 1 for
@@ -167,6 +168,8 @@ export interface Command {
   confirm?: string | ((args: Args) => string | undefined);
   /** Hidden from help and completion (e.g. internal cluster verbs). */
   hidden?: boolean;
+  /** What `--json` prints (commands/json-shape.ts): one convention for every command, checked over the whole tree. */
+  json?: Shape;
   run(ctx: Context, args: Args): Promise<Reply> | Reply;
 }
 

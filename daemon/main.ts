@@ -15,11 +15,14 @@ import { subsystems } from './subsystems.js';
 import { issueToken } from './identity.js';
 import { ADMINISTRATORS } from './rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
+import { versionLine } from '../commands/version.js';
 
 const USAGE =
   'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
   '       platformd [--home DIR] --install-ssh\n' +
-  '       platformd --print-default-ruleset';
+  '       platformd --print-default-ruleset\n' +
+  '       platformd --version | --help\n' +
+  'Runs in the foreground; under systemd (Type=notify) it reports READY=1 once its API serves and the firewall is reconciled.';
 
 /** The console as the appliance installs it: console users' login shell. */
 const APPLIANCE_CONSOLE = '/usr/local/bin/platform';
@@ -35,9 +38,14 @@ function options(argv: string[]): DaemonOptions & { installSsh: boolean } {
     'accounts-shell': 'value',
     'install-ssh': 'flag',
     help: 'flag',
+    version: 'flag',
   });
-  if (flags.flags.help) {
+  if (flags.flags.help || flags.rest[0] === '-h') {
     console.log(USAGE);
+    process.exit(0);
+  }
+  if (flags.flags.version) {
+    console.log(versionLine('platformd'));
     process.exit(0);
   }
 

@@ -27,3 +27,8 @@ if (process.versions.node !== nodeVersion) {
   process.exit(status ?? 128 + (constants.signals[signal] ?? 0));
 }
 Object.assign(process.env, { PATH: env.PATH, npm_config_nodedir: env.npm_config_nodedir });
+// For the runtime test: which node a script ends up on.
+if (process.env.PLATFORM_RUNTIME_PROBE) {
+  console.log(`runtime ${process.versions.node}`);
+  process.exit(0);
+}

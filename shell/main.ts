@@ -14,23 +14,38 @@ import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
 import { currentUser, readOwnToken } from './user.js';
 import { SFTP_SERVER, serveMedia } from '../ssh/sftp.js';
+import { versionLine } from '../commands/version.js';
+import { BASH_COMPLETION } from '../commands/completion.js';
 
 const USAGE = 'usage: platform [--home DIR] [--json] [--yes] [command words...]   (no words on a terminal: interactive console)';
+const MORE_USAGE = [
+  '       platform help [command words...]   the USAGE of a group or command',
+  '       platform completion bash           a bash completion script',
+  '       platform --version | --help | -h',
+  'exit status: 0 done, 1 failed, 2 bad input, 3 platformd unreachable',
+].join('\n');
 
 async function main(): Promise<number> {
   let flags;
   try {
-    flags = parseFlags(process.argv.slice(2), { home: 'value', json: 'flag', yes: 'flag', help: 'flag' });
+    flags = parseFlags(process.argv.slice(2), { home: 'value', json: 'flag', yes: 'flag', help: 'flag', version: 'flag', complete: 'flag' });
   } catch (error) {
     if (!(error instanceof FlagError)) throw error;
     process.stderr.write(`platform: ${error.message}\n${USAGE}\n`);
     return 2;
   }
-  if (flags.flags.help) {
-    process.stdout.write(`${USAGE}\n`);
+  if (flags.flags.version) {
+    process.stdout.write(`${versionLine('platform')}\n`);
     return 0;
   }
+  if (flags.flags.help || (flags.rest.length === 1 && flags.rest[0] === '-h')) return printHelp();
   const paths = pathsFor(resolveHome(flags.values.home));
+  if (flags.flags.complete) return completeWords(paths, flags.rest[0] === '--' ? flags.rest.slice(1) : flags.rest);
+  // Printed here so that it works without the daemon (the tree has the same command).
+  if (flags.rest.length === 2 && flags.rest[0] === 'completion' && flags.rest[1] === 'bash' && !flags.flags.json) {
+    process.stdout.write(BASH_COMPLETION);
+    return 0;
+  }
   // An SSH one-shot (`ssh platform@host web cert details`) arrives as one
   // string; it is split here, never by a shell.
   let words = flags.rest;
@@ -85,6 +100,39 @@ async function main(): Promise<number> {
   return runOnce(paths, words, caller, json);
 }
 
+/** `--help`: how to call the program, and the command groups of the tree. */
+async function printHelp(): Promise<number> {
+  const [{ groups }, { buildTree, groupsOf }, { menu }] = await Promise.all([import('../commands/index.js'), import('../commands/tree.js'), import('../commands/health.js')]);
+  const listed = buildTree(groups.filter((g) => g.listed !== false));
+  process.stdout.write(`${USAGE}\n${MORE_USAGE}\n\ncommand groups (platform help <group> lists its commands):\n${menu(groupsOf(listed))}\n`);
+  return 0;
+}
+
+/**
+ * `--complete WORDS...` (for the bash completion script): the candidates for
+ * the last word, one a line, from the daemon's tree with the caller's rights
+ * (what Tab offers in the console); from the local tree when it is down.
+ */
+async function completeWords(paths: Paths, typed: string[]): Promise<number> {
+  // Global flags typed before the command are not command words.
+  const words = parseFlags(typed, { home: 'value', json: 'flag', yes: 'flag' }).rest;
+  const quote = (w: string) => (/[\s"']/.test(w) ? `"${w.replace(/["\\]/g, '\\$&')}"` : w);
+  const line = words.length === 0 ? '' : words.map((w, i) => (i === words.length - 1 ? w : quote(w))).join(' ');
+  let candidates: string[];
+  try {
+    const user = currentUser();
+    const caller: CallerInfo = { user, token: readOwnToken(paths, user), origin: 'console', interactive: false, assumeYes: false };
+    const response = await request(paths.socket, { op: 'complete', line, caller });
+    candidates = response.type === 'completion' ? response.candidates : [];
+  } catch (error) {
+    if (!(error instanceof DaemonUnreachable)) throw error;
+    const [{ groups }, { buildTree, complete }] = await Promise.all([import('../commands/index.js'), import('../commands/tree.js')]);
+    candidates = (await complete(buildTree(groups), line)).candidates;
+  }
+  if (candidates.length) process.stdout.write(`${candidates.join('\n')}\n`);
+  return 0;
+}
+
 /** SFTP confined to media; each transfer goes to the audit log. */
 async function serveFiles(paths: Paths, caller: CallerInfo): Promise<number> {
   const recorded: Promise<unknown>[] = [];
@@ -128,7 +176,7 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
         const { localBanner } = await import('../status/local.js');
         process.stdout.write((await localBanner(paths)).lines.map((l) => l.text).join('\n') + '\n');
       }
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message } }, null, 2)}\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message, hints: [] } }, null, 2)}\n`);
       process.stderr.write(`${error.message}.\nStart it with: platformd --home ${paths.home}\n`);
       return 3;
     }

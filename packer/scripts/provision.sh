@@ -15,9 +15,9 @@ HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
-apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps >/dev/null
+apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 >/dev/null
 
-# Node.js 20 runtime.
+# The Node runtime (the project's, see .node-version; its official build needs libatomic1).
 if [ -n "${NODE_BINARY:-}" ]; then
   install -m 0755 "$NODE_BINARY" /usr/local/bin/node
 else

@@ -31,7 +31,8 @@ describe('one-shot commands', () => {
 
   it('prints plain text when not on a terminal, with the banner for health', async () => {
     const health = await node.platform(['health']);
-    expect(health.status).toBe(0);
+    // Exit status 1 while the banner warns (here: the database role's applications are not running).
+    expect(health.status).toBe(/^(APPLICATION: .* DOWN|WEB CERT|SYSTEM IN MAINTENANCE|LOW DISK)/m.test(health.stdout) ? 1 : 0);
     expect(health.stdout).toMatch(/^host: as01, role: unified,webproxy, (load|LOAD): \d+\.\d\d$/m);
     expect(health.stdout).toMatch(/^date: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d, up: /m);
     const help = await node.platform(['help']);
