@@ -5,6 +5,7 @@ import { hostname as osHostname } from 'node:os';
 import { servicesFor, type ServiceSpec } from '../firewall/catalog.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { AppDefinition, ServiceManager } from '../daemon/service-manager.js';
+import { json, messageShape } from './json-shape.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 function managerOf(ctx: Context): ServiceManager {
@@ -42,6 +43,7 @@ function view(ctx: Context): AppView[] {
 const list: Command = {
   words: ['app', 'list'],
   summary: 'List the applications of this node with their ports',
+  json: json.array(json.object({ app: json.string(), ports: json.string(), reachableBy: json.string(), purpose: json.string() })),
   run(ctx) {
     const rows = view(ctx).map((v) => [v.service.name, v.ports, v.service.scope, v.service.purpose]);
     return reply.table(['app', 'ports', 'reachable by', 'purpose'], rows);
@@ -51,6 +53,10 @@ const list: Command = {
 const status: Command = {
   words: ['app', 'status'],
   summary: 'Show every application and its processes with their state',
+  json: json.object({
+    apps: json.array(json.object({ name: json.string(), ports: json.string(), running: json.boolean(), processes: json.array(json.object({ name: json.string(), state: json.string() })) })),
+    firewall: json.nullable(json.object({ applied: json.boolean(), mode: json.oneOf('plan', 'apply') })),
+  }),
   run(ctx) {
     const apps = view(ctx);
     const line = (name: string, state: string) => `   |-${name.padEnd(22)}${state}`;
@@ -75,6 +81,7 @@ const startStop = (verb: 'start' | 'stop'): Command => ({
   words: ['app', verb],
   summary: verb === 'start' ? 'Start an application; its firewall ports open' : 'Stop an application; its firewall ports close',
   args: [{ name: 'app', type: appName }],
+  json: messageShape,
   confirm: verb === 'stop' ? (args) => `Stop ${args.app as string}? Its ports close to every client.` : undefined,
   async run(ctx, args) {
     const manager = managerOf(ctx);

@@ -3,7 +3,9 @@
 
 import type { CheckRow, ClusterService, InventoryNode } from '../cluster/service.js';
 import { choice, integer, ipAddress, text } from './argtypes.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { ROLE_NAMES } from '../firewall/catalog.js';
+import { json } from './json-shape.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 
 function clusterOf(ctx: Context): ClusterService {
   if (!ctx.services.cluster) throw failure('no-cluster-agent', 'the cluster subsystem is not running in this daemon');
@@ -44,10 +46,24 @@ function checkMatrix(rows: CheckRow[]): { columns: string[]; rows: string[][] } 
   return { columns: ['from \\ to', ...nodes], rows: nodes.map((from) => [from, ...nodes.map((to) => cell(from, to))]) };
 }
 
+const memberShape = {
+  address: json.string(),
+  hostname: json.string(),
+  roles: json.array(json.oneOf(...ROLE_NAMES)),
+  dataCentre: json.string(),
+  primary: json.boolean(),
+  fingerprint: json.nullable(json.string()),
+  lastSeen: json.nullable(json.time()),
+};
+const memberJson = (n: InventoryNode) => ({ address: n.address, hostname: n.hostname, roles: n.roles, dataCentre: n.dataCentre, primary: n.primary, fingerprint: n.fingerprint ?? null, lastSeen: n.lastSeen ?? null });
+const reportShape = json.object({ nodes: json.array(json.string()), left: json.nullable(json.boolean()) });
+const reportJson = (r: { nodes: string[]; left?: boolean }) => ({ nodes: r.nodes, left: r.left ?? null });
+
 const commands: Command[] = [
   {
     words: ['cluster', 'prepnode'],
     summary: 'Make this node joinable for 15 minutes and print what the primary needs',
+    json: json.object({ code: json.string(), fingerprint: json.string(), address: json.string(), until: json.time() }),
     async run(ctx) {
       const prepared = await clusterOf(ctx).prepnode();
       return reply.blocks(
@@ -62,6 +78,7 @@ const commands: Command[] = [
   {
     words: ['cluster', 'add'],
     summary: 'Add a prepared node to the cluster (run on the primary)',
+    json: json.object(memberShape),
     args: [
       { name: 'ip', type: ipAddress() },
       { name: 'code', type: joinCode, optional: true },
@@ -69,36 +86,39 @@ const commands: Command[] = [
     async run(ctx, args) {
       const code = (args.code as string | undefined) ?? joinCode.parse((await ctx.ask({ text: `join code printed by "cluster prepnode" on ${args.ip as string}`, secret: true })).trim());
       const node = await clusterOf(ctx).add(args.ip as string, code, ctx.progress);
-      return reply.blocks([{ kind: 'text', text: `added ${label(node)} (${node.roles.join(',')}, data centre ${node.dataCentre}); run "cluster provision" when all nodes are added` }], node as unknown as Json);
+      return reply.blocks([{ kind: 'text', text: `added ${label(node)} (${node.roles.join(',')}, data centre ${node.dataCentre}); run "cluster provision" when all nodes are added` }], memberJson(node));
     },
   },
   {
     words: ['cluster', 'del'],
     summary: 'Remove a node; its access to every other node ends at once',
+    json: reportShape,
     args: [{ name: 'ip', type: member }],
     confirm: (args) => `Remove ${args.ip as string} from the cluster? Its cluster ports close on every node.`,
     async run(ctx, args) {
       const report = await clusterOf(ctx).del(args.ip as string, ctx.progress);
-      const done = reply.text(`removed ${args.ip as string}; provisioned ${report.nodes.join(', ')}`, report as unknown as Json);
+      const done = reply.text(`removed ${args.ip as string}; provisioned ${report.nodes.join(', ')}`, reportJson(report));
       if (report.left) return done;
-      return reply.blocks([...done.blocks, { kind: 'warning', text: `${args.ip as string} did not answer: it still believes it is a member (no other node accepts it). Power it off, or run "cluster prepnode" on it before it joins again.` }], report as unknown as Json);
+      return reply.blocks([...done.blocks, { kind: 'warning', text: `${args.ip as string} did not answer: it still believes it is a member (no other node accepts it). Power it off, or run "cluster prepnode" on it before it joins again.` }], reportJson(report));
     },
   },
   {
     words: ['cluster', 'list'],
     summary: 'List the member nodes',
+    json: json.array(json.object(memberShape)),
     run(ctx) {
       const nodes = clusterOf(ctx).inventory();
       return reply.table(
         ['hostname', 'address', 'roles', 'data centre', 'primary', 'last seen'],
         nodes.map((n) => [n.hostname, n.address, n.roles.join(','), n.dataCentre, n.primary ? 'yes' : '', n.lastSeen ?? '']),
-        nodes as unknown as Json,
+        nodes.map(memberJson),
       );
     },
   },
   {
     words: ['cluster', 'status'],
     summary: 'Nodes by data centre and role; unreachable ones shown as not responding',
+    json: json.array(json.object({ ...memberShape, responding: json.boolean() })),
     async run(ctx) {
       const nodes = await clusterOf(ctx).status();
       const lines: string[] = [];
@@ -111,22 +131,24 @@ const commands: Command[] = [
           withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : CONTINUATION}${label(n)}${n.responding ? '' : ' (not responding)'}`));
         }
       }
-      return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }], nodes as unknown as Json);
+      return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }], nodes.map((n) => ({ ...memberJson(n), responding: n.responding })));
     },
   },
   {
     words: ['cluster', 'provision'],
     summary: 'Push the inventory to every node: all validate, then all commit, or none changes',
+    json: reportShape,
     args: [{ name: 'mode', type: choice('<fast|serial>', ['fast', 'serial'] as const), optional: true, summary: 'fast (default): all nodes at once; serial: one node at a time' }],
     async run(ctx, args) {
       const service = clusterOf(ctx);
       const report = await service.provision(ctx.progress, service.inventory(), args.mode === 'serial');
-      return reply.text(`provisioned ${report.nodes.join(', ')}`, report as unknown as Json);
+      return reply.text(`provisioned ${report.nodes.join(', ')}`, reportJson(report));
     },
   },
   {
     words: ['cluster', 'run'],
     summary: 'Run a command on other nodes: all, notme, an address or a role',
+    json: json.array(json.object({ node: json.string(), exitStatus: json.integer(), output: json.string() })),
     args: [
       { name: 'target', type: target },
       { name: 'command', type: text('<command>'), rest: true },
@@ -143,6 +165,7 @@ const commands: Command[] = [
   {
     words: ['cluster', 'check'],
     summary: 'Test, from every node, every flow the catalog expects between the nodes',
+    json: json.array(json.object({ from: json.string(), to: json.string(), port: json.integer(), service: json.string(), expected: json.oneOf('open', 'blocked'), outcome: json.oneOf('ok', 'blocked', 'nothing listening', 'not responding'), pass: json.boolean(), ms: json.nullable(json.number()) })),
     async run(ctx) {
       const rows = await clusterOf(ctx).check();
       const failed = rows.some((r) => !r.pass);
@@ -156,7 +179,7 @@ const commands: Command[] = [
             rows: rows.map((r) => [r.from, r.to, String(r.port), r.service, r.expected, r.outcome, r.ms !== undefined ? `${r.ms.toFixed(1)} ms` : '', r.pass ? '' : 'FAIL']),
           },
         ],
-        rows as unknown as Json,
+        rows.map((r) => ({ ...r, ms: r.ms ?? null })),
         failed ? 1 : 0,
       );
     },

@@ -16,6 +16,7 @@ import { describeUri, effectivePort, parseUri, redactText, redactUri, uriArg, ty
 import { nodeOrDefault } from '../store/node.js';
 import { healthGroup } from './health.js';
 import { choice, host, integer } from './argtypes.js';
+import { json, messageShape } from './json-shape.js';
 import { failure, reply, type Block, type Command, type Context, type Group, type Json } from './types.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
@@ -53,8 +54,38 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
 function stepsReply(steps: { step: string; result: ProbeResult }[], extra: { [key: string]: Json } = {}) {
   const failed = steps.some((s) => s.result.outcome !== 'ok');
   const lines = steps.map((s) => `${s.step}: ${s.result.outcome}${s.result.ms !== undefined ? ` (${s.result.ms.toFixed(0)} ms)` : ''} - ${s.result.detail}`);
-  return reply.blocks([{ kind: 'text', text: lines.join('\n') }], { ...extra, steps: steps.map((s) => ({ step: s.step, ...s.result })) } as Json, failed ? 1 : 0);
+  const data = steps.map((s) => ({ step: s.step, outcome: s.result.outcome, detail: s.result.detail, ms: s.result.ms ?? null, addresses: (s.result as { addresses?: string[] }).addresses ?? null }));
+  return reply.blocks([{ kind: 'text', text: lines.join('\n') }], { ...extra, steps: data } as Json, failed ? 1 : 0);
 }
+
+const stepsShape = json.array(
+  json.object({ step: json.string(), outcome: json.string(), detail: json.string(), ms: json.nullable(json.number()), addresses: json.nullable(json.array(json.string())) }),
+);
+const uriShape = json.object({
+  scheme: json.string(),
+  snmpVersion: json.nullable(json.oneOf('v2c', 'v3')),
+  user: json.nullable(json.string()),
+  /** Secrets are never shown; only whether the URI holds one. */
+  hasPassword: json.boolean(),
+  hasCommunity: json.boolean(),
+  auth: json.nullable(json.string()),
+  host: json.nullable(json.string()),
+  port: json.nullable(json.integer()),
+  path: json.nullable(json.string()),
+  uri: json.string(),
+});
+const uriJson = (uri: NetworkUri) => ({
+  scheme: uri.scheme,
+  snmpVersion: uri.snmpVersion ?? null,
+  user: uri.user ?? null,
+  hasPassword: uri.password !== undefined,
+  hasCommunity: uri.community !== undefined,
+  auth: uri.auth ?? null,
+  host: uri.host ?? null,
+  port: effectivePort(uri) ?? null,
+  path: uri.path ?? null,
+  uri: redactUri(uri),
+});
 
 const commands: Command[] = [
   {
@@ -65,6 +96,7 @@ const commands: Command[] = [
   {
     words: ['diag', 'uri'],
     summary: 'Show how a URI parses (secrets hidden); with "test", resolve, connect and log in as its scheme allows',
+    json: json.union(uriShape, json.object({ uri: uriShape, steps: stepsShape })),
     args: [
       { name: 'uri', type: uriArg() },
       { name: 'test', type: choice('test', ['test']), optional: true },
@@ -72,9 +104,9 @@ const commands: Command[] = [
     async run(ctx, args) {
       const uri = args.uri as NetworkUri;
       const parsed = describeUri(uri);
-      if (!args.test) return reply.tree(parsed);
+      if (!args.test) return reply.tree(parsed, uriJson(uri));
       const steps = await testUri(ctx, uri);
-      const answer = stepsReply(steps, { uri: parsed });
+      const answer = stepsReply(steps, { uri: uriJson(uri) });
       answer.blocks.unshift({ kind: 'tree', value: parsed });
       return answer;
     },
@@ -82,6 +114,7 @@ const commands: Command[] = [
   {
     words: ['diag', 'dns'],
     summary: 'Resolve a name over UDP and over TCP with each resolver (or the one given)',
+    json: json.array(json.object({ transport: json.oneOf('udp', 'tcp'), server: json.string(), ok: json.boolean(), addresses: json.array(json.string()), detail: json.string(), ms: json.number() })),
     args: [
       { name: 'name', type: host('<name>') },
       { name: 'server', type: host('<dns-server>'), optional: true },
@@ -100,6 +133,7 @@ const commands: Command[] = [
   {
     words: ['diag', 'ping'],
     summary: 'Round-trip time to a host (3 echo requests)',
+    json: json.object({ host: json.string(), reachable: json.boolean() }),
     args: [{ name: 'host', type: host() }],
     run(_ctx, args) {
       const result = spawnSync('ping', ['-c', '3', '-W', '2', args.host as string], { encoding: 'utf8' });
@@ -109,6 +143,7 @@ const commands: Command[] = [
   {
     words: ['diag', 'traceroute'],
     summary: 'The route to a host, hop by hop',
+    json: json.object({ host: json.string() }),
     args: [{ name: 'host', type: host() }],
     run(_ctx, args) {
       const result = spawnSync('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host as string], { encoding: 'utf8' });
@@ -118,6 +153,7 @@ const commands: Command[] = [
   {
     words: ['diag', 'connectivity'],
     summary: 'Test every outbound flow to the configured external systems: NTP, DNS, backups, notifications, proxy',
+    json: json.union(json.object({ steps: stepsShape }), messageShape),
     async run(ctx) {
       const node = nodeOrDefault(ctx.store, osHostname());
       const checks: Promise<{ step: string; result: ProbeResult }>[] = [];
@@ -146,6 +182,7 @@ const commands: Command[] = [
 const ports: Command = {
   words: ['diag', 'ports'],
   summary: 'Listening sockets against the catalog and the firewall',
+  json: json.array(json.object({ port: json.string(), listening: json.boolean(), catalogAndFirewall: json.string() })),
   run(ctx) {
     const firewall = ctx.services.firewall;
     const policy = firewall?.policy();
@@ -155,13 +192,14 @@ const ports: Command = {
     for (const c of policy?.closed ?? []) known.set(`${c.port.port}/${c.port.protocol}`, `${c.service.name}: closed (${c.reason})`);
     const keys = [...new Set([...listening, ...known.keys()])].sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
     const rows = keys.map((key) => [key, listening.has(key) ? 'yes' : 'no', known.get(key) ?? 'not in the catalog: dropped by the firewall']);
-    return reply.table(['port', 'listening', 'catalog and firewall'], rows);
+    return reply.table(['port', 'listening', 'catalog and firewall'], rows, rows.map(([port, listening, known]) => ({ port: port!, listening: listening === 'yes', catalogAndFirewall: known! })));
   },
 };
 
 const subnet: Command = {
   words: ['diag', 'subnet'],
   summary: "The node's networks against reserved ranges and each other",
+  json: json.array(json.object({ subject: json.string(), ok: json.boolean(), finding: json.string() })),
   run() {
     const networks = Object.entries(networkInterfaces()).flatMap(([iface, list]) => (list ?? []).filter((a) => !a.internal && a.cidr).map((a) => ({ iface, cidr: a.cidr! })));
     const gateways = ['-4', '-6'].flatMap((family) => {
@@ -176,6 +214,7 @@ const subnet: Command = {
 const bundle: Command = {
   words: ['diag', 'bundle'],
   summary: 'Write a support archive to media: logs, configuration without secrets, ruleset and the checks above',
+  json: json.object({ file: json.string() }),
   async run(ctx) {
     const node = nodeOrDefault(ctx.store, osHostname());
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');

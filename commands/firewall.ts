@@ -4,6 +4,7 @@
 
 import type { FirewallService } from '../firewall/service.js';
 import { choice, integer } from './argtypes.js';
+import { json, messageShape } from './json-shape.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Reply } from './types.js';
 import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Limits } from '../firewall/compiler.js';
 
@@ -48,6 +49,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'status'],
     summary: 'Show whether the ruleset is applied, its size, the last change and any change awaiting confirmation',
+    json: json.object({ mode: json.oneOf('plan', 'apply'), applied: json.boolean(), reason: json.nullable(json.string()), rules: json.integer(), lastChange: json.nullable(json.time()), pendingConfirmation: json.nullable(json.object({ description: json.string(), rollsBackAt: json.time() })) }),
     run(ctx) {
       const s = firewallOf(ctx).status();
       return reply.tree({
@@ -57,12 +59,13 @@ const commands: Command[] = [
         rules: s.rules,
         'last change': s.lastChange ?? null,
         'pending confirmation': s.pending ? `${s.pending.description} (rolls back at ${s.pending.rollsBackAt})` : 'none',
-      });
+      }, { mode: s.mode, applied: s.applied, reason: s.applied ? null : (s.reason ?? null), rules: s.rules, lastChange: s.lastChange ?? null, pendingConfirmation: s.pending ?? null });
     },
   },
   {
     words: ['firewall', 'show'],
     summary: 'Show the nftables ruleset of this node',
+    json: json.object({ applied: json.boolean(), ruleset: json.string() }),
     run(ctx) {
       const fw = firewallOf(ctx);
       return reply.blocks([...notAppliedWarning(fw), { kind: 'text', text: fw.ruleset().trimEnd() }], { applied: fw.status().applied, ruleset: fw.ruleset() });
@@ -71,6 +74,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'rules'],
     summary: 'List every port of this node: service, scope, open or closed, and why',
+    json: json.array(json.object({ port: json.string(), protocol: json.oneOf('tcp', 'udp'), service: json.string(), from: json.string(), state: json.oneOf('open', 'closed'), why: json.string() })),
     run(ctx) {
       const policy = firewallOf(ctx).policy();
       const scopeText = { public: 'anyone', cluster: 'cluster peers', management: policy.management.length ? 'management sources' : 'anyone (management)' };
@@ -84,6 +88,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'explain'],
     summary: 'Say whether a connection from an address to a port is allowed or dropped, and which entry decides',
+    json: json.object({ allowed: json.boolean(), reason: json.string(), service: json.nullable(json.string()), source: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp') }),
     args: [
       { name: 'source', type: network('<source-address>') },
       { name: 'port', type: portWithProtocol },
@@ -91,12 +96,13 @@ const commands: Command[] = [
     run(ctx, args) {
       const { port, protocol } = args.port as { port: number; protocol: 'tcp' | 'udp' };
       const verdict = firewallOf(ctx).explain(args.source as string, port, protocol);
-      return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { ...verdict, source: args.source as string, port, protocol });
+      return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, service: verdict.service ?? null, source: args.source as string, port, protocol });
     },
   },
   {
     words: ['firewall', 'drift'],
     summary: 'Compare listening sockets with the ruleset: listening but not allowed, allowed but nothing listening',
+    json: json.object({ listeningButNotAllowed: json.array(json.string()), allowedButNothingListening: json.array(json.string()) }),
     run(ctx) {
       const fw = firewallOf(ctx);
       const policy = fw.policy();
@@ -110,6 +116,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'limits'],
     summary: 'Show the per-source rate limits of new connections',
+    json: json.object({ publicPerSecond: json.integer(), publicBurst: json.integer(), managementPerMinute: json.integer(), managementBurst: json.integer(), pingPerSecond: json.integer() }),
     run(ctx) {
       return reply.tree({ ...firewallOf(ctx).managed().limits });
     },
@@ -117,6 +124,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'limits', 'set'],
     summary: 'Change a rate limit (a confirmed commit: it rolls back unless confirmed)',
+    json: json.object({ limits: json.map(json.integer()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
     args: [
       { name: 'limit', type: choice('<limit>', LIMIT_NAMES) },
       { name: 'value', type: integer('<value>', 1, 1_000_000) },
@@ -128,7 +136,8 @@ const commands: Command[] = [
       const seconds = (args.seconds as number | undefined) ?? 120;
       const limits = { ...fw.managed().limits, [name]: args.value as number };
       const result = await fw.commitConfirmed({ limits }, `limit ${name} = ${args.value}`, ctx.caller.sshConnection, seconds);
-      return reply.blocks([{ kind: 'text', text: result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})` }]);
+      const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
+      return reply.blocks([{ kind: 'text', text: message }], { limits, applied: result.applied, rollsBackInSeconds: seconds, message });
     },
   },
   ...(['allow', 'deny'] as const).map(
@@ -142,6 +151,7 @@ const commands: Command[] = [
         { name: 'source', type: network('<management-source>') },
         { name: 'seconds', type: integer('<confirm-within-seconds>', 2, 3600), optional: true },
       ],
+      json: json.object({ management: json.array(json.string()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
       async run(ctx, args) {
         const fw = firewallOf(ctx);
         const source = args.source as string;
@@ -151,17 +161,15 @@ const commands: Command[] = [
         const management = verb === 'allow' ? [...current, source] : current.filter((m) => m !== source);
         const seconds = (args.seconds as number | undefined) ?? 120;
         const result = await fw.commitConfirmed({ management }, `${verb} ${source}`, ctx.caller.sshConnection, seconds);
-        return reply.blocks([{ kind: 'text', text: result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})` }], {
-          management,
-          applied: result.applied,
-          rollsBackInSeconds: seconds,
-        });
+        const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
+        return reply.blocks([{ kind: 'text', text: message }], { management, applied: result.applied, rollsBackInSeconds: seconds, message });
       },
     }),
   ),
   {
     words: ['firewall', 'confirm'],
     summary: 'Keep the change awaiting confirmation',
+    json: messageShape,
     run(ctx) {
       return reply.text(`confirmed: ${firewallOf(ctx).confirm()}`);
     },
@@ -169,6 +177,7 @@ const commands: Command[] = [
   {
     words: ['firewall', 'rollback'],
     summary: 'Undo the change awaiting confirmation now',
+    json: messageShape,
     async run(ctx) {
       return reply.text(`rolled back: ${await firewallOf(ctx).rollback()}`);
     },

@@ -118,3 +118,6 @@ export function shapeProblems(shape: Shape, value: unknown): string[] {
   shape.check(value, '$', problems);
   return problems;
 }
+
+/** Commands that answer with a sentence: `{ message }` (reply.text). */
+export const messageShape = json.object({ message: json.string() });

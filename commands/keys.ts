@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { host, integer, text } from './argtypes.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 import { openTcp } from '../net/probe.js';
+import { json, messageShape } from './json-shape.js';
 
 const sshDir = (ctx: Context) => join(ctx.paths.etc, 'ssh');
 const privateKey = (ctx: Context) => join(sshDir(ctx), 'id_ed25519');
@@ -68,6 +69,7 @@ const commands: Command[] = [
   {
     words: ['keys', 'create'],
     summary: "Create the node's own SSH key pair (ed25519)",
+    json: json.object({ publicKey: json.string(), fingerprint: json.string() }),
     async run(ctx) {
       if (existsSync(privateKey(ctx))) {
         if (!(await ctx.confirm('The node already has a key pair; replace it? Hosts that trust the old key will refuse the new one.'))) throw failure('not-confirmed', 'kept the existing key pair');
@@ -83,17 +85,22 @@ const commands: Command[] = [
   {
     words: ['keys', 'list'],
     summary: "Show the node's public key and the hosts it trusts",
+    json: json.object({ publicKey: json.nullable(json.string()), trustedHosts: json.array(json.object({ host: json.string(), key: json.string() })) }),
     run(ctx) {
       const own = existsSync(`${privateKey(ctx)}.pub`) ? readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim() : null;
       return reply.tree({
         'public key': own ?? 'none (run "keys create")',
         'trusted hosts': Object.fromEntries(trusted(ctx).map((t) => [knownName(t.host, t.port), `${t.type} ${fingerprint(Buffer.from(t.key, 'base64'))}`])),
+      }, {
+        publicKey: own ?? null,
+        trustedHosts: trusted(ctx).map((t) => ({ host: knownName(t.host, t.port), key: `${t.type} ${fingerprint(Buffer.from(t.key, 'base64'))}` })),
       });
     },
   },
   {
     words: ['keys', 'add'],
     summary: "Trust a remote host's SSH key, after showing its fingerprint",
+    json: json.object({ trusted: json.string(), key: json.string() }),
     args: [
       { name: 'host', type: host() },
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
@@ -120,6 +127,7 @@ const commands: Command[] = [
   {
     words: ['keys', 'del'],
     summary: 'Stop trusting a remote host',
+    json: messageShape,
     args: [
       { name: 'host', type: host() },
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
@@ -136,6 +144,7 @@ const commands: Command[] = [
   {
     words: ['keys', 'send'],
     summary: "Install the node's public key on a trusted host, for password-less backups",
+    json: messageShape,
     args: [
       { name: 'target', type: userAtHost },
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
@@ -178,6 +187,7 @@ const commands: Command[] = [
 export const userAddKey: Command = {
   words: ['user', 'addkey'],
   summary: "Add a user's SSH public key (a file uploaded to media)",
+  json: json.object({ user: json.string(), added: json.string() }),
   args: [
     { name: 'name', type: text('<user>') },
     { name: 'file', type: text('<file>') },

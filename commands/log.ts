@@ -1,7 +1,8 @@
 // `log ...`: the audit log of every command run on this node.
 
 import { integer } from './argtypes.js';
-import { badInput, reply, type ArgType, type Command, type Group, type Json } from './types.js';
+import { json } from './json-shape.js';
+import { badInput, reply, type ArgType, type Command, type Group } from './types.js';
 
 /** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
 const since: ArgType<string> = {
@@ -21,6 +22,9 @@ const since: ArgType<string> = {
 const audit: Command = {
   words: ['log', 'audit'],
   summary: 'Show the audit log: who ran what, from where, when, and how it ended',
+  json: json.array(
+    json.object({ id: json.integer(), at: json.time(), user: json.string(), origin: json.string(), address: json.nullable(json.string()), words: json.string(), outcome: json.string(), exitStatus: json.integer(), message: json.nullable(json.string()) }),
+  ),
   options: [
     { name: 'since', type: since, summary: 'only entries from then on' },
     { name: 'limit', type: integer('<n>', 1, 10_000), summary: 'at most this many entries (newest first; default 100)' },
@@ -30,7 +34,7 @@ const audit: Command = {
     return reply.table(
       ['time', 'user', 'from', 'command', 'result'],
       entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
-      entries as unknown as Json,
+      entries.map((e) => ({ id: e.id, at: e.at, user: e.user, origin: e.origin, address: e.address ?? null, words: e.words, outcome: e.outcome, exitStatus: e.exit_status, message: e.message ?? null })),
     );
   },
 };

@@ -13,6 +13,7 @@ import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { choice, host, hostname, ipAddress } from './argtypes.js';
+import { json } from './json-shape.js';
 import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
@@ -30,14 +31,17 @@ function change(ctx: Context, mutate: (node: NodeSettings) => void) {
   return node;
 }
 
+const listShape = (word: 'dns' | 'ntp') => json.object({ [word]: json.array(json.string()) });
+
 /** `network dns`, `network dns add <x>`, `network dns del <x>` for a list setting. */
 function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<string>, what: string): Command[] {
   const show = (ctx: Context) => reply.blocks([{ kind: 'tree', value: { [word]: nodeOrDefault(ctx.store, osHostname())[key] } }, { kind: 'text', text: whereKept(ctx) }], { [word]: nodeOrDefault(ctx.store, osHostname())[key] });
   return [
-    { words: ['network', word], summary: `Show the ${what}`, run: show },
+    { words: ['network', word], summary: `Show the ${what}`, json: listShape(word), run: show },
     {
       words: ['network', word, 'add'],
       summary: `Add a ${what.replace(/s$/, '')}`,
+      json: listShape(word),
       args: [{ name: 'value', type }],
       run(ctx, args) {
         const value = args.value as string;
@@ -49,6 +53,7 @@ function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<stri
     {
       words: ['network', word, 'del'],
       summary: `Remove a ${what.replace(/s$/, '')}`,
+      json: listShape(word),
       args: [{ name: 'value', type }],
       run(ctx, args) {
         const value = args.value as string;
@@ -64,25 +69,35 @@ const commands: Command[] = [
   {
     words: ['network', 'interfaces'],
     summary: "Show the node's network interfaces and addresses",
+    json: json.array(json.object({ interface: json.string(), family: json.oneOf('IPv4', 'IPv6'), address: json.string(), mac: json.string(), loopback: json.boolean() })),
     run() {
       const rows = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).map((a) => [name, a.family, a.cidr ?? a.address, a.mac, a.internal ? 'loopback' : '']));
-      return reply.table(['interface', 'family', 'address', 'mac', ''], rows);
+      const data = Object.entries(networkInterfaces()).flatMap(([name, list]) =>
+        (list ?? []).map((a) => ({ interface: name, family: a.family, address: a.cidr ?? a.address, mac: a.mac, loopback: a.internal })),
+      );
+      return reply.table(['interface', 'family', 'address', 'mac', ''], rows, data);
     },
   },
   {
     words: ['network', 'routes'],
     summary: "Show the node's routing table",
+    json: json.array(json.object({ destination: json.nullable(json.string()), gateway: json.nullable(json.string()), device: json.nullable(json.string()), source: json.nullable(json.string()) })),
     run() {
       const routes = ['-4', '-6'].flatMap((family) => {
         const result = spawnSync('ip', ['-j', family, 'route', 'show'], { encoding: 'utf8' });
         return result.status === 0 ? (JSON.parse(result.stdout) as Record<string, string>[]) : [];
       });
-      return reply.table(['destination', 'gateway', 'device', 'source'], routes.map((r) => [r.dst ?? '', r.gateway ?? '', r.dev ?? '', r.prefsrc ?? '']));
+      return reply.table(
+        ['destination', 'gateway', 'device', 'source'],
+        routes.map((r) => [r.dst ?? '', r.gateway ?? '', r.dev ?? '', r.prefsrc ?? '']),
+        routes.map((r) => ({ destination: r.dst ?? null, gateway: r.gateway ?? null, device: r.dev ?? null, source: r.prefsrc ?? null })),
+      );
     },
   },
   {
     words: ['network', 'hostname'],
     summary: "Show or set the node's host name",
+    json: json.object({ hostname: json.string() }),
     args: [{ name: 'name', type: hostname(), optional: true }],
     run(ctx, args) {
       const node = args.name ? change(ctx, (n) => (n.hostname = args.name as string)) : nodeOrDefault(ctx.store, osHostname());
@@ -92,6 +107,7 @@ const commands: Command[] = [
   {
     words: ['network', 'domain'],
     summary: 'Show or set the DNS domain',
+    json: json.object({ domain: json.nullable(json.string()) }),
     args: [{ name: 'domain', type: hostname('<domain>'), optional: true }],
     run(ctx, args) {
       const node = args.domain ? change(ctx, (n) => (n.domain = args.domain as string)) : nodeOrDefault(ctx.store, osHostname());
@@ -103,24 +119,29 @@ const commands: Command[] = [
   {
     words: ['network', 'proxy'],
     summary: 'Show, or set, the HTTP proxy (HTTP CONNECT) for outbound connections: http://[user:password@]host:port',
+    json: json.object({ proxy: json.nullable(json.string()) }),
     args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
     run(ctx, args) {
       if (args.uri) ctx.store.set('network.proxy', formatUri(args.uri as NetworkUri));
       const proxy = ctx.store.get<string>('network.proxy');
-      return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' });
+      return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' }, { proxy: proxy ? redactedProxy(proxy) : null });
     },
   },
   {
     words: ['network', 'proxy', 'del'],
     summary: 'Stop using an HTTP proxy',
+    json: json.object({ proxy: json.nullable(json.string()) }),
     run(ctx) {
       ctx.store.set('network.proxy', undefined);
-      return reply.tree({ proxy: 'none' });
+      return reply.tree({ proxy: 'none' }, { proxy: null });
     },
   },
   {
     words: ['network', 'requirements'],
     summary: 'Write the network requirements of this cluster (every flow of every node) to media',
+    json: json.array(
+      json.object({ direction: json.oneOf('inbound', 'outbound', 'internal'), source: json.string(), destination: json.string(), protocol: json.oneOf('tcp', 'udp'), port: json.integer(), purpose: json.string(), reference: json.string() }),
+    ),
     options: [{ name: 'format', type: choice('<md|csv|json>', ['md', 'csv', 'json']), summary: 'md (default), csv or json' }],
     run(ctx, args) {
       const format = (args.format as string | undefined) ?? 'md';

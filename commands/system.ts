@@ -7,6 +7,7 @@ import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
 import { writeOsFiles } from '../net/os-config.js';
 import { PLATFORM_VERSION } from './version.js';
+import { json } from './json-shape.js';
 import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
 
 
@@ -21,10 +22,21 @@ const setupOptions = [
   { name: 'data-centre', type: name('<data-centre>'), summary: 'the data centre the node stands in' },
 ] as const;
 
+const identityShape = {
+  hostname: json.string(),
+  roles: json.array(json.oneOf(...ROLE_NAMES)),
+  dataCentre: json.string(),
+  domain: json.nullable(json.string()),
+  ip: json.nullable(json.string()),
+  ntp: json.array(json.string()),
+  dns: json.array(json.string()),
+};
+
 const setup: Command = {
   words: ['system', 'setup'],
   summary: 'Configure the node: hostname, roles, address, NTP, DNS, domain, data centre',
   options: setupOptions,
+  json: json.object(identityShape),
   async run(ctx, args) {
     const given = setupOptions.some((o) => args[o.name] !== undefined);
     const values = given ? args : await wizard(ctx);
@@ -97,6 +109,12 @@ function identity(node: NodeSettings): { [key: string]: Json } {
 const info: Command = {
   words: ['system', 'info'],
   summary: "Show the node's identity: hostname, roles, data centre, addresses, versions",
+  json: json.object({
+    ...identityShape,
+    configured: json.boolean(),
+    addresses: json.array(json.string()),
+    versions: json.object({ platform: json.string(), node: json.string(), openssl: json.string(), kernel: json.string() }),
+  }),
   run(ctx) {
     const node = nodeOrDefault(ctx.store, osHostname());
     const addresses = Object.entries(networkInterfaces()).flatMap(([iface, list]) =>
@@ -118,6 +136,7 @@ const cidrOf6 = (mask: string) =>
 const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
   words: ['system', 'maintenance-mode', action],
   summary: { start: 'Put the node in maintenance mode', stop: 'Take the node out of maintenance mode', status: 'Show whether the node is in maintenance mode' }[action],
+  json: json.object({ maintenanceMode: json.boolean() }),
   confirm: action === 'status' ? undefined : `${action === 'start' ? 'Start' : 'Stop'} maintenance mode on this node? Scheduled jobs are ${action === 'start' ? 'suspended' : 'resumed'}.`,
   run(ctx) {
     const node = nodeOrDefault(ctx.store, osHostname());
@@ -125,7 +144,7 @@ const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
       node.maintenance = action === 'start';
       ctx.store.tx(() => writeNode(ctx.store, node));
     }
-    return reply.tree({ 'maintenance-mode': node.maintenance ? 'on' : 'off' });
+    return reply.tree({ 'maintenance-mode': node.maintenance ? 'on' : 'off' }, { maintenanceMode: node.maintenance });
   },
 });
 

@@ -60,12 +60,26 @@ export interface Reply {
   exitStatus?: ExitStatus;
 }
 
+/** A label as a JSON key: `last change` → `lastChange`, `maintenance-mode` → `maintenanceMode`, `CN` → `cn`. */
+export function camelKey(label: string): string {
+  const words = label.split(/[\s_-]+/).filter(Boolean);
+  return words.map((w, i) => (i === 0 ? (w === w.toUpperCase() ? w.toLowerCase() : w[0]!.toLowerCase() + w.slice(1)) : w[0]!.toUpperCase() + w.slice(1))).join('');
+}
+
+/** The JSON of a tree shown as text: the same values, keys in camelCase (commands/json-shape.ts). */
+function camelKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [camelKey(k), camelKeys(v)]));
+}
+
 export const reply = {
-  text: (text: string, data?: Json): Reply => ({ blocks: [{ kind: 'text', text }], data }),
-  tree: (value: { [key: string]: Json }): Reply => ({ blocks: [{ kind: 'tree', value }], data: value }),
+  /** Text; its JSON is `{ message }` unless given. */
+  text: (text: string, data?: Json): Reply => ({ blocks: [{ kind: 'text', text }], data: data ?? { message: text } }),
+  tree: (value: { [key: string]: Json }, data?: Json): Reply => ({ blocks: [{ kind: 'tree', value }], data: data ?? camelKeys(value) }),
   table: (columns: string[], rows: string[][], data?: Json): Reply => ({
     blocks: [{ kind: 'table', columns, rows }],
-    data: data ?? rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i] ?? '']))),
+    data: data ?? rows.map((row) => Object.fromEntries(columns.map((c, i) => [camelKey(c), row[i] ?? '']))),
   }),
   blocks: (blocks: Block[], data?: Json, exitStatus?: ExitStatus): Reply => ({ blocks, data, exitStatus }),
 };

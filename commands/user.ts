@@ -13,6 +13,7 @@ import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from './argtypes.js';
 import { userAddKey } from './keys.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { json, messageShape } from './json-shape.js';
 
 /** The reference's rule: a letter, then letters, digits, ".", "_" and "-". */
 const userName: ArgType<string> = {
@@ -68,6 +69,7 @@ const commands: Command[] = [
   {
     words: ['user', 'add'],
     summary: 'Add a console user with no rights; the first password must be changed at first login',
+    json: json.object({ user: json.string(), initialPassword: json.string() }),
     args: [{ name: 'name', type: userName }],
     run(ctx, args) {
       const name = args.name as string;
@@ -92,6 +94,7 @@ const commands: Command[] = [
   {
     words: ['user', 'del'],
     summary: 'Delete a user and their rights',
+    json: messageShape,
     args: [{ name: 'name', type: userName }],
     confirm: (args) => `Delete user ${args.name as string}?`,
     run(ctx, args) {
@@ -107,16 +110,32 @@ const commands: Command[] = [
   {
     words: ['user', 'list'],
     summary: 'List the users, their rights and security policy',
+    json: json.object({ users: json.array(json.object({ name: json.string(), rights: json.array(json.string()), mustChangePassword: json.boolean(), lockedUntil: json.nullable(json.time()), failedLogins: json.array(json.object({ from: json.string(), at: json.time() })) })) }),
     run(ctx) {
       const users = ctx.store.db.prepare('SELECT name, must_change FROM users ORDER BY name').all() as { name: string; must_change: number }[];
-      if (users.length === 0) return reply.tree({ user: 'none' });
+      if (users.length === 0) return reply.tree({ user: 'none' }, { users: [] });
       const rights = ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix');
+      const held = (name: string) => (rights.all(name) as { prefix: string }[]).map((r) => r.prefix);
       // Where accounts are the OS's, PAM's view wins over the store's (a user changes the first password through PAM).
       const mustChange = ctx.services.accounts?.mustChangePassword();
-      return reply.tree({
-        user: Object.fromEntries(users.map((u) => [u.name, { rights: (rights.all(u.name) as { prefix: string }[]).map((r) => r.prefix).join(', ') || null }])),
-        security_policy: Object.fromEntries(users.map((u) => [u.name, securityPolicy(ctx, u.name, mustChange ? mustChange.has(u.name) : u.must_change === 1)])),
+      const mustChangeOf = (u: { name: string; must_change: number }) => (mustChange ? mustChange.has(u.name) : u.must_change === 1);
+      const data = users.map((u) => {
+        const failures = loginFailures(faillockDir(ctx.paths), u.name);
+        return {
+          name: u.name,
+          rights: held(u.name),
+          mustChangePassword: mustChangeOf(u),
+          lockedUntil: failures.lockedUntil?.toISOString() ?? null,
+          failedLogins: failures.recent.map((f) => ({ from: f.from, at: f.at.toISOString() })),
+        };
       });
+      return reply.tree(
+        {
+          user: Object.fromEntries(users.map((u) => [u.name, { rights: held(u.name).join(', ') || null }])),
+          security_policy: Object.fromEntries(users.map((u) => [u.name, securityPolicy(ctx, u.name, mustChangeOf(u))])),
+        },
+        { users: data },
+      );
     },
   },
   ...(['grant', 'revoke'] as const).map(
@@ -127,6 +146,7 @@ const commands: Command[] = [
         { name: 'name', type: userName },
         { name: 'prefix', type: text('<command words>'), rest: true },
       ],
+      json: json.object({ user: json.string(), rights: json.array(json.string()) }),
       async run(ctx, args) {
         const name = args.name as string;
         if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} holds every right`);
@@ -135,13 +155,14 @@ const commands: Command[] = [
         if (verb === 'grant') ctx.store.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(name, prefix);
         else if (!ctx.store.db.prepare('DELETE FROM user_rights WHERE user = ? AND prefix = ?').run(name, prefix).changes) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
         const held = (ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix').all(name) as { prefix: string }[]).map((r) => r.prefix);
-        return reply.tree({ [name]: { rights: held.join(', ') || null } });
+        return reply.tree({ [name]: { rights: held.join(', ') || null } }, { user: name, rights: held });
       },
     }),
   ),
   {
     words: ['user', 'password'],
     summary: "Set a user's password (asked twice, never echoed); they change it at their next login",
+    json: messageShape,
     args: [{ name: 'name', type: userName }],
     async run(ctx, args) {
       const name = args.name as string;
@@ -156,6 +177,7 @@ const commands: Command[] = [
   {
     words: ['user', 'unlock'],
     summary: `Unlock an account locked after ${LOCKOUT_POLICY.attempts} failed logins (it unlocks by itself after ${LOCKOUT_POLICY.lockMinutes} minutes)`,
+    json: messageShape,
     args: [{ name: 'name', type: userName }],
     run(ctx, args) {
       const name = args.name as string;

@@ -10,6 +10,7 @@ import { choice, integer, text } from '../commands/argtypes.js';
 import { badInput, failure, reply, type Command, type Context } from '../commands/types.js';
 import type { Paths } from '../store/paths.js';
 import { askNewPassword } from './accounts.js';
+import { json, messageShape } from '../commands/json-shape.js';
 
 export const DEFAULT_SESSION_LIMIT = 10;
 export const BANNER_MAX_CHARS = 1600;
@@ -28,11 +29,13 @@ export const sshSystemCommands: Command[] = [
   {
     words: ['system', 'ssh_session_limit'],
     summary: 'Show the most SSH sessions the node accepts at once',
+    json: json.object({ sshSessionLimit: json.integer() }),
     run: (ctx) => reply.tree({ ssh_session_limit: sessionLimit(ctx) }),
   },
   {
     words: ['system', 'ssh_session_limit', 'set'],
     summary: 'Set the most SSH sessions the node accepts at once (default 10)',
+    json: json.object({ sshSessionLimit: json.integer() }),
     args: [{ name: 'limit', type: integer('<n>', 1, 1000) }],
     run(ctx, args) {
       ctx.store.set('ssh.sessionLimit', args.limit);
@@ -42,6 +45,7 @@ export const sshSystemCommands: Command[] = [
   {
     words: ['system', 'banner'],
     summary: 'The pre-login SSH banner: add <file in media>, read or remove',
+    json: messageShape,
     args: [
       { name: 'action', type: choice('<add|read|remove>', ['add', 'read', 'remove']) },
       { name: 'file', type: text('<file>'), optional: true },
@@ -69,6 +73,7 @@ export const sshSystemCommands: Command[] = [
   {
     words: ['system', 'password'],
     summary: 'Change your own password (asked twice, never echoed); root on the VM console sets the administrator\'s',
+    json: messageShape,
     async run(ctx) {
       const accounts = ctx.services.accounts;
       if (!accounts) throw failure('no-accounts', 'embedded default: console users are not operating-system accounts here, so there is no password to change');
