@@ -1,21 +1,95 @@
-// `backup ...`: backup locations, given as network URIs (locations only for now).
+// `backup ...`: backup locations (network URIs), backups of the node to them
+// and restores from them, and the node's backup key. The work is done in
+// backup/; this file parses, asks and renders.
 
+import { readFileSync } from 'node:fs';
 import { backupLocations, shown } from '../net/locations.js';
 import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
-import { name } from './argtypes.js';
+import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
+import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
+import { parseBackupName } from '../backup/manifest.js';
+import { issueToken } from '../daemon/identity.js';
+import { readCertificateDates } from '../status/facts.js';
+import { webCertificateFile } from '../certs/location.js';
+import { hostname, integer, name, secret } from './argtypes.js';
+import { PLATFORM_VERSION } from './version.js';
 import { json, messageShape } from './json-shape.js';
-import { badInput, reply, type ArgType, type Command, type Group } from './types.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 
-const location: ArgType<string> = { ...name('<location-name>'), complete: (ctx) => backupLocations(ctx.store).map((l) => l.name) };
+const location: ArgType<string> = { ...name('<location>'), complete: (ctx) => backupLocations(ctx.store).map((l) => l.name) };
 
-/** A location as JSON; the URI with its secrets hidden. */
-const locationShape = json.object({ name: json.string(), uri: json.string() });
+const backupArg: ArgType<string> = {
+  hint: '<backup>',
+  parse(value) {
+    if (!parseBackupName(value)) throw badInput('bad-backup-name', `<backup>: "${value}" is not a backup's name (<hostname>-<YYYYMMDDTHHMMSSZ>.psbk)`);
+    return value;
+  },
+};
+
+function envOf(ctx: Context): BackupEnv {
+  return {
+    store: ctx.store,
+    paths: ctx.paths,
+    productVersion: PLATFORM_VERSION,
+    apps: () => ctx.services.apps?.apps() ?? [],
+    progress: (text) => ctx.progress(text),
+    ask: (question) => ctx.ask(question),
+    signal: ctx.signal,
+  };
+}
+
+/** Backup errors become the console's errors: bad input exits 2, failures 1. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof BackupError) throw error.input ? badInput(error.code, error.message) : failure(error.code, error.message);
+    throw error;
+  }
+}
+
+function nodeKey(ctx: Context): Buffer {
+  const key = readKey(ctx.paths);
+  if (!key) throw failure('no-backup-key', 'this node has no backup key yet: run "backup key generate", and keep what "backup key show" prints offline');
+  return key;
+}
+
+/** Restarts what reads the restored store and files, so the node serves them. */
+async function restartDependents(ctx: Context): Promise<void> {
+  const { services } = ctx;
+  for (const user of (ctx.store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)) issueToken(ctx.paths, user);
+  await services.firewall?.reconcile(true);
+  if (services.web) {
+    services.web.reconfigure();
+    const chain = readFileSync(webCertificateFile(ctx.paths), 'utf8');
+    if (services.web.nginx.running()) await services.web.waitForHandshake(chain, 5000);
+  }
+  if (services.cluster) {
+    await services.cluster.stop();
+    await services.cluster.start();
+  }
+}
+
+const listLocations = async (ctx: Context) => {
+  const list = backupLocations(ctx.store);
+  if (!list.length) return reply.tree({ locations: 'none' });
+  const value: Record<string, { uri: string; backups: string | string[] }> = {};
+  for (const l of list) {
+    // Listing every location must not stop at one that cannot be reached, nor ask for passwords.
+    const env = { ...envOf(ctx), ask: async () => Promise.reject(new BackupError('needs-password', 'needs a password: see "backup list ' + l.name + '"')) };
+    const backups = await listAt(env, l.name).then(
+      (found) => (found.length ? found.map((b) => `${b.archive} (${formatBytes(b.size)}${b.verified ? ', verified' : ''}${b.problem ? `, ${b.problem}` : ''})`) : 'none'),
+      (error) => `not reachable: ${(error as Error).message}`,
+    );
+    value[l.name] = { uri: shown(l.uri), backups };
+  }
+  return reply.tree({ locations: value });
+};
 
 const commands: Command[] = [
   {
     words: ['backup', 'add'],
     summary: 'Add a backup location: backup add <name> <sftp|scp|ftp|file URI>',
-    json: locationShape,
     args: [
       { name: 'name', type: location },
       { name: 'uri', type: uriArg('<uri>', ['sftp', 'scp', 'ftp', 'file']) },
@@ -25,30 +99,131 @@ const commands: Command[] = [
       const exists = ctx.store.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name as string} exists; delete it first`);
       ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO backup_locations (name, uri) VALUES (?, ?)').run(args.name, formatUri(uri)));
-      return reply.tree({ [args.name as string]: shown(uri) }, { name: args.name as string, uri: shown(uri) });
+      return reply.tree({ [args.name as string]: shown(uri) });
     },
   },
   {
     words: ['backup', 'list'],
-    summary: 'List the backup locations',
-    json: json.object({ locations: json.array(locationShape) }),
-    run(ctx) {
-      const list = backupLocations(ctx.store);
-      return reply.tree(
-        { locations: list.length ? Object.fromEntries(list.map((l) => [l.name, shown(l.uri)])) : 'none' },
-        { locations: list.map((l) => ({ name: l.name, uri: shown(l.uri) })) },
+    summary: 'List the backup locations and their backups, or the backups at one location',
+    args: [{ name: 'location', type: location, optional: true }],
+    async run(ctx, args) {
+      if (args.location === undefined) return listLocations(ctx);
+      const found = await guarded(() => listAt(envOf(ctx), args.location as string));
+      return reply.table(
+        ['backup', 'node', 'date', 'size', 'verified'],
+        found.map((b) => [b.archive, b.node, b.time, formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
       );
     },
   },
   {
     words: ['backup', 'del'],
-    summary: 'Delete a backup location',
-    json: messageShape,
+    summary: 'Delete a backup location (never the backups stored there)',
     args: [{ name: 'name', type: location }],
     run(ctx, args) {
       const removed = ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes;
       if (!removed) throw badInput('no-such-location', `no backup location named ${args.name as string}; see "backup list"`);
-      return reply.text(`deleted backup location ${args.name as string}`);
+      return reply.text(`deleted backup location ${args.name as string}; the backups stored there are untouched`);
+    },
+  },
+  {
+    words: ['backup', 'create'],
+    summary: 'Back up the node (store, certificates, cluster identity, keys, app data) to a location',
+    args: [{ name: 'location', type: location }],
+    async run(ctx, args) {
+      const key = nodeKey(ctx);
+      const created = await guarded(() => createBackup(envOf(ctx), args.location as string, key));
+      return reply.tree({ backup: created.archive, location: created.location, size: formatBytes(created.size), sha256: created.sha256 });
+    },
+  },
+  {
+    words: ['backup', 'verify'],
+    summary: "Check a backup at a location (authentication, manifest, store) without restoring it",
+    args: [
+      { name: 'location', type: location },
+      { name: 'backup', type: backupArg, optional: true },
+    ],
+    options: [{ name: 'from', type: hostname(), summary: "another node's newest backup" }],
+    async run(ctx, args) {
+      const key = nodeKey(ctx);
+      const manifest = await guarded(() => verifyBackup(envOf(ctx), args.location as string, key, { archive: args.backup as string | undefined, from: args.from as string | undefined }));
+      return reply.tree({ verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: manifest.createdAt, product: manifest.productVersion, schema: manifest.schemaVersion });
+    },
+  },
+  {
+    words: ['backup', 'restore'],
+    summary: "Restore the node from a backup (this node's newest by default)",
+    args: [
+      { name: 'location', type: location },
+      { name: 'backup', type: backupArg, optional: true },
+    ],
+    options: [{ name: 'from', type: hostname(), summary: "restore another node's backup onto this one" }],
+    confirm: (args) => `Replace this node's configuration, certificates and keys with ${(args.backup as string | undefined) ?? 'the newest backup'} from ${args.location as string}?`,
+    async run(ctx, args) {
+      let key = readKey(ctx.paths);
+      let imported = false;
+      if (!key) {
+        // A fresh node: the administrator kept the key offline.
+        const text = await ctx.ask({ text: 'backup key (as "backup key show" printed it)', secret: true });
+        key = parseKeyText(text);
+        if (!key) throw badInput('bad-backup-key', 'that is not a backup key (psbk1-...)');
+        imported = true;
+      }
+      const restoreKey = key;
+      const manifest = await guarded(() =>
+        restoreBackup(envOf(ctx), args.location as string, restoreKey, { archive: args.backup as string | undefined, from: args.from as string | undefined, restart: () => restartDependents(ctx) }),
+      );
+      if (imported) writeKey(ctx.paths, restoreKey, true);
+      const dates = readCertificateDates(webCertificateFile(ctx.paths));
+      return reply.tree({ restored: manifest.archive, node: manifest.node, created: manifest.createdAt, 'web certificate valid to': dates?.notAfter.toISOString() ?? 'none' });
+    },
+  },
+  {
+    words: ['backup', 'clean'],
+    summary: 'Keep only the newest <n> backups of each node at a location',
+    args: [
+      { name: 'location', type: location },
+      { name: 'keep', type: { hint: 'keep', parse: (v) => { if (v !== 'keep') throw badInput('bad-syntax', 'backup clean <location> keep <n>'); return v; }, choices: ['keep'] } },
+      { name: 'n', type: integer('<n>', 1, 1000) },
+    ],
+    confirm: (args) => `Delete all but the newest ${args.n as number} backups of each node at ${args.location as string}?`,
+    async run(ctx, args) {
+      const removed = await guarded(() => cleanBackups(envOf(ctx), args.location as string, args.n as number));
+      return reply.tree({ removed: removed.length ? removed : 'none' });
+    },
+  },
+  {
+    words: ['backup', 'key', 'generate'],
+    summary: "Make the node's backup key (AES-256); keep it offline with \"backup key show\"",
+    async run(ctx) {
+      if (readKey(ctx.paths) && !(await ctx.confirm('The node has a backup key; replace it? Backups made with the old key need the old key to restore.'))) {
+        throw failure('not-confirmed', 'kept the existing backup key');
+      }
+      const key = generateKey(ctx.paths);
+      return reply.tree({ 'backup key': 'generated', 'key id': keyFingerprint(key), next: 'run "backup key show" once and keep what it prints offline' });
+    },
+  },
+  {
+    words: ['backup', 'key', 'show'],
+    summary: 'Print the backup key, once, to keep offline (a fresh node needs it to restore)',
+    async run(ctx) {
+      const key = nodeKey(ctx);
+      const when = shownAt(ctx.paths);
+      if (when) throw failure('already-shown', `the backup key was shown on ${when}; it is printed only once`, ['use the copy kept offline, or "backup key generate" a new one']);
+      markShown(ctx.paths);
+      return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note: 'keep it offline: it is not shown again' });
+    },
+  },
+  {
+    words: ['backup', 'key', 'import'],
+    summary: 'Install a backup key kept offline (to restore, or to share one key between nodes)',
+    args: [{ name: 'key', type: secret('<key>'), optional: true }],
+    async run(ctx, args) {
+      const text = (args.key as string | undefined) ?? (await ctx.ask({ text: 'backup key', secret: true }));
+      const key = parseKeyText(text);
+      if (!key) throw badInput('bad-backup-key', 'that is not a backup key (psbk1- followed by 43 characters)');
+      if (readKey(ctx.paths) && !(await ctx.confirm('The node has a backup key; replace it?'))) throw failure('not-confirmed', 'kept the existing backup key');
+      writeKey(ctx.paths, key, true);
+      return reply.tree({ 'backup key': 'imported', 'key id': keyFingerprint(key) });
     },
   },
 ];

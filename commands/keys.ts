@@ -11,10 +11,11 @@ import { host, integer, text } from './argtypes.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 import { openTcp } from '../net/probe.js';
 import { json, messageShape } from './json-shape.js';
+import { knownHostsFile, nodePrivateKeyFile, nodeSshDir, trustedHosts, type TrustedHost } from '../ssh/known-hosts.js';
 
-const sshDir = (ctx: Context) => join(ctx.paths.etc, 'ssh');
-const privateKey = (ctx: Context) => join(sshDir(ctx), 'id_ed25519');
-const knownHosts = (ctx: Context) => join(sshDir(ctx), 'known_hosts');
+const sshDir = (ctx: Context) => nodeSshDir(ctx.paths);
+const privateKey = (ctx: Context) => nodePrivateKeyFile(ctx.paths);
+const knownHosts = (ctx: Context) => knownHostsFile(ctx.paths);
 export const authorizedKeysDir = (etc: string) => join(etc, 'authorized_keys');
 
 /** OpenSSH's fingerprint form: SHA256:<base64 without padding>. */
@@ -31,24 +32,7 @@ const userAtHost: ArgType<{ user: string; host: string }> = {
   },
 };
 
-interface Trusted {
-  host: string;
-  port: number;
-  type: string;
-  key: string;
-}
-
-function trusted(ctx: Context): Trusted[] {
-  if (!existsSync(knownHosts(ctx))) return [];
-  return readFileSync(knownHosts(ctx), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [name, type, key] = line.split(' ') as [string, string, string];
-      const match = /^\[(.+)\]:(\d+)$/.exec(name);
-      return { host: match ? match[1]! : name, port: match ? Number(match[2]) : 22, type, key };
-    });
-}
+const trusted = (ctx: Context): TrustedHost[] => trustedHosts(ctx.paths);
 
 const knownName = (h: string, port: number) => (port === 22 ? h : `[${h}]:${port}`);
 

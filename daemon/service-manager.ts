@@ -25,6 +25,10 @@ export interface AppDefinition {
   command?: string[];
   /** Appliance: the systemd unit. */
   unit?: string;
+  /** Writes the app's data to stdout for `backup create` (e.g. a database dump). */
+  dump?: string[];
+  /** Reads a dump on stdin at `backup restore`. */
+  restore?: string[];
 }
 
 export type AppState = 'running' | 'stopped' | 'not installed';

@@ -1,0 +1,363 @@
+// Backups of a node to its backup locations: create, list, verify, restore,
+// clean. A backup is taken into a private work folder under run/, written
+// as one encrypted archive, and uploaded (archive first, its manifest last,
+// each under a temporary name renamed when complete), so a location only
+// ever shows complete backups. A restore downloads, checks and unpacks the
+// whole archive before the node changes at all.
+
+import { mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { backupLocations, type BackupLocation } from '../net/locations.js';
+import { parseUri, redactUri, type NetworkUri } from '../net/uri.js';
+import { Store } from '../store/db.js';
+import { latestVersion } from '../store/migrations.js';
+import { nodeOrDefault } from '../store/node.js';
+import type { Paths } from '../store/paths.js';
+import { trustedHostKey, nodePrivateKeyFile } from '../ssh/known-hosts.js';
+import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
+import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
+import { checkStagedStore, hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { openTransport, TransportError, type Transport } from './transports/index.js';
+import { existsSync } from 'node:fs';
+
+/** The largest archive a restore downloads, and the most it unpacks. */
+export const MAX_ARCHIVE_BYTES = 8 * 1024 ** 3;
+export const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
+
+/** Why a backup operation failed; `input` errors are the person's (exit 2). */
+export class BackupError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly input = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface BackupEnv {
+  store: Store;
+  paths: Paths;
+  productVersion: string;
+  apps(): DumpingApp[];
+  /** A line in the console (bytes, rate) for anything longer than a second. */
+  progress(text: string): void;
+  ask(question: { text: string; secret?: boolean }): Promise<string>;
+  signal: AbortSignal;
+  now?: () => Date;
+}
+
+const VERIFIED_KEY = 'backup.verified';
+
+function location(env: BackupEnv, name: string): BackupLocation {
+  const found = backupLocations(env.store).find((l) => l.name === name);
+  if (!found) throw new BackupError('no-such-location', `no backup location named ${name}; see "backup list"`, true);
+  return found;
+}
+
+function thisNode(env: BackupEnv) {
+  return nodeOrDefault(env.store, osHostname());
+}
+
+async function connect(env: BackupEnv, uri: NetworkUri): Promise<Transport> {
+  const keyFile = nodePrivateKeyFile(env.paths);
+  const proxyText = env.store.get<string>('network.proxy');
+  try {
+    return await openTransport({
+      uri,
+      privateKey: existsSync(keyFile) ? readFileSync(keyFile) : undefined,
+      askPassword: (text) => env.ask({ text, secret: true }),
+      trustedHostKey: (host, port) => trustedHostKey(env.paths, host, port),
+      // Only the SSH schemes can be tunnelled through HTTP CONNECT (ftp has separate data connections).
+      proxy: proxyText && (uri.scheme === 'sftp' || uri.scheme === 'scp') ? parseUri(proxyText) : undefined,
+      signal: env.signal,
+    });
+  } catch (error) {
+    throw asBackupError(error, redactUri(uri));
+  }
+}
+
+function asBackupError(error: unknown, where: string): BackupError {
+  if (error instanceof BackupError) return error;
+  if (error instanceof ArchiveError) return new BackupError(`archive-${error.reason}`, error.message);
+  if (error instanceof ManifestError) return new BackupError('bad-manifest', `the backup's manifest is not valid: ${error.message}`);
+  if (error instanceof TransportError) return new BackupError('transfer-failed', error.message);
+  const code = (error as { code?: string }).code;
+  if (code === 'needs-answer' || (error as { exitStatus?: number }).exitStatus === 2) throw error;
+  if (code === 'ABORT_ERR') return new BackupError('cancelled', 'cancelled');
+  return new BackupError('backup-failed', `${where}: ${(error as Error).message}`);
+}
+
+/** Progress every quarter second, from the first second on: bytes and rate. */
+export function progressLine(env: BackupEnv, what: string, total?: number): (bytes: number) => void {
+  const start = Date.now();
+  let last = 0;
+  return (bytes) => {
+    const now = Date.now();
+    if (now - start < 1000 || now - last < 250) return;
+    last = now;
+    const rate = bytes / ((now - start) / 1000);
+    env.progress(`${what}: ${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}, ${formatBytes(rate)}/s`);
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function workFolder(env: BackupEnv, what: string): string {
+  const dir = join(env.paths.run, `backup-${what}-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+export interface CreatedBackup {
+  location: string;
+  archive: string;
+  size: number;
+  sha256: string;
+}
+
+export async function createBackup(env: BackupEnv, locationName: string, key: Buffer): Promise<CreatedBackup> {
+  const target = location(env, locationName);
+  const node = thisNode(env);
+  const now = (env.now ?? (() => new Date()))();
+  const archive = backupName(node.hostname, now);
+  const inner: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: 1,
+    archive,
+    node: node.hostname,
+    roles: node.roles,
+    productVersion: env.productVersion,
+    schemaVersion: env.store.schemaVersion,
+    createdAt: now.toISOString(),
+    keyId: keyId(key).toString('hex'),
+  };
+  const work = workFolder(env, 'create');
+  try {
+    const out = join(work, archive);
+    const stepProgress = new Map<string, (bytes: number) => void>();
+    const written = await writeArchive({
+      store: env.store,
+      paths: env.paths,
+      work,
+      out,
+      innerManifest: inner,
+      apps: env.apps(),
+      encrypt: () => encryptStream(key),
+      signal: env.signal,
+      progress: (what, bytes) => {
+        if (!stepProgress.has(what)) stepProgress.set(what, progressLine(env, what));
+        stepProgress.get(what)!(bytes);
+      },
+    }).catch((error) => {
+      throw asBackupError(error, 'taking the snapshot');
+    });
+    const outside: Manifest = { ...inner, size: written.size, sha256: written.sha256 };
+    const manifestFile = join(work, manifestName(archive));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(manifestFile, JSON.stringify(outside, null, 2) + '\n', { mode: 0o600 });
+    const transport = await connect(env, target.uri);
+    try {
+      await transport.put(out, archive, progressLine(env, `uploading ${archive}`, written.size));
+      // The manifest last: a location lists a backup only once both are there.
+      await transport.put(manifestFile, manifestName(archive), () => undefined);
+    } catch (error) {
+      throw asBackupError(error, redactUri(target.uri));
+    } finally {
+      await transport.close();
+    }
+    return { location: locationName, archive, size: written.size, sha256: written.sha256 };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface ListedBackup {
+  archive: string;
+  node: string;
+  time: string;
+  size: number;
+  /** Verified on this node (`backup verify`, or a restore) with the same SHA-256. */
+  verified: boolean;
+  /** Why the manifest could not be used, if it could not. */
+  problem?: string;
+  manifest?: Manifest;
+}
+
+/** The backups at one location: archives with a valid manifest beside them, newest first. */
+export async function listBackups(env: BackupEnv, transport: Transport): Promise<ListedBackup[]> {
+  const files = await transport.list();
+  const names = new Set(files.map((f) => f.name));
+  const verified = env.store.get<Record<string, string>>(VERIFIED_KEY) ?? {};
+  const out: ListedBackup[] = [];
+  for (const file of files) {
+    const parsed = parseBackupName(file.name);
+    if (!parsed || !names.has(manifestName(file.name))) continue;
+    try {
+      const manifest = parseManifest(await transport.read(manifestName(file.name), MAX_MANIFEST_BYTES), true);
+      const problem = manifest.archive !== file.name ? 'its manifest names another archive' : manifest.size !== file.size ? `size ${file.size} differs from the manifest's ${manifest.size}` : undefined;
+      out.push({ archive: file.name, node: manifest.node, time: manifest.createdAt, size: file.size, verified: !problem && verified[file.name] === manifest.sha256, problem, manifest });
+    } catch (error) {
+      out.push({ archive: file.name, node: parsed.hostname, time: parsed.time, size: file.size, verified: false, problem: (error as Error).message });
+    }
+  }
+  return out.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+}
+
+export async function listAt(env: BackupEnv, locationName: string): Promise<ListedBackup[]> {
+  const target = location(env, locationName);
+  const transport = await connect(env, target.uri);
+  try {
+    return await listBackups(env, transport);
+  } catch (error) {
+    throw asBackupError(error, redactUri(target.uri));
+  } finally {
+    await transport.close();
+  }
+}
+
+interface Checked {
+  manifest: Manifest;
+  unpacked: Awaited<ReturnType<typeof unpackArchive>>;
+  work: string;
+}
+
+/** Picks, downloads and fully checks a backup; the node is not touched. The caller removes `work`. */
+async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, options: { archive?: string; from?: string }, work: string): Promise<Checked> {
+  const self = thisNode(env).hostname;
+  const wanted = options.from ?? self;
+  const listed = await listBackups(env, transport);
+  let chosen: ListedBackup | undefined;
+  if (options.archive) {
+    chosen = listed.find((b) => b.archive === options.archive);
+    if (!chosen) throw new BackupError('no-such-backup', `no backup named ${options.archive} at this location; see "backup list <location>"`, true);
+  } else {
+    chosen = listed.find((b) => b.node === wanted && !b.problem);
+    if (!chosen) {
+      const others = [...new Set(listed.filter((b) => !b.problem).map((b) => b.node))];
+      const hint = !options.from && others.length ? `; it holds backups of ${others.join(', ')}: to restore one here, add --from ${others[0]}` : '';
+      throw new BackupError('no-backup', `no backup of ${wanted} at this location${hint}`, true);
+    }
+  }
+  if (chosen.problem || !chosen.manifest) throw new BackupError('bad-manifest', `${chosen.archive}: ${chosen.problem ?? 'no manifest'}`);
+  const manifest = chosen.manifest as Manifest & { size: number; sha256: string };
+  if (manifest.node !== wanted) {
+    throw new BackupError('other-node', options.from ? `${chosen.archive} is a backup of ${manifest.node}, not of ${options.from}` : `${chosen.archive} is a backup of ${manifest.node}, not of this node (${self}); add --from ${manifest.node} to restore it here`, true);
+  }
+  if (manifest.schemaVersion > latestVersion) throw new BackupError('newer-schema', `${chosen.archive} has store schema ${manifest.schemaVersion}, newer than this product's ${latestVersion} (product ${manifest.productVersion}): restore it with that product or newer`);
+  if (manifest.keyId !== keyId(key).toString('hex')) throw new BackupError('wrong-key', `${chosen.archive} was encrypted with another backup key than this node's (key id ${manifest.keyId}); import that key with "backup key import"`);
+  if (manifest.size > MAX_ARCHIVE_BYTES) throw new BackupError('too-large', `${chosen.archive} is larger than ${formatBytes(MAX_ARCHIVE_BYTES)}`);
+  const local = join(work, 'archive');
+  await transport.get(chosen.archive, local, manifest.size, progressLine(env, `downloading ${chosen.archive}`, manifest.size));
+  const { sha256, size } = await hashFile(local);
+  if (size !== manifest.size || sha256 !== manifest.sha256) throw new BackupError('archive-tampered', `${chosen.archive} does not match its manifest (${size !== manifest.size ? `size ${size}, expected ${manifest.size}` : 'SHA-256 differs'}): truncated or altered`);
+  env.progress(`checking ${chosen.archive}`);
+  const unpacked = await unpackArchive(local, key, join(work, 'staging'), MAX_UNPACKED_BYTES, env.signal);
+  const inner = parseManifest(unpacked.manifest, false);
+  const differs = sameBackup(manifest, inner);
+  if (differs) throw new BackupError('archive-tampered', `${chosen.archive}: the manifest beside it disagrees with the one inside it (${differs})`);
+  try {
+    checkStagedStore(unpacked.store, latestVersion);
+  } catch (error) {
+    throw new BackupError((error as { newer?: boolean }).newer ? 'newer-schema' : 'bad-store', (error as Error).message);
+  }
+  const verified = env.store.get<Record<string, string>>(VERIFIED_KEY) ?? {};
+  env.store.tx(() => env.store.set(VERIFIED_KEY, { ...verified, [chosen.archive]: manifest.sha256! }));
+  return { manifest, unpacked, work };
+}
+
+export async function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string }): Promise<Manifest> {
+  const target = location(env, locationName);
+  const transport = await connect(env, target.uri);
+  const work = workFolder(env, 'verify');
+  try {
+    return (await fetchAndCheck(env, transport, key, options, work)).manifest;
+  } catch (error) {
+    throw asBackupError(error, redactUri(target.uri));
+  } finally {
+    await transport.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Restores a backup: everything is downloaded and checked first, then the
+ * file trees and the store are swapped in (all or nothing), then each app
+ * with a restore command gets its dump, then `restart` brings the services
+ * that read them (nginx, firewall, cluster agent) onto the restored state.
+ */
+export async function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string; restart: () => Promise<void> }): Promise<Manifest> {
+  const target = location(env, locationName);
+  const transport = await connect(env, target.uri);
+  const work = workFolder(env, 'restore');
+  try {
+    let checked: Checked;
+    try {
+      checked = await fetchAndCheck(env, transport, key, options, work);
+    } catch (error) {
+      throw asBackupError(error, redactUri(target.uri));
+    } finally {
+      await transport.close();
+    }
+    // Bring an older backup's store up to this product's schema before it goes live.
+    const migrated = Store.open(checked.unpacked.store);
+    migrated.db.pragma('wal_checkpoint(TRUNCATE)');
+    migrated.db.pragma('journal_mode = DELETE');
+    migrated.close();
+    env.progress('putting the backup in place');
+    try {
+      swapIn(env.store, env.paths, checked.unpacked, join(work, 'aside'), checked.unpacked.store);
+    } catch (error) {
+      throw new BackupError('restore-failed', `nothing was changed: ${(error as Error).message}`);
+    }
+    const apps = env.apps();
+    for (const [name, dump] of checked.unpacked.dumps) {
+      const app = apps.find((a) => a.name === name);
+      if (!app?.restore?.length) continue;
+      env.progress(`restoring ${name}'s data`);
+      await runFromFile(name, app.restore, dump, env.signal).catch((error) => {
+        throw new BackupError('app-restore-failed', `the node's configuration was restored, but ${(error as Error).message}`);
+      });
+    }
+    env.progress('restarting nginx, the firewall and the cluster agent');
+    await options.restart();
+    return checked.manifest;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Keeps the `keep` newest backups of each node at a location; returns the removed names. */
+export async function cleanBackups(env: BackupEnv, locationName: string, keep: number): Promise<string[]> {
+  const target = location(env, locationName);
+  const transport = await connect(env, target.uri);
+  try {
+    const listed = await listBackups(env, transport);
+    const seen = new Map<string, number>();
+    const removed: string[] = [];
+    for (const backup of listed) {
+      const count = (seen.get(backup.node) ?? 0) + 1;
+      seen.set(backup.node, count);
+      if (count <= keep) continue;
+      // The manifest first: a half-removed backup no longer lists as one.
+      await transport.remove(manifestName(backup.archive));
+      await transport.remove(backup.archive);
+      removed.push(backup.archive);
+    }
+    return removed;
+  } catch (error) {
+    throw asBackupError(error, redactUri(target.uri));
+  } finally {
+    await transport.close();
+  }
+}

@@ -1,0 +1,283 @@
+// What a backup holds, and how it is taken and put back. One table says
+// which folders of the home travel in an archive; the config store travels
+// as a consistent copy made by SQLite's online backup while the daemon runs.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import Database from 'better-sqlite3';
+import type { Store } from '../store/db.js';
+import type { Paths } from '../store/paths.js';
+import { decryptStream } from './crypto-stream.js';
+import { readEntries, under, writeEntries, type EntrySource } from './entries.js';
+
+/** Folders of the home restored as a whole (each replaced in one rename). */
+export const FILE_TREES = [
+  { archive: 'files/certs', home: 'certs', holds: 'web certificate and key, pending CSR key, cluster CA and node identity' },
+  { archive: 'files/etc/ssh', home: 'etc/ssh', holds: "the node's SSH key pair and the hosts it trusts" },
+  { archive: 'files/etc/authorized_keys', home: 'etc/authorized_keys', holds: "administrators' SSH public keys" },
+] as const;
+
+export const STORE_ENTRY = 'store/config.db';
+export const MANIFEST_ENTRY = 'manifest.json';
+const APP_DUMP = /^apps\/([a-z0-9][a-z0-9_-]{0,63})\.dump$/;
+
+/** Tables of the store a restore leaves as they are: the node's own audit trail. */
+const KEPT_TABLES = new Set(['audit']);
+/** Settings that describe the running daemon, not the node's configuration. */
+const KEPT_SETTINGS = ['daemon'];
+
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const DUMP_TIMEOUT_MS = 30 * 60_000;
+
+/** An app that can put its data into a backup: its dump writes to stdout, its restore reads stdin. */
+export interface DumpingApp {
+  name: string;
+  dump?: string[];
+  restore?: string[];
+}
+
+function fileEntries(paths: Paths): EntrySource[] {
+  const entries: EntrySource[] = [];
+  const walk = (dir: string, tree: (typeof FILE_TREES)[number]) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const stat = lstatSync(path);
+      if (stat.isDirectory()) walk(path, tree);
+      else if (stat.isFile()) {
+        if (stat.size > MAX_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_FILE_BYTES} bytes`);
+        // Read now: the archive holds the files as they were at this instant.
+        const content = readFileSync(path);
+        const rel = relative(join(paths.home, tree.home), path).split('/').join('/');
+        entries.push({ name: `${tree.archive}/${rel}`, mode: stat.mode, size: content.length, content: () => [content] });
+      }
+      // Links and devices are not part of a node's configuration: skipped.
+    }
+  };
+  for (const tree of FILE_TREES) {
+    const root = join(paths.home, tree.home);
+    if (existsSync(root) && statSync(root).isDirectory()) walk(root, tree);
+  }
+  return entries;
+}
+
+function fileEntry(name: string, file: string): EntrySource {
+  const size = statSync(file).size;
+  return { name, mode: 0o600, size, content: () => createReadStream(file) };
+}
+
+/** Runs a dump command (no shell) with its output into a file; a clear error when it fails. */
+export function runToFile(app: string, command: string[], out: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal, timeout: DUMP_TIMEOUT_MS });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const file = createWriteStream(out, { flags: 'wx', mode: 0o600 });
+    child.stdout.pipe(file);
+    child.once('error', (error) => reject(new Error(`${app}'s dump command did not run: ${error.message}`)));
+    child.once('close', (code, sig) => {
+      file.end(() => (code === 0 ? resolve() : reject(new Error(`${app}'s dump command failed (${sig ?? `exit ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`))));
+    });
+  });
+}
+
+/** Feeds a restored dump to an app's restore command. */
+export function runFromFile(app: string, command: string[], input: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], signal, timeout: DUMP_TIMEOUT_MS });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.once('error', (error) => reject(new Error(`${app}'s restore command did not run: ${error.message}`)));
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${app}'s restore command failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`))));
+    createReadStream(input).pipe(child.stdin).on('error', () => undefined);
+  });
+}
+
+export interface WrittenArchive {
+  size: number;
+  sha256: string;
+}
+
+/** Hashes and counts what passes. */
+function tap(progress: (bytes: number) => void): Transform & { digest(): WrittenArchive } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _e, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      progress(size);
+      callback(null, chunk);
+    },
+  }) as Transform & { digest(): WrittenArchive };
+  t.digest = () => ({ size, sha256: hash.digest('hex') });
+  return t;
+}
+
+/**
+ * Takes the snapshot into `work` and writes the encrypted archive `out`:
+ * the inner manifest, the store (online backup), the file trees, each app's dump.
+ */
+export async function writeArchive(options: {
+  store: Store;
+  paths: Paths;
+  work: string;
+  out: string;
+  innerManifest: object;
+  apps: DumpingApp[];
+  encrypt: () => Transform;
+  signal: AbortSignal;
+  progress: (what: string, bytes: number) => void;
+}): Promise<WrittenArchive> {
+  const { work } = options;
+  const snapshot = join(work, 'config.db');
+  // SQLite's online backup: a consistent copy while writers carry on.
+  await options.store.db.backup(snapshot);
+  const files = fileEntries(options.paths);
+  const dumps: EntrySource[] = [];
+  for (const app of options.apps) {
+    if (!app.dump?.length) continue;
+    if (!APP_DUMP.test(`apps/${app.name}.dump`)) throw new Error(`app name "${app.name}" cannot name a dump`);
+    const out = join(work, `${app.name}.dump`);
+    options.progress(`dumping ${app.name}`, 0);
+    await runToFile(app.name, app.dump, out, options.signal);
+    dumps.push(fileEntry(`apps/${app.name}.dump`, out));
+  }
+  const manifest = Buffer.from(JSON.stringify(options.innerManifest));
+  const entries: EntrySource[] = [
+    { name: MANIFEST_ENTRY, mode: 0o600, size: manifest.length, content: () => [manifest] },
+    fileEntry(STORE_ENTRY, snapshot),
+    ...files,
+    ...dumps,
+  ];
+  const counted = tap((bytes) => options.progress('writing the archive', bytes));
+  await pipeline(Readable.from(writeEntries(entries)), createGzip({ level: 6 }), options.encrypt(), counted, createWriteStream(options.out, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
+  return counted.digest();
+}
+
+export interface UnpackedArchive {
+  /** Inner manifest text. */
+  manifest: Buffer;
+  store: string;
+  /** Staged file trees by their home path ("certs" ...), present only if the archive has them. */
+  trees: Map<string, string>;
+  dumps: Map<string, string>;
+}
+
+/** Decrypts, authenticates and unpacks into `staging`; throws ArchiveError on anything wrong. */
+export async function unpackArchive(file: string, key: Buffer, staging: string, maxBytes: number, signal: AbortSignal): Promise<UnpackedArchive> {
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
+  const place = (name: string): string | undefined => {
+    if (name === MANIFEST_ENTRY || name === STORE_ENTRY) return under(staging, name);
+    if (APP_DUMP.test(name)) return under(staging, name);
+    return FILE_TREES.some((t) => name.startsWith(`${t.archive}/`)) ? under(staging, name) : undefined;
+  };
+  const gunzip = createGunzip();
+  const source = createReadStream(file);
+  const decrypted = source.pipe(decryptStream(key));
+  decrypted.on('error', (error) => gunzip.destroy(error));
+  source.on('error', (error) => gunzip.destroy(error));
+  signal.addEventListener('abort', () => gunzip.destroy(new Error('cancelled')), { once: true });
+  decrypted.pipe(gunzip);
+  const entries = await readEntries(gunzip, { maxBytes, place });
+  const names = new Set(entries.map((e) => e.name));
+  if (!names.has(MANIFEST_ENTRY) || !names.has(STORE_ENTRY)) throw new Error('the archive lacks its manifest or its store');
+  const trees = new Map<string, string>();
+  for (const tree of FILE_TREES) {
+    if (entries.some((e) => e.name.startsWith(`${tree.archive}/`))) trees.set(tree.home, under(staging, tree.archive));
+  }
+  const dumps = new Map<string, string>();
+  for (const entry of entries) {
+    const match = APP_DUMP.exec(entry.name);
+    if (match) dumps.set(match[1]!, entry.file);
+  }
+  return { manifest: readFileSync(under(staging, MANIFEST_ENTRY)), store: under(staging, STORE_ENTRY), trees, dumps };
+}
+
+/** Checks a staged store: a real SQLite database, intact, of a schema this product knows. */
+export function checkStagedStore(file: string, latestVersion: number): number {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > latestVersion) throw Object.assign(new Error(`the backup's store has schema version ${version}, newer than this product's ${latestVersion}: restore it with a newer product`), { newer: true });
+    const check = db.pragma('integrity_check', { simple: true });
+    if (check !== 'ok') throw new Error(`the backup's store is damaged: ${String(check)}`);
+    return version;
+  } catch (error) {
+    if ((error as { newer?: boolean }).newer) throw error;
+    throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * Puts a staged backup in place: the file trees by rename (the old ones
+ * kept aside in `aside`), then every table of the store in one transaction.
+ * If the store step fails, the trees are put back: nothing half-done.
+ */
+export function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, aside: string, migrated: string): void {
+  mkdirSync(aside, { recursive: true, mode: 0o700 });
+  const moved: { live: string; old: string | undefined }[] = [];
+  const undo = () => {
+    for (const { live, old } of moved.reverse()) {
+      rmSync(live, { recursive: true, force: true });
+      if (old) renameSync(old, live);
+    }
+  };
+  try {
+    for (const tree of FILE_TREES) {
+      const live = join(paths.home, tree.home);
+      const staged = unpacked.trees.get(tree.home);
+      const old = join(aside, tree.home.replace(/\//g, '_'));
+      const hadLive = existsSync(live);
+      if (hadLive) renameSync(live, old);
+      moved.push({ live, old: hadLive ? old : undefined });
+      mkdirSync(join(live, '..'), { recursive: true });
+      if (staged) renameSync(staged, live);
+      else mkdirSync(live, { recursive: true, mode: 0o700 });
+    }
+    replaceTables(store, migrated);
+  } catch (error) {
+    undo();
+    throw error;
+  }
+}
+
+/** Every table but the kept ones takes the backup's rows, in one transaction. */
+function replaceTables(store: Store, file: string): void {
+  const db = store.db;
+  db.prepare('ATTACH DATABASE ? AS restored').run(file);
+  try {
+    const tables = (db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name).filter((t) => !KEPT_TABLES.has(t));
+    const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    const kept = KEPT_SETTINGS.map((key) => [key, store.get<unknown>(key)] as const);
+    db.transaction(() => {
+      db.pragma('defer_foreign_keys = ON');
+      for (const table of tables) {
+        const columns = (db.prepare(`PRAGMA main.table_info(${quote(table)})`).all() as { name: string }[]).map((c) => quote(c.name)).join(', ');
+        db.prepare(`DELETE FROM main.${quote(table)}`).run();
+        db.prepare(`INSERT INTO main.${quote(table)} (${columns}) SELECT ${columns} FROM restored.${quote(table)}`).run();
+      }
+      for (const [key, value] of kept) store.set(key, value);
+    })();
+  } finally {
+    db.prepare('DETACH DATABASE restored').run();
+  }
+}
+
+/** Copies a file through the hashing tap; returns its SHA-256 and size. */
+export async function hashFile(file: string): Promise<WrittenArchive> {
+  const counted = tap(() => undefined);
+  await pipeline(createReadStream(file), counted, async function* (source) {
+    for await (const _ of source) {
+      // drained
+    }
+  });
+  return counted.digest();
+}
