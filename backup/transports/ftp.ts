@@ -11,30 +11,24 @@ import type { Client as FtpClient } from 'basic-ftp';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
 
 const TIMEOUT_MS = 15_000;
-/** Replies that mean "no AUTH TLS here" (RFC 4217: 500, 502, 504, 534). */
-const NO_TLS = /^(500|502|504|534)\b/;
 
 async function open(options: TransportOptions, password: string): Promise<{ client: FtpClient; tls: boolean }> {
-  const { Client } = await import('basic-ftp');
+  // A CommonJS module: its exports sit on `default` once bundled.
+  const ftp = await import('basic-ftp');
+  const Client = ftp.Client ?? (ftp as unknown as { default: typeof ftp }).default.Client;
   const { uri } = options;
-  const access = async (secure: boolean) => {
-    const client = new Client(TIMEOUT_MS);
-    try {
-      await client.access({ host: uri.host!, port: uri.port ?? 21, user: uri.user!, password, secure, secureOptions: { servername: uri.host } });
-      return client;
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-  };
+  const client = new Client(TIMEOUT_MS);
   try {
-    return { client: await access(true), tls: true };
+    await client.connect(uri.host!, uri.port ?? 21);
+    // FEAT before logging in: credentials go over TLS whenever the server offers it.
+    const features = await client.features();
+    const tls = features.get('AUTH')?.toUpperCase().split(/\s+/).includes('TLS') ?? false;
+    if (tls) await client.useTLS({ servername: uri.host });
+    await client.login(uri.user!, password);
+    await client.useDefaultSettings();
+    return { client, tls };
   } catch (error) {
-    if (!NO_TLS.test(String((error as { code?: number }).code ?? (error as Error).message))) throw ftpError(error, `${uri.host}`);
-  }
-  try {
-    return { client: await access(false), tls: false };
-  } catch (error) {
+    client.close();
     throw ftpError(error, `${uri.host}`);
   }
 }
@@ -60,7 +54,8 @@ export async function ftpTransport(options: TransportOptions): Promise<Transport
   const { client } = session;
   const onAbort = () => client.close();
   options.signal.addEventListener('abort', onAbort, { once: true });
-  const folder = uri.path && uri.path !== '/' ? uri.path.replace(/\/+$/, '') : uri.path ?? '';
+  // RFC 1738: an ftp URL's path is relative to the login folder ("%2F" starts an absolute one).
+  const folder = (uri.path ?? '').replace(/^\//, '').replace(/\/+$/, '');
   const at = (name: string) => (folder ? posix.join(folder, name) : name);
   const where = (name: string) => `${uri.host}:${at(name)}`;
 
