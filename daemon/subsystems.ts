@@ -10,4 +10,5 @@ export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../web/subsystem.js')).webSubsystem,
   async () => (await import('../cluster/subsystem.js')).clusterSubsystem,
   async () => (await import('../ssh/subsystem.js')).sshSubsystem,
+  async () => (await import('./schedule.js')).scheduleSubsystem,
 ];

@@ -82,6 +82,31 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE users DROP COLUMN locked_until;
     `,
   },
+  {
+    version: 5,
+    summary: 'scheduled jobs and their runs',
+    sql: `
+      CREATE TABLE schedule_jobs (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,     -- the user whose rights the job runs with
+        words      TEXT NOT NULL,     -- JSON array: the console command
+        timing     TEXT NOT NULL,     -- JSON: see schedule/timing.ts
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        last_due   TEXT               -- the last due time handled (run or skipped)
+      );
+      CREATE TABLE schedule_runs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        job         TEXT NOT NULL REFERENCES schedule_jobs(name) ON DELETE CASCADE,
+        due         TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        outcome     TEXT NOT NULL,    -- ok | failed | skipped
+        exit_status INTEGER,
+        output      TEXT              -- the end of what the command printed
+      );
+      CREATE INDEX schedule_runs_job ON schedule_runs(job, id);
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

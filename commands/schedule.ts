@@ -1,0 +1,119 @@
+// `schedule ...`: console commands run by platformd at set times, with the
+// rights of the user who scheduled them (schedule/runner.ts runs them).
+
+import { addJob, deleteJob, findJob, jobRuns, listJobs, setEnabled, setTiming, type Timing } from '../store/schedule.js';
+import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
+import { name, text } from './argtypes.js';
+import { badInput, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+
+const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => listJobs(ctx.store).map((j) => j.name) } : {}) });
+
+function mustFind(ctx: Context, job: string) {
+  const found = findJob(ctx.store, job);
+  if (!found) throw badInput('no-such-job', `no scheduled job named ${job}; see "schedule list"`);
+  return found;
+}
+
+const TIME_SYNTAX = 'schedule time <job> <hour> <minute> | every <n> hours | weekly <0-6>';
+
+/** The words after the job's name: one small grammar, checked whole. */
+export function parseTiming(words: string[]): Timing {
+  const int = (w: string | undefined, min: number, max: number, what: string) => {
+    if (w === undefined || !/^\d{1,2}$/.test(w) || Number(w) < min || Number(w) > max) throw badInput('bad-time', `${what} must be ${min}-${max}: ${TIME_SYNTAX}`);
+    return Number(w);
+  };
+  if (words[0] === 'every') {
+    if (words.length !== 3 || !/^hours?$/.test(words[2]!)) throw badInput('bad-time', TIME_SYNTAX);
+    return { kind: 'hours', every: int(words[1], 1, 23, '<n> hours') };
+  }
+  if (words[0] === 'weekly') {
+    if (words.length !== 2) throw badInput('bad-time', TIME_SYNTAX);
+    return { kind: 'weekly', day: int(words[1], 0, 6, 'the day of the week (0 = Sunday)') };
+  }
+  if (words.length !== 2) throw badInput('bad-time', TIME_SYNTAX);
+  return { kind: 'daily', hour: int(words[0], 0, 23, '<hour>'), minute: int(words[1], 0, 59, '<minute>') };
+}
+
+const commands: Command[] = [
+  {
+    words: ['schedule', 'add'],
+    summary: 'Schedule a console command (runs at 00:00 daily until timed), with your rights',
+    args: [
+      { name: 'job', type: jobArg(false) },
+      { name: 'command', type: text('<command>'), rest: true },
+    ],
+    run(ctx, args) {
+      const job = args.job as string;
+      const words = args.command as string[];
+      if (findJob(ctx.store, job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
+      if (words[0] === 'schedule') throw badInput('bad-command', 'a scheduled job cannot change the schedule');
+      if (words.length > 64 || words.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
+      addJob(ctx.store, { name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: new Date().toISOString() });
+      return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) });
+    },
+  },
+  {
+    words: ['schedule', 'time'],
+    summary: 'When a job runs: <hour> <minute> (daily), every <n> hours, weekly <0-6>',
+    args: [
+      { name: 'job', type: jobArg(true) },
+      { name: 'when', type: text('<hour> <minute>|every <n> hours|weekly <0-6>'), rest: true },
+    ],
+    run(ctx, args) {
+      const job = mustFind(ctx, args.job as string);
+      const timing = parseTiming(args.when as string[]);
+      const now = new Date();
+      setTiming(ctx.store, job.name, timing, now);
+      return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' });
+    },
+  },
+  ...(['enable', 'disable'] as const).map(
+    (verb): Command => ({
+      words: ['schedule', verb],
+      summary: verb === 'enable' ? 'Let a job run again' : 'Stop a job from running (kept)',
+      args: [{ name: 'job', type: jobArg(true) }],
+      run(ctx, args) {
+        const job = mustFind(ctx, args.job as string);
+        setEnabled(ctx.store, job.name, verb === 'enable', new Date());
+        return reply.tree({ job: job.name, enabled: verb === 'enable' ? 'yes' : 'no' });
+      },
+    }),
+  ),
+  {
+    words: ['schedule', 'del'],
+    summary: 'Delete a scheduled job and its log',
+    args: [{ name: 'job', type: jobArg(true) }],
+    run(ctx, args) {
+      if (!deleteJob(ctx.store, args.job as string)) throw badInput('no-such-job', `no scheduled job named ${args.job as string}; see "schedule list"`);
+      return reply.text(`deleted job ${args.job as string}`);
+    },
+  },
+  {
+    words: ['schedule', 'list'],
+    summary: 'List the scheduled jobs: command, owner, time, next run',
+    run(ctx) {
+      const now = new Date();
+      const jobs = listJobs(ctx.store);
+      return reply.table(
+        ['job', 'command', 'owner', 'runs', 'enabled', 'next run'],
+        jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? 'never') : '-']),
+      );
+    },
+  },
+  {
+    words: ['schedule', 'log'],
+    summary: "A job's last runs: time, exit status, output",
+    args: [{ name: 'job', type: jobArg(true) }],
+    run(ctx, args) {
+      const job = mustFind(ctx, args.job as string);
+      const runs = jobRuns(ctx.store, job.name);
+      if (!runs.length) return reply.text(`${job.name} has not run yet`);
+      return reply.blocks(
+        runs.map((r) => ({ kind: 'text' as const, text: `${r.startedAt} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),
+        runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })),
+      );
+    },
+  },
+];
+
+export const scheduleGroup: Group = { word: 'schedule', summary: 'scheduled jobs', commands };

@@ -1,0 +1,90 @@
+// The scheduled jobs and their last runs, as rows of the config store.
+
+import type { Store } from './db.js';
+
+export type Timing = { kind: 'daily'; hour: number; minute: number } | { kind: 'hours'; every: number } | { kind: 'weekly'; day: number };
+
+export interface Job {
+  name: string;
+  owner: string;
+  words: string[];
+  timing: Timing;
+  enabled: boolean;
+  createdAt: string;
+  lastDue: string | null;
+}
+
+export interface JobRun {
+  due: string;
+  startedAt: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  exitStatus: number | null;
+  output: string | null;
+}
+
+/** Runs kept per job: the log is for "what happened lately", not an archive. */
+const RUNS_KEPT = 50;
+
+interface JobRow {
+  name: string;
+  owner: string;
+  words: string;
+  timing: string;
+  enabled: number;
+  created_at: string;
+  last_due: string | null;
+}
+
+const toJob = (r: JobRow): Job => ({ name: r.name, owner: r.owner, words: JSON.parse(r.words), timing: JSON.parse(r.timing), enabled: r.enabled === 1, createdAt: r.created_at, lastDue: r.last_due });
+
+export function listJobs(store: Store): Job[] {
+  return (store.db.prepare('SELECT * FROM schedule_jobs ORDER BY name').all() as JobRow[]).map(toJob);
+}
+
+export function findJob(store: Store, name: string): Job | undefined {
+  const row = store.db.prepare('SELECT * FROM schedule_jobs WHERE name = ?').get(name) as JobRow | undefined;
+  return row ? toJob(row) : undefined;
+}
+
+export function addJob(store: Store, job: Omit<Job, 'lastDue'>): void {
+  store.tx(() =>
+    store.db
+      .prepare('INSERT INTO schedule_jobs (name, owner, words, timing, enabled, created_at, last_due) VALUES (?, ?, ?, ?, ?, ?, NULL)')
+      .run(job.name, job.owner, JSON.stringify(job.words), JSON.stringify(job.timing), job.enabled ? 1 : 0, job.createdAt),
+  );
+}
+
+/** A new timing starts counting from now: no run is "missed" by changing it. */
+export function setTiming(store: Store, name: string, timing: Timing, now: Date): void {
+  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET timing = ?, last_due = ? WHERE name = ?').run(JSON.stringify(timing), now.toISOString(), name));
+}
+
+export function setEnabled(store: Store, name: string, enabled: boolean, now: Date): void {
+  // Enabling counts from now, so a long-disabled job does not fire at once.
+  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET enabled = ?, last_due = CASE WHEN ? THEN ? ELSE last_due END WHERE name = ?').run(enabled ? 1 : 0, enabled ? 1 : 0, now.toISOString(), name));
+}
+
+export function deleteJob(store: Store, name: string): boolean {
+  return store.tx(() => store.db.prepare('DELETE FROM schedule_jobs WHERE name = ?').run(name).changes > 0);
+}
+
+export function markDue(store: Store, name: string, due: Date): void {
+  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET last_due = ? WHERE name = ?').run(due.toISOString(), name));
+}
+
+export function recordRun(store: Store, job: string, run: JobRun): void {
+  store.tx(() => {
+    store.db.prepare('INSERT INTO schedule_runs (job, due, started_at, outcome, exit_status, output) VALUES (?, ?, ?, ?, ?, ?)').run(job, run.due, run.startedAt, run.outcome, run.exitStatus, run.output);
+    store.db.prepare('DELETE FROM schedule_runs WHERE job = ? AND id NOT IN (SELECT id FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?)').run(job, job, RUNS_KEPT);
+  });
+}
+
+export function jobRuns(store: Store, job: string, limit = 10): JobRun[] {
+  return (store.db.prepare('SELECT due, started_at, outcome, exit_status, output FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as { due: string; started_at: string; outcome: JobRun['outcome']; exit_status: number | null; output: string | null }[]).map((r) => ({
+    due: r.due,
+    startedAt: r.started_at,
+    outcome: r.outcome,
+    exitStatus: r.exit_status,
+    output: r.output,
+  }));
+}
