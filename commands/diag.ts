@@ -15,6 +15,7 @@ import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '..
 import { describeUri, effectivePort, parseUri, redactText, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { nodeOrDefault } from '../store/node.js';
 import { healthGroup } from './health.js';
+import { diagHealth } from './health-monitoring.js';
 import { choice, host, integer } from './argtypes.js';
 import { json, messageShape } from './json-shape.js';
 import { failure, reply, type Block, type Command, type Context, type Group, type Json } from './types.js';
@@ -88,11 +89,7 @@ const uriJson = (uri: NetworkUri) => ({
 });
 
 const commands: Command[] = [
-  {
-    ...healthGroup.commands[0]!,
-    words: ['diag', 'health'],
-    summary: 'Health report: the status banner with its warnings',
-  },
+  diagHealth,
   {
     words: ['diag', 'uri'],
     summary: 'Show how a URI parses (secrets hidden); with "test", resolve, connect and log in as its scheme allows',

@@ -5,6 +5,7 @@ import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
 import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
+import { healthMonitoringCommands } from './health-monitoring.js';
 import { writeOsFiles } from '../net/os-config.js';
 import { PLATFORM_VERSION } from './version.js';
 import { json } from './json-shape.js';
@@ -151,5 +152,5 @@ const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
 export const systemGroup: Group = {
   word: 'system',
   summary: 'system administration',
-  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), ...sshSystemCommands],
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), ...sshSystemCommands, ...healthMonitoringCommands],
 };

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
-import { ScheduleRunner } from '../schedule/runner.js';
+import { ScheduleRunner, TICK_MS } from '../schedule/runner.js';
+import { DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, lastResult, MONITORING_KEY, monitorOnce } from '../health/checks.js';
 import { nodeOrDefault } from '../store/node.js';
 import { renderBlocks } from '../shell/render/text.js';
 import { runNonInteractive } from './execute.js';
@@ -39,6 +40,23 @@ export const scheduleSubsystem: Subsystem = {
   async start(runtime) {
     const runner = scheduleRunner(runtime);
     runner.start();
-    return () => runner.stop();
+    // Health monitoring: a `diag health` every N minutes while it is enabled.
+    const health = setInterval(() => {
+      if (runtime.store.get<boolean>(MONITORING_KEY) !== true) return;
+      const minutes = runtime.store.get<number>(INTERVAL_KEY) ?? DEFAULT_INTERVAL_MINUTES;
+      const last = lastResult(runtime.store);
+      if (last && Date.now() - Date.parse(last.at) < minutes * 60_000) return;
+      try {
+        const result = monitorOnce(runtime.store, runtime.paths);
+        if (result.problems.length) runtime.log('warn', `health: ${result.problems.join(', ')}`);
+      } catch (error) {
+        runtime.log('error', `health: ${(error as Error).message}`);
+      }
+    }, TICK_MS);
+    health.unref();
+    return async () => {
+      clearInterval(health);
+      await runner.stop();
+    };
   },
 };

@@ -17,6 +17,8 @@ export interface StatusFacts {
   address: string;
   ntp: string[];
   healthMonitored: boolean;
+  /** What the last monitored health check found wrong (empty: nothing). */
+  healthProblems?: string[];
   /** Bytes used by the database (database roles only). */
   databaseBytes?: number;
   /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
@@ -47,7 +49,8 @@ export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   plain(`host: ${facts.hostname}, role: ${facts.roles.join(',') || 'not set'}, ${loadKey}: ${facts.load.toFixed(2)}`);
   plain(`date: ${formatTime(now, facts.utcOffsetMinutes)} ${formatOffset(facts.utcOffsetMinutes)}, up: ${formatUptime(facts.uptime)}`);
   plain(`network: ${facts.address}, ntp: ${facts.ntp.join(',') || 'not set'}`);
-  plain(`HEALTH: ${facts.healthMonitored ? 'MONITORED' : 'NOT MONITORED'}`);
+  if (facts.healthMonitored && facts.healthProblems?.length) warn(`HEALTH: ${facts.healthProblems.join(', ').toUpperCase()}`);
+  else plain(`HEALTH: ${facts.healthMonitored ? 'MONITORED' : 'NOT MONITORED'}`);
   if (facts.databaseBytes !== undefined) plain(`database: ${formatSize(facts.databaseBytes)}`);
   if (facts.applicationDown !== undefined) {
     if (facts.applicationDown.length === 0) plain('application: up');

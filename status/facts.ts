@@ -42,6 +42,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     address: node.ip ?? primaryAddress() ?? 'no address',
     ntp: node.ntp,
     healthMonitored: store.get<boolean>('health.monitoring') ?? false,
+    healthProblems: store.get<{ problems: string[] }>('health.last')?.problems ?? [],
     databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
     certificate: readCertificateDates(webCertificateFile(paths)),

@@ -1,0 +1,113 @@
+// Health monitoring: the node's free disk (/, the data folder, the logs),
+// load and memory against thresholds kept as settings, with the reference
+// appliance's defaults for the disks (30 %, 30 %, 10 % free). The last
+// result is kept in the store for the banner.
+
+import { statfsSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import type { Store } from '../store/db.js';
+import type { Paths } from '../store/paths.js';
+
+export interface Thresholds {
+  rootFreePercent: number;
+  dataFreePercent: number;
+  logsFreePercent: number;
+  memoryFreePercent: number;
+  /** One-minute load per CPU above which the node is overloaded. */
+  loadPerCpu: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { rootFreePercent: 30, dataFreePercent: 30, logsFreePercent: 10, memoryFreePercent: 10, loadPerCpu: 2 };
+
+/** The settings `system health_monitoring threshold <name> <value>` changes, with their bounds. */
+export const THRESHOLD_SETTINGS: Record<string, { key: keyof Thresholds; min: number; max: number }> = {
+  disk_root: { key: 'rootFreePercent', min: 1, max: 99 },
+  disk_data: { key: 'dataFreePercent', min: 1, max: 99 },
+  disk_logs: { key: 'logsFreePercent', min: 1, max: 99 },
+  memory: { key: 'memoryFreePercent', min: 1, max: 99 },
+  load: { key: 'loadPerCpu', min: 1, max: 100 },
+};
+
+const THRESHOLDS_KEY = 'health.thresholds';
+const LAST_KEY = 'health.last';
+export const MONITORING_KEY = 'health.monitoring';
+export const INTERVAL_KEY = 'health.intervalMinutes';
+export const DEFAULT_INTERVAL_MINUTES = 5;
+
+export function thresholds(store: Store): Thresholds {
+  return { ...DEFAULT_THRESHOLDS, ...(store.get<Partial<Thresholds>>(THRESHOLDS_KEY) ?? {}) };
+}
+
+export function setThreshold(store: Store, key: keyof Thresholds, value: number): void {
+  store.tx(() => store.set(THRESHOLDS_KEY, { ...(store.get<Partial<Thresholds>>(THRESHOLDS_KEY) ?? {}), [key]: value }));
+}
+
+export interface HealthCheck {
+  check: string;
+  value: string;
+  limit: string;
+  /** Set when the check fails: what the banner says, in words. */
+  problem?: string;
+}
+
+export interface HealthResult {
+  at: string;
+  checks: HealthCheck[];
+  problems: string[];
+}
+
+function freePercent(path: string): number | undefined {
+  try {
+    const stats = statfsSync(path);
+    return Math.floor((stats.bavail / stats.blocks) * 100);
+  } catch {
+    return undefined;
+  }
+}
+
+/** MemAvailable over MemTotal, as the kernel counts what can be had without swapping. */
+function memoryFreePercent(): number | undefined {
+  try {
+    const info = readFileSync('/proc/meminfo', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(info)?.[1]);
+    const total = field('MemTotal');
+    const available = field('MemAvailable');
+    return total > 0 && available >= 0 ? Math.floor((available / total) * 100) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function checkHealth(paths: Paths, limits: Thresholds, now = new Date()): HealthResult {
+  const checks: HealthCheck[] = [];
+  const disk = (label: string, path: string, min: number) => {
+    const free = freePercent(path);
+    if (free === undefined) return;
+    checks.push({ check: `disk ${label} (${path})`, value: `${free}% free`, limit: `${min}% free`, ...(free < min ? { problem: `low disk ${path} ${free}% free` } : {}) });
+  };
+  disk('/', '/', limits.rootFreePercent);
+  disk('data', paths.home, limits.dataFreePercent);
+  disk('logs', paths.logs, limits.logsFreePercent);
+  const memory = memoryFreePercent();
+  if (memory !== undefined) checks.push({ check: 'memory', value: `${memory}% free`, limit: `${limits.memoryFreePercent}% free`, ...(memory < limits.memoryFreePercent ? { problem: `low memory ${memory}% free` } : {}) });
+  const cpus = availableParallelism();
+  const load = loadavg()[0] ?? 0;
+  const maxLoad = limits.loadPerCpu * cpus;
+  checks.push({ check: 'load', value: load.toFixed(2), limit: `${maxLoad.toFixed(2)} (${limits.loadPerCpu} per CPU)`, ...(load > maxLoad ? { problem: `high load ${load.toFixed(2)}` } : {}) });
+  return { at: now.toISOString(), checks, problems: checks.flatMap((c) => (c.problem ? [c.problem] : [])) };
+}
+
+export function saveLast(store: Store, result: HealthResult): void {
+  store.tx(() => store.set(LAST_KEY, result));
+}
+
+export function lastResult(store: Store): HealthResult | undefined {
+  return store.get<HealthResult>(LAST_KEY);
+}
+
+/** One monitored check: runs and records it. */
+export function monitorOnce(store: Store, paths: Paths, now = new Date()): HealthResult {
+  const result = checkHealth(paths, thresholds(store), now);
+  saveLast(store, result);
+  return result;
+}
