@@ -72,24 +72,40 @@ async function restartDependents(ctx: Context): Promise<void> {
 
 const listLocations = async (ctx: Context) => {
   const list = backupLocations(ctx.store);
-  if (!list.length) return reply.tree({ locations: 'none' });
+  if (!list.length) return reply.tree({ locations: 'none' }, { locations: [] });
   const value: Record<string, { uri: string; backups: string | string[] }> = {};
+  const data: { name: string; uri: string; backups: ReturnType<typeof asJson>[] | null; error: string | null }[] = [];
   for (const l of list) {
     // Listing every location must not stop at one that cannot be reached, nor ask for passwords.
     const env = { ...envOf(ctx), ask: async () => Promise.reject(new BackupError('needs-password', 'needs a password: see "backup list ' + l.name + '"')) };
-    const backups = await listAt(env, l.name).then(
-      (found) => (found.length ? found.map((b) => `${b.archive} (${formatBytes(b.size)}${b.verified ? ', verified' : ''}${b.problem ? `, ${b.problem}` : ''})`) : 'none'),
-      (error) => `not reachable: ${(error as Error).message}`,
+    const found = await listAt(env, l.name).then(
+      (backups) => ({ backups, error: null }),
+      (error) => ({ backups: null, error: `not reachable: ${(error as Error).message}` }),
     );
+    const backups = found.backups
+      ? found.backups.length
+        ? found.backups.map((b) => `${b.archive} (${formatBytes(b.size)}${b.verified ? ', verified' : ''}${b.problem ? `, ${b.problem}` : ''})`)
+        : 'none'
+      : found.error!;
     value[l.name] = { uri: shown(l.uri), backups };
+    data.push({ name: l.name, uri: shown(l.uri), backups: found.backups?.map(asJson) ?? null, error: found.error });
   }
-  return reply.tree({ locations: value });
+  return reply.tree({ locations: value }, { locations: data });
 };
+
+const backupShape = json.object({ archive: json.string(), node: json.string(), time: json.time(), size: json.integer(), verified: json.boolean(), problem: json.nullable(json.string()) });
+const listedShape = json.union(
+  json.object({ locations: json.array(json.object({ name: json.string(), uri: json.string(), backups: json.nullable(json.array(backupShape)), error: json.nullable(json.string()) })) }),
+  json.object({ backups: json.array(backupShape) }),
+);
+const keyShape = json.object({ keyId: json.string(), key: json.nullable(json.string()), message: json.string() });
+const asJson = (b: { archive: string; node: string; time: string; size: number; verified: boolean; problem?: string }) => ({ archive: b.archive, node: b.node, time: b.time, size: b.size, verified: b.verified, problem: b.problem ?? null });
 
 const commands: Command[] = [
   {
     words: ['backup', 'add'],
     summary: 'Add a backup location: backup add <name> <sftp|scp|ftp|file URI>',
+    json: json.object({ name: json.string(), uri: json.string() }),
     args: [
       { name: 'name', type: location },
       { name: 'uri', type: uriArg('<uri>', ['sftp', 'scp', 'ftp', 'file']) },
@@ -99,25 +115,28 @@ const commands: Command[] = [
       const exists = ctx.store.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name as string} exists; delete it first`);
       ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO backup_locations (name, uri) VALUES (?, ?)').run(args.name, formatUri(uri)));
-      return reply.tree({ [args.name as string]: shown(uri) });
+      return reply.tree({ [args.name as string]: shown(uri) }, { name: args.name as string, uri: shown(uri) });
     },
   },
   {
     words: ['backup', 'list'],
     summary: 'List the backup locations and their backups, or the backups at one location',
     args: [{ name: 'location', type: location, optional: true }],
+    json: listedShape,
     async run(ctx, args) {
       if (args.location === undefined) return listLocations(ctx);
       const found = await guarded(() => listAt(envOf(ctx), args.location as string));
       return reply.table(
         ['backup', 'node', 'date', 'size', 'verified'],
         found.map((b) => [b.archive, b.node, b.time, formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
+        { backups: found.map(asJson) },
       );
     },
   },
   {
     words: ['backup', 'del'],
     summary: 'Delete a backup location (never the backups stored there)',
+    json: messageShape,
     args: [{ name: 'name', type: location }],
     run(ctx, args) {
       const removed = ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes;
@@ -129,10 +148,11 @@ const commands: Command[] = [
     words: ['backup', 'create'],
     summary: 'Back up the node (store, certificates, cluster identity, keys, app data) to a location',
     args: [{ name: 'location', type: location }],
+    json: json.object({ backup: json.string(), location: json.string(), size: json.integer(), sha256: json.string() }),
     async run(ctx, args) {
       const key = nodeKey(ctx);
       const created = await guarded(() => createBackup(envOf(ctx), args.location as string, key));
-      return reply.tree({ backup: created.archive, location: created.location, size: formatBytes(created.size), sha256: created.sha256 });
+      return reply.tree({ backup: created.archive, location: created.location, size: formatBytes(created.size), sha256: created.sha256 }, { backup: created.archive, location: created.location, size: created.size, sha256: created.sha256 });
     },
   },
   {
@@ -143,10 +163,14 @@ const commands: Command[] = [
       { name: 'backup', type: backupArg, optional: true },
     ],
     options: [{ name: 'from', type: hostname(), summary: "another node's newest backup" }],
+    json: json.object({ archive: json.string(), node: json.string(), roles: json.array(json.string()), created: json.time(), productVersion: json.string(), schemaVersion: json.integer() }),
     async run(ctx, args) {
       const key = nodeKey(ctx);
       const manifest = await guarded(() => verifyBackup(envOf(ctx), args.location as string, key, { archive: args.backup as string | undefined, from: args.from as string | undefined }));
-      return reply.tree({ verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: manifest.createdAt, product: manifest.productVersion, schema: manifest.schemaVersion });
+      return reply.tree(
+        { verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: manifest.createdAt, product: manifest.productVersion, schema: manifest.schemaVersion },
+        { archive: manifest.archive, node: manifest.node, roles: manifest.roles, created: manifest.createdAt, productVersion: manifest.productVersion, schemaVersion: manifest.schemaVersion },
+      );
     },
   },
   {
@@ -157,6 +181,7 @@ const commands: Command[] = [
       { name: 'backup', type: backupArg, optional: true },
     ],
     options: [{ name: 'from', type: hostname(), summary: "restore another node's backup onto this one" }],
+    json: json.object({ restored: json.string(), node: json.string(), created: json.time(), webCertificateValidTo: json.nullable(json.time()) }),
     confirm: (args) => `Replace this node's configuration, certificates and keys with ${(args.backup as string | undefined) ?? 'the newest backup'} from ${args.location as string}?`,
     async run(ctx, args) {
       let key = readKey(ctx.paths);
@@ -174,7 +199,10 @@ const commands: Command[] = [
       );
       if (imported) writeKey(ctx.paths, restoreKey, true);
       const dates = readCertificateDates(webCertificateFile(ctx.paths));
-      return reply.tree({ restored: manifest.archive, node: manifest.node, created: manifest.createdAt, 'web certificate valid to': dates?.notAfter.toISOString() ?? 'none' });
+      return reply.tree(
+        { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, 'web certificate valid to': dates?.notAfter.toISOString() ?? 'none' },
+        { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, webCertificateValidTo: dates?.notAfter.toISOString() ?? null },
+      );
     },
   },
   {
@@ -185,45 +213,51 @@ const commands: Command[] = [
       { name: 'keep', type: { hint: 'keep', parse: (v) => { if (v !== 'keep') throw badInput('bad-syntax', 'backup clean <location> keep <n>'); return v; }, choices: ['keep'] } },
       { name: 'n', type: integer('<n>', 1, 1000) },
     ],
+    json: json.object({ removed: json.array(json.string()) }),
     confirm: (args) => `Delete all but the newest ${args.n as number} backups of each node at ${args.location as string}?`,
     async run(ctx, args) {
       const removed = await guarded(() => cleanBackups(envOf(ctx), args.location as string, args.n as number));
-      return reply.tree({ removed: removed.length ? removed : 'none' });
+      return reply.tree({ removed: removed.length ? removed : 'none' }, { removed });
     },
   },
   {
     words: ['backup', 'key', 'generate'],
     summary: "Make the node's backup key (AES-256); keep it offline with \"backup key show\"",
+    json: keyShape,
     async run(ctx) {
       if (readKey(ctx.paths) && !(await ctx.confirm('The node has a backup key; replace it? Backups made with the old key need the old key to restore.'))) {
         throw failure('not-confirmed', 'kept the existing backup key');
       }
       const key = generateKey(ctx.paths);
-      return reply.tree({ 'backup key': 'generated', 'key id': keyFingerprint(key), next: 'run "backup key show" once and keep what it prints offline' });
+      const next = 'run "backup key show" once and keep what it prints offline';
+      return reply.tree({ 'backup key': 'generated', 'key id': keyFingerprint(key), next }, { keyId: keyFingerprint(key), key: null, message: `generated; ${next}` });
     },
   },
   {
     words: ['backup', 'key', 'show'],
     summary: 'Print the backup key, once, to keep offline (a fresh node needs it to restore)',
+    json: keyShape,
     async run(ctx) {
       const key = nodeKey(ctx);
       const when = shownAt(ctx.paths);
       if (when) throw failure('already-shown', `the backup key was shown on ${when}; it is printed only once`, ['use the copy kept offline, or "backup key generate" a new one']);
       markShown(ctx.paths);
-      return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note: 'keep it offline: it is not shown again' });
+      const note = 'keep it offline: it is not shown again';
+      return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note }, { keyId: keyFingerprint(key), key: keyText(key), message: note });
     },
   },
   {
     words: ['backup', 'key', 'import'],
     summary: 'Install a backup key kept offline (to restore, or to share one key between nodes)',
     args: [{ name: 'key', type: secret('<key>'), optional: true }],
+    json: keyShape,
     async run(ctx, args) {
       const text = (args.key as string | undefined) ?? (await ctx.ask({ text: 'backup key', secret: true }));
       const key = parseKeyText(text);
       if (!key) throw badInput('bad-backup-key', 'that is not a backup key (psbk1- followed by 43 characters)');
       if (readKey(ctx.paths) && !(await ctx.confirm('The node has a backup key; replace it?'))) throw failure('not-confirmed', 'kept the existing backup key');
       writeKey(ctx.paths, key, true);
-      return reply.tree({ 'backup key': 'imported', 'key id': keyFingerprint(key) });
+      return reply.tree({ 'backup key': 'imported', 'key id': keyFingerprint(key) }, { keyId: keyFingerprint(key), key: null, message: 'imported' });
     },
   },
 ];

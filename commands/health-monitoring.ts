@@ -4,6 +4,7 @@
 
 import { checkHealth, DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, MONITORING_KEY, monitorOnce, saveLast, setThreshold, THRESHOLD_SETTINGS, thresholds } from '../health/checks.js';
 import { choice, integer } from './argtypes.js';
+import { json } from './json-shape.js';
 import { reply, type Command } from './types.js';
 
 const monitoring: Command[] = [
@@ -11,6 +12,7 @@ const monitoring: Command[] = [
     words: ['system', 'health_monitoring', 'enable'],
     summary: `Check the node's health every <minutes> (default ${DEFAULT_INTERVAL_MINUTES}); the banner shows the result`,
     args: [{ name: 'minutes', type: integer('<minutes>', 1, 1440), optional: true }],
+    json: json.object({ monitored: json.boolean(), intervalMinutes: json.integer(), problems: json.array(json.string()) }),
     run(ctx, args) {
       const minutes = (args.minutes as number | undefined) ?? DEFAULT_INTERVAL_MINUTES;
       ctx.store.tx(() => {
@@ -18,15 +20,16 @@ const monitoring: Command[] = [
         ctx.store.set(INTERVAL_KEY, minutes);
       });
       const result = monitorOnce(ctx.store, ctx.paths);
-      return reply.tree({ 'health monitoring': `every ${minutes} minutes`, problems: result.problems.length ? result.problems : 'none' });
+      return reply.tree({ 'health monitoring': `every ${minutes} minutes`, problems: result.problems.length ? result.problems : 'none' }, { monitored: true, intervalMinutes: minutes, problems: result.problems });
     },
   },
   {
     words: ['system', 'health_monitoring', 'disable'],
     summary: 'Stop checking the node health',
+    json: json.object({ monitored: json.boolean() }),
     run(ctx) {
       ctx.store.tx(() => ctx.store.set(MONITORING_KEY, false));
-      return reply.tree({ 'health monitoring': 'off' });
+      return reply.tree({ 'health monitoring': 'off' }, { monitored: false });
     },
   },
   {
@@ -36,6 +39,7 @@ const monitoring: Command[] = [
       { name: 'name', type: choice('<threshold>', Object.keys(THRESHOLD_SETTINGS)), optional: true },
       { name: 'value', type: integer('<value>', 1, 100), optional: true },
     ],
+    json: json.object({ diskRootFreePercent: json.number(), diskDataFreePercent: json.number(), diskLogsFreePercent: json.number(), memoryFreePercent: json.number(), loadPerCpu: json.number() }),
     run(ctx, args) {
       if (args.name !== undefined && args.value !== undefined) {
         const setting = THRESHOLD_SETTINGS[args.name as string]!;
@@ -43,7 +47,10 @@ const monitoring: Command[] = [
         setThreshold(ctx.store, setting.key, value);
       }
       const t = thresholds(ctx.store);
-      return reply.tree({ disk_root: `${t.rootFreePercent}% free`, disk_data: `${t.dataFreePercent}% free`, disk_logs: `${t.logsFreePercent}% free`, memory: `${t.memoryFreePercent}% free`, load: `${t.loadPerCpu} per CPU` });
+      return reply.tree(
+        { disk_root: `${t.rootFreePercent}% free`, disk_data: `${t.dataFreePercent}% free`, disk_logs: `${t.logsFreePercent}% free`, memory: `${t.memoryFreePercent}% free`, load: `${t.loadPerCpu} per CPU` },
+        { diskRootFreePercent: t.rootFreePercent, diskDataFreePercent: t.dataFreePercent, diskLogsFreePercent: t.logsFreePercent, memoryFreePercent: t.memoryFreePercent, loadPerCpu: t.loadPerCpu },
+      );
     },
   },
 ];
@@ -51,6 +58,7 @@ const monitoring: Command[] = [
 export const diagHealth: Command = {
   words: ['diag', 'health'],
   summary: 'Check disk space, memory and load against the health thresholds',
+  json: json.object({ at: json.time(), checks: json.array(json.object({ check: json.string(), value: json.string(), limit: json.string(), ok: json.boolean() })), problems: json.array(json.string()) }),
   run(ctx) {
     const result = checkHealth(ctx.paths, thresholds(ctx.store));
     saveLast(ctx.store, result);

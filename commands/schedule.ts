@@ -4,6 +4,7 @@
 import { addJob, deleteJob, findJob, jobRuns, listJobs, setEnabled, setTiming, type Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
 import { name, text } from './argtypes.js';
+import { json, messageShape } from './json-shape.js';
 import { badInput, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 
 const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => listJobs(ctx.store).map((j) => j.name) } : {}) });
@@ -34,6 +35,16 @@ export function parseTiming(words: string[]): Timing {
   return { kind: 'daily', hour: int(words[0], 0, 23, '<hour>'), minute: int(words[1], 0, 59, '<minute>') };
 }
 
+const jobShape = json.object({ job: json.string(), command: json.array(json.string()), owner: json.string(), runs: json.string(), enabled: json.boolean(), nextRun: json.nullable(json.time()) });
+const jobJson = (j: { name: string; words: string[]; owner: string; timing: Timing; enabled: boolean }, now: Date) => ({
+  job: j.name,
+  command: j.words,
+  owner: j.owner,
+  runs: describeTiming(j.timing),
+  enabled: j.enabled,
+  nextRun: j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? null) : null,
+});
+
 const commands: Command[] = [
   {
     words: ['schedule', 'add'],
@@ -42,14 +53,16 @@ const commands: Command[] = [
       { name: 'job', type: jobArg(false) },
       { name: 'command', type: text('<command>'), rest: true },
     ],
+    json: jobShape,
     run(ctx, args) {
       const job = args.job as string;
       const words = args.command as string[];
       if (findJob(ctx.store, job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
       if (words[0] === 'schedule') throw badInput('bad-command', 'a scheduled job cannot change the schedule');
       if (words.length > 64 || words.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
-      addJob(ctx.store, { name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: new Date().toISOString() });
-      return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) });
+      const now = new Date();
+      addJob(ctx.store, { name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
+      return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) }, jobJson({ name: job, words, owner: ctx.caller.user, timing: DEFAULT_TIMING, enabled: true }, now));
     },
   },
   {
@@ -59,12 +72,13 @@ const commands: Command[] = [
       { name: 'job', type: jobArg(true) },
       { name: 'when', type: text('<hour> <minute>|every <n> hours|weekly <0-6>'), rest: true },
     ],
+    json: jobShape,
     run(ctx, args) {
       const job = mustFind(ctx, args.job as string);
       const timing = parseTiming(args.when as string[]);
       const now = new Date();
       setTiming(ctx.store, job.name, timing, now);
-      return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' });
+      return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' }, jobJson({ ...job, timing }, now));
     },
   },
   ...(['enable', 'disable'] as const).map(
@@ -72,16 +86,19 @@ const commands: Command[] = [
       words: ['schedule', verb],
       summary: verb === 'enable' ? 'Let a job run again' : 'Stop a job from running (kept)',
       args: [{ name: 'job', type: jobArg(true) }],
+      json: jobShape,
       run(ctx, args) {
         const job = mustFind(ctx, args.job as string);
-        setEnabled(ctx.store, job.name, verb === 'enable', new Date());
-        return reply.tree({ job: job.name, enabled: verb === 'enable' ? 'yes' : 'no' });
+        const now = new Date();
+        setEnabled(ctx.store, job.name, verb === 'enable', now);
+        return reply.tree({ job: job.name, enabled: verb === 'enable' ? 'yes' : 'no' }, jobJson({ ...job, enabled: verb === 'enable' }, now));
       },
     }),
   ),
   {
     words: ['schedule', 'del'],
     summary: 'Delete a scheduled job and its log',
+    json: messageShape,
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
       if (!deleteJob(ctx.store, args.job as string)) throw badInput('no-such-job', `no scheduled job named ${args.job as string}; see "schedule list"`);
@@ -91,26 +108,29 @@ const commands: Command[] = [
   {
     words: ['schedule', 'list'],
     summary: 'List the scheduled jobs: command, owner, time, next run',
+    json: json.array(jobShape),
     run(ctx) {
       const now = new Date();
       const jobs = listJobs(ctx.store);
       return reply.table(
         ['job', 'command', 'owner', 'runs', 'enabled', 'next run'],
         jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? 'never') : '-']),
+        jobs.map((j) => jobJson(j, now)),
       );
     },
   },
   {
     words: ['schedule', 'log'],
     summary: "A job's last runs: time, exit status, output",
+    json: json.object({ job: json.string(), runs: json.array(json.object({ started: json.time(), due: json.time(), outcome: json.oneOf('ok', 'failed', 'skipped'), exitStatus: json.nullable(json.integer()), output: json.nullable(json.string()) })) }),
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
       const job = mustFind(ctx, args.job as string);
       const runs = jobRuns(ctx.store, job.name);
-      if (!runs.length) return reply.text(`${job.name} has not run yet`);
+      if (!runs.length) return reply.text(`${job.name} has not run yet`, { job: job.name, runs: [] });
       return reply.blocks(
         runs.map((r) => ({ kind: 'text' as const, text: `${r.startedAt} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),
-        runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })),
+        { job: job.name, runs: runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })) },
       );
     },
   },
