@@ -7,8 +7,13 @@
 // parsed without throwing, and checked against a schema before use.
 
 import { isIP } from 'node:net';
-import { z } from 'zod';
+// zod's mini build: the same checks, a fraction of the console's start-up cost.
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import type { Json, Block, ExitStatus } from '../commands/types.js';
+
+// Problems are described in English ("Unrecognized key: ...") rather than zod-mini's bare "Invalid input".
+z.config(en());
 
 /** The bounds of the local API (daemon/api.ts enforces them; tests and the benchmark read them). */
 export const LIMITS = {
@@ -36,29 +41,29 @@ export const LIMITS = {
 /** What a console says about itself. Only the token proves anything (daemon/caller.ts). */
 const callerClaim = z.strictObject({
   /** The Unix name the console runs as; believed only with its token. */
-  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'not a user name'),
+  user: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'not a user name')),
   /** Proves `user` (see daemon/identity.ts); absent or wrong = no rights. */
-  token: z.string().max(256).optional(),
+  token: z.optional(z.string().check(z.maxLength(256))),
   /** SSH_CONNECTION of the console: "src srcport dst dstport". */
-  sshConnection: z.string().max(200).refine(isSshConnection, 'not "address port address port"').optional(),
+  sshConnection: z.optional(z.string().check(z.maxLength(200), z.refine(isSshConnection, 'not "address port address port"'))),
   interactive: z.boolean(),
   assumeYes: z.boolean(),
 });
 
-const word = z.string().max(4096);
+const word = z.string().check(z.maxLength(4096));
 const AUDIT_OUTCOMES = ['ok', 'failed', 'bad-input', 'refused', 'cancelled'] as const;
 const SESSION_KINDS = ['login', 'command', 'sftp'] as const;
 
 /** Every request the local socket accepts; anything else (an extra key too) is refused. */
 export const requestSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('run'), words: z.array(word).max(256), caller: callerClaim }),
+  z.strictObject({ op: z.literal('run'), words: z.array(word).check(z.maxLength(256)), caller: callerClaim }),
   z.strictObject({ op: z.literal('complete'), line: word, caller: callerClaim }),
   z.strictObject({ op: z.literal('help-at'), line: word, caller: callerClaim }),
   z.strictObject({ op: z.literal('banner'), caller: callerClaim }),
   /** Held open for the life of an SSH session; refused past the session limit. */
   z.strictObject({ op: z.literal('session'), kind: z.enum(SESSION_KINDS), caller: callerClaim }),
   /** Something a console saw outside a command (a file transfer), for the audit log. */
-  z.strictObject({ op: z.literal('audit'), caller: callerClaim, words: word, outcome: z.enum(AUDIT_OUTCOMES), message: word.optional() }),
+  z.strictObject({ op: z.literal('audit'), caller: callerClaim, words: word, outcome: z.enum(AUDIT_OUTCOMES), message: z.optional(word) }),
   z.strictObject({ op: z.literal('answer'), value: z.union([word, z.boolean()]) }),
 ]);
 
@@ -106,7 +111,7 @@ const block = z.discriminatedUnion('kind', [
 export const responseSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), text: z.string() }),
   z.object({ type: z.literal('confirm'), question: z.string() }),
-  z.object({ type: z.literal('ask'), question: z.string(), initial: z.string().optional(), secret: z.boolean().optional() }),
+  z.object({ type: z.literal('ask'), question: z.string(), initial: z.optional(z.string()), secret: z.optional(z.boolean()) }),
   z.object({ type: z.literal('result'), blocks: z.array(block), data: z.json(), exitStatus }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), hints: z.array(z.string()), exitStatus }),
   z.object({ type: z.literal('completion'), partial: z.string(), candidates: z.array(z.string()) }),
@@ -165,7 +170,7 @@ export function parseJson(line: string): { ok: true; value: unknown } | { ok: fa
 }
 
 /** One line of a zod error, for the answer to a malformed request. */
-export function describeProblem(error: z.ZodError): string {
+export function describeProblem(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'malformed';
   const where = issue.path.length ? issue.path.map(String).join('.') : 'request';
