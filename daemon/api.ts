@@ -10,6 +10,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { PlatformError } from '../commands/types.js';
 import { consoleGroupName } from '../ssh/accounts.js';
 import { escapeControls } from '../terminal/escape.js';
 import { handle, redactUnparsed } from './execute.js';
@@ -19,8 +20,8 @@ import type { Runtime } from './runtime.js';
 /** The connections open now (their unsent bytes count against LIMITS.pendingBytes together). */
 const open = new Set<Socket>();
 
-/** Requests being handled now, for the last-resort handler in main.ts to name. */
-export const requestsInFlight = new Set<string>();
+/** Requests being handled now (each its own entry), for the last-resort handler in main.ts to name. */
+export const requestsInFlight = new Set<{ name: string }>();
 
 export function serveLocalApi(runtime: Runtime): Promise<Server> {
   const server = createServer((socket) => {
@@ -60,6 +61,7 @@ function describe(request: Request): string {
 
 function serveConnection(runtime: Runtime, socket: Socket): void {
   if (open.size >= LIMITS.connections) {
+    socket.on('error', () => undefined); // the refused client may be gone already
     socket.end(JSON.stringify(errorResponse('busy', `platformd is serving ${open.size} connections, its limit; try again`, 1)) + '\n');
     setTimeout(() => socket.destroy(), 1000).unref();
     return;
@@ -88,7 +90,7 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     if (Buffer.byteLength(line) > LIMITS.answerBytes) {
       line = JSON.stringify(errorResponse('answer-too-large', `the answer is larger than ${LIMITS.answerBytes / 1024 / 1024} MiB; ask for less (e.g. --limit)`, 1)) + '\n';
     }
-    if (pendingBytes() + line.length > LIMITS.pendingBytes) {
+    if (pendingBytes() + Buffer.byteLength(line) > LIMITS.pendingBytes) {
       runtime.log('warn', 'local API: dropped a client that does not read its answers');
       return void socket.destroy();
     }
@@ -139,16 +141,18 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
       answer: () => new Promise<string | boolean>((resolve) => waiting.push(resolve)),
     };
     const name = describe(request);
-    requestsInFlight.add(name);
+    const inFlight = { name };
+    requestsInFlight.add(inFlight);
     handle(runtime, request, channel)
       .then(
         () => finish(),
         (error) => {
+          if (error instanceof PlatformError) return finish({ ...errorResponse(error.code, error.message, error.exitStatus), hints: error.hints });
           runtime.log('error', `request "${name}" failed: ${(error as Error)?.stack ?? error}`);
           finish(errorResponse('internal', `platformd failed on this request: ${(error as Error)?.message ?? error}`, 1));
         },
       )
-      .finally(() => requestsInFlight.delete(name));
+      .finally(() => requestsInFlight.delete(inFlight));
   };
 
   socket.on(

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   // The last resort. A daemon keeps the node's firewall and every session: a
   // stray failure is logged with the requests being served, and it serves on.
   const lastResort = (kind: string) => (error: unknown) => {
-    const serving = requestsInFlight.size ? ` while serving ${[...requestsInFlight].map((r) => `"${r}"`).join(', ')}` : '';
+    const serving = requestsInFlight.size ? ` while serving ${[...requestsInFlight].map((r) => `"${r.name}"`).join(', ')}` : '';
     log('error', `${kind}${serving}: ${(error as Error)?.stack ?? error}`);
   };
   process.on('uncaughtException', lastResort('uncaught exception'));

@@ -132,7 +132,7 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
   let candidates: string[];
   try {
     const user = currentUser();
-    const caller: CallerInfo = { user, token: readOwnToken(paths, user), origin: 'console', interactive: false, assumeYes: false };
+    const caller: CallerClaim = { user, token: readOwnToken(paths, user), interactive: false, assumeYes: false };
     const response = await request(paths.socket, { op: 'complete', line, caller });
     candidates = response.type === 'completion' ? response.candidates : [];
   } catch (error) {
@@ -140,7 +140,7 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
     const [{ groups }, { buildTree, complete }] = await Promise.all([import('../commands/index.js'), import('../commands/tree.js')]);
     candidates = (await complete(buildTree(groups), line)).candidates;
   }
-  if (candidates.length) process.stdout.write(`${candidates.join('\n')}\n`);
+  if (candidates.length) process.stdout.write(`${candidates.map((c) => escapeControls(c)).join('\n')}\n`);
   return 0;
 }
 
@@ -164,8 +164,8 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
         progress: (text) => {
           if (!json) process.stderr.write(`${escapeControls(text, { lines: true })}\n`);
         },
-        confirm: (question) => (caller.interactive ? askLine(`${question} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
-        ask: (question, initial, secret) => askLine(`${question}${initial ? ` [${initial}]` : ''}: `, secret),
+        confirm: (question) => (caller.interactive ? askLine(`${escapeControls(question)} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
+        ask: (question, initial, secret) => askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret),
       },
     );
     if (response.type === 'result') {

@@ -92,6 +92,15 @@ describe('wrong types', () => {
   }
 });
 
+describe('requests the daemon reads but cannot make sense of', () => {
+  it('answers help for a line with an unclosed quote as bad input, not as its own failure', async () => {
+    const answer = (await exchange(node.home, [line({ op: 'help-at', line: 'web "x', caller })])).messages.at(-1);
+    expect(answer).toMatchObject({ type: 'error', code: 'unclosed-quote', exitStatus: 2 });
+    expect(node.output()).not.toContain('failed: ');
+    await stillServing();
+  });
+});
+
 describe('prototype keys', () => {
   const raw = (callerText: string, extra = '') => `{"op":"run","words":["user","add","protokey"],"caller":${callerText}${extra}}\n`;
   const unproven = '{"user":"platform","interactive":false,"assumeYes":true';
