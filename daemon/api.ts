@@ -109,7 +109,15 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     expireIn(LIMITS.drainMs);
     socket.end();
   };
-  const refuse = (message: string) => finish(errorResponse('bad-request', message, 2));
+  /** A request that breaks a rule: its error, then the connection goes, without reading what else it sends. */
+  const refuse = (message: string) => {
+    if (socket.destroyed || finished) return;
+    send(errorResponse('bad-request', message, 2));
+    finished = true;
+    // On a unix socket what was written sits in the client's queue already: closing loses none of it.
+    socket.end(() => socket.destroy());
+    expireIn(LIMITS.drainMs);
+  };
 
   socket.on('close', () => {
     open.delete(socket);
