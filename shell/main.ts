@@ -228,7 +228,9 @@ main().then(
     process.exitCode = status;
   },
   (error) => {
-    process.stderr.write(`platform: ${(error as Error).stack ?? error}\n`);
+    // The interactive console's way out: a refused socket is said plainly; anything else is a bug, with its stack.
+    if (error instanceof DaemonForbidden) process.stderr.write(`platform: ${error.message}\n${error.hint}\n`);
+    else process.stderr.write(`platform: ${(error as Error).stack ?? error}\n`);
     process.exitCode = 1;
   },
 );
