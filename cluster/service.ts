@@ -8,10 +8,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
-import { badInput, failure, type ExitStatus, type Json } from '../commands/types.js';
+import { badInput, failure, type Caller, type ExitStatus, type Json } from '../commands/types.js';
 import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, portOf, servicesFor, type RoleName } from '../firewall/catalog.js';
 import { peerMayReach } from '../firewall/compiler.js';
-import type { CallerInfo } from '../daemon/protocol.js';
 import type { Runtime } from '../daemon/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
@@ -39,7 +38,7 @@ export interface InventoryNode {
   lastSeen?: string;
 }
 
-export type RunCommand = (words: string[], caller: CallerInfo) => Promise<{ exitStatus: ExitStatus; text: string; data: Json }>;
+export type RunCommand = (words: string[], caller: Caller) => Promise<{ exitStatus: ExitStatus; text: string; data: Json }>;
 
 interface Joinable {
   code: string;
@@ -276,8 +275,12 @@ export class ClusterService {
       'provision/commit': primaryOnly(async (body) => this.commit(String(body.id))),
       'provision/rollback': primaryOnly(async (body) => this.rollbackProvision(String(body.id))),
       run: primaryOnly(async (body, peer) => {
-        const words = (body.words as unknown[]).map(String);
-        return this.runCommand(words, { user: String(body.user ?? 'platform'), origin: 'cluster', peerAddress: peer.address, interactive: false, assumeYes: body.yes === true });
+        if (!Array.isArray(body.words) || body.words.length > 256) throw new AgentError(400, 'words: a list of words');
+        const words = body.words.map(String);
+        const user = body.user === undefined ? 'platform' : String(body.user);
+        if (!/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(user)) throw new AgentError(400, 'user: not a user name');
+        // The only 'cluster' caller there is: the primary proved itself with its member certificate.
+        return this.runCommand(words, { user, authenticated: true, origin: 'cluster', address: peer.address, interactive: false, assumeYes: body.yes === true });
       }),
       check: async (body) => this.checkFrom(validInventory(body.inventory)),
       // Removed by the primary: this node forgets the cluster and may be prepared again.

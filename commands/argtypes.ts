@@ -13,10 +13,11 @@ export const text = (hint = '<text>'): ArgType<string> => ({
   },
 });
 
+/** A whole number in plain decimal: no sign but a minus, no leading zeros, no spaces, nothing after it. */
 export const integer = (hint: string, min: number, max: number): ArgType<number> => ({
   hint,
   parse(value) {
-    if (!/^-?\d+$/.test(value)) throw badInput('not-a-number', `${hint}: "${value}" is not a whole number`);
+    if (!/^(0|-?[1-9][0-9]{0,15})$/.test(value)) throw badInput('not-a-number', `${hint}: "${value}" is not a whole number`);
     const n = Number(value);
     if (n < min || n > max) throw badInput('out-of-range', `${hint}: ${n} is outside ${min}..${max}`);
     return n;
@@ -98,4 +99,23 @@ export const secret = (hint = '<password>'): ArgType<string> => ({
   hint,
   parse: (value) => value,
   redact: () => '***',
+});
+
+/** `host:port`: a host name or IPv4 address, or an IPv6 address in brackets, and a port 1..65535. */
+export const hostPort = (hint = '<server:port>'): ArgType<string> => ({
+  hint,
+  parse(value) {
+    const refuse = () => badInput('bad-server', `${hint}: "${value}" is not host:port (a host name or address, IPv6 as [addr]:port, and a port 1..65535)`);
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([1-9][0-9]{0,4})$/.exec(value);
+    if (!match) throw refuse();
+    const [, v6, name, portText] = match;
+    const port = Number(portText);
+    if (port > 65535) throw refuse();
+    if (v6 !== undefined) {
+      if (isIP(v6) !== 6) throw refuse();
+      return `[${v6.toLowerCase()}]:${port}`;
+    }
+    if (isIP(name!) !== 4 && !isHostname(name!)) throw refuse();
+    return `${name!.toLowerCase()}:${port}`;
+  },
 });

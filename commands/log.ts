@@ -11,7 +11,10 @@ const since: ArgType<string> = {
     const relative = /^(\d+)([mhd])$/.exec(value);
     if (relative) {
       const ms = Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
-      return new Date(Date.now() - ms).toISOString();
+      const from = new Date(Date.now() - ms);
+      // A span past the start of the clock has no date to compare with.
+      if (Number.isNaN(from.getTime()) || from.getTime() < 0) throw badInput('bad-time', `<time>: "${value}" reaches back before 1970; give a shorter span or a date`);
+      return from.toISOString();
     }
     const date = new Date(value);
     if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(date.getTime())) throw badInput('bad-time', `<time>: "${value}" is neither an ISO date (2026-11-24 or 2026-11-24T10:00Z) nor a span like 2h or 7d`);

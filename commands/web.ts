@@ -4,11 +4,10 @@
 import { DETAIL_FIELDS, type CertDetails } from '../certs/generate.js';
 import { backends, TLS_MINIMUMS, type TlsMinimum } from '../web/nginx.js';
 import type { InstalledCertificate, WebService } from '../web/service.js';
-import { choice, integer, text } from './argtypes.js';
+import { choice, hostPort, integer, text } from './argtypes.js';
 import { json, type JsonOf } from './json-shape.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 import { readdirSync } from 'node:fs';
-import { isIP } from 'node:net';
 
 function webOf(ctx: Context): WebService {
   if (!ctx.services.web) throw failure('no-web', 'the web subsystem is not running in this daemon');
@@ -28,15 +27,7 @@ const mediaFileName: ArgType<string> = {
 
 /** `host:port` of an application backend; IPv6 in brackets. */
 const serverPort: ArgType<string> = {
-  hint: '<server:port>',
-  parse(value) {
-    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-    const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) throw badInput('bad-server', `<server:port>: "${value}" is not host:port (IPv6 as [addr]:port)`);
-    const host = match[1]!;
-    if (host.startsWith('[') && isIP(host.slice(1, -1)) !== 6) throw badInput('bad-server', `<server:port>: ${host} is not an IPv6 address`);
-    return `${host.toLowerCase()}:${port}`;
-  },
+  ...hostPort('<server:port>'),
   complete: (ctx) => backends(ctx.store).map((b) => b.server),
 };
 

@@ -4,15 +4,16 @@
 
 import { buildTree, complete, helpAt, parse, usageOf } from '../commands/tree.js';
 import { groups } from '../commands/index.js';
-import { PlatformError, badInput, type Context, type Json, type Reply, type ExitStatus } from '../commands/types.js';
+import { PlatformError, badInput, type Caller, type Context, type Json, type Reply, type ExitStatus } from '../commands/types.js';
 import type { AuditOutcome } from '../store/db.js';
-import type { CallerInfo, Request, Response, SessionKind } from './protocol.js';
+import type { Request, Response, SessionKind } from './protocol.js';
 import { rightsOf } from './rights.js';
 import type { Runtime } from './runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
 import { sessionLimit } from '../ssh/system-commands.js';
-import { tokenMatches } from './identity.js';
+import { escapeControls } from '../terminal/escape.js';
+import { localCaller } from './caller.js';
 
 export const tree = buildTree(groups);
 
@@ -23,34 +24,46 @@ export interface Channel {
   signal: AbortSignal;
 }
 
-export async function handle(runtime: Runtime, request: Request, channel: Channel): Promise<void> {
+/** Runs one request from the local socket, validated by daemon/protocol.ts; the caller is what its token proves. */
+export async function handle(runtime: Runtime, request: Exclude<Request, { op: 'answer' }>, channel: Channel): Promise<void> {
+  const caller = localCaller(runtime.paths, request.caller);
   switch (request.op) {
     case 'run':
-      return run(runtime, request.words, request.caller, channel);
+      return run(runtime, request.words, caller, channel);
     case 'complete': {
-      const rights = rightsOf(runtime.store, request.caller.user, authenticated(runtime, request.caller));
-      const ctx = contextFor(runtime, request.caller, channel);
+      const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
+      const ctx = contextFor(runtime, caller, channel);
       const result = await complete(tree, request.line, rights.visible, ctx);
       return channel.send({ type: 'completion', ...result });
     }
     case 'help-at': {
-      const rights = rightsOf(runtime.store, request.caller.user, authenticated(runtime, request.caller));
+      const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
       return channel.send({ type: 'help-at', entries: helpAt(tree, request.line, rights.visible) });
     }
     case 'banner':
       return channel.send({ type: 'banner', ...(await banner(runtime)) });
     case 'session':
-      return holdSession(runtime, request.kind, request.caller, channel);
+      return holdSession(runtime, request.kind, caller, channel);
     case 'audit':
-      return recordEvent(runtime, request, channel);
-    default:
-      throw badInput('bad-request', `unknown request`);
+      return recordEvent(runtime, request, caller, channel);
   }
 }
 
-/** Callers from the cluster agent were authenticated by their certificate; console callers by their token. */
-function authenticated(runtime: Runtime, caller: CallerInfo): boolean {
-  return caller.origin === 'cluster' || tokenMatches(runtime.paths, caller.user, caller.token);
+/**
+ * The audit writer: who and where as verified (never as claimed), and every
+ * text with its control characters escaped, so that no stored word can draw
+ * a fake row or drive the terminal of whoever reads `log audit`.
+ */
+function writeAudit(runtime: Runtime, caller: Caller, entry: { words: string; outcome: AuditOutcome; exitStatus: number; message?: string | null }): void {
+  runtime.store.audit({
+    user: caller.user,
+    origin: caller.origin,
+    address: caller.address ?? null,
+    words: escapeControls(entry.words),
+    outcome: entry.outcome,
+    exit_status: entry.exitStatus,
+    message: entry.message == null ? null : escapeControls(entry.message, { lines: true }),
+  });
 }
 
 /** The SSH sessions open now: each console holds one connection for its whole life. */
@@ -59,12 +72,11 @@ const openSessions = new Set<Channel>();
 /** How a session shows in the audit log; a one-shot command is audited as itself. */
 const SESSION_WORDS: Record<SessionKind, string> = { login: 'ssh login', command: 'ssh command', sftp: 'sftp session' };
 
-async function holdSession(runtime: Runtime, kind: SessionKind, caller: CallerInfo, channel: Channel): Promise<void> {
-  const audit = (outcome: AuditOutcome, message: string | null) =>
-    runtime.store.audit({ user: caller.user, origin: caller.origin, address: sourceAddress(caller), words: SESSION_WORDS[kind], outcome, exit_status: outcome === 'ok' ? 0 : 1, message });
+async function holdSession(runtime: Runtime, kind: SessionKind, caller: Caller, channel: Channel): Promise<void> {
+  const audit = (outcome: AuditOutcome, message: string | null) => writeAudit(runtime, caller, { words: SESSION_WORDS[kind], outcome, exitStatus: outcome === 'ok' ? 0 : 1, message });
   const limit = sessionLimit(runtime);
-  const refusal = !authenticated(runtime, caller)
-    ? `refused: ${caller.user} is not a console user of this node`
+  const refusal = !caller.authenticated
+    ? 'refused: the caller did not prove to be a console user of this node'
     : openSessions.size >= limit
       ? `refused: this node already has ${openSessions.size} SSH sessions, its limit (see "system ssh_session_limit")`
       : undefined;
@@ -80,18 +92,13 @@ async function holdSession(runtime: Runtime, kind: SessionKind, caller: CallerIn
 }
 
 /** Only a proven caller's events are recorded, under the name it proved. */
-function recordEvent(runtime: Runtime, event: Extract<Request, { op: 'audit' }>, channel: Channel): void {
-  if (!authenticated(runtime, event.caller)) {
+function recordEvent(runtime: Runtime, event: Extract<Request, { op: 'audit' }>, caller: Caller, channel: Channel): void {
+  if (!caller.authenticated) {
     return channel.send({ type: 'error', code: 'not-permitted', message: 'only console users may add to the audit log', hints: [], exitStatus: 1 });
   }
   const exitStatus = event.outcome === 'ok' ? 0 : 1;
-  runtime.store.audit({ user: event.caller.user, origin: event.caller.origin, address: sourceAddress(event.caller), words: redactUnparsed([event.words]), outcome: event.outcome, exit_status: exitStatus, message: event.message ?? null });
+  writeAudit(runtime, caller, { words: redactUnparsed([event.words]), outcome: event.outcome, exitStatus, message: event.message ?? null });
   channel.send({ type: 'result', blocks: [], data: null, exitStatus });
-}
-
-/** Where a caller comes from: its cluster peer, or the client end of its SSH connection. */
-function sourceAddress(caller: CallerInfo): string | null {
-  return caller.peerAddress ?? caller.sshConnection?.split(' ')[0] ?? null;
 }
 
 export async function banner(runtime: Runtime) {
@@ -99,19 +106,10 @@ export async function banner(runtime: Runtime) {
   return { lines: bannerLines(facts, new Date()), hostname: facts.hostname };
 }
 
-async function run(runtime: Runtime, words: string[], caller: CallerInfo, channel: Channel): Promise<void> {
-  const rights = rightsOf(runtime.store, caller.user, authenticated(runtime, caller));
+async function run(runtime: Runtime, words: string[], caller: Caller, channel: Channel): Promise<void> {
+  const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
   let auditWords = redactUnparsed(words);
-  const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) =>
-    runtime.store.audit({
-      user: caller.user,
-      origin: caller.origin,
-      address: sourceAddress(caller),
-      words: auditWords,
-      outcome,
-      exit_status: exitStatus,
-      message: message ?? null,
-    });
+  const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) => writeAudit(runtime, caller, { words: auditWords, outcome, exitStatus, message });
 
   try {
     const parsed = parse(tree, words, rights.visible);
@@ -136,18 +134,18 @@ async function run(runtime: Runtime, words: string[], caller: CallerInfo, channe
     channel.send({ type: 'result', blocks: result.blocks, data: result.data ?? dataOf(result), exitStatus });
   } catch (error) {
     const e = error instanceof PlatformError ? error : new PlatformError('internal', (error as Error).message ?? String(error), 1);
-    if (!(error instanceof PlatformError)) runtime.log('error', `${auditWords}: ${(error as Error).stack ?? error}`);
+    if (!(error instanceof PlatformError)) runtime.log('error', `${escapeControls(auditWords)}: ${(error as Error).stack ?? error}`);
     audit(e.code === 'not-permitted' ? 'refused' : e.exitStatus === 2 ? 'bad-input' : 'failed', e.exitStatus, e.message);
     channel.send({ type: 'error', code: e.code, message: e.message, hints: e.hints, exitStatus: e.exitStatus });
   }
 }
 
-function contextFor(runtime: Runtime, caller: CallerInfo, channel: Channel): Context {
+function contextFor(runtime: Runtime, caller: Caller, channel: Channel): Context {
   return {
     store: runtime.store,
     paths: runtime.paths,
     services: runtime.services,
-    caller: { ...caller, address: sourceAddress(caller) ?? undefined, authenticated: authenticated(runtime, caller) },
+    caller,
     signal: channel.signal,
     progress: (text) => channel.send({ type: 'progress', text }),
     async confirm(question) {
@@ -192,7 +190,7 @@ function dataOf(result: Reply): Json {
 }
 
 /** Runs words as a command for a caller that cannot answer questions (cluster run); returns the final answer. */
-export async function runNonInteractive(runtime: Runtime, words: string[], caller: CallerInfo): Promise<Extract<Response, { type: 'result' } | { type: 'error' }>> {
+export async function runNonInteractive(runtime: Runtime, words: string[], caller: Caller): Promise<Extract<Response, { type: 'result' } | { type: 'error' }>> {
   let final: Extract<Response, { type: 'result' } | { type: 'error' }> | undefined;
   const channel: Channel = {
     send: (response) => {

@@ -8,7 +8,7 @@ import { appendFileSync, chmodSync, chownSync, closeSync, mkdirSync, openSync, r
 import type { Server } from 'node:net';
 import { Store } from '../store/db.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
-import { consoleGroup, serveLocalApi } from './api.js';
+import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
 import type { DaemonOptions, Runtime } from './runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
@@ -180,8 +180,14 @@ async function main(): Promise<void> {
     rmSync(paths.pidFile, { force: true });
     process.exit(0);
   };
-  // A daemon keeps the node's firewall: a stray failure is logged, never fatal.
-  process.on('unhandledRejection', (error) => log('error', `unhandled: ${(error as Error)?.stack ?? error}`));
+  // The last resort. A daemon keeps the node's firewall and every session: a
+  // stray failure is logged with the requests being served, and it serves on.
+  const lastResort = (kind: string) => (error: unknown) => {
+    const serving = requestsInFlight.size ? ` while serving ${[...requestsInFlight].map((r) => `"${r.name}"`).join(', ')}` : '';
+    log('error', `${kind}${serving}: ${(error as Error)?.stack ?? error}`);
+  };
+  process.on('uncaughtException', lastResort('uncaught exception'));
+  process.on('unhandledRejection', lastResort('unhandled rejection'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

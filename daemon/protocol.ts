@@ -2,36 +2,84 @@
 // over the unix socket run/platformd.sock, one connection per request.
 // Requests flow client -> daemon; the daemon streams progress and questions
 // back and ends with exactly one `result` or `error`.
+//
+// Both ends treat what arrives as untrusted: every line is bounded in size,
+// parsed without throwing, and checked against a schema before use.
 
+import { isIP } from 'node:net';
+// zod's mini build: the same checks, a fraction of the console's start-up cost.
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import type { Json, Block, ExitStatus } from '../commands/types.js';
-import type { AuditOutcome } from '../store/db.js';
 
-export interface CallerInfo {
-  user: string;
+// Problems are described in English ("Unrecognized key: ...") rather than zod-mini's bare "Invalid input".
+z.config(en());
+
+/** The bounds of the local API (daemon/api.ts enforces them; tests and the benchmark read them). */
+export const LIMITS = {
+  /** One request or answer line. */
+  lineBytes: 64 * 1024,
+  /** Lines one connection may send: its request and the answers to its questions. */
+  messagesPerConnection: 64,
+  /** Connections open at once; SSH sessions hold one each for their whole life. */
+  connections: 256,
+  /** One message from the daemon (a command's whole answer). */
+  answerBytes: 16 * 1024 * 1024,
+  /** Bytes written to all clients and not yet read by them, together. */
+  pendingBytes: 64 * 1024 * 1024,
+  /** From connecting to a complete request. */
+  requestWaitMs: 10_000,
+  /** For a person to answer a question. */
+  answerWaitMs: 15 * 60_000,
+  /** For a client to read its final answer before the daemon drops it. */
+  drainMs: 10_000,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Requests (client -> daemon).
+
+/** What a console says about itself. Only the token proves anything (daemon/caller.ts). */
+const callerClaim = z.strictObject({
+  /** The Unix name the console runs as; believed only with its token. */
+  user: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'not a user name')),
   /** Proves `user` (see daemon/identity.ts); absent or wrong = no rights. */
-  token?: string;
-  origin: 'console' | 'ssh' | 'cluster' | 'local';
-  /** SSH_CONNECTION of the caller, "src srcport dst dstport". */
-  sshConnection?: string;
-  /** The cluster peer a command came from (origin 'cluster'). */
-  peerAddress?: string;
-  interactive: boolean;
-  assumeYes: boolean;
+  token: z.optional(z.string().check(z.maxLength(256))),
+  /** SSH_CONNECTION of the console: "src srcport dst dstport". */
+  sshConnection: z.optional(z.string().check(z.maxLength(200), z.refine(isSshConnection, 'not "address port address port"'))),
+  interactive: z.boolean(),
+  assumeYes: z.boolean(),
+});
+
+const word = z.string().check(z.maxLength(4096));
+const AUDIT_OUTCOMES = ['ok', 'failed', 'bad-input', 'refused', 'cancelled'] as const;
+const SESSION_KINDS = ['login', 'command', 'sftp'] as const;
+
+/** Every request the local socket accepts; anything else (an extra key too) is refused. */
+export const requestSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('run'), words: z.array(word).check(z.maxLength(256)), caller: callerClaim }),
+  z.strictObject({ op: z.literal('complete'), line: word, caller: callerClaim }),
+  z.strictObject({ op: z.literal('help-at'), line: word, caller: callerClaim }),
+  z.strictObject({ op: z.literal('banner'), caller: callerClaim }),
+  /** Held open for the life of an SSH session; refused past the session limit. */
+  z.strictObject({ op: z.literal('session'), kind: z.enum(SESSION_KINDS), caller: callerClaim }),
+  /** Something a console saw outside a command (a file transfer), for the audit log. */
+  z.strictObject({ op: z.literal('audit'), caller: callerClaim, words: word, outcome: z.enum(AUDIT_OUTCOMES), message: z.optional(word) }),
+  z.strictObject({ op: z.literal('answer'), value: z.union([word, z.boolean()]) }),
+]);
+
+export type CallerClaim = z.infer<typeof callerClaim>;
+export type Request = z.infer<typeof requestSchema>;
+/** What an SSH session runs: the interactive console, one command, or file transfers. */
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
+export function isSshConnection(text: string): boolean {
+  const parts = text.split(' ');
+  const port = (p: string | undefined) => /^\d{1,5}$/.test(p ?? '') && Number(p) <= 65535;
+  return parts.length === 4 && isIP(parts[0]!) !== 0 && port(parts[1]) && isIP(parts[2]!) !== 0 && port(parts[3]);
 }
 
-export type Request =
-  | { op: 'run'; words: string[]; caller: CallerInfo }
-  | { op: 'complete'; line: string; caller: CallerInfo }
-  | { op: 'help-at'; line: string; caller: CallerInfo }
-  | { op: 'banner'; caller: CallerInfo }
-  /** Held open for the life of an SSH session; refused past the session limit. */
-  | { op: 'session'; kind: SessionKind; caller: CallerInfo }
-  /** Something a console saw outside a command (a file transfer), for the audit log. */
-  | { op: 'audit'; caller: CallerInfo; words: string; outcome: AuditOutcome; message?: string }
-  | { op: 'answer'; value: string | boolean };
-
-/** What an SSH session runs: the interactive console, one command, or file transfers. */
-export type SessionKind = 'login' | 'command' | 'sftp';
+// ---------------------------------------------------------------------------
+// Responses (daemon -> client).
 
 export type Response =
   | { type: 'progress'; text: string }
@@ -50,16 +98,83 @@ export interface BannerLine {
   warning: boolean;
 }
 
-/** Splits a stream of chunks into JSON messages, one per line. */
-export function lineReader(onMessage: (message: unknown) => void): (chunk: Buffer | string) => void {
-  let buffered = '';
+const exitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
+const block = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), text: z.string() }),
+  z.object({ kind: z.literal('warning'), text: z.string() }),
+  z.object({ kind: z.literal('tree'), value: z.record(z.string(), z.json()) }),
+  z.object({ kind: z.literal('table'), columns: z.array(z.string()), rows: z.array(z.array(z.string())) }),
+  z.object({ kind: z.literal('usage'), entries: z.array(z.tuple([z.string(), z.string()])) }),
+]);
+
+/** What the console accepts from the daemon: a wrong shape is an error, never a crash. */
+export const responseSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('progress'), text: z.string() }),
+  z.object({ type: z.literal('confirm'), question: z.string() }),
+  z.object({ type: z.literal('ask'), question: z.string(), initial: z.optional(z.string()), secret: z.optional(z.boolean()) }),
+  z.object({ type: z.literal('result'), blocks: z.array(block), data: z.json(), exitStatus }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), hints: z.array(z.string()), exitStatus }),
+  z.object({ type: z.literal('completion'), partial: z.string(), candidates: z.array(z.string()) }),
+  z.object({ type: z.literal('help-at'), entries: z.array(z.object({ word: z.string(), summary: z.string() })) }),
+  z.object({ type: z.literal('banner'), lines: z.array(z.object({ text: z.string(), warning: z.boolean() })), hostname: z.string() }),
+  z.object({ type: z.literal('session'), active: z.number(), limit: z.number() }),
+]);
+
+// ---------------------------------------------------------------------------
+// Framing.
+
+/**
+ * Splits a byte stream into lines of at most `maxBytes`. Lines are cut on the
+ * byte 0x0A, which never occurs inside a multi-byte UTF-8 character, and each
+ * whole line is decoded at once: a character split across two writes arrives
+ * intact. A line past the bound calls `tooLong` once and nothing after it.
+ */
+export function lineSplitter(maxBytes: number, onLine: (line: string) => void, tooLong: () => void): (chunk: Buffer) => void {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let stopped = false;
+  const overflow = () => {
+    stopped = true;
+    held = [];
+    tooLong();
+  };
   return (chunk) => {
-    buffered += chunk.toString();
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (line.trim()) onMessage(JSON.parse(line));
+    let start = 0;
+    while (!stopped) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline < 0 ? chunk.length : newline;
+      if (heldBytes + end - start > maxBytes) return overflow();
+      if (newline < 0) {
+        if (end > start) {
+          held.push(Buffer.from(chunk.subarray(start)));
+          heldBytes += end - start;
+        }
+        return;
+      }
+      const line = Buffer.concat([...held, chunk.subarray(start, newline)]).toString('utf8');
+      held = [];
+      heldBytes = 0;
+      start = newline + 1;
+      if (line.trim()) onLine(line);
     }
   };
 }
+
+/** JSON.parse that reports instead of throwing. */
+export function parseJson(line: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(line) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** One line of a zod error, for the answer to a malformed request. */
+export function describeProblem(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'malformed';
+  const where = issue.path.length ? issue.path.map(String).join('.') : 'request';
+  return `${where}: ${issue.message}`.slice(0, 200);
+}
+
+export const errorResponse = (code: string, message: string, status: 1 | 2): Extract<Response, { type: 'error' }> => ({ type: 'error', code, message, hints: [], exitStatus: status });

@@ -10,6 +10,7 @@ import { ScheduleRunner, TICK_MS } from '../schedule/runner.js';
 import { DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, lastResult, MONITORING_KEY, monitorOnce } from '../health/checks.js';
 import { nodeOrDefault } from '../store/node.js';
 import { renderBlocks } from '../shell/render/text.js';
+import { localCaller } from './caller.js';
 import { runNonInteractive } from './execute.js';
 import type { Runtime, Subsystem } from './runtime.js';
 
@@ -24,7 +25,8 @@ export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new D
       } catch {
         token = undefined; // the owner is gone: the job holds no rights
       }
-      const answer = await runNonInteractive(runtime, words, { user: owner, token, origin: 'local', interactive: false, assumeYes: true });
+      const caller = localCaller(runtime.paths, { user: owner, token, interactive: false, assumeYes: true });
+      const answer = await runNonInteractive(runtime, words, caller);
       return answer.type === 'result' ? { exitStatus: answer.exitStatus, output: renderBlocks(answer.blocks) } : { exitStatus: answer.exitStatus, output: answer.message };
     },
     inMaintenance: () => nodeOrDefault(runtime.store, osHostname()).maintenance,

@@ -7,9 +7,11 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { splitWords } from '../commands/tree.js';
-import type { CallerInfo } from '../daemon/protocol.js';
+import { PlatformError } from '../commands/types.js';
+import { isSshConnection, type CallerClaim } from '../daemon/protocol.js';
+import { escapeControls } from '../terminal/escape.js';
 import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
-import { DaemonUnreachable, holdSession, request } from './client.js';
+import { DaemonForbidden, DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from './render/text.js';
 import { currentUser, readOwnToken } from './user.js';
@@ -49,13 +51,19 @@ async function main(): Promise<number> {
   // An SSH one-shot (`ssh platform@host web cert details`) arrives as one
   // string; it is split here, never by a shell.
   let words = flags.rest;
-  // As a login shell, sshd runs `platform -c "<command>"`: take that command's words.
-  if (words[0] === '-c') {
-    const inner = splitWords(words[1] ?? '');
-    words = inner[0] === 'platform' || inner[0]?.endsWith('/platform') ? inner.slice(1) : inner;
+  try {
+    // As a login shell, sshd runs `platform -c "<command>"`: take that command's words.
+    if (words[0] === '-c') {
+      const inner = splitWords(words[1] ?? '');
+      words = inner[0] === 'platform' || inner[0]?.endsWith('/platform') ? inner.slice(1) : inner;
+    }
+    const sshCommand = process.env.SSH_ORIGINAL_COMMAND;
+    if (words.length === 0 && sshCommand) words = splitWords(sshCommand);
+  } catch (error) {
+    if (!(error instanceof PlatformError)) throw error;
+    process.stderr.write(`platform: ${escapeControls(error.message)}\n`);
+    return error.exitStatus;
   }
-  const sshCommand = process.env.SSH_ORIGINAL_COMMAND;
-  if (words.length === 0 && sshCommand) words = splitWords(sshCommand);
   // Global flags may also follow the words: `platform system info --json`.
   const json = flags.flags.json === true || words.includes('--json');
   const assumeYes = flags.flags.yes === true || words.includes('--yes');
@@ -63,11 +71,13 @@ async function main(): Promise<number> {
 
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const user = currentUser();
-  const caller: CallerInfo = {
+  // What the console says about itself; the daemon believes the user only with its token.
+  const overSsh = Boolean(process.env.SSH_CONNECTION);
+  const sshConnection = process.env.SSH_CONNECTION?.trim();
+  const caller: CallerClaim = {
     user,
     token: readOwnToken(paths, user),
-    origin: process.env.SSH_CONNECTION ? 'ssh' : 'console',
-    sshConnection: process.env.SSH_CONNECTION,
+    sshConnection: sshConnection && isSshConnection(sshConnection) ? sshConnection : undefined,
     interactive,
     assumeYes,
   };
@@ -76,12 +86,13 @@ async function main(): Promise<number> {
   const sftp = words.length === 1 && words[0] === SFTP_SERVER;
 
   // Every SSH session counts against the node's session limit, whatever it runs.
-  if (caller.origin === 'ssh') {
+  if (overSsh) {
     try {
       await holdSession(paths.socket, sftp ? 'sftp' : words.length === 0 ? 'login' : 'command', caller);
     } catch (error) {
       if (!(error instanceof DaemonUnreachable)) {
-        process.stderr.write(`${(error as Error).message}\n`);
+        process.stderr.write(`${escapeControls((error as Error).message, { lines: true })}\n`);
+        if (error instanceof DaemonForbidden) process.stderr.write(`${error.hint}\n`);
         return 1;
       }
     }
@@ -121,7 +132,7 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
   let candidates: string[];
   try {
     const user = currentUser();
-    const caller: CallerInfo = { user, token: readOwnToken(paths, user), origin: 'console', interactive: false, assumeYes: false };
+    const caller: CallerClaim = { user, token: readOwnToken(paths, user), interactive: false, assumeYes: false };
     const response = await request(paths.socket, { op: 'complete', line, caller });
     candidates = response.type === 'completion' ? response.candidates : [];
   } catch (error) {
@@ -129,12 +140,12 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
     const [{ groups }, { buildTree, complete }] = await Promise.all([import('../commands/index.js'), import('../commands/tree.js')]);
     candidates = (await complete(buildTree(groups), line)).candidates;
   }
-  if (candidates.length) process.stdout.write(`${candidates.join('\n')}\n`);
+  if (candidates.length) process.stdout.write(`${candidates.map((c) => escapeControls(c)).join('\n')}\n`);
   return 0;
 }
 
 /** SFTP confined to media; each transfer goes to the audit log. */
-async function serveFiles(paths: Paths, caller: CallerInfo): Promise<number> {
+async function serveFiles(paths: Paths, caller: CallerClaim): Promise<number> {
   const recorded: Promise<unknown>[] = [];
   const status = await serveMedia(paths.media, (event) => {
     recorded.push(request(paths.socket, { op: 'audit', caller, ...event }).catch(() => undefined));
@@ -143,7 +154,7 @@ async function serveFiles(paths: Paths, caller: CallerInfo): Promise<number> {
   return status;
 }
 
-async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: boolean): Promise<number> {
+async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json: boolean): Promise<number> {
   const socket = paths.socket;
   try {
     const response = await request(
@@ -151,10 +162,10 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
       { op: 'run', words, caller },
       {
         progress: (text) => {
-          if (!json) process.stderr.write(`${text}\n`);
+          if (!json) process.stderr.write(`${escapeControls(text, { lines: true })}\n`);
         },
-        confirm: (question) => (caller.interactive ? askLine(`${question} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
-        ask: (question, initial, secret) => askLine(`${question}${initial ? ` [${initial}]` : ''}: `, secret),
+        confirm: (question) => (caller.interactive ? askLine(`${escapeControls(question)} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
+        ask: (question, initial, secret) => askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret),
       },
     );
     if (response.type === 'result') {
@@ -164,12 +175,17 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
     }
     if (response.type === 'error') {
       if (json) process.stdout.write(`${JSON.stringify({ error: { code: response.code, message: response.message, hints: response.hints } }, null, 2)}\n`);
-      process.stderr.write(`${response.message}\n`);
+      process.stderr.write(`${escapeControls(response.message, { lines: true })}\n`);
       return response.exitStatus;
     }
     process.stderr.write('platform: unexpected answer from platformd\n');
     return 1;
   } catch (error) {
+    if (error instanceof DaemonForbidden) {
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'permission-denied', message: error.message, hints: [error.hint] } }, null, 2)}\n`);
+      process.stderr.write(`platform: ${error.message}\n${error.hint}\n`);
+      return 1;
+    }
     if (error instanceof DaemonUnreachable) {
       // The banner's facts are the node's own: show them even without the daemon.
       if (words.length === 1 && words[0] === 'health' && !json) {
@@ -180,7 +196,10 @@ async function runOnce(paths: Paths, words: string[], caller: CallerInfo, json: 
       process.stderr.write(`${error.message}.\nStart it with: platformd --home ${paths.home}\n`);
       return 3;
     }
-    throw error;
+    // The connection broke or the daemon answered something unreadable: say so, without a stack.
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-failed', message: (error as Error).message } }, null, 2)}\n`);
+    process.stderr.write(`platform: ${escapeControls((error as Error).message ?? String(error), { lines: true })}\n`);
+    return 1;
   }
 }
 
@@ -209,7 +228,9 @@ main().then(
     process.exitCode = status;
   },
   (error) => {
-    process.stderr.write(`platform: ${(error as Error).stack ?? error}\n`);
+    // The interactive console's way out: a refused socket is said plainly; anything else is a bug, with its stack.
+    if (error instanceof DaemonForbidden) process.stderr.write(`platform: ${error.message}\n${error.hint}\n`);
+    else process.stderr.write(`platform: ${(error as Error).stack ?? error}\n`);
     process.exitCode = 1;
   },
 );

@@ -8,14 +8,15 @@ import { useEffect, useReducer, useRef, useState } from 'react';
 import { Box, Static, Text, render, useApp, useInput, useWindowSize, type Key } from 'ink';
 import type { Block } from '../../commands/types.js';
 import { splitWords } from '../../commands/tree.js';
-import type { CallerInfo } from '../../daemon/protocol.js';
+import type { CallerClaim } from '../../daemon/protocol.js';
+import { escapeControls } from '../../terminal/escape.js';
 import { DaemonUnreachable, request } from '../client.js';
 import { renderBlock } from '../render/text.js';
 import { applyCompletion, commonPrefix, edit, emptyLine, History, type EditKey, type LineState } from './editor.js';
 
 export interface ConsoleOptions {
   socket: string;
-  caller: CallerInfo;
+  caller: CallerClaim;
   hostname: string;
   daemonUp: boolean;
   history: string[];
@@ -292,13 +293,13 @@ function LiveLine({ mode, line, answer, prompt, frame }: { mode: Mode; line: Lin
     case 'running':
       return (
         <Text color="cyan">
-          {SPINNER[frame % SPINNER.length]} {mode.progress || 'working'} <Text dimColor>(Ctrl-C cancels)</Text>
+          {SPINNER[frame % SPINNER.length]} {escapeControls(mode.progress) || 'working'} <Text dimColor>(Ctrl-C cancels)</Text>
         </Text>
       );
     case 'question':
       return (
         <Text>
-          <Text bold>{mode.text}</Text>
+          <Text bold>{escapeControls(mode.text)}</Text>
           {mode.yesNo ? ' [y/N]' : ''}: <Cursor state={mode.secret ? { text: '*'.repeat(answer.text.length), cursor: answer.cursor } : answer} />
         </Text>
       );
@@ -331,19 +332,20 @@ function Cursor({ state }: { state: LineState }) {
 
 function EntryView({ entry, width }: { entry: Entry; width: number }) {
   switch (entry.kind) {
+    // Text from the daemon (and what was typed) is shown with its control characters escaped.
     case 'echo':
-      return <Text>{entry.text}</Text>;
+      return <Text>{escapeControls(entry.text)}</Text>;
     case 'info':
-      return <Text dimColor>{entry.text}</Text>;
+      return <Text dimColor>{escapeControls(entry.text, { lines: true })}</Text>;
     case 'error':
-      return <Text color="red">{entry.text}</Text>;
+      return <Text color="red">{escapeControls(entry.text, { lines: true })}</Text>;
     case 'blocks':
       return (
         <Box flexDirection="column">
           {entry.blocks.map((block, i) =>
             block.kind === 'warning' ? (
               <Text key={i} color="yellow" bold>
-                {block.text}
+                {escapeControls(block.text, { lines: true })}
               </Text>
             ) : (
               <Text key={i}>{renderBlock(block, width)}</Text>

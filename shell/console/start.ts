@@ -4,14 +4,15 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import type { BannerLine, CallerInfo } from '../../daemon/protocol.js';
+import type { BannerLine, CallerClaim } from '../../daemon/protocol.js';
+import { escapeControls } from '../../terminal/escape.js';
 import type { Paths } from '../../store/paths.js';
 import { DaemonUnreachable, request } from '../client.js';
 
 const YELLOW = '\x1b[1;33m';
 const RESET = '\x1b[0m';
 
-export async function openConsole(paths: Paths, caller: CallerInfo): Promise<number> {
+export async function openConsole(paths: Paths, caller: CallerClaim): Promise<number> {
   let hostname = osHostname();
   let daemonUp = true;
   let lines: BannerLine[];
@@ -26,7 +27,7 @@ export async function openConsole(paths: Paths, caller: CallerInfo): Promise<num
     const { localBanner } = await import('../../status/local.js');
     ({ lines, hostname } = await localBanner(paths));
   }
-  process.stdout.write(lines.map((l) => (l.warning ? `${YELLOW}${l.text}${RESET}` : l.text)).join('\n') + '\n\n');
+  process.stdout.write(lines.map((l) => (l.warning ? `${YELLOW}${escapeControls(l.text)}${RESET}` : escapeControls(l.text))).join('\n') + '\n\n');
 
   const historyFile = `${paths.history}/${caller.user}`;
   const { runConsole } = await import('./app.js');

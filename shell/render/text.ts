@@ -1,7 +1,10 @@
 // The plain-text renderer: what `ssh platform@host <command>` and pipes see.
-// The Ink console draws the same blocks with colour.
+// The Ink console draws the same blocks with colour. Every string is shown
+// with its control characters escaped (terminal/escape.ts): what a command
+// returns may hold words someone else typed.
 
 import type { Block, Json } from '../../commands/types.js';
+import { escapeControls } from '../../terminal/escape.js';
 
 export function renderBlocks(blocks: readonly Block[], width = 100): string {
   return blocks.map((block) => renderBlock(block, width)).join('\n');
@@ -11,7 +14,7 @@ export function renderBlock(block: Block, width = 100): string {
   switch (block.kind) {
     case 'text':
     case 'warning':
-      return block.text;
+      return escapeControls(block.text, { lines: true });
     case 'tree':
       return renderTree(block.value, 0).join('\n');
     case 'table':
@@ -28,11 +31,12 @@ export function renderTree(value: { [key: string]: Json }, depth: number): strin
   const lines: string[] = [];
   const pad = INDENT.repeat(depth);
   for (const [key, item] of Object.entries(value)) {
-    if (item === null || typeof item !== 'object') lines.push(`${pad}${key}: ${scalar(item)}`);
+    const shownKey = escapeControls(key);
+    if (item === null || typeof item !== 'object') lines.push(`${pad}${shownKey}: ${scalar(item)}`);
     else if (Array.isArray(item)) {
-      if (item.every((x) => x === null || typeof x !== 'object')) lines.push(`${pad}${key}: ${item.length ? item.map(scalar).join(', ') : 'none'}`);
+      if (item.every((x) => x === null || typeof x !== 'object')) lines.push(`${pad}${shownKey}: ${item.length ? item.map(scalar).join(', ') : 'none'}`);
       else {
-        lines.push(`${pad}${key}:`);
+        lines.push(`${pad}${shownKey}:`);
         for (const entry of item) {
           const nested = renderTree(entry as { [key: string]: Json }, depth + 1);
           if (nested.length > 0) nested[0] = `${pad}  - ${nested[0]!.trimStart()}`;
@@ -40,7 +44,7 @@ export function renderTree(value: { [key: string]: Json }, depth: number): strin
         }
       }
     } else {
-      lines.push(`${pad}${key}:`);
+      lines.push(`${pad}${shownKey}:`);
       lines.push(...renderTree(item, depth + 1));
     }
   }
@@ -50,10 +54,12 @@ export function renderTree(value: { [key: string]: Json }, depth: number): strin
 function scalar(value: Json): string {
   if (value === null) return 'value not set';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  return String(value);
+  return escapeControls(String(value));
 }
 
-export function renderTable(columns: readonly string[], rows: readonly string[][]): string {
+export function renderTable(rawColumns: readonly string[], rawRows: readonly string[][]): string {
+  const columns = rawColumns.map((c) => escapeControls(c));
+  const rows = rawRows.map((row) => row.map((cell) => escapeControls(String(cell))));
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -64,7 +70,8 @@ export function renderTable(columns: readonly string[], rows: readonly string[][
 }
 
 /** `USAGE:`, a dashed rule, then `syntax - description`, long descriptions wrapped and indented. */
-export function renderUsage(entries: readonly [string, string][], width: number): string {
+export function renderUsage(rawEntries: readonly [string, string][], width: number): string {
+  const entries = rawEntries.map(([syntax, summary]) => [escapeControls(syntax), escapeControls(summary)] as const);
   const syntaxWidth = Math.min(48, Math.max(0, ...entries.map(([s]) => s.length)));
   const room = Math.max(20, width - syntaxWidth - 3);
   const lines = ['USAGE:', '-'.repeat(Math.min(width, 78))];

@@ -68,7 +68,7 @@ describe('users', () => {
 describe('who is calling', () => {
   it('gives no rights to a caller that claims a name without its token', async () => {
     const { request } = await import('../../shell/client.js');
-    const caller = { user: 'platform', origin: 'console' as const, interactive: false, assumeYes: true };
+    const caller = { user: 'platform', interactive: false, assumeYes: true };
     const spoofed = await request(join(node.home, 'run', 'platformd.sock'), { op: 'run', words: ['system', 'info'], caller });
     expect(spoofed).toMatchObject({ type: 'error', code: 'not-permitted' });
     const token = readFileSync(join(node.home, 'run', 'users', 'platform'), 'utf8');
