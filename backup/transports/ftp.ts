@@ -6,6 +6,7 @@
 // ftp:// locations are reached directly.
 
 import { lstat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Client as FtpClient } from 'basic-ftp';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
@@ -23,7 +24,7 @@ async function open(options: TransportOptions, password: string): Promise<{ clie
     // FEAT before logging in: credentials go over TLS whenever the server offers it.
     const features = await client.features();
     const tls = features.get('AUTH')?.toUpperCase().split(/\s+/).includes('TLS') ?? false;
-    if (tls) await client.useTLS({ servername: uri.host });
+    if (tls) await client.useTLS({ servername: isIP(uri.host!) ? undefined : uri.host }); // SNI takes names only
     await client.login(uri.user!, password);
     await client.useDefaultSettings();
     return { client, tls };
