@@ -4,7 +4,7 @@
 // words: ok, refused, timed out, TLS intercepted.
 
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { NetworkUri } from './uri.js';
 
@@ -109,7 +109,8 @@ export async function probeTls(host: string, port: number, options: { proxy?: Ne
     return outcomeOf(error as NodeJS.ErrnoException);
   }
   return new Promise((resolve) => {
-    const socket = tlsConnect({ socket: raw, servername: host, rejectUnauthorized: false, ca: options.ca }, () => {
+    // SNI carries names only (Node 26 refuses an IP address as servername).
+    const socket = tlsConnect({ socket: raw, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, ca: options.ca }, () => {
       const cert = socket.getPeerX509Certificate();
       const issuer = cert?.issuer.replace(/\n/g, ', ') ?? 'none';
       const ms = performance.now() - start;
