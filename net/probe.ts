@@ -109,7 +109,7 @@ export async function probeTls(host: string, port: number, options: { proxy?: Ne
     return outcomeOf(error as NodeJS.ErrnoException);
   }
   return new Promise((resolve) => {
-    // SNI carries host names only: Node refuses an address there.
+    // SNI carries names only (Node 26 refuses an IP address as servername).
     const socket = tlsConnect({ socket: raw, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, ca: options.ca }, () => {
       const cert = socket.getPeerX509Certificate();
       const issuer = cert?.issuer.replace(/\n/g, ', ') ?? 'none';
