@@ -2,11 +2,11 @@
 // primary creates. They are separate from the web certificate. EC P-256 keys
 // and certificates are made with the openssl CLI (native, milliseconds).
 
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../store/paths.js';
+import { runChecked } from '../os/processes.js';
 
 export interface ClusterFiles {
   dir: string;
@@ -22,13 +22,14 @@ export function clusterFiles(paths: Paths): ClusterFiles {
   return { dir, key: join(dir, 'node.key'), cert: join(dir, 'node.pem'), ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key') };
 }
 
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** openssl, off the event loop and bounded in time (EC P-256: milliseconds). */
+const openssl = (args: string[], cwd: string) => runChecked('openssl', args, { cwd, timeoutMs: 30_000, what: `openssl ${args[0]}` });
 
 /** The node's key and a self-signed identity certificate, made once. */
-export function ensureIdentity(files: ClusterFiles, hostname: string): void {
+export async function ensureIdentity(files: ClusterFiles, hostname: string): Promise<void> {
   if (existsSync(files.key) && existsSync(files.cert)) return;
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${files.key}.new`, '-out', `${files.cert}.new`, '-days', '3650', '-subj', `/CN=${cnSafe(hostname)}`], files.dir);
+  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${files.key}.new`, '-out', `${files.cert}.new`, '-days', '3650', '-subj', `/CN=${cnSafe(hostname)}`], files.dir);
   renameSync(`${files.key}.new`, files.key);
   renameSync(`${files.cert}.new`, files.cert);
 }
@@ -38,17 +39,17 @@ export function fingerprintOf(pem: string | Buffer): string {
 }
 
 /** The primary's CA, made at the first `cluster add`. */
-export function ensureCa(files: ClusterFiles, clusterName: string): void {
+export async function ensureCa(files: ClusterFiles, clusterName: string): Promise<void> {
   if (existsSync(files.ca) && existsSync(files.caKey)) return;
-  openssl(
+  await openssl(
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', files.caKey, '-out', files.ca, '-days', '3650', '-subj', `/CN=${cnSafe(clusterName)} cluster CA`, '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
     files.dir,
   );
 }
 
 /** Issues a node certificate for a public key (taken from the node's identity certificate). */
-export function issueNodeCertificate(files: ClusterFiles, identityPem: string, hostname: string, address: string): string {
-  const work = join(files.dir, `issue-${process.pid}-${Date.now()}`);
+export async function issueNodeCertificate(files: ClusterFiles, identityPem: string, hostname: string, address: string): Promise<string> {
+  const work = join(files.dir, `issue-${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(work, { mode: 0o700 });
   try {
     const publicKey = new X509Certificate(identityPem).publicKey.export({ type: 'spki', format: 'pem' });
@@ -56,8 +57,8 @@ export function issueNodeCertificate(files: ClusterFiles, identityPem: string, h
     writeFileSync(join(work, 'ext'), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:false\n`);
     // `x509 -new -force_pubkey` would need OpenSSL 3.2; a CSR cannot be made without the node's private key,
     // so the certificate is built from a throwaway request and the node's public key is forced in.
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tmp.key', '-out', 'req.csr', '-subj', `/CN=${cnSafe(hostname)}`], work);
-    openssl(['x509', '-req', '-in', 'req.csr', '-force_pubkey', 'node.pub', '-CA', files.ca, '-CAkey', files.caKey, '-CAcreateserial', '-out', 'node.pem', '-days', '825', '-extfile', 'ext'], work);
+    await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tmp.key', '-out', 'req.csr', '-subj', `/CN=${cnSafe(hostname)}`], work);
+    await openssl(['x509', '-req', '-in', 'req.csr', '-force_pubkey', 'node.pub', '-CA', files.ca, '-CAkey', files.caKey, '-CAcreateserial', '-out', 'node.pem', '-days', '825', '-extfile', 'ext'], work);
     return readFileSync(join(work, 'node.pem'), 'utf8');
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -119,14 +119,14 @@ export class ClusterService {
     });
     await this.runtime.services.firewall?.reconcile();
     try {
-      this.runtime.services.web?.reconfigure();
+      await this.runtime.services.web?.reconfigure();
     } catch (error) {
       this.runtime.log('error', `nginx upstreams not updated: ${(error as Error).message}`);
     }
   }
 
   async start(): Promise<void> {
-    ensureIdentity(this.files, this.self().hostname);
+    await ensureIdentity(this.files, this.self().hostname);
     const known = (fingerprint: string) => this.store.db.prepare('SELECT 1 FROM cluster_nodes WHERE fingerprint = ?').get(fingerprint) !== undefined;
     this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m));
     const joinable = this.joinable();
@@ -223,16 +223,16 @@ export class ClusterService {
       throw failure('unreachable', `${address} is not responding on the cluster port ${this.port}: run "cluster prepnode" on it first, and check the network (${(error as Error).message.replace(/^[^:]*: /, '')})`);
     });
     if (hello.fingerprint !== fingerprintOf(hello.body.certificate)) throw failure('fingerprint-mismatch', `${address} presented another certificate than it offered for joining`);
-    ensureCa(this.files, me.hostname);
+    await ensureCa(this.files, me.hostname);
     let inventory = this.inventory();
     if (inventory.length === 0) {
       // The first add makes this node the primary and a member of its own CA.
-      installMembership(this.files, readFileSync(this.files.ca, 'utf8'), issueNodeCertificate(this.files, readFileSync(this.files.cert, 'utf8'), me.hostname, me.address));
+      installMembership(this.files, readFileSync(this.files.ca, 'utf8'), await issueNodeCertificate(this.files, readFileSync(this.files.cert, 'utf8'), me.hostname, me.address));
       if (this.server) reloadCertificate(this.server, this.files);
       inventory = [{ ...me, primary: true, fingerprint: fingerprintOf(readFileSync(this.files.cert)) }];
     }
     const joining = { ...hello.body.node, address, primary: false };
-    const certificate = issueNodeCertificate(this.files, hello.body.certificate, joining.hostname, address);
+    const certificate = await issueNodeCertificate(this.files, hello.body.certificate, joining.hostname, address);
     const next = [...inventory, { ...joining, fingerprint: fingerprintOf(certificate) }];
     progress(`issuing the cluster certificate of ${joining.hostname}`);
     await callAgent(this.files, address, this.port, 'join/complete', { proof: joinProof(code, hello.body.nonce, hello.fingerprint), ca: readFileSync(this.files.ca, 'utf8'), cert: certificate, inventory: next }, { asMember: false }).catch((error) => {

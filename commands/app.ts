@@ -29,23 +29,25 @@ interface AppView {
   processes: { name: string; state: string }[];
 }
 
-function view(ctx: Context): AppView[] {
+async function view(ctx: Context): Promise<AppView[]> {
   const node = nodeOrDefault(ctx.store, osHostname());
   const apps = ctx.services.apps?.apps() ?? [];
   const firewall = ctx.services.firewall;
-  return servicesFor(node.roles).map((service) => {
-    const processes = apps.filter((a: AppDefinition) => a.service === service.name).map((a) => ({ name: a.name, state: ctx.services.apps!.state(a.name) }));
-    const running = firewall ? firewall.isRunning(service) : processes.some((p) => p.state === 'running');
-    return { service, ports: service.ports.map((p) => `${p.port}/${p.protocol}`).join(', '), running, processes };
-  });
+  return Promise.all(
+    servicesFor(node.roles).map(async (service) => {
+      const processes = await Promise.all(apps.filter((a: AppDefinition) => a.service === service.name).map(async (a) => ({ name: a.name, state: await ctx.services.apps!.state(a.name) })));
+      const running = firewall ? firewall.isRunning(service) : processes.some((p) => p.state === 'running');
+      return { service, ports: service.ports.map((p) => `${p.port}/${p.protocol}`).join(', '), running, processes };
+    }),
+  );
 }
 
 const list: Command = {
   words: ['app', 'list'],
   summary: 'List the applications of this node with their ports',
   json: json.array(json.object({ app: json.string(), ports: json.string(), reachableBy: json.string(), purpose: json.string() })),
-  run(ctx) {
-    const rows = view(ctx).map((v) => [v.service.name, v.ports, v.service.scope, v.service.purpose]);
+  async run(ctx) {
+    const rows = (await view(ctx)).map((v) => [v.service.name, v.ports, v.service.scope, v.service.purpose]);
     return reply.table(['app', 'ports', 'reachable by', 'purpose'], rows);
   },
 };
@@ -57,8 +59,8 @@ const status: Command = {
     apps: json.array(json.object({ name: json.string(), ports: json.string(), running: json.boolean(), processes: json.array(json.object({ name: json.string(), state: json.string() })) })),
     firewall: json.nullable(json.object({ applied: json.boolean(), mode: json.oneOf('plan', 'apply') })),
   }),
-  run(ctx) {
-    const apps = view(ctx);
+  async run(ctx) {
+    const apps = await view(ctx);
     const line = (name: string, state: string) => `   |-${name.padEnd(22)}${state}`;
     const lines: string[] = [];
     for (const app of apps) {

@@ -3,8 +3,8 @@
 // backup/; this file parses, asks and renders.
 
 import { readFileSync } from 'node:fs';
-import { backupLocations, shown } from '../net/locations.js';
-import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { addBackupLocation, backupLocations, shown } from '../net/locations.js';
+import { uriArg, type NetworkUri } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
@@ -114,7 +114,7 @@ const commands: Command[] = [
       const uri = args.uri as NetworkUri;
       const exists = ctx.store.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name as string} exists; delete it first`);
-      ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO backup_locations (name, uri) VALUES (?, ?)').run(args.name, formatUri(uri)));
+      addBackupLocation(ctx.store, args.name as string, uri);
       return reply.tree({ [args.name as string]: shown(uri) }, { name: args.name as string, uri: shown(uri) });
     },
   },
@@ -139,7 +139,7 @@ const commands: Command[] = [
     json: messageShape,
     args: [{ name: 'name', type: location }],
     run(ctx, args) {
-      const removed = ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes;
+      const removed = ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes);
       if (!removed) throw badInput('no-such-location', `no backup location named ${args.name as string}; see "backup list"`);
       return reply.text(`deleted backup location ${args.name as string}; the backups stored there are untouched`);
     },

@@ -1,8 +1,7 @@
 // `diag ...`: what support staff run to find out why something does not
 // connect. Every probe is bounded in time and answers in words.
 
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listeningPorts } from '../firewall/listening.js';
@@ -12,16 +11,18 @@ import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
 import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
-import { describeUri, effectivePort, parseUri, redactText, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { describeUri, effectivePort, parseUri, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { nodeOrDefault } from '../store/node.js';
+import { SEALED_SETTINGS } from '../store/db.js';
 import { healthGroup } from './health.js';
 import { diagHealth } from './health-monitoring.js';
 import { choice, host, integer } from './argtypes.js';
 import { json, messageShape } from './json-shape.js';
+import { runProcess } from '../os/processes.js';
 import { failure, reply, type Block, type Command, type Context, type Group, type Json } from './types.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
-  const text = ctx.store.get<string>('network.proxy');
+  const text = ctx.store.getSecret('network.proxy');
   return text ? parseUri(text) : undefined;
 };
 
@@ -132,8 +133,9 @@ const commands: Command[] = [
     summary: 'Round-trip time to a host (3 echo requests)',
     json: json.object({ host: json.string(), reachable: json.boolean() }),
     args: [{ name: 'host', type: host() }],
-    run(_ctx, args) {
-      const result = spawnSync('ping', ['-c', '3', '-W', '2', args.host as string], { encoding: 'utf8' });
+    async run(ctx, args) {
+      // Three echoes 1 s apart, 2 s for the last answer: 10 s is ample, and never on the event loop.
+      const result = await runProcess('ping', ['-c', '3', '-W', '2', '--', args.host as string], { timeoutMs: 10_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
       return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string, reachable: result.status === 0 }, result.status === 0 ? 0 : 1);
     },
   },
@@ -142,8 +144,8 @@ const commands: Command[] = [
     summary: 'The route to a host, hop by hop',
     json: json.object({ host: json.string() }),
     args: [{ name: 'host', type: host() }],
-    run(_ctx, args) {
-      const result = spawnSync('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host as string], { encoding: 'utf8' });
+    async run(ctx, args) {
+      const result = await runProcess('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host as string], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
       return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string }, result.status === 0 ? 0 : 1);
     },
   },
@@ -197,12 +199,9 @@ const subnet: Command = {
   words: ['diag', 'subnet'],
   summary: "The node's networks against reserved ranges and each other",
   json: json.array(json.object({ subject: json.string(), ok: json.boolean(), finding: json.string() })),
-  run() {
+  async run() {
     const networks = Object.entries(networkInterfaces()).flatMap(([iface, list]) => (list ?? []).filter((a) => !a.internal && a.cidr).map((a) => ({ iface, cidr: a.cidr! })));
-    const gateways = ['-4', '-6'].flatMap((family) => {
-      const result = spawnSync('ip', ['-j', family, 'route', 'show', 'default'], { encoding: 'utf8' });
-      return result.status === 0 ? (JSON.parse(result.stdout) as { gateway?: string }[]).map((r) => r.gateway).filter((g): g is string => Boolean(g)) : [];
-    });
+    const gateways = (await Promise.all(['-4', '-6'].map((family) => ipJson<{ gateway?: string }>([family, 'route', 'show', 'default'])))).flat().map((r) => r.gateway).filter((g): g is string => Boolean(g));
     const findings = checkSubnets(networks, gateways);
     return reply.blocks([{ kind: 'table', columns: ['what', 'result', 'finding'], rows: findings.map((f) => [f.subject, f.ok ? 'ok' : 'CONFLICT', f.finding]) }], findings as unknown as Json, findings.every((f) => f.ok) ? 0 : 1);
   },
@@ -234,8 +233,9 @@ const bundle: Command = {
       }
       if (existsSync(ctx.paths.logs)) cpSync(ctx.paths.logs, join(dir, 'logs'), { recursive: true });
       const archive = join(ctx.paths.media, `${name}.tar.gz`);
-      const tar = spawnSync('tar', ['-czf', archive, '-C', work, name], { encoding: 'utf8' });
+      const tar = await runProcess('tar', ['-czf', archive, '-C', work, name], { timeoutMs: 120_000, signal: ctx.signal });
       if (tar.status !== 0) throw failure('bundle-failed', `tar failed: ${tar.stderr.trim()}`);
+      chmodSync(archive, 0o644); // fetched with scp by a console user; the daemon's umask made it 0600
       return reply.text(`support bundle written to ${archive}`, { file: archive });
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -243,13 +243,28 @@ const bundle: Command = {
   },
 };
 
+/** `ip -j ...` as JSON, off the event loop; nothing when it fails or answers something else. */
+export async function ipJson<T>(args: string[]): Promise<T[]> {
+  const result = await runProcess('ip', ['-j', ...args], { timeoutMs: 5000 });
+  if (result.status !== 0 || result.truncated) return [];
+  try {
+    const parsed = JSON.parse(result.stdout) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Settings and lists as stored, with every URI redacted and password hashes left out. */
 function configWithoutSecrets(ctx: Context): Json {
   const settings = Object.fromEntries(
-    (ctx.store.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[]).map((r) => [r.key, redactDeep(JSON.parse(r.value) as Json)]),
+    (ctx.store.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[])
+      .filter((r) => !SEALED_SETTINGS.includes(r.key))
+      .map((r) => [r.key, redactDeep(JSON.parse(r.value) as Json)]),
   );
   return {
     settings,
+    proxy: proxyOf(ctx) ? redactUri(proxyOf(ctx)!) : null,
     backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
     users: ctx.store.db.prepare('SELECT name, must_change FROM users').all() as Json,
@@ -258,7 +273,7 @@ function configWithoutSecrets(ctx: Context): Json {
 }
 
 function redactDeep(value: Json): Json {
-  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'string') return redactSecrets(value, { word: true });
   if (Array.isArray(value)) return value.map(redactDeep);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)]));
   return value;

@@ -2,10 +2,12 @@
 // for password-less backups and transfers (ssh2 is the client). `user
 // addkey` installs an administrator's public key for logging in here.
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBoundedFile, writeFileInside } from '../os/files.js';
+import { runChecked } from '../os/processes.js';
+import { fileIn } from '../store/names.js';
 import type { Socket } from 'node:net';
 import { host, integer, text } from './argtypes.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
@@ -61,7 +63,7 @@ const commands: Command[] = [
         rmSync(`${privateKey(ctx)}.pub`, { force: true });
       }
       mkdirSync(sshDir(ctx), { recursive: true, mode: 0o700 });
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'node'}`, '-f', privateKey(ctx)]);
+      await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'node'}`, '-f', privateKey(ctx)], { timeoutMs: 30_000 });
       const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
       return reply.tree({ 'public key': publicKey, fingerprint: fingerprint(Buffer.from(publicKey.split(' ')[1]!, 'base64')) });
     },
@@ -167,6 +169,9 @@ const commands: Command[] = [
   },
 ];
 
+/** An OpenSSH public key line is well under this (RSA 16384 is about 2.8 KB). */
+const MAX_PUBLIC_KEY_BYTES = 16 * 1024;
+
 /** `user addkey <user> <file in media>`: an administrator's public key for logging in here. */
 export const userAddKey: Command = {
   words: ['user', 'addkey'],
@@ -176,20 +181,21 @@ export const userAddKey: Command = {
     { name: 'name', type: text('<user>') },
     { name: 'file', type: text('<file>') },
   ],
-  run(ctx, args) {
+  async run(ctx, args) {
     const name = args.name as string;
     const known = ['platform', 'root'].includes(name) || ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name);
     if (!known) throw badInput('no-such-user', `no user named ${name}; see "user list"`);
-    const media = realpathSync(ctx.paths.media);
-    const file = resolve(media, args.file as string);
-    if (relative(media, file).startsWith('..') || !existsSync(file) || !lstatSync(file).isFile()) throw badInput('no-such-file', `media/${args.file as string} is not a file in the media folder`);
-    const line = readFileSync(file, 'utf8').trim();
+    const line = (await readBoundedFile(fileIn(ctx.paths.media, args.file as string, 'media file name'), { maxBytes: MAX_PUBLIC_KEY_BYTES, label: `media/${args.file as string}` })).toString('utf8').trim();
     const match = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/=]+)( [^\n]*)?$/.exec(line);
     if (!match) throw badInput('not-a-public-key', `media/${args.file as string} is not one OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa)`);
     const blob = Buffer.from(match[2]!, 'base64');
     if (blob.length < 4 || blob.subarray(4, 4 + blob.readUInt32BE(0)).toString() !== match[1]) throw badInput('not-a-public-key', 'the key data does not match its type');
-    mkdirSync(authorizedKeysDir(ctx.paths.etc), { recursive: true, mode: 0o755 });
-    appendFileSync(join(authorizedKeysDir(ctx.paths.etc), name), `${line}\n`, { mode: 0o644 });
+    const dir = authorizedKeysDir(ctx.paths.etc);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(dir, 0o755); // sshd reads it as the user logging in
+    const file = fileIn(dir, name, 'user name');
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    writeFileInside(dir, name, `${before}${line}\n`, 0o644);
     return reply.tree({ user: name, added: `${match[1]} ${fingerprint(blob)}` });
   },
 };

@@ -4,9 +4,8 @@
 // embedded default), and every command says which.
 
 import { networkInterfaces, hostname as osHostname } from 'node:os';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileInside } from '../os/files.js';
+import { ipJson } from './diag.js';
 import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
 import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
@@ -82,11 +81,8 @@ const commands: Command[] = [
     words: ['network', 'routes'],
     summary: "Show the node's routing table",
     json: json.array(json.object({ destination: json.nullable(json.string()), gateway: json.nullable(json.string()), device: json.nullable(json.string()), source: json.nullable(json.string()) })),
-    run() {
-      const routes = ['-4', '-6'].flatMap((family) => {
-        const result = spawnSync('ip', ['-j', family, 'route', 'show'], { encoding: 'utf8' });
-        return result.status === 0 ? (JSON.parse(result.stdout) as Record<string, string>[]) : [];
-      });
+    async run() {
+      const routes = (await Promise.all(['-4', '-6'].map((family) => ipJson<Record<string, string>>([family, 'route', 'show'])))).flat();
       return reply.table(
         ['destination', 'gateway', 'device', 'source'],
         routes.map((r) => [r.dst ?? '', r.gateway ?? '', r.dev ?? '', r.prefsrc ?? '']),
@@ -122,8 +118,8 @@ const commands: Command[] = [
     json: json.object({ proxy: json.nullable(json.string()) }),
     args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
     run(ctx, args) {
-      if (args.uri) ctx.store.set('network.proxy', formatUri(args.uri as NetworkUri));
-      const proxy = ctx.store.get<string>('network.proxy');
+      if (args.uri) ctx.store.setSecret('network.proxy', formatUri(args.uri as NetworkUri));
+      const proxy = ctx.store.getSecret('network.proxy');
       return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' }, { proxy: proxy ? redactedProxy(proxy) : null });
     },
   },
@@ -148,8 +144,7 @@ const commands: Command[] = [
       const node = nodeOrDefault(ctx.store, osHostname());
       const rows = requirements(ctx.store, node.ip ?? primaryAddress() ?? '127.0.0.1');
       const text = format === 'csv' ? toCsv(rows) : format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : toMarkdown(rows, `Network requirements of the cluster of ${node.hostname}`);
-      const file = join(ctx.paths.media, `network-requirements.${format}`);
-      writeFileSync(file, text);
+      const file = writeFileInside(ctx.paths.media, `network-requirements.${format}`, text, 0o644);
       return reply.blocks([{ kind: 'text', text: `${text.trimEnd()}\n\nwritten to ${file}` }], rows as unknown as Json);
     },
   },

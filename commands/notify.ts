@@ -1,7 +1,7 @@
 // `notify ...`: where warnings go, per level, as mailto: or snmp:// URIs.
 
-import { NOTIFY_LEVELS, notifyTargets, shown, type NotifyLevel } from '../net/locations.js';
-import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, shown, type NotifyLevel } from '../net/locations.js';
+import { uriArg, type NetworkUri } from '../net/uri.js';
 import { choice, host } from './argtypes.js';
 import { json } from './json-shape.js';
 import { badInput, reply, type Command, type Context, type Group, type Json, type Reply } from './types.js';
@@ -31,10 +31,7 @@ const commands: Command[] = [
       { name: 'uris', type: target, rest: true },
     ],
     run(ctx, args) {
-      const insert = ctx.store.db.prepare('INSERT OR IGNORE INTO notify_targets (level, uri) VALUES (?, ?)');
-      ctx.store.tx(() => {
-        for (const uri of args.uris as NetworkUri[]) insert.run(args.level, formatUri(uri));
-      });
+      addNotifyTargets(ctx.store, args.level as NotifyLevel, args.uris as NetworkUri[]);
       return listing(ctx);
     },
   },
@@ -47,7 +44,7 @@ const commands: Command[] = [
       { name: 'uri', type: target },
     ],
     run(ctx, args) {
-      const removed = ctx.store.db.prepare('DELETE FROM notify_targets WHERE level = ? AND uri = ?').run(args.level as NotifyLevel, formatUri(args.uri as NetworkUri)).changes;
+      const removed = removeNotifyTarget(ctx.store, args.level as NotifyLevel, args.uri as NetworkUri);
       if (!removed) throw badInput('no-such-target', `${shown(args.uri as NetworkUri)} is not a ${args.level as string} target; see "notify list"`);
       return listing(ctx);
     },

@@ -71,16 +71,19 @@ const commands: Command[] = [
     summary: 'Add a console user with no rights; the first password must be changed at first login',
     json: json.object({ user: json.string(), initialPassword: json.string() }),
     args: [{ name: 'name', type: userName }],
-    run(ctx, args) {
+    async run(ctx, args) {
       const name = args.name as string;
       if (ADMINISTRATORS.has(name) || exists(ctx, name)) throw badInput('user-exists', `a user named ${name} exists`);
       const initial = initialPassword();
-      ctx.store.tx(() => {
-        ctx.store.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (?, 1, ?)').run(name, new Date().toISOString());
-        // Inside the transaction: an account that cannot be made leaves no user behind.
-        ctx.services.accounts?.add(name, initial);
-      });
-      issueToken(ctx.paths, name);
+      // The account first: one that cannot be made leaves no user behind; a store that cannot record it removes the account again.
+      await ctx.services.accounts?.add(name, initial);
+      try {
+        ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (?, 1, ?)').run(name, new Date().toISOString()));
+      } catch (error) {
+        await ctx.services.accounts?.remove(name).catch(() => undefined);
+        throw error;
+      }
+      await issueToken(ctx.paths, name);
       const where = ctx.services.accounts ? 'operating system account made' : EMBEDDED;
       return reply.blocks(
         [
@@ -97,11 +100,11 @@ const commands: Command[] = [
     json: messageShape,
     args: [{ name: 'name', type: userName }],
     confirm: (args) => `Delete user ${args.name as string}?`,
-    run(ctx, args) {
+    async run(ctx, args) {
       const name = args.name as string;
       if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} is the appliance's administrator and cannot be deleted`);
       requireUser(ctx, name);
-      ctx.services.accounts?.remove(name);
+      await ctx.services.accounts?.remove(name);
       ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name));
       revokeToken(ctx.paths, name);
       return reply.text(`deleted ${name}${ctx.services.accounts ? ' and their operating system account' : ''}`);
@@ -152,8 +155,8 @@ const commands: Command[] = [
         if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} holds every right`);
         requireUser(ctx, name);
         const prefix = await checkPrefix(args.prefix as string[]);
-        if (verb === 'grant') ctx.store.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(name, prefix);
-        else if (!ctx.store.db.prepare('DELETE FROM user_rights WHERE user = ? AND prefix = ?').run(name, prefix).changes) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
+        if (verb === 'grant') ctx.store.tx(() => ctx.store.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(name, prefix));
+        else if (!ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM user_rights WHERE user = ? AND prefix = ?').run(name, prefix).changes)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
         const held = (ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix').all(name) as { prefix: string }[]).map((r) => r.prefix);
         return reply.tree({ [name]: { rights: held.join(', ') || null } }, { user: name, rights: held });
       },
@@ -169,8 +172,8 @@ const commands: Command[] = [
       requireUser(ctx, name);
       const password = await askNewPassword(ctx, name);
       // The administrator knows it now: the user replaces it at the next login.
-      ctx.services.accounts?.setPassword(name, password, { mustChange: true });
-      ctx.store.db.prepare('UPDATE users SET must_change = 1 WHERE name = ?').run(name);
+      await ctx.services.accounts?.setPassword(name, password, { mustChange: true });
+      ctx.store.tx(() => ctx.store.db.prepare('UPDATE users SET must_change = 1 WHERE name = ?').run(name));
       return reply.text(`password of ${name} set; ${name} must change it at the next login${ctx.services.accounts ? '' : ` (${EMBEDDED})`}`);
     },
   },
@@ -179,13 +182,13 @@ const commands: Command[] = [
     summary: `Unlock an account locked after ${LOCKOUT_POLICY.attempts} failed logins (it unlocks by itself after ${LOCKOUT_POLICY.lockMinutes} minutes)`,
     json: messageShape,
     args: [{ name: 'name', type: userName }],
-    run(ctx, args) {
+    async run(ctx, args) {
       const name = args.name as string;
       if (!ADMINISTRATORS.has(name)) requireUser(ctx, name);
       const failures = loginFailures(faillockDir(ctx.paths), name);
       if (failures.recent.length === 0) return reply.text(`${name} has no failed logins; nothing to unlock`);
       if (!ctx.services.accounts) throw failure('no-accounts', EMBEDDED);
-      ctx.services.accounts.unlock(name);
+      await ctx.services.accounts.unlock(name);
       return reply.text(`${failures.lockedUntil ? 'unlocked' : 'failed logins forgotten for'} ${name} (${failures.recent.length} failed logins, the last from ${failures.recent.at(-1)!.from})`);
     },
   },

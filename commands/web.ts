@@ -8,6 +8,7 @@ import { choice, hostPort, integer, text } from './argtypes.js';
 import { json, type JsonOf } from './json-shape.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 import { readdirSync } from 'node:fs';
+import { safeName } from '../store/names.js';
 
 function webOf(ctx: Context): WebService {
   if (!ctx.services.web) throw failure('no-web', 'the web subsystem is not running in this daemon');
@@ -119,6 +120,8 @@ const commands: Command[] = [
       const alt = given ? (args.altNames as string | undefined) : await ctx.ask({ text: 'SAN (comma-separated)', initial: details.altNames.join(',') });
       if (alt !== undefined) details.altNames = alt.split(',').map((s) => s.trim()).filter(Boolean);
       if (!details.commonName) throw badInput('no-common-name', 'the CN must not be empty');
+      // The CN names the CSR's file in media: it must be a plain name.
+      safeName(`${details.commonName}.csr`, 'CN');
       if (details.country && !/^[A-Z]{2}$/.test(details.country)) throw badInput('bad-country', `C must be a two-letter country code, not "${details.country}"`);
       web.saveDetails(details);
       return reply.tree(detailsTree(details), detailsJson(details));
@@ -196,12 +199,12 @@ const commands: Command[] = [
     summary: 'Show or set the lowest TLS version the web server accepts (1.2 or 1.3)',
     json: json.object({ tlsMinimum: json.oneOf(...TLS_MINIMUMS) }),
     args: [{ name: 'version', type: choice('<1.2|1.3>', TLS_MINIMUMS), optional: true }],
-    run(ctx, args) {
+    async run(ctx, args) {
       const previous = ctx.store.get<TlsMinimum>('web.tlsMinimum') ?? '1.2';
       if (args.version) {
         ctx.store.set('web.tlsMinimum', args.version);
         try {
-          webOf(ctx).reconfigure();
+          await webOf(ctx).reconfigure();
         } catch (error) {
           ctx.store.set('web.tlsMinimum', previous);
           throw failure('nginx-refused', (error as Error).message);
@@ -245,19 +248,27 @@ const commands: Command[] = [
   },
 ];
 
-/** Changes weights and nginx together: if nginx refuses, the store keeps its previous weights. */
-function changeWeights(ctx: Context, change: () => void) {
+/**
+ * Changes weights and nginx together: if nginx refuses, the store gets its
+ * previous weights back. The change is committed before nginx is tested (the
+ * test runs off the event loop, and no transaction is held across it).
+ */
+async function changeWeights(ctx: Context, change: () => void) {
   const web = webOf(ctx);
-  ctx.store.db.exec('SAVEPOINT weights');
-  try {
-    change();
-    web.reconfigure();
-    ctx.store.db.exec('RELEASE weights');
-  } catch (error) {
-    ctx.store.db.exec('ROLLBACK TO weights');
-    ctx.store.db.exec('RELEASE weights');
-    throw failure('nginx-refused', `weights unchanged: ${(error as Error).message}`);
-  }
+  await web.oneAtATime(async () => {
+    const before = ctx.store.db.prepare('SELECT server, weight FROM web_weights').all() as { server: string; weight: number }[];
+    ctx.store.tx(change);
+    try {
+      await web.reconfigure();
+    } catch (error) {
+      ctx.store.tx(() => {
+        ctx.store.db.prepare('DELETE FROM web_weights').run();
+        const insert = ctx.store.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?)');
+        for (const row of before) insert.run(row.server, row.weight);
+      });
+      throw failure('nginx-refused', `weights unchanged: ${(error as Error).message}`);
+    }
+  });
   const list = backends(ctx.store);
   return reply.blocks([{ kind: 'text', text: list.map((b) => `${b.server}: ${b.weight}`).join('\n') }], list.map((b) => ({ server: b.server, weight: b.weight })));
 }

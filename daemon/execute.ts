@@ -14,6 +14,8 @@ import { gatherFacts } from '../status/facts.js';
 import { sessionLimit } from '../ssh/system-commands.js';
 import { escapeControls } from '../terminal/escape.js';
 import { localCaller } from './caller.js';
+import { redactSecrets } from '../net/uri.js';
+import { storeFailure } from '../store/db.js';
 
 export const tree = buildTree(groups);
 
@@ -107,6 +109,8 @@ export async function banner(runtime: Runtime) {
 }
 
 async function run(runtime: Runtime, words: string[], caller: Caller, channel: Channel): Promise<void> {
+  // No request ever joins a transaction another one left open (its writes would be acknowledged, then lost).
+  if (runtime.store.settle()) runtime.log('error', 'a transaction left open was rolled back before the next command');
   const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
   let auditWords = redactUnparsed(words);
   const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) => writeAudit(runtime, caller, { words: auditWords, outcome, exitStatus, message });
@@ -130,13 +134,31 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
     }
     const result: Reply = await command.run(ctx, args);
     const exitStatus = result.exitStatus ?? 0;
-    audit(exitStatus === 0 ? 'ok' : 'failed', exitStatus);
-    channel.send({ type: 'result', blocks: result.blocks, data: result.data ?? dataOf(result), exitStatus });
+    const blocks = [...result.blocks];
+    try {
+      audit(exitStatus === 0 ? 'ok' : 'failed', exitStatus);
+    } catch (auditError) {
+      // The command's own change is committed; say so, and that its record is missing.
+      runtime.store.settle();
+      const why = storeFailure(auditError, runtime.paths.home)?.message ?? (auditError as Error).message;
+      runtime.log('error', `${escapeControls(auditWords)}: done but not audited: ${why}`);
+      blocks.push({ kind: 'warning', text: `WARNING: done, but the audit log could not record it: ${why}` });
+    }
+    channel.send({ type: 'result', blocks, data: result.data ?? dataOf(result), exitStatus });
   } catch (error) {
-    const e = error instanceof PlatformError ? error : new PlatformError('internal', (error as Error).message ?? String(error), 1);
-    if (!(error instanceof PlatformError)) runtime.log('error', `${escapeControls(auditWords)}: ${(error as Error).stack ?? error}`);
-    audit(e.code === 'not-permitted' ? 'refused' : e.exitStatus === 2 ? 'bad-input' : 'failed', e.exitStatus, e.message);
-    channel.send({ type: 'error', code: e.code, message: e.message, hints: e.hints, exitStatus: e.exitStatus });
+    // A write SQLite refused (disk full, I/O error) may leave a transaction open: end it before anything else writes.
+    if (runtime.store.settle()) runtime.log('error', `${escapeControls(auditWords)}: a transaction left open by a failed write was rolled back`);
+    const known = error instanceof PlatformError ? error : storeFailure(error, runtime.paths.home);
+    const e = known ?? new PlatformError('internal', (error as Error).message ?? String(error), 1);
+    if (!known) runtime.log('error', `${escapeControls(auditWords)}: ${redactSecrets((error as Error).stack ?? String(error))}`);
+    const message = redactSecrets(e.message);
+    try {
+      audit(e.code === 'not-permitted' ? 'refused' : e.exitStatus === 2 ? 'bad-input' : 'failed', e.exitStatus, message);
+    } catch (auditError) {
+      runtime.store.settle();
+      runtime.log('error', `${escapeControls(auditWords)}: not audited: ${(auditError as Error).message}`);
+    }
+    channel.send({ type: 'error', code: e.code, message, hints: e.hints, exitStatus: e.exitStatus });
   }
 }
 
@@ -163,14 +185,9 @@ function contextFor(runtime: Runtime, caller: Caller, channel: Channel): Context
   };
 }
 
-/** Before a line parses, hide anything that looks like a URI password or a secret option. */
+/** Before a line parses, hide anything that looks like a URI password or a secret option (net/uri.ts redactSecrets). */
 export function redactUnparsed(words: readonly string[]): string {
-  return words
-    .map((w) =>
-      w
-        .replace(/^(snmp:\/\/)[^@]*@/i, '$1***@')
-        .replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@').replace(/^(--?(password|secret|community|passphrase)=).*/i, '$1***'))
-    .join(' ');
+  return words.map((w) => redactSecrets(w, { word: true })).join(' ');
 }
 
 function dataOf(result: Reply): Json {

@@ -4,30 +4,32 @@
 // daemon compares. A caller without a matching token holds no rights.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { runProcess } from '../os/processes.js';
+import { fileIn } from '../store/names.js';
 import type { Paths } from '../store/paths.js';
 
-const tokenFile = (paths: Paths, user: string) => join(paths.userTokens, user);
+const tokenFile = (paths: Paths, user: string) => fileIn(paths.userTokens, user, 'user name');
 
 /** The Unix uid of a user, when the account exists on this system. */
-function uidOf(user: string): number | undefined {
-  const result = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+async function uidOf(user: string): Promise<number | undefined> {
+  const result = await runProcess('id', ['-u', user], { timeoutMs: 5000 });
   return result.status === 0 ? Number(result.stdout.trim()) : undefined;
 }
 
 /** Makes (or keeps) the token of a console user, readable by that user only. */
-export function issueToken(paths: Paths, user: string): void {
+export async function issueToken(paths: Paths, user: string): Promise<void> {
   mkdirSync(paths.userTokens, { recursive: true, mode: 0o755 });
+  chmodSync(paths.userTokens, 0o755); // the daemon's umask is 077; each file inside is its user's alone
   const file = tokenFile(paths, user);
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o400 });
-  const uid = uidOf(user);
+  const uid = await uidOf(user);
   if (uid !== undefined && uid !== userInfo().uid) chownSync(file, uid, -1);
 }
 
 export function revokeToken(paths: Paths, user: string): void {
+  if (!/^[a-z0-9._-]+$/i.test(user)) return;
   rmSync(tokenFile(paths, user), { force: true });
 }
 

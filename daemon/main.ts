@@ -6,7 +6,9 @@
 
 import { appendFileSync, chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { Store } from '../store/db.js';
+import type { Store } from '../store/db.js';
+import { openNodeStore, StoreRefused } from '../store/open-node.js';
+import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
 import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
 import type { DaemonOptions, Runtime } from './runtime.js';
@@ -137,8 +139,14 @@ async function main(): Promise<void> {
   }
   const paths = pathsFor(opts.home);
   if (opts.installSsh) return installSsh(opts.appliance, paths);
+  // Everything platformd makes is its own (the store, keys, generated files)
+  // unless it says otherwise: a file meant for others gets its mode explicitly.
+  process.umask(0o077);
   for (const dir of [paths.home, paths.run, paths.logs, paths.certs, paths.etc, paths.firewall]) mkdirSync(dir, { recursive: true });
+  // Console users reach the socket under run/; nginx's workers reach their temp folders under etc/.
+  for (const dir of [paths.run, paths.etc]) chmodSync(dir, 0o755);
   mkdirSync(paths.media, { recursive: true, mode: 0o755 });
+  chmodSync(paths.media, 0o755);
   // Console users upload into media (scp, sftp): their group may write there.
   const group = consoleGroup();
   if (group !== undefined) {
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
 
   const logFile = `${paths.logs}/platformd.log`;
   const log: Runtime['log'] = (level, message) => {
-    const line = `${new Date().toISOString()} ${level} ${message}`;
+    const line = `${new Date().toISOString()} ${level} ${redactSecrets(message)}`;
     process.stderr.write(line + '\n');
     try {
       appendFileSync(logFile, line + '\n');
@@ -158,9 +166,18 @@ async function main(): Promise<void> {
     }
   };
 
-  const store = Store.open(paths.database);
+  let store: Store;
+  try {
+    store = openNodeStore(paths);
+  } catch (error) {
+    if (!(error instanceof StoreRefused)) throw error;
+    log('error', `platformd does not start: ${error.message.split('\n')[0]}`);
+    console.error(`platformd: ${error.message}`);
+    rmSync(paths.pidFile, { force: true });
+    process.exit(1);
+  }
   // Console users prove who they are with a token only they can read.
-  for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) issueToken(paths, user);
+  for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) await issueToken(paths, user);
   store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
   const stops: (() => Promise<void>)[] = [];

@@ -4,11 +4,12 @@
 // the firewall sees a started app's ports listen and opens them, and closes
 // them when it stops.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, failure } from '../commands/types.js';
 import type { Runtime, Subsystem } from './runtime.js';
+import { runProcess } from '../os/processes.js';
 
 declare module '../commands/types.js' {
   interface Services {
@@ -36,7 +37,7 @@ export type AppState = 'running' | 'stopped' | 'not installed';
 export interface ServiceManager {
   readonly backend: 'systemd' | 'supervisor';
   apps(): AppDefinition[];
-  state(name: string): AppState;
+  state(name: string): Promise<AppState>;
   start(name: string): Promise<void>;
   stop(name: string): Promise<void>;
   stopAll(): Promise<void>;
@@ -63,7 +64,11 @@ export class Supervisor implements ServiceManager {
     return app;
   }
 
-  state(name: string): AppState {
+  async state(name: string): Promise<AppState> {
+    return this.stateNow(name);
+  }
+
+  private stateNow(name: string): AppState {
     const app = this.apps().find((a) => a.name === name);
     if (!app?.command?.length) return 'not installed';
     const child = this.children.get(name);
@@ -72,7 +77,7 @@ export class Supervisor implements ServiceManager {
 
   async start(name: string): Promise<void> {
     const app = this.find(name);
-    if (this.state(name) === 'running') throw badInput('already-running', `${name} is already running`);
+    if (this.stateNow(name) === 'running') throw badInput('already-running', `${name} is already running`);
     const [file, ...args] = app.command!;
     const child = spawn(file!, args, { stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
@@ -88,7 +93,7 @@ export class Supervisor implements ServiceManager {
   async stop(name: string): Promise<void> {
     this.find(name);
     const child = this.children.get(name);
-    if (!child || this.state(name) !== 'running') throw badInput('not-running', `${name} is not running`);
+    if (!child || this.stateNow(name) !== 'running') throw badInput('not-running', `${name} is not running`);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -117,18 +122,18 @@ export class Systemd implements ServiceManager {
     return app.unit;
   }
 
-  state(name: string): AppState {
+  async state(name: string): Promise<AppState> {
     const unit = this.definitions.find((a) => a.name === name)?.unit;
     if (!unit) return 'not installed';
-    const result = spawnSync('systemctl', ['is-active', unit], { encoding: 'utf8' });
+    const result = await runProcess('systemctl', ['is-active', unit], { timeoutMs: 10_000 });
     return result.stdout.trim() === 'active' ? 'running' : 'stopped';
   }
 
-  private systemctl(verb: 'start' | 'stop', name: string): Promise<void> {
+  /** systemctl off the event loop: a unit that takes long to start must not stall every other caller. */
+  private async systemctl(verb: 'start' | 'stop', name: string): Promise<void> {
     const unit = this.unitOf(name);
-    const result = spawnSync('systemctl', [verb, unit], { encoding: 'utf8' });
-    if (result.status !== 0) return Promise.reject(failure(`${verb}-failed`, `systemctl ${verb} ${unit}: ${(result.stderr || result.error?.message || '').trim()}`));
-    return Promise.resolve();
+    const result = await runProcess('systemctl', [verb, unit], { timeoutMs: 120_000 });
+    if (result.status !== 0) throw failure(`${verb}-failed`, `systemctl ${verb} ${unit}: ${result.stderr.trim() || `exit ${result.status ?? result.signal}`}`);
   }
 
   start(name: string) {

@@ -27,26 +27,49 @@ function query(name: string, id: number): Buffer {
 
 const RCODES = ['no error', 'format error', 'server failure', 'no such name', 'not implemented', 'refused'];
 
-function parse(message: Buffer, id: number): { addresses: string[]; rcode: number } {
-  if (message.readUInt16BE(0) !== id) throw new Error('answer to another query');
+/** An answer that does not hold what it claims: an error, never a loop or a read past its end. */
+export class DnsFormatError extends Error {}
+
+export function parse(message: Buffer, id: number): { addresses: string[]; rcode: number } {
+  const need = (offset: number, bytes: number, what: string) => {
+    if (offset + bytes > message.length) throw new DnsFormatError(`the answer ends inside ${what} (${message.length} bytes)`);
+  };
+  need(0, 12, 'its header');
+  if (message.readUInt16BE(0) !== id) throw new DnsFormatError('answer to another query');
   const rcode = message.readUInt16BE(2) & 0x000f;
+  const questions = message.readUInt16BE(4);
   const answers = message.readUInt16BE(6);
   let offset = 12;
+  // Skips a name at `offset`: every step moves forward within the message; a
+  // compression pointer ends the name and is never followed, so it cannot loop.
   const skipName = () => {
-    for (;;) {
+    for (let labels = 0; ; labels++) {
+      need(offset, 1, 'a name');
       const length = message[offset]!;
       if (length === 0) return void offset++;
-      if ((length & 0xc0) === 0xc0) return void (offset += 2);
+      if ((length & 0xc0) === 0xc0) {
+        need(offset, 2, 'a name pointer');
+        return void (offset += 2);
+      }
+      if ((length & 0xc0) !== 0) throw new DnsFormatError(`a name holds the reserved label type 0x${length.toString(16)}`);
+      if (labels > 127) throw new DnsFormatError('a name has more than 127 labels');
+      need(offset, 1 + length, 'a label');
       offset += length + 1;
     }
   };
-  skipName();
-  offset += 4;
+  for (let i = 0; i < questions; i++) {
+    skipName();
+    need(offset, 4, 'a question');
+    offset += 4;
+  }
   const addresses: string[] = [];
   for (let i = 0; i < answers; i++) {
+    if (offset >= message.length) throw new DnsFormatError(`the answer claims ${answers} records but holds ${i}`);
     skipName();
+    need(offset, 10, 'a record header');
     const type = message.readUInt16BE(offset);
     const length = message.readUInt16BE(offset + 8);
+    need(offset + 10, length, 'a record');
     if (type === 1 && length === 4) addresses.push([...message.subarray(offset + 10, offset + 14)].join('.'));
     offset += 10 + length;
   }
@@ -101,7 +124,7 @@ export function queryTcp(name: string, server: string, port = 53, timeoutMs = 20
       socket.write(Buffer.concat([length, q]));
     });
     socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
+      buffer = Buffer.concat([buffer, chunk]); // at most 2 + 65535 bytes: finished below once the length is in
       if (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) finish(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
     });
     socket.on('error', (error: NodeJS.ErrnoException) => finish(new Error(error.code === 'ECONNREFUSED' ? 'refused' : error.message)));

@@ -3,8 +3,9 @@
 // /etc/hostname, /etc/resolv.conf and chrony's sources. PLATFORM_OS_ROOT
 // moves that root (tests, image builds); the embedded default never calls this.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { writeFileInside } from '../os/files.js';
 import type { NodeSettings } from '../store/node.js';
 
 export const osRoot = () => process.env.PLATFORM_OS_ROOT ?? '/';
@@ -30,9 +31,8 @@ export function writeOsFiles(node: NodeSettings, root = osRoot()): string[] {
   for (const file of osFiles(node)) {
     const path = join(root, file.path);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(`${path}.platform-new`, file.content, { mode: 0o644 });
-    renameSync(`${path}.platform-new`, path);
-    written.push(path);
+    // Read by every user (resolv.conf): the mode is set on the file, past the daemon's umask.
+    written.push(writeFileInside(dirname(path), basename(path), file.content, 0o644));
   }
   return written;
 }

@@ -88,7 +88,7 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     if (target.uri.scheme === 'snmp') outbound(target.uri.host!, 'udp', effectivePort(target.uri)!, `SNMP traps (${target.level})`, 'Outbound to external systems from all nodes');
   }
   if (relay && notifyTargets(store).some((t) => t.uri.scheme === 'mailto')) outbound(relay, 'tcp', 25, 'Mail relay for notifications', 'platform-cli reference: notify emailrelay');
-  const proxy = store.get<string>('network.proxy');
+  const proxy = store.getSecret('network.proxy');
   if (proxy) {
     const uri = parseUri(proxy);
     outbound(uri.host!, 'tcp', effectivePort(uri)!, 'HTTP proxy (CONNECT)', 'Network requirements of comparable appliances (seeds 000-004)');

@@ -204,13 +204,39 @@ export function describeUri(uri: NetworkUri): Record<string, string | number | n
   };
 }
 
-/** Redacts secrets in any text that parses as a URI; anything else is returned as is. */
-export function redactText(text: string): string {
-  try {
-    return redactUri(parseUri(text));
-  } catch {
-    return text.replace(/^(snmp:\/\/)[^@]*@/i, '$1***@').replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
-  }
+/**
+ * THE redaction of platformd: hides every secret a text may hold, whether
+ * or not it parses as a URI. Used for audit words, error messages, log lines
+ * and output. In `scheme://userinfo@host`, the userinfo runs to the last "@"
+ * (a mistyped password may hold "@", "%" or ":"): the user before the first
+ * ":" stays, the rest becomes ***; an SNMP userinfo is all secret (v2c
+ * community, v3 user:auth:password). Options such as --password=x too.
+ * With `word`, the text is one word (which may hold spaces, when quoted).
+ */
+export function redactSecrets(text: string, options: { word?: boolean } = {}): string {
+  const userinfo = options.word ? /([a-z][a-z0-9+.-]*):(\/*)([^]*)@/gi : /([a-z][a-z0-9+.-]*):(\/*)(\S*)@/gi;
+  return text
+    .replace(userinfo, (whole, scheme: string, slashes: string, info: string) => {
+      if (scheme.toLowerCase() === 'snmp') return `${scheme}:${slashes}***@`;
+      const colon = info.indexOf(':');
+      return colon < 0 ? whole : `${scheme}:${slashes}${info.slice(0, colon)}:***@`;
+    })
+    .replace(/(--?(?:password|passwd|secret|community|passphrase|token)=)\S*/gi, '$1***');
+}
+
+/** Redacts secrets in any text, parsed or not (kept for the callers of the old name). */
+export const redactText = (text: string): string => redactSecrets(text, { word: true });
+
+/**
+ * A parse error's message with every quoted piece of the input hidden
+ * unless it lies wholly after the credentials (after the last "@"): parts
+ * of a mistyped password never come back in an error.
+ */
+function hideCredentialsIn(message: string, input: string): string {
+  const at = input.lastIndexOf('@');
+  if (at < 0) return message;
+  const afterCredentials = input.slice(at + 1);
+  return redactSecrets(message.replace(/"([^"]*)"/g, (quoted, inner: string) => (inner !== '' && afterCredentials.includes(inner) ? quoted : '"***"')));
 }
 
 /** A URI argument: parsed by its scheme's grammar; secrets never reach the audit log. */
@@ -222,12 +248,12 @@ export function uriArg(hint = '<uri>', schemes: readonly Scheme[] = SCHEMES): Ar
       try {
         uri = parseUri(value);
       } catch (error) {
-        if (error instanceof UriError) throw badInput('bad-uri', `${hint}: ${error.message}`);
+        if (error instanceof UriError) throw badInput('bad-uri', `${hint}: ${hideCredentialsIn(error.message, value)}`);
         throw error;
       }
       if (!schemes.includes(uri.scheme)) throw badInput('bad-uri', `${hint}: ${uri.scheme} URIs cannot be used here; use ${schemes.join(', ')}`);
       return uri;
     },
-    redact: redactText,
+    redact: (text) => redactSecrets(text, { word: true }),
   };
 }

@@ -5,12 +5,13 @@
 // /etc/shadow (must the password change?) and pam_faillock's records
 // (failed logins, and the lock they lead to).
 
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, failure, type Context } from '../commands/types.js';
 import type { Paths } from '../store/paths.js';
 import { LOCKOUT_POLICY, PASSWORD_POLICY, passwordProblems } from './policy.js';
+import { runProcess } from '../os/processes.js';
+import { fileIn } from '../store/names.js';
 
 /** The group of console users: it may use the daemon's socket and write to media. */
 export const consoleGroupName = () => process.env.PLATFORM_CONSOLE_GROUP ?? 'platform';
@@ -27,9 +28,10 @@ export interface AccountLayout {
   faillockDir: string;
 }
 
-function run(command: string, args: string[], input?: string): void {
-  const result = spawnSync(command, args, { input, encoding: 'utf8' });
-  if (result.status !== 0) throw failure('account-failed', `${command} failed: ${(result.stderr || result.error?.message || '').trim()}`);
+/** The account tools run asynchronously, bounded in time; a password goes through stdin, never argv. */
+async function run(command: string, args: string[], input?: string): Promise<void> {
+  const result = await runProcess(command, args, { input, timeoutMs: 30_000 });
+  if (result.status !== 0) throw failure('account-failed', `${command} failed: ${result.stderr.trim() || `exit ${result.status ?? result.signal}`}`);
 }
 
 /** Asks for a new password twice, never echoed, and holds it to the policy. */
@@ -45,31 +47,31 @@ export class OsAccounts {
   constructor(readonly layout: AccountLayout) {}
 
   /** A new account whose first password must be changed at its first login; nothing is left behind on failure. */
-  add(name: string, initialPassword: string): void {
+  async add(name: string, initialPassword: string): Promise<void> {
     const { home, shell, group } = this.layout;
-    run('useradd', ['--no-create-home', '--home-dir', home, '--shell', shell, '--groups', group, name]);
+    await run('useradd', ['--no-create-home', '--home-dir', home, '--shell', shell, '--groups', group, name]);
     try {
-      run('chpasswd', [], `${name}:${initialPassword}\n`);
-      run('chage', ['--lastday', '0', '--maxdays', String(PASSWORD_POLICY.maxAgeDays), name]);
+      await run('chpasswd', [], `${name}:${initialPassword}\n`);
+      await run('chage', ['--lastday', '0', '--maxdays', String(PASSWORD_POLICY.maxAgeDays), name]);
     } catch (error) {
-      spawnSync('userdel', [name]);
+      await runProcess('userdel', [name], { timeoutMs: 30_000 }).catch(() => undefined);
       throw error;
     }
   }
 
-  remove(name: string): void {
-    run('userdel', [name]);
-    rmSync(join(this.layout.faillockDir, name), { force: true });
+  async remove(name: string): Promise<void> {
+    await run('userdel', [name]);
+    rmSync(fileIn(this.layout.faillockDir, name, 'user name'), { force: true });
   }
 
-  setPassword(name: string, password: string, { mustChange }: { mustChange: boolean }): void {
-    run('chpasswd', [], `${name}:${password}\n`);
-    if (mustChange) run('chage', ['--lastday', '0', name]);
+  async setPassword(name: string, password: string, { mustChange }: { mustChange: boolean }): Promise<void> {
+    await run('chpasswd', [], `${name}:${password}\n`);
+    if (mustChange) await run('chage', ['--lastday', '0', name]);
   }
 
   /** Forgets the failed logins, which ends a lock. */
-  unlock(name: string): void {
-    run('faillock', ['--dir', this.layout.faillockDir, '--user', name, '--reset']);
+  async unlock(name: string): Promise<void> {
+    await run('faillock', ['--dir', this.layout.faillockDir, '--user', name, '--reset']);
   }
 
   /** The accounts whose password must be changed at the next login (/etc/shadow's last change is day 0). */
@@ -103,7 +105,7 @@ const STATUS_VALID = 0x1;
 export function loginFailures(dir: string, user: string, now = new Date()): LoginFailures {
   let data: Buffer;
   try {
-    data = readFileSync(join(dir, user));
+    data = readFileSync(fileIn(dir, user, 'user name'));
   } catch {
     return { recent: [] };
   }

@@ -4,9 +4,10 @@
 // (`sshd -t`), and written atomically; sshd reloads when its part changed.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { writeFileInside } from '../os/files.js';
 import { failure } from '../commands/types.js';
 import { authorizedKeysDir } from '../commands/keys.js';
 import { osRoot } from '../net/os-config.js';
@@ -103,7 +104,11 @@ session   required                     pam_limits.so
 /** Debian's own sshd_config defines the sftp subsystem too; sshd refuses two. */
 const SUBSYSTEM_LINE = /^(\s*Subsystem\s+sftp\s.*)$/im;
 
-/** Checks the drop-in with `sshd -t` on its own, with a throwaway host key. */
+/**
+ * Checks the drop-in with `sshd -t` on its own, with a throwaway host key.
+ * Synchronous on purpose: it runs in `platformd --install-ssh` and at daemon
+ * start before the socket serves anyone, never while a command waits.
+ */
 function checkDropIn(text: string): void {
   // sshd -t insists on its privilege separation folder, which ssh.service makes at start.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -123,8 +128,7 @@ function checkDropIn(text: string): void {
 function writeAtomically(path: string, content: string): boolean {
   if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.platform-new`, content, { mode: 0o644 });
-  renameSync(`${path}.platform-new`, path);
+  writeFileInside(dirname(path), basename(path), content, 0o644);
   return true;
 }
 

@@ -22,7 +22,11 @@ export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 /** Links could lead the daemon, which reads media as root, to other files. */
 const DENIED_REQUESTS = ['symlink', 'hardlink'];
 
-/** The shared libraries a program loads, by absolute path (what `ldd` lists). */
+/**
+ * The shared libraries a program loads, by absolute path (what `ldd` lists).
+ * Synchronous on purpose: it runs in the console's own process (one per SFTP
+ * session), never in platformd.
+ */
 export function sharedLibraries(program: string): string[] {
   const result = spawnSync('ldd', [program], { encoding: 'utf8' });
   return [...result.stdout.matchAll(/(?:=> )?(\/\S+) \(0x/g)].map((m) => m[1]!);

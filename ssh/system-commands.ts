@@ -4,8 +4,10 @@
 // console, which registers with the daemon); the banner is the file sshd
 // shows before login.
 
-import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBoundedFile, writeFileInside } from '../os/files.js';
+import { fileIn } from '../store/names.js';
 import { choice, integer, text } from '../commands/argtypes.js';
 import { badInput, failure, reply, type Command, type Context } from '../commands/types.js';
 import type { Paths } from '../store/paths.js';
@@ -21,8 +23,7 @@ export const sessionLimit = (ctx: Pick<Context, 'store'>) => ctx.store.get<numbe
 export const bannerFile = (paths: Paths) => join(paths.etc, 'sshd-banner');
 
 function writeBanner(paths: Paths, content: string): void {
-  writeFileSync(`${bannerFile(paths)}.new`, content, { mode: 0o644 });
-  renameSync(`${bannerFile(paths)}.new`, bannerFile(paths));
+  writeFileInside(paths.etc, 'sshd-banner', content, 0o644);
 }
 
 export const sshSystemCommands: Command[] = [
@@ -50,7 +51,7 @@ export const sshSystemCommands: Command[] = [
       { name: 'action', type: choice('<add|read|remove>', ['add', 'read', 'remove']) },
       { name: 'file', type: text('<file>'), optional: true },
     ],
-    run(ctx, args) {
+    async run(ctx, args) {
       const action = args.action as string;
       if (action === 'read') return reply.text(existsSync(bannerFile(ctx.paths)) ? readFileSync(bannerFile(ctx.paths), 'utf8') || '(no banner)' : '(no banner)');
       if (action === 'remove') {
@@ -58,12 +59,10 @@ export const sshSystemCommands: Command[] = [
         return reply.text('banner removed');
       }
       if (!args.file) throw badInput('missing-argument', 'system banner add: name the file uploaded to media');
-      const media = realpathSync(ctx.paths.media);
-      const file = resolve(media, args.file as string);
-      if (relative(media, file).startsWith('..') || !existsSync(file) || lstatSync(file).isSymbolicLink() || !lstatSync(file).isFile()) {
-        throw badInput('no-such-file', `media/${args.file as string} is not a file in the media folder`);
-      }
-      const content = readFileSync(file, 'latin1');
+      // Opened once, checked through the descriptor; refused beyond the bound before anything is read.
+      const content = (await readBoundedFile(fileIn(ctx.paths.media, args.file as string, 'media file name'), { maxBytes: BANNER_MAX_CHARS, label: `media/${args.file as string}` }).catch((error) => {
+        throw error?.code === 'too-large' ? badInput('banner-too-long', `${error.message} (a banner has at most ${BANNER_MAX_CHARS} characters)`) : error;
+      })).toString('latin1');
       if (content.length > BANNER_MAX_CHARS) throw badInput('banner-too-long', `the banner has ${content.length} characters; at most ${BANNER_MAX_CHARS} are allowed`);
       if (/[^\x09\x0a\x0d\x20-\x7e]/.test(content)) throw badInput('banner-not-ascii', 'the banner must be plain ASCII text');
       writeBanner(ctx.paths, content);
@@ -79,8 +78,8 @@ export const sshSystemCommands: Command[] = [
       if (!accounts) throw failure('no-accounts', 'embedded default: console users are not operating-system accounts here, so there is no password to change');
       const user = ctx.caller.user === 'root' ? 'platform' : ctx.caller.user;
       const password = await askNewPassword(ctx, user);
-      accounts.setPassword(user, password, { mustChange: false });
-      ctx.store.db.prepare('UPDATE users SET must_change = 0 WHERE name = ?').run(user);
+      await accounts.setPassword(user, password, { mustChange: false });
+      ctx.store.tx(() => ctx.store.db.prepare('UPDATE users SET must_change = 0 WHERE name = ?').run(user));
       return reply.text(`password of ${user} changed`);
     },
   },

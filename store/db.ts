@@ -1,11 +1,16 @@
 // The config store: one SQLite database per node (WAL), migrated at open.
 // Every change goes through `tx`, so a crash mid-command leaves the
-// previous state.
+// previous state, and a write that SQLite refuses (disk full, I/O error)
+// is rolled back and answered as an error: the connection is never left
+// inside a transaction that later writes would join and lose. A commit is
+// synced to disk before it is acknowledged (synchronous = FULL).
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { failure, PlatformError } from '../commands/types.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
+import { isSealed, Sealer } from './secrets.js';
 
 export type AuditOutcome = 'ok' | 'failed' | 'bad-input' | 'refused' | 'cancelled';
 
@@ -21,29 +26,124 @@ export interface AuditEntry {
   message: string | null;
 }
 
+/** The store's key file: beside the database, readable by root only (store/secrets.ts). */
+export const storeKeyFile = (database: string) => join(dirname(database), 'store.key');
+
+/** SQLite result codes that mean the write did not reach the disk. */
+const isFull = (code: string) => code === 'SQLITE_FULL';
+const isIoError = (code: string) => code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN';
+const isDamage = (code: string) => code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';
+
+/**
+ * A SQLite failure as an error a person can act on (exit 1), or undefined
+ * for anything else. The home is named so the message says where space is missing.
+ */
+export function storeFailure(error: unknown, home?: string): PlatformError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const where = home ? ` (${home})` : '';
+  const detail = (error as Error).message;
+  if (isFull(code)) return failure('store-full', `the data folder is full${where}: nothing was changed; free some space (for example old files in media/) and try again [${detail}]`);
+  if (isIoError(code)) return failure('store-io-error', `the config store could not be written${where}: nothing was changed [${detail}]`);
+  if (isDamage(code)) return failure('store-damaged', `the config store is damaged${where}: restore config.db and store.key from a backup [${detail}]`);
+  return failure('store-error', `the config store refused the change: ${detail}`);
+}
+
+/**
+ * Where the store keeps secrets: every value of these columns and settings
+ * is sealed (store/secrets.ts). A new secret column is added here, and its
+ * reader unseals with `store.secrets`.
+ */
+export const SEALED_COLUMNS: readonly { table: string; column: string }[] = [
+  { table: 'backup_locations', column: 'uri' },
+  { table: 'notify_targets', column: 'uri' },
+];
+export const SEALED_SETTINGS: readonly string[] = ['network.proxy'];
+
+export interface StoreOptions {
+  /** The key of sealed secrets; default store.key beside the database (in memory for ":memory:"). */
+  keyFile?: string;
+}
+
 export class Store {
   readonly db: Database.Database;
+  /** Seals and opens the secrets kept in the store (store/secrets.ts). */
+  readonly secrets: Sealer;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, secrets: Sealer) {
     this.db = db;
+    this.secrets = secrets;
   }
 
   /** Opens (creating if needed) and migrates to the latest schema. */
-  static open(file: string, migrations: readonly Migration[] = allMigrations): Store {
-    mkdirSync(dirname(file), { recursive: true });
+  static open(file: string, migrations: readonly Migration[] = allMigrations, options: StoreOptions = {}): Store {
+    const memory = file === ':memory:';
+    if (!memory) mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    const store = new Store(db);
-    store.migrate(migrations);
-    return store;
+    try {
+      db.pragma('journal_mode = WAL');
+      // An acknowledged write is on disk, not only in the page cache.
+      db.pragma('synchronous = FULL');
+      // Deleted rows (old sealed values, removed locations) are overwritten, not left in free pages.
+      db.pragma('secure_delete = ON');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      const store = new Store(db, memory ? Sealer.ephemeral() : Sealer.forKeyFile(options.keyFile ?? storeKeyFile(file)));
+      store.migrate(migrations);
+      store.sealClearSecrets();
+      return store;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
-  /** Opens an existing database for reading only (no migration), e.g. while the daemon is down. */
+  /** Opens an existing database for reading only (no migration), e.g. while the daemon is down; secrets stay sealed. */
   static openReadOnly(file: string): Store {
-    return new Store(new Database(file, { readonly: true, fileMustExist: true }));
+    return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral());
+  }
+
+  /** `PRAGMA quick_check`: "ok", or what SQLite found wrong (first lines). */
+  quickCheck(): string {
+    const rows = this.db.pragma('quick_check(5)') as { quick_check: string }[];
+    return rows.map((r) => r.quick_check).join('; ');
+  }
+
+  /** Ends a transaction left open by a failed statement, so the next write starts clean. True when one was open. */
+  settle(): boolean {
+    if (!this.db.inTransaction) return false;
+    try {
+      this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR do)
+    }
+    return true;
+  }
+
+  /**
+   * Seals what an older version kept in clear (once; sealed values are left
+   * alone), then checkpoints so that no clear copy stays in the WAL either.
+   */
+  private sealClearSecrets(): void {
+    const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    let sealed = 0;
+    this.tx(() => {
+      for (const { table, column } of SEALED_COLUMNS) {
+        if (!tables.has(table)) continue;
+        const rows = this.db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
+        const update = this.db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
+        for (const row of rows.filter((r) => !isSealed(r.value))) sealed += update.run(this.secrets.seal(row.value), row.id).changes;
+      }
+      if (!tables.has('settings')) return;
+      for (const key of SEALED_SETTINGS) {
+        const value = this.get<unknown>(key);
+        if (typeof value === 'string' && !isSealed(value)) {
+          this.set(key, this.secrets.seal(value));
+          sealed++;
+        }
+      }
+    });
+    if (sealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   get schemaVersion(): number {
@@ -60,9 +160,18 @@ export class Store {
     }
   }
 
-  /** Runs `fn` in one transaction: all of its changes or none. */
+  /**
+   * Runs `fn` in one transaction: all of its changes or none. A failure of
+   * SQLite itself (disk full, I/O error) rolls back and becomes a clear error.
+   */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const outermost = !this.db.inTransaction;
+    try {
+      return this.db.transaction(fn)();
+    } catch (error) {
+      if (outermost) this.settle();
+      throw storeFailure(error) ?? error;
+    }
   }
 
   get<T>(key: string): T | undefined {
@@ -71,22 +180,36 @@ export class Store {
   }
 
   set(key: string, value: unknown): void {
-    if (value === undefined) {
-      this.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
-      return;
-    }
-    this.db
-      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(key, JSON.stringify(value));
+    this.tx(() => {
+      if (value === undefined) {
+        this.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
+        return;
+      }
+      this.db
+        .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+        .run(key, JSON.stringify(value));
+    });
+  }
+
+  /** A secret setting (a proxy URI with a password ...), sealed at rest. */
+  getSecret(key: string): string | undefined {
+    const stored = this.get<string>(key);
+    return stored === undefined ? undefined : this.secrets.unseal(stored);
+  }
+
+  setSecret(key: string, clear: string | undefined): void {
+    this.set(key, clear === undefined ? undefined : this.secrets.seal(clear));
   }
 
   audit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO audit (at, user, origin, address, words, outcome, exit_status, message)
-         VALUES (@at, @user, @origin, @address, @words, @outcome, @exit_status, @message)`,
-      )
-      .run({ ...entry, at: entry.at ?? new Date().toISOString() });
+    this.tx(() =>
+      this.db
+        .prepare(
+          `INSERT INTO audit (at, user, origin, address, words, outcome, exit_status, message)
+           VALUES (@at, @user, @origin, @address, @words, @outcome, @exit_status, @message)`,
+        )
+        .run({ ...entry, at: entry.at ?? new Date().toISOString() }),
+    );
   }
 
   auditLog(options: { since?: string; limit?: number } = {}): AuditEntry[] {

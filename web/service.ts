@@ -5,9 +5,9 @@
 // back in service.
 
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:tls';
 import { badInput, failure, type Context } from '../commands/types.js';
 import { webCertificateFile, webKeyFile } from '../certs/location.js';
@@ -17,6 +17,8 @@ import type { Runtime } from '../daemon/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
+import { readBoundedFile, writeFileInside } from '../os/files.js';
+import { fileIn, safeName } from '../store/names.js';
 
 declare module '../commands/types.js' {
   interface Services {
@@ -40,6 +42,11 @@ export interface InstalledCertificate {
 
 export class WebService {
   readonly nginx: Nginx;
+  /**
+   * Certificate changes run one at a time, in order: two at once would
+   * write the same files and each report the other's certificate as served.
+   */
+  private changes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly runtime: Runtime) {
     this.nginx = new Nginx(runtime.paths);
@@ -68,6 +75,13 @@ export class WebService {
     return { commonName: names[names.length - 1]!, altNames: [...names, ...addresses] };
   }
 
+  /** Runs one change of nginx's certificate or configuration after the ones before it have finished (or failed). */
+  oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.changes.then(change, change);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
   saveDetails(details: CertDetails): void {
     this.runtime.store.tx(() => this.runtime.store.set('web.certDetails', details));
   }
@@ -93,65 +107,59 @@ export class WebService {
   }
 
   /** Regenerates nginx's configuration from the store; tested before it is loaded. */
-  reconfigure(): void {
-    this.nginx.apply(nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts)));
+  async reconfigure(): Promise<void> {
+    await this.nginx.apply(nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts)));
   }
 
   async start(): Promise<void> {
     if (!existsSync(webCertificateFile(this.paths))) await this.generateSelfSigned();
-    else this.reconfigure();
+    else await this.reconfigure();
     this.nginx.start((code) => this.runtime.log('error', `nginx exited (${code})`));
     await this.waitForHandshake(readFileSync(webCertificateFile(this.paths), 'utf8'), 5000).catch((error) => this.runtime.log('warn', `nginx: ${error.message}`));
   }
 
-  async generateSelfSigned(): Promise<InstalledCertificate> {
-    const key = await newRsaKey();
-    const certificate = await selfSigned(this.details(), key);
-    return this.install(certificate, key);
+  generateSelfSigned(): Promise<InstalledCertificate> {
+    return this.oneAtATime(async () => {
+      const key = await newRsaKey();
+      const certificate = await selfSigned(this.details(), key);
+      return this.install(certificate, key);
+    });
+  }
+
+  /** The CSR's file in media: named after the common name, which must be a plain name. */
+  private csrFileName(): string {
+    return safeName(`${this.details().commonName}.csr`, 'the CSR file name (from the CN, see "web cert details edit")');
   }
 
   /** A new key kept aside until its certificate arrives, and a CSR written to media. */
-  async generateCsr(): Promise<{ file: string; csr: string }> {
-    const key = await newRsaKey();
-    const csr = await certificateRequest(this.details(), key);
-    mkdirSync(this.pendingDir, { recursive: true, mode: 0o700 });
-    writeAtomically(join(this.pendingDir, 'privkey.pem'), key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-    writeAtomically(join(this.pendingDir, 'request.csr'), csr, 0o644);
-    const file = join(this.paths.media, `${this.details().commonName}.csr`);
-    writeAtomically(file, csr, 0o644);
-    return { file, csr };
+  generateCsr(): Promise<{ file: string; csr: string }> {
+    return this.oneAtATime(async () => {
+      const name = this.csrFileName();
+      const key = await newRsaKey();
+      const csr = await certificateRequest(this.details(), key);
+      mkdirSync(this.pendingDir, { recursive: true, mode: 0o700 });
+      writeFileInside(this.pendingDir, 'privkey.pem', key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+      writeFileInside(this.pendingDir, 'request.csr', csr, 0o644);
+      // In media, for the administrator to fetch with scp (as a console user, not root).
+      return { file: writeFileInside(this.paths.media, name, csr, 0o644), csr };
+    });
   }
 
   pendingCsr(): { file: string; csr: string } {
     const source = join(this.pendingDir, 'request.csr');
     if (!existsSync(source)) throw badInput('no-pending-csr', 'there is no pending certificate request; make one with "web cert gen_csr"');
     const csr = readFileSync(source, 'utf8');
-    const file = join(this.paths.media, `${this.details().commonName}.csr`);
-    writeAtomically(file, csr, 0o644);
-    return { file, csr };
+    return { file: writeFileInside(this.paths.media, this.csrFileName(), csr, 0o644), csr };
   }
 
-  /** Resolves an uploaded file strictly inside the media folder. */
-  mediaFile(name: string): string {
-    const media = realpathSync(this.paths.media);
-    const candidate = resolve(media, name);
-    if (name.includes('\0') || relative(media, candidate).startsWith('..') || !candidate.startsWith(media + sep)) {
-      throw badInput('outside-media', `"${name}" is not inside the media folder`);
-    }
-    if (!existsSync(candidate)) throw badInput('no-such-file', `media/${name} does not exist; upload it with scp to platform@<host>:media/`);
-    const stat = lstatSync(candidate);
-    if (stat.isSymbolicLink()) throw badInput('symlink', `media/${name} is a symbolic link; upload the file itself`);
-    // A linked folder on the way (media/dir -> /etc) must not lead out either.
-    if (!realpathSync(candidate).startsWith(media + sep)) throw badInput('outside-media', `"${name}" leads outside the media folder`);
-    if (stat.isDirectory()) throw badInput('is-directory', `media/${name} is a folder, not a certificate file`);
-    if (!stat.isFile()) throw badInput('not-a-file', `media/${name} is not a regular file`);
-    if (stat.size > MAX_UPLOAD_BYTES) throw badInput('too-large', `media/${name} is ${stat.size} bytes; a certificate file is at most 1 MiB`);
-    return candidate;
+  /** Reads an upload from media: a plain name, opened once, checked through its descriptor, at most 1 MiB. */
+  async readUpload(name: string): Promise<Buffer> {
+    return readBoundedFile(fileIn(this.paths.media, name, 'media file name'), { maxBytes: MAX_UPLOAD_BYTES, label: `media/${name}` });
   }
 
   /** Checks an uploaded bundle; returns what to install and the warnings to confirm. */
-  checkUpload(name: string): { chain: string; key: KeyObject; keySource: 'file' | 'pending'; uncovered?: string } {
-    const bundle = readBundle(readFileSync(this.mediaFile(name)));
+  async checkUpload(name: string): Promise<{ chain: string; key: KeyObject; keySource: 'file' | 'pending'; uncovered?: string }> {
+    const bundle = readBundle(await this.readUpload(name));
     const leaf = findLeaf(bundle.certificates);
     const pendingKeyFile = join(this.pendingDir, 'privkey.pem');
     const candidates: [KeyObject, 'file' | 'pending'][] = bundle.keys.map((k) => [k, 'file']);
@@ -180,15 +188,17 @@ export class WebService {
   }
 
   async add(ctx: Context, name: string): Promise<{ installed: InstalledCertificate; warnings: string[] }> {
-    const upload = this.checkUpload(name);
+    const upload = await this.checkUpload(name);
     const warnings: string[] = [];
     if (upload.uncovered) {
       warnings.push(upload.uncovered);
       if (!(await ctx.confirm(`${upload.uncovered}. Browsers will warn. Install it anyway?`))) throw failure('not-confirmed', `not installed: ${upload.uncovered}`);
     }
-    const installed = await this.install(upload.chain, upload.key);
-    if (upload.keySource === 'pending') rmSync(this.pendingDir, { recursive: true, force: true });
-    return { installed, warnings };
+    return this.oneAtATime(async () => {
+      const installed = await this.install(upload.chain, upload.key);
+      if (upload.keySource === 'pending') rmSync(this.pendingDir, { recursive: true, force: true });
+      return { installed, warnings };
+    });
   }
 
   /**
@@ -196,7 +206,7 @@ export class WebService {
    * tested and reloaded, the handshake checked; on any failure the previous
    * pair is restored and served again.
    */
-  async install(chain: string, key: KeyObject): Promise<InstalledCertificate> {
+  private async install(chain: string, key: KeyObject): Promise<InstalledCertificate> {
     const certFile = webCertificateFile(this.paths);
     const keyFile = webKeyFile(this.paths);
     mkdirSync(join(this.paths.certs, 'web'), { recursive: true, mode: 0o700 });
@@ -206,16 +216,16 @@ export class WebService {
       copyFileSync(keyFile, `${keyFile}.prev`);
     }
     try {
-      writeAtomically(keyFile, key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-      writeAtomically(certFile, chain, 0o644);
-      this.reconfigure();
+      writeFileInside(dirname(keyFile), basename(keyFile), key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+      writeFileInside(dirname(certFile), basename(certFile), chain, 0o644);
+      await this.reconfigure();
       if (this.nginx.running()) await this.waitForHandshake(chain, 5000);
     } catch (error) {
       if (hadPrevious) {
         renameSync(`${certFile}.prev`, certFile);
         renameSync(`${keyFile}.prev`, keyFile);
         try {
-          this.reconfigure();
+          await this.reconfigure();
         } catch {
           // the previous pair was serving before; nginx keeps it loaded
         }
@@ -261,9 +271,4 @@ export function servedFingerprint(host: string, port: number): Promise<string> {
     socket.setTimeout(2000, () => socket.destroy(new Error('TLS handshake timed out')));
     socket.on('error', reject);
   });
-}
-
-function writeAtomically(file: string, content: string, mode: number): void {
-  writeFileSync(`${file}.new`, content, { mode });
-  renameSync(`${file}.new`, file);
 }
