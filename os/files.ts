@@ -25,7 +25,7 @@ export interface ReadBounds {
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
-const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`);
+const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${+(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`);
 
 /**
  * Reads a regular file of at most `maxBytes`, checked through its descriptor.
@@ -47,7 +47,7 @@ export async function readBoundedFile(path: string, { maxBytes, label }: ReadBou
     const stat = await handle.stat();
     if (stat.isDirectory()) throw badInput('is-directory', `${label} is a folder, not a file`);
     if (!stat.isFile()) throw badInput('not-a-file', `${label} is not a regular file (a FIFO, socket or device is refused)`);
-    if (stat.size > maxBytes) throw badInput('too-large', `${label} is ${sizeText(stat.size)}; at most ${sizeText(maxBytes)} is accepted`);
+    if (stat.size > maxBytes) throw badInput('too-large', `${label} is ${stat.size} bytes; at most ${sizeText(maxBytes)} is accepted`);
     // One byte more than allowed tells a file that grew after fstat from one that did not.
     const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
     let filled = 0;
