@@ -118,6 +118,8 @@ export function parseUri(text: string): NetworkUri {
     // scp://[user@]host[:port]:[/path] — the last ":" before the path ends the authority.
     const match = /^(?:([^@/]*)@)?(\[[^\]]*\]|[^:/@]+)(?::(\d*))?:(\/.*)?$/.exec(body);
     if (!match) throw new UriError('authority', `"${body}" is not [user@]host[:port]:[/path] (note the ":" before the path)`);
+    // scp's grammar has no password: a ":" in the user would be one, kept and echoed as a user name.
+    if (match[1]?.includes(':')) throw new UriError('user', 'scp URIs hold no password: scp://[user@]host[:port]:[/path]; the node logs in with its key (see "keys send")');
     return {
       scheme,
       user: match[1] !== undefined ? parseUser(match[1]) : undefined,
