@@ -47,7 +47,7 @@ describe('the URI parser', () => {
   it('formats back what it parses, and parses what it formats, stably', () => {
     fc.assert(
       fc.property(validUri, (parts) => {
-        const text = formatUri({ ...parts, host: parts.host?.replace(/^\[(.*)\]$/, '$1'), snmpVersion: parts.scheme === 'snmp' ? 'v2c' : undefined } as never);
+        const text = formatUri({ ...parts, host: (parts as { host?: string }).host?.replace(/^\[(.*)\]$/, '$1'), snmpVersion: parts.scheme === 'snmp' ? 'v2c' : undefined } as never);
         const once = formatUri(parseUri(text));
         expect(once).toBe(text);
         expect(formatUri(parseUri(once))).toBe(once);
