@@ -4,8 +4,10 @@
 // refused from its size before a byte is read.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { closeSync, openSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBoundedFile } from '../../os/files.js';
 import { startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
@@ -61,8 +63,8 @@ describe('uploads swapped while the daemon reads them', () => {
     const started = performance.now();
     const info = await node.platform(['system', 'info']);
     expect(info.status).toBe(0);
-    // The console's own start-up (~150 ms) is in this; a blocked daemon never answers.
-    expect(performance.now() - started).toBeLessThan(1000 + 1000);
+    // The console's own start-up (~150 ms idle, more on a loaded machine) is in this; a blocked daemon never answers.
+    expect(performance.now() - started).toBeLessThan(3000);
   }
 
   it('refuses a FIFO in media for web cert add, system banner add and user addkey, and keeps answering', async () => {
@@ -90,18 +92,19 @@ describe('uploads swapped while the daemon reads them', () => {
 
   it('survives a file swapped for a FIFO and a symlink while web cert add runs, again and again', async () => {
     const upload = join(media(), 'swap.pem');
-    writeFileSync(join(media(), 'regular'), '-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n');
-    execFileSync('mkfifo', [join(media(), 'fifo')]);
-    symlinkSync('/etc/shadow', join(media(), 'link'));
+    const pem = '-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n';
+    const mkfifo = promisify(execFile);
     let swapping = true;
-    // Swaps as fast as it can, through renames (atomic), until the commands are done.
+    // Swaps a regular file, a FIFO and a link to /etc/shadow in turn, each put in place by an
+    // atomic rename, as fast as it can (asynchronously: the timings below stay the daemon's).
     const swapper = (async () => {
-      const kinds = ['regular', 'fifo', 'link'];
       for (let i = 0; swapping; i++) {
-        const kind = kinds[i % kinds.length]!;
-        execFileSync('cp', ['-P', '--preserve=all', '-r', join(media(), kind), `${upload}.next`]);
-        renameSync(`${upload}.next`, upload);
-        await new Promise((r) => setImmediate(r));
+        const next = `${upload}.next`;
+        await rm(next, { force: true });
+        if (i % 3 === 0) await writeFile(next, pem);
+        else if (i % 3 === 1) await mkfifo('mkfifo', [next]);
+        else await symlink('/etc/shadow', next);
+        await rename(next, upload);
       }
     })();
     try {
