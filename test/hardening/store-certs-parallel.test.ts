@@ -24,13 +24,13 @@ describe('parallel certificate generation', () => {
     for (const run of runs) {
       expect(run.stderr).not.toMatch(/ENOENT|EEXIST|    at /);
       expect(run.status, run.stderr).toBe(0);
-      fingerprints.push(JSON.parse(run.stdout).installed['sha256 fingerprint']);
+      fingerprints.push(JSON.parse(run.stdout).installed.fingerprint);
     }
     // Three different certificates were made, one after the other...
     expect(new Set(fingerprints).size).toBe(3);
     // ...and what is served now is the one the node says is installed, which is one of them.
     const details = JSON.parse((await node.platform(['web', 'cert', 'details', '--json'])).stdout);
-    const installed = details.installed['sha256 fingerprint'];
+    const installed = details.installed.fingerprint;
     expect(fingerprints).toContain(installed);
     expect(await servedFingerprint('127.0.0.1', HTTPS)).toBe(installed);
   });

@@ -62,7 +62,7 @@ describe('secrets in a running node', () => {
     expect((await node.platform(['backup', 'list'])).stdout).toContain('sftp://dan:***@10.0.0.1/backups');
     expect((await node.platform(['notify', 'add', 'error', `snmp://${COMMUNITY}@10.0.0.2`])).status).toBe(0);
     const listed = JSON.parse((await node.platform(['notify', 'list', '--json'])).stdout);
-    expect(listed.notifications.level.error).toBe('snmp://***@10.0.0.2');
+    expect(listed.levels.error).toEqual(['snmp://***@10.0.0.2']);
     expect((await node.platform(['notify', 'del', 'error', `snmp://${COMMUNITY}@10.0.0.2`])).status).toBe(0);
   });
 
