@@ -1,17 +1,14 @@
-// When the web certificate's expiry is announced: from 30 days before it, or
-// for short-lived certificates from the last third of their lifetime,
-// whichever window is shorter (Go's autocert and cert-manager renew at
-// min(30 days, 1/3 of the lifetime); with 45-day certificates a fixed 30
-// days would warn for two thirds of their life).
+// When the web certificate's expiry is announced: exactly as the seed says,
+// "30 days before the expiration", whatever the certificate's lifetime (a
+// certificate issued for fewer than 30 days is announced from its first day).
 
 const DAY_MS = 86_400_000;
 
 export const EXPIRY_NOTICE_DAYS = 30;
 
-/** The moment the banner starts warning about this certificate. */
-export function expiryWarningStart(notBefore: Date, notAfter: Date): Date {
-  const lifetime = Math.max(0, notAfter.getTime() - notBefore.getTime());
-  return new Date(notAfter.getTime() - Math.min(EXPIRY_NOTICE_DAYS * DAY_MS, lifetime / 3));
+/** The moment the banner (and the expiry event) starts warning about this certificate. */
+export function expiryWarningStart(_notBefore: Date, notAfter: Date): Date {
+  return new Date(notAfter.getTime() - EXPIRY_NOTICE_DAYS * DAY_MS);
 }
 
 export type ExpiryState = 'valid' | 'expiring' | 'expired';

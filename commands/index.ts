@@ -15,12 +15,13 @@ import { clusterGroup } from './cluster.js';
 import { logGroup } from './log.js';
 import { userGroup } from './user.js';
 import { keysGroup } from './keys.js';
+import { mailGroup } from './mail.js';
 import { scheduleGroup } from './schedule.js';
 import { completionGroup } from './completion.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Context, Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

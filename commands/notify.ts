@@ -1,22 +1,61 @@
-// `notify ...`: where warnings go, per level, as mailto: or snmp:// URIs.
+// `notify ...`: where warnings go, per level, as mailto: or snmp:// URIs; the
+// mail relay; and a test notification through the same outbox as real
+// events. A target added at a level receives that level and the ones above
+// (info: everything; warn: warnings and errors; error: errors).
 
+import { isIP } from 'node:net';
+import { targetKey } from '../events/bus.js';
 import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, shown, type NotifyLevel } from '../net/locations.js';
-import { uriArg, type NetworkUri } from '../net/uri.js';
+import { formatUri, redactText, uriArg, type NetworkUri } from '../net/uri.js';
+import { parseRelay } from '../notify/mail.js';
+import { ENTERPRISE_OID } from '../notify/trap.js';
+import { dropTarget, outboxSummary } from '../store/events.js';
 import { choice, host } from './argtypes.js';
 import { json } from './json-shape.js';
-import { badInput, reply, type Command, type Context, type Group, type Json, type Reply } from './types.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json, type Reply } from './types.js';
 
-/** The targets by level: as the appliance prints them, and as JSON (every level, URIs with secrets hidden). */
+/** The targets by level, the relay and what waits in the outbox: as the appliance prints them, and as JSON (secrets hidden). */
 function listing(ctx: Context): Reply {
   const targets = notifyTargets(ctx.store);
   const level: { [key: string]: Json } = {};
   const levels = Object.fromEntries(NOTIFY_LEVELS.map((l) => [l, targets.filter((t) => t.level === l).map((t) => shown(t.uri))])) as Record<NotifyLevel, string[]>;
   for (const l of NOTIFY_LEVELS) if (levels[l].length) level[l] = levels[l].join(' ');
   const relay = ctx.store.get<string>('notify.emailrelay') ?? null;
-  return reply.tree({ notifications: { emailrelay: relay, level } }, { emailRelay: relay, levels });
+  // The outbox knows a target by its key: shown as the target's redacted URI.
+  const byKey = new Map(targets.map((t) => [targetKey(formatUri(t.uri)), shown(t.uri)]));
+  const waiting = outboxSummary(ctx.store).map((row) => ({ target: byKey.get(row.target) ?? '(a removed target)', waiting: row.pending, held: row.held, lastError: row.last_error ? redactText(row.last_error) : null }));
+  const outbox: { [key: string]: Json } = {};
+  for (const w of waiting) outbox[w.target] = `${w.waiting} waiting${w.held ? ` (${w.held} from maintenance mode)` : ''}${w.lastError ? `, last error: ${w.lastError}` : ''}`;
+  const sender = `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'localhost'}`;
+  return reply.tree(
+    { notifications: { emailrelay: relay, sender, level, ...(waiting.length ? { outbox } : {}), 'snmp enterprise': ENTERPRISE_OID } },
+    { emailRelay: relay, sender, levels, outbox: waiting, snmpEnterprise: ENTERPRISE_OID },
+  );
 }
 
-const listingShape = json.object({ emailRelay: json.nullable(json.string()), levels: json.object({ info: json.array(json.string()), warn: json.array(json.string()), error: json.array(json.string()) }) });
+const listingShape = json.object({
+  emailRelay: json.nullable(json.string()),
+  sender: json.string(),
+  levels: json.object({ info: json.array(json.string()), warn: json.array(json.string()), error: json.array(json.string()) }),
+  outbox: json.array(json.object({ target: json.string(), waiting: json.integer(), held: json.integer(), lastError: json.nullable(json.string()) })),
+  snmpEnterprise: json.string(),
+});
+
+/** `host[:port]`: a host name or address (IPv6 in brackets when a port follows); port 25 when none. */
+const relay: ArgType<string> = {
+  hint: '<smtp-host>[:<port>]',
+  parse(value) {
+    let parsed: { host: string; port: number };
+    try {
+      parsed = isIP(value) === 6 ? { host: value, port: 25 } : parseRelay(value);
+    } catch (error) {
+      throw badInput('bad-relay', `<smtp-host>[:<port>]: ${(error as Error).message}`);
+    }
+    const name = host('<smtp-host>').parse(parsed.host);
+    const shownHost = name.includes(':') ? `[${name}]` : name;
+    return parsed.port === 25 ? shownHost : `${shownHost}:${parsed.port}`;
+  },
+};
 
 const level = choice('<info|warn|error>', NOTIFY_LEVELS);
 const target = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
@@ -37,7 +76,7 @@ const commands: Command[] = [
   },
   {
     words: ['notify', 'del'],
-    summary: 'Remove a URI from a notification level',
+    summary: 'Remove a URI from a notification level (what waits for it is dropped)',
     json: listingShape,
     args: [
       { name: 'level', type: level },
@@ -46,12 +85,15 @@ const commands: Command[] = [
     run(ctx, args) {
       const removed = removeNotifyTarget(ctx.store, args.level as NotifyLevel, args.uri as NetworkUri);
       if (!removed) throw badInput('no-such-target', `${shown(args.uri as NetworkUri)} is not a ${args.level as string} target; see "notify list"`);
+      // What waits for a URI that is no longer a target at any level is dropped.
+      const text = formatUri(args.uri as NetworkUri);
+      if (!notifyTargets(ctx.store).some((t) => formatUri(t.uri) === text)) dropTarget(ctx.store, targetKey(text));
       return listing(ctx);
     },
   },
   {
     words: ['notify', 'list'],
-    summary: 'List the notification targets',
+    summary: 'List the notification targets, the mail relay and what waits in the outbox',
     json: listingShape,
     run: (ctx) => listing(ctx),
   },
@@ -59,10 +101,28 @@ const commands: Command[] = [
     words: ['notify', 'emailrelay'],
     summary: 'Set the mail relay (host[:port], default port 25)',
     json: listingShape,
-    args: [{ name: 'relay', type: host('<smtp-host>') }],
+    args: [{ name: 'relay', type: relay }],
     run(ctx, args) {
       ctx.store.set('notify.emailrelay', args.relay);
+      // Mail waiting for a relay goes now, not at its next retry.
+      ctx.services.notify?.retryNow();
       return listing(ctx);
+    },
+  },
+  {
+    words: ['notify', 'test'],
+    summary: 'Send a test notification of a level to every target it reaches',
+    json: json.object({ event: json.integer(), level: json.string(), queued: json.array(json.string()) }),
+    args: [{ name: 'level', type: level }],
+    async run(ctx, args) {
+      const events = ctx.services.events;
+      if (!events) throw failure('no-events', 'the events subsystem is not running');
+      const lvl = args.level as NotifyLevel;
+      const targets = notifyTargets(ctx.store).filter((t) => NOTIFY_LEVELS.indexOf(lvl) >= NOTIFY_LEVELS.indexOf(t.level));
+      if (targets.length === 0) throw failure('no-targets', `no notification target receives ${lvl}; add one with "notify add ${lvl} <uri>"`);
+      const event = events.raise({ name: 'notify-test', level: lvl, text: `test notification (${lvl}) from ${ctx.caller.user}` });
+      const queued = [...new Set(targets.map((t) => shown(t.uri)))];
+      return reply.tree({ test: { event: event.id, level: lvl, queued: queued.join(' ') } }, { event: event.id, level: lvl, queued });
     },
   },
 ];

@@ -85,7 +85,10 @@ export class Supervisor implements ServiceManager {
       child.once('error', (error) => reject(failure('start-failed', `${name} did not start: ${error.message}`)));
     });
     child.once('exit', (code, signal) => {
-      if (this.children.get(name) === child) this.runtime.log(signal === 'SIGTERM' ? 'info' : 'warn', `${name} exited (${signal ?? code})`);
+      // stop() forgets the child before it exits: still known here means nobody asked it to stop.
+      if (this.children.get(name) !== child) return;
+      this.runtime.log('warn', `${name} exited (${signal ?? code})`);
+      this.runtime.services.events?.raise({ name: 'app-stopped', level: 'error', text: `application ${name} stopped without being told to (${signal ? `signal ${signal}` : `exit status ${code}`})` });
     });
     this.children.set(name, child);
   }
@@ -95,6 +98,7 @@ export class Supervisor implements ServiceManager {
     const child = this.children.get(name);
     if (!child || this.stateNow(name) !== 'running') throw badInput('not-running', `${name} is not running`);
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.children.delete(name);
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;

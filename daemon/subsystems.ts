@@ -11,4 +11,5 @@ export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../cluster/subsystem.js')).clusterSubsystem,
   async () => (await import('../ssh/subsystem.js')).sshSubsystem,
   async () => (await import('./schedule.js')).scheduleSubsystem,
+  async () => (await import('./events.js')).eventsSubsystem,
 ];

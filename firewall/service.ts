@@ -264,6 +264,7 @@ export class FirewallService {
     this.save(previous);
     await this.reconcile(true);
     this.runtime.log('warn', `firewall: "${description}" ${why}`);
+    this.runtime.services.events?.raise({ name: 'firewall-rolled-back', level: 'warn', text: `firewall change "${description}" rolled back: ${why}` });
     return description;
   }
 

@@ -10,7 +10,8 @@
 //   scp://[user@]host[:port]:[/path]
 //   mailto:user@host
 //   snmp://community@host[:port]                (SNMP v2c)
-//   snmp://user:auth:password@host[:port]       (SNMP v3: auth = MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512)
+//   snmp://user:auth:password@host[:port]       (SNMP v3 authNoPriv: auth = MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512)
+//   snmp://user:auth:password:priv:privpassword@host[:port]   (SNMP v3 authPriv: priv = DES|AES)
 
 import { isIP } from 'node:net';
 import { isHostname } from '../commands/argtypes.js';
@@ -21,6 +22,8 @@ export type Scheme = (typeof SCHEMES)[number];
 
 export const DEFAULT_PORTS: Record<Exclude<Scheme, 'file' | 'mailto'>, number> = { ftp: 21, http: 80, https: 443, sftp: 22, scp: 22, snmp: 162 };
 export const SNMP_AUTH_PROTOCOLS = ['MD5', 'SHA', 'SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'] as const;
+/** Privacy (encryption) protocols every SNMP v3 agent and manager has (AES is AES-128 CFB). */
+export const SNMP_PRIV_PROTOCOLS = ['DES', 'AES'] as const;
 
 export interface NetworkUri {
   scheme: Scheme;
@@ -31,6 +34,9 @@ export interface NetworkUri {
   community?: string;
   /** SNMP v3 authentication protocol. */
   auth?: string;
+  /** SNMP v3 privacy protocol and password (authPriv); absent for authNoPriv. */
+  priv?: string;
+  privPassword?: string;
   host?: string;
   port?: number;
   path?: string;
@@ -140,11 +146,18 @@ export function parseUri(text: string): NetworkUri {
     if (userinfo === undefined) throw new UriError('community', 'missing: snmp://community@host (v2c) or snmp://user:auth:password@host (v3)');
     const parts = userinfo.split(':');
     if (parts.length === 1) return { scheme, snmpVersion: 'v2c', community: parseUser(parts[0]!, 'community'), host, port };
-    if (parts.length !== 3) throw new UriError('userinfo', 'SNMP v3 is user:auth:password (for example snmp://monitor:SHA:secret123@host)');
+    if (parts.length !== 3 && parts.length !== 5) throw new UriError('userinfo', 'SNMP v3 is user:auth:password, or user:auth:password:priv:privpassword (for example snmp://monitor:SHA:secret123@host)');
     const auth = decode(parts[1]!, 'auth').toUpperCase();
     if (!(SNMP_AUTH_PROTOCOLS as readonly string[]).includes(auth)) throw new UriError('auth', `"${parts[1]}" is not one of ${SNMP_AUTH_PROTOCOLS.join(', ')}`);
     const password = decode(parts[2]!, 'password');
     if (password.length < 8) throw new UriError('password', 'SNMP v3 passwords have at least 8 characters');
+    if (parts.length === 5) {
+      const priv = decode(parts[3]!, 'priv').toUpperCase();
+      if (!(SNMP_PRIV_PROTOCOLS as readonly string[]).includes(priv)) throw new UriError('priv', `"${parts[3]}" is not one of ${SNMP_PRIV_PROTOCOLS.join(', ')}`);
+      const privPassword = decode(parts[4]!, 'privpassword');
+      if (privPassword.length < 8) throw new UriError('privpassword', 'SNMP v3 passwords have at least 8 characters');
+      return { scheme, snmpVersion: 'v3', user: parseUser(parts[0]!), auth, password, priv, privPassword, host, port };
+    }
     return { scheme, snmpVersion: 'v3', user: parseUser(parts[0]!), auth, password, host, port };
   }
 
@@ -174,7 +187,7 @@ export function formatUri(uri: NetworkUri, options: { redact?: boolean } = {}): 
       return `scp://${uri.user !== undefined ? `${encodeUserinfo(uri.user)}@` : ''}${hostText(uri.host!)}${port}:${uri.path !== undefined ? encodePath(uri.path) : ''}`;
     case 'snmp':
       return uri.snmpVersion === 'v3'
-        ? `snmp://${encodeUserinfo(uri.user!)}:${uri.auth}:${secret(uri.password!)}@${hostText(uri.host!)}${port}`
+        ? `snmp://${encodeUserinfo(uri.user!)}:${uri.auth}:${secret(uri.password!)}${uri.priv ? `:${uri.priv}:${secret(uri.privPassword!)}` : ''}@${hostText(uri.host!)}${port}`
         : `snmp://${secret(uri.community!)}@${hostText(uri.host!)}${port}`;
     default: {
       const userinfo = uri.user !== undefined ? `${encodeUserinfo(uri.user)}${uri.password !== undefined ? `:${secret(uri.password)}` : ''}@` : '';
@@ -199,6 +212,7 @@ export function describeUri(uri: NetworkUri): Record<string, string | number | n
     ...(uri.password !== undefined ? { password: '***' } : {}),
     ...(uri.community !== undefined ? { community: '***' } : {}),
     ...(uri.auth ? { auth: uri.auth } : {}),
+    ...(uri.priv ? { priv: uri.priv, 'priv password': '***' } : {}),
     host: uri.host ?? null,
     port: effectivePort(uri) ?? null,
     path: uri.path ?? null,

@@ -4,6 +4,10 @@
 
 import { expiryWarningStart } from '../certs/expiry.js';
 import type { BannerLine } from '../daemon/protocol.js';
+import { conditionsOf } from './conditions.js';
+import { formatOffset, formatSize, formatTime, formatUptime } from './format.js';
+
+export { formatSize, formatTime, formatUptime } from './format.js';
 
 export interface StatusFacts {
   hostname: string;
@@ -27,17 +31,18 @@ export interface StatusFacts {
   maintenance: boolean;
   /** Mount points below their free-space threshold, with the free percentage. */
   lowDisk: { mount: string; freePercent: number }[];
+  /** MemAvailable as a share of MemTotal. */
+  memoryAvailablePercent?: number;
+  /** Console accounts locked by failed logins now. */
+  lockedAccounts?: { user: string; until: Date }[];
+  /** Warnings in the local mailbox not read yet (`mail`). */
+  unreadMail?: number;
   daemonUnreachable?: boolean;
 }
 
-/** Warn from 30 days before expiry, or from the last third of a short lifetime (the policy lives in certs/expiry.ts). */
+/** Warn from 30 days before expiry, as the seed says (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
 
-export function certificateLine(cert: { notBefore: Date; notAfter: Date }, now: Date): string | undefined {
-  if (now >= cert.notAfter) return `WEB CERT EXPIRED AT: ${formatTime(cert.notAfter, 0)}`;
-  if (now >= certificateWarningStart(cert.notBefore, cert.notAfter)) return `WEB CERT EXPIRES AT: ${formatTime(cert.notAfter, 0)}`;
-  return undefined;
-}
 
 export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   const lines: BannerLine[] = [];
@@ -52,51 +57,10 @@ export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   if (facts.healthMonitored && facts.healthProblems?.length) warn(`HEALTH: ${facts.healthProblems.join(', ').toUpperCase()}`);
   else plain(`HEALTH: ${facts.healthMonitored ? 'MONITORED' : 'NOT MONITORED'}`);
   if (facts.databaseBytes !== undefined) plain(`database: ${formatSize(facts.databaseBytes)}`);
-  if (facts.applicationDown !== undefined) {
-    if (facts.applicationDown.length === 0) plain('application: up');
-    else warn(`APPLICATION: ${facts.applicationDown.join(', ').toUpperCase()} DOWN`);
-  }
-  if (facts.certificate) {
-    const line = certificateLine(facts.certificate, now);
-    if (line) warn(line);
-  }
-  if (facts.maintenance) warn('SYSTEM IN MAINTENANCE MODE');
-  for (const disk of facts.lowDisk) warn(`LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
+  if (facts.applicationDown?.length === 0) plain('application: up');
+  // Every warning line is a condition, the same ones the events monitor raises.
+  for (const condition of conditionsOf(facts, now)) if (condition.banner) warn(condition.text);
+  if (facts.unreadMail) warn(`MAIL: ${facts.unreadMail} UNREAD`);
   return lines;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** `YYYY-MM-DD HH:MM:SS` in the given offset from UTC. */
-export function formatTime(time: Date, offsetMinutes: number): string {
-  const t = new Date(time.getTime() + offsetMinutes * 60_000);
-  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
-}
-
-function formatOffset(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
-
-/** `6 days, 3:03` or `2:05`, as `uptime` prints it. */
-export function formatUptime(seconds: number): string {
-  const days = Math.floor(seconds / 86_400);
-  const hours = Math.floor((seconds % 86_400) / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  const clock = `${hours}:${pad(minutes)}`;
-  return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
-}
-
-/** `20Gb`, `512Mb`, as the appliance prints database sizes. */
-export function formatSize(bytes: number): string {
-  const units = ['b', 'Kb', 'Mb', 'Gb', 'Tb'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const shown = value >= 10 || unit === 0 ? Math.round(value).toString() : value.toFixed(1);
-  return `${shown}${units[unit]}`;
-}

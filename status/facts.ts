@@ -12,6 +12,8 @@ import type { Services } from '../commands/types.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../store/paths.js';
+import { loginFailures, faillockDir } from '../ssh/accounts.js';
+import { unreadMail } from '../store/events.js';
 import type { StatusFacts } from './banner.js';
 
 declare module '../commands/types.js' {
@@ -48,6 +50,9 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     certificate: readCertificateDates(webCertificateFile(paths)),
     maintenance: node.maintenance,
     lowDisk: lowDisk(paths.home),
+    memoryAvailablePercent: memoryAvailablePercent(),
+    lockedAccounts: lockedAccounts(paths),
+    unreadMail: unreadMail(store),
   };
 }
 
@@ -78,6 +83,35 @@ function lowDisk(home: string): { mount: string; freePercent: number }[] {
     } catch {
       // A mount point this host doesn't have has nothing to warn about.
     }
+  }
+  return out;
+}
+
+/** MemAvailable / MemTotal from the kernel (what can be used without swapping). */
+export function memoryAvailablePercent(): number | undefined {
+  try {
+    const text = readFileSync('/proc/meminfo', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1]);
+    const total = field('MemTotal');
+    const available = field('MemAvailable');
+    return total > 0 && Number.isFinite(available) ? Math.floor((available / total) * 100) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Console accounts pam_faillock holds locked now (its records are per user, under the home's run folder). */
+function lockedAccounts(paths: Paths): { user: string; until: Date }[] {
+  let users: string[];
+  try {
+    users = readdirSync(faillockDir(paths));
+  } catch {
+    return [];
+  }
+  const out: { user: string; until: Date }[] = [];
+  for (const user of users) {
+    const { lockedUntil } = loginFailures(faillockDir(paths), user);
+    if (lockedUntil) out.push({ user, until: lockedUntil });
   }
   return out;
 }

@@ -107,6 +107,42 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX schedule_runs_job ON schedule_runs(job, id);
     `,
   },
+  {
+    version: 6,
+    summary: 'events of the node, the local mailbox of its warnings, and the outbox of notifications not yet delivered',
+    sql: `
+      CREATE TABLE events (
+        id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        at    TEXT NOT NULL,           -- ISO 8601, UTC
+        level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+        name  TEXT NOT NULL,           -- stable name (events/catalog.ts)
+        text  TEXT NOT NULL
+      );
+      CREATE INDEX events_at ON events(at);
+      CREATE TABLE mailbox (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id INTEGER NOT NULL,
+        at       TEXT NOT NULL,
+        level    TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        read     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        target       TEXT NOT NULL,     -- a key of the target URI (events/bus.ts targetKey), never the URI
+        event_id     INTEGER NOT NULL,
+        at           TEXT NOT NULL,     -- when the event was raised
+        level        TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        held         INTEGER NOT NULL DEFAULT 0,  -- raised in maintenance mode: summarised after it
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT
+      );
+      CREATE INDEX outbox_target ON outbox(target, id);
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

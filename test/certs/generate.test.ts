@@ -54,10 +54,12 @@ describe('expiry policy', () => {
     expect(expiryState(dates, after(730))).toBe('expired');
   });
 
-  it('warns from the last third for short-lived certificates', () => {
-    expect(expiryWarningStart(from, after(45))).toEqual(after(30));
-    expect(expiryWarningStart(from, after(6))).toEqual(after(4));
-    expect(expiryState({ notBefore: from, notAfter: after(45) }, after(29))).toBe('valid');
+  it('warns from 30 days before expiry whatever the lifetime (the seed), short-lived certificates included', () => {
+    expect(expiryWarningStart(from, after(45))).toEqual(after(15));
+    expect(expiryState({ notBefore: from, notAfter: after(45) }, after(14))).toBe('valid');
+    expect(expiryState({ notBefore: from, notAfter: after(45) }, after(16))).toBe('expiring');
+    // Issued for 29 days: announced from its first day.
+    expect(expiryState({ notBefore: from, notAfter: after(29) }, after(0))).toBe('expiring');
   });
 
   it('looks daily, hourly in the last day and after expiry, and at the moment the warning starts', () => {

@@ -68,12 +68,15 @@ describe('status banner', () => {
     expect(text({ ...facts, certificate: year }, after).find((l) => l.startsWith('WEB CERT'))).toMatch(/^WEB CERT EXPIRED AT: /);
   });
 
-  it('warns for short-lived certificates from the last third of their lifetime', () => {
+  it('warns for short-lived certificates from 30 days before expiry too, as the seed says', () => {
     const notBefore = new Date('2026-01-01T00:00:00Z');
-    const notAfter = new Date('2026-04-01T00:00:00Z'); // 90 days: warn from day 60
+    const notAfter = new Date('2026-04-01T00:00:00Z'); // 90 days: warn from 2026-03-02
     const at = (iso: string) => text({ ...facts, certificate: { notBefore, notAfter } }, new Date(iso)).some((l) => l.startsWith('WEB CERT EXPIRES'));
-    expect(at('2026-02-28T00:00:00Z')).toBe(false);
+    expect(at('2026-03-01T00:00:00Z')).toBe(false);
     expect(at('2026-03-03T00:00:00Z')).toBe(true);
+    // A certificate issued for 29 days shows the line from its first day.
+    const shortLived = certificateFor(29);
+    expect(text({ ...facts, certificate: shortLived }, new Date()).some((l) => l.startsWith('WEB CERT EXPIRES AT: '))).toBe(true);
   });
 
   it('formats sizes and uptimes as the appliance does', () => {

@@ -107,3 +107,15 @@ describe('address-range conflicts', async () => {
     expect(findings.find((f) => f.subject === 'gateway 192.0.2.1')?.finding).toBe('on a local network');
   });
 });
+
+describe('snmp v3 authPriv URIs', () => {
+  it('take a privacy protocol and password after the authentication ones, shown as ***', () => {
+    const uri = parseUri('snmp://bob:sha-256:Secret-auth1:aes:Secret-priv1@nms.example.test:1162');
+    expect(uri).toMatchObject({ snmpVersion: 'v3', user: 'bob', auth: 'SHA-256', password: 'Secret-auth1', priv: 'AES', privPassword: 'Secret-priv1', port: 1162 });
+    expect(formatUri(uri)).toBe('snmp://bob:SHA-256:Secret-auth1:AES:Secret-priv1@nms.example.test:1162');
+    expect(formatUri(uri, { redact: true })).toBe('snmp://bob:SHA-256:***:AES:***@nms.example.test:1162');
+    expect(() => parseUri('snmp://bob:SHA:Secret-auth1:3DES:Secret-priv1@nms')).toThrow(/priv/);
+    expect(() => parseUri('snmp://bob:SHA:Secret-auth1:AES:short@nms')).toThrow(/8 characters/);
+    expect(() => parseUri('snmp://bob:SHA:Secret-auth1:AES@nms')).toThrow(/user:auth:password/);
+  });
+});

@@ -1,0 +1,213 @@
+// Delivers what the outbox holds. Per target, in order: nothing while the
+// node is in maintenance mode (what was raised meanwhile goes as one summary
+// after it); at most RATE_LIMIT messages a minute (a backlog larger than the
+// minute's room goes as RATE_LIMIT-1 messages and one summary of the rest);
+// a failed attempt keeps the message and retries with a growing pause. A row
+// leaves the outbox only once the relay accepted it or the receiver
+// acknowledged it, so a daemon restart loses nothing.
+
+import { targetKey } from '../events/bus.js';
+import { notifyTargets } from '../net/locations.js';
+import { formatUri, redactUri, type NetworkUri } from '../net/uri.js';
+import type { Store } from '../store/db.js';
+import { dropTarget, pendingCount, pendingFor, outboxTargets, recordFailure, removeFromOutbox, removeSummarised, summariseQueued, type OutboxRow } from '../store/events.js';
+import { Mailer, parseRelay } from './mail.js';
+import { summaryOf, type Notification } from './message.js';
+import { sendInform } from './trap.js';
+
+/** The reference appliance's rate: at most this many messages a minute to one target. */
+export const RATE_LIMIT = 20;
+export const RATE_WINDOW_MS = 60_000;
+/** Retries after 1, 2, 4 ... seconds, at most a minute apart. */
+export const RETRY_FIRST_MS = 1000;
+export const RETRY_MAX_MS = 60_000;
+/** Looks at the outbox at least this often (maintenance mode ending, a relay set later). */
+const SWEEP_MS = 2000;
+/** One attempt on one target never takes longer than this. */
+const ATTEMPT_TIMEOUT_MS = 30_000;
+
+export interface DelivererDeps {
+  store: Store;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  maintenance(): boolean;
+  /** The node's name: in every message, and the mail sender's domain. */
+  hostname(): string;
+  /** `host[:port]` of the mail relay, if set. */
+  relay(): string | undefined;
+}
+
+interface TargetState {
+  sent: number[];
+  failures: number;
+  retryAt: number;
+}
+
+export type Sender = (target: NetworkUri, notification: Notification) => Promise<void>;
+
+export class Deliverer {
+  private readonly states = new Map<string, TargetState>();
+  private readonly mailer: Mailer;
+  private running?: Promise<void>;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Delivered messages since start (for status and benchmarks). */
+  delivered = 0;
+
+  constructor(private readonly deps: DelivererDeps) {
+    this.mailer = new Mailer(() => deps.hostname());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), SWEEP_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.mailer.close();
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Runs a pass now, or right after the one in progress. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error: Error) => this.deps.log('error', `notify: ${scrub(error.message)}`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Forgets every target's pause and tries at once: a relay was set or changed. */
+  retryNow(): void {
+    for (const state of this.states.values()) state.retryAt = 0;
+    this.kick();
+  }
+
+  /** Resolves when the outbox is empty (or the timeout passes): for `notify test --wait` and tests. */
+  async idle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (pendingCount(this.deps.store) === 0 && !this.running) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  private state(target: string): TargetState {
+    let state = this.states.get(target);
+    if (!state) this.states.set(target, (state = { sent: [], failures: 0, retryAt: 0 }));
+    return state;
+  }
+
+  private async pass(): Promise<void> {
+    if (this.deps.maintenance()) return;
+    const targets = outboxTargets(this.deps.store);
+    await Promise.all(targets.map((t) => this.drainTarget(t)));
+  }
+
+  private async drainTarget(target: string): Promise<void> {
+    const state = this.state(target);
+    if (Date.now() < state.retryAt) return;
+    // The outbox holds the target's key; its URI (and secrets) comes from the sealed targets.
+    const uri = notifyTargets(this.deps.store).find((t) => targetKey(formatUri(t.uri)) === target)?.uri;
+    if (!uri) {
+      const dropped = dropTarget(this.deps.store, target);
+      if (dropped) this.deps.log('warn', `notify: ${dropped} messages dropped: their target was removed`);
+      return;
+    }
+    const send = (n: Notification) => this.sendOne(uri, n);
+    const node = this.deps.hostname();
+    try {
+      // What was raised in maintenance mode: one summary, now that it is over.
+      const held = summariseQueued(this.deps.store, target, true);
+      if (held.groups.length > 0 && this.room(state) > 0) {
+        await send(summaryOf(node, held.groups, 'raised while the node was in maintenance mode'));
+        this.sent(state);
+        removeSummarised(this.deps.store, target, true, 0, held.lastId);
+      }
+      for (;;) {
+        const room = this.room(state);
+        if (room <= 0 || this.stopped) return;
+        const waiting = pendingCount(this.deps.store, target);
+        if (waiting === 0) return;
+        const batch = pendingFor(this.deps.store, target, Math.min(room, 100)).filter((r) => r.held === 0);
+        if (batch.length === 0) return;
+        if (waiting > room && batch.length >= room) {
+          // More than the minute allows: room-1 messages, then one summary of everything after them.
+          for (const row of batch.slice(0, room - 1)) await this.deliverRow(uri, state, row);
+          const from = batch[room - 1]!.id;
+          const rest = summariseQueued(this.deps.store, target, false, from);
+          await send(summaryOf(node, rest.groups, 'held back by the rate limit of 20 messages a minute'));
+          this.sent(state);
+          removeSummarised(this.deps.store, target, false, from, rest.lastId);
+          continue;
+        }
+        for (const row of batch) await this.deliverRow(uri, state, row);
+      }
+    } catch (error) {
+      state.failures++;
+      state.retryAt = Date.now() + Math.min(RETRY_FIRST_MS * 2 ** (state.failures - 1), RETRY_MAX_MS);
+      const message = scrub((error as Error).message, uri);
+      const head = pendingFor(this.deps.store, target, 1);
+      recordFailure(this.deps.store, head.map((r) => r.id), message);
+      this.deps.log('warn', `notify: ${redactUri(uri)} not reached (${message}); ${pendingCount(this.deps.store, target)} waiting, next try in ${Math.round((state.retryAt - Date.now()) / 1000)} s`);
+    }
+  }
+
+  private async deliverRow(uri: NetworkUri, state: TargetState, row: OutboxRow): Promise<void> {
+    await this.sendOne(uri, { node: this.deps.hostname(), level: row.level, event: row.name, text: row.text, at: row.at });
+    this.sent(state);
+    removeFromOutbox(this.deps.store, [row.id]);
+  }
+
+  private room(state: TargetState): number {
+    const since = Date.now() - RATE_WINDOW_MS;
+    state.sent = state.sent.filter((t) => t > since);
+    return RATE_LIMIT - state.sent.length;
+  }
+
+  private sent(state: TargetState): void {
+    state.sent.push(Date.now());
+    state.failures = 0;
+    this.delivered++;
+  }
+
+  private async sendOne(uri: NetworkUri, n: Notification): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ATTEMPT_TIMEOUT_MS / 1000} s`)), ATTEMPT_TIMEOUT_MS)));
+    try {
+      await Promise.race([this.transmit(uri, n), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async transmit(uri: NetworkUri, n: Notification): Promise<void> {
+    if (uri.scheme === 'snmp') return sendInform(uri, n);
+    if (uri.scheme === 'mailto') {
+      const relay = this.deps.relay();
+      if (!relay) throw new Error('no mail relay is set (notify emailrelay <host>[:<port>])');
+      return this.mailer.send(parseRelay(relay), `${uri.user}@${uri.host}`, n);
+    }
+    throw new Error(`${uri.scheme} URIs are not notification targets`);
+  }
+}
+
+/** An error from a peer, fit for a log line: one line, bounded, no secret of the target. */
+export function scrub(message: string, uri?: NetworkUri): string {
+  let text = String(message).replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 300);
+  for (const secret of [uri?.password, uri?.community, uri?.privPassword]) if (secret) text = text.split(secret).join('***');
+  return text;
+}

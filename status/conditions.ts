@@ -1,0 +1,47 @@
+// The node's warnings as conditions: a pure function from the banner's facts
+// and a clock. The banner draws their lines and the events monitor raises
+// them as events when they start (and `-cleared` when they end), so a
+// warning on the banner and a notification always come from the same rule.
+
+import { expiryWarningStart } from '../certs/expiry.js';
+import type { EventName } from '../events/catalog.js';
+import type { EventLevel } from '../store/events.js';
+import type { StatusFacts } from './banner.js';
+import { formatTime } from './format.js';
+
+export interface Condition {
+  /** Unique while it holds: the event name and its subject (a mount, a user, a member). */
+  key: string;
+  name: EventName;
+  level: EventLevel;
+  /** The event's text; when `banner`, also the banner's warning line. */
+  text: string;
+  banner: boolean;
+}
+
+/** Below this share of available memory the node warns. */
+export const MEMORY_MIN_AVAILABLE_PERCENT = 10;
+
+export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
+  const out: Condition[] = [];
+  const add = (name: EventName, level: EventLevel, subject: string, text: string, banner = true) => out.push({ key: subject ? `${name}:${subject}` : name, name, level, text, banner });
+
+  if (facts.applicationDown?.length) {
+    const names = facts.applicationDown.join(', ').toUpperCase();
+    add('service-down', 'warn', facts.applicationDown.join(','), `APPLICATION: ${names} DOWN`);
+  }
+  if (facts.certificate) {
+    const { notBefore, notAfter } = facts.certificate;
+    if (now >= notAfter) add('web-cert-expired', 'error', '', `WEB CERT EXPIRED AT: ${formatTime(notAfter, 0)}`);
+    else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter, 0)}`);
+  }
+  if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
+  for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
+  if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {
+    add('memory-low', 'warn', '', `LOW MEMORY: ${facts.memoryAvailablePercent}% AVAILABLE`);
+  }
+  for (const account of facts.lockedAccounts ?? []) add('account-locked', 'warn', account.user, `ACCOUNT LOCKED: ${account.user.toUpperCase()} UNTIL ${formatTime(account.until, 0)}`);
+  // The host line already shows LOAD in capitals; the event needs its own text.
+  if (facts.load > facts.cpus) add('load-high', 'warn', '', `load ${facts.load.toFixed(2)} is above the ${facts.cpus} cores`, false);
+  return out;
+}
