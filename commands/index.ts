@@ -16,12 +16,13 @@ import { logGroup } from './log.js';
 import { userGroup } from './user.js';
 import { keysGroup } from './keys.js';
 import { mailGroup } from './mail.js';
+import { snmpGroup } from './snmp.js';
 import { scheduleGroup } from './schedule.js';
 import { completionGroup } from './completion.js';
 import { rightsOf } from '../daemon/rights.js';
 import type { Context, Group } from './types.js';
 
-const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup];
+const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup, snmpGroup];
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));
