@@ -1,8 +1,14 @@
 // `log ...`: the audit log of every command run on this node.
 
-import { integer } from './argtypes.js';
+import { statSync } from 'node:fs';
+import { AUDIT_RETENTION_KEY, DEFAULT_AUDIT_RETENTION_DAYS } from '../logs/audit.js';
+import { sendLogBundle } from '../logs/bundle.js';
+import { followFile } from '../logs/follow.js';
+import { LogNameError, logFiles, readLogTail, resolveLog, VIEW_MAX_BYTES, type LogFile } from '../logs/files.js';
+import { backupLocations } from '../net/locations.js';
+import { integer, text } from './argtypes.js';
 import { json } from './json-shape.js';
-import { badInput, reply, type ArgType, type Command, type Group } from './types.js';
+import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 
 /** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
 const since: ArgType<string> = {
@@ -42,4 +48,98 @@ const audit: Command = {
   },
 };
 
-export const logGroup: Group = { word: 'log', summary: 'manage system logs', commands: [audit] };
+
+// ---------------------------------------------------------------------------
+// The node's log files: list, view, follow, send, and the audit retention.
+
+const logName: ArgType<string> = {
+  hint: '<file>',
+  parse(value) {
+    if (value.length > 200 || /[\x00-\x1f\x7f]/.test(value)) throw badInput('bad-log-name', '<file>: not a log name; see "log list"');
+    return value;
+  },
+  complete: (ctx) => logFiles(ctx.paths.logs).map((f) => f.name),
+};
+
+function resolved(ctx: Context, typed: string): LogFile {
+  try {
+    return resolveLog(logFiles(ctx.paths.logs), typed);
+  } catch (error) {
+    if (error instanceof LogNameError) throw badInput('no-such-log', error.message);
+    throw error;
+  }
+}
+
+function auditText(ctx: Context): string {
+  return ctx.store
+    .auditLog({ limit: 10_000 })
+    .reverse()
+    .map((e) => `${e.at} ${e.user} ${e.address ? `${e.origin} ${e.address}` : e.origin} "${e.words}" ${e.outcome} ${e.exit_status}${e.message ? ` ${e.message}` : ''}`)
+    .join('\n');
+}
+
+const list: Command = {
+  words: ['log', 'list'],
+  summary: 'List the logs: the platform\'s, nginx\'s and the audit log (rotated copies end in .N.gz)',
+  run(ctx) {
+    const rows = logFiles(ctx.paths.logs).map((f) => {
+      if (!f.path) return [f.name, '-', 'in the store'];
+      const stat = statSync(f.path, { throwIfNoEntry: false });
+      return [f.name, stat ? String(stat.size) : '-', stat ? stat.mtime.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-'];
+    });
+    return reply.table(['file', 'bytes', 'modified'], rows);
+  },
+};
+
+const view: Command = {
+  words: ['log', 'view'],
+  summary: 'Show a log (its last 8 MB); any unique prefix of its name will do',
+  args: [{ name: 'file', type: logName }],
+  run(ctx, args) {
+    const file = resolved(ctx, args.file as string);
+    if (!file.path) return reply.text(auditText(ctx));
+    const { text, truncated } = readLogTail(file.path);
+    return reply.blocks([...(truncated ? [{ kind: 'warning' as const, text: `(the last ${VIEW_MAX_BYTES / 1024 / 1024} MB of ${file.name})` }] : []), { kind: 'text', text: text.replace(/\n$/, '') }], { file: file.name, text, truncated });
+  },
+};
+
+const follow: Command = {
+  words: ['log', 'follow'],
+  summary: 'Show lines as they are added to a log, until Ctrl-C',
+  args: [{ name: 'file', type: logName }],
+  async run(ctx, args) {
+    const file = resolved(ctx, args.file as string);
+    if (!file.path) throw badInput('not-followable', 'the audit log is in the store; use "log audit"');
+    await followFile(file.path, (line) => ctx.progress(line), ctx.signal);
+    return reply.text('');
+  },
+};
+
+const send: Command = {
+  words: ['log', 'send'],
+  summary: 'Send a compressed bundle of the logs to a backup location',
+  args: [{ name: 'location', type: text('<location>') }],
+  async run(ctx, args) {
+    const location = backupLocations(ctx.store).find((l) => l.name === args.location);
+    if (!location) throw badInput('no-such-location', `no backup location "${String(args.location).slice(0, 64)}"; see "backup list"`);
+    try {
+      const bundle = await sendLogBundle(ctx.paths, location.uri, auditText(ctx), ctx.signal);
+      return reply.tree({ sent: { location: location.name, file: bundle.name, bytes: bundle.bytes } });
+    } catch (error) {
+      if (error instanceof LogNameError) throw badInput('bad-location', error.message);
+      throw failure('send-failed', `the logs were not sent: ${(error as Error).message}`);
+    }
+  },
+};
+
+const retention: Command = {
+  words: ['log', 'retention'],
+  summary: 'Show or set how many days the audit log keeps its entries (default 365)',
+  args: [{ name: 'days', type: integer('<days>', 1, 36_500), optional: true }],
+  run(ctx, args) {
+    if (args.days !== undefined) ctx.store.set(AUDIT_RETENTION_KEY, args.days);
+    return reply.tree({ audit: { 'retention days': ctx.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS } });
+  },
+};
+
+export const logGroup: Group = { word: 'log', summary: 'manage system logs', commands: [audit, list, view, follow, send, retention] };

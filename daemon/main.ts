@@ -156,9 +156,12 @@ async function main(): Promise<void> {
   lock(paths);
 
   const logFile = `${paths.logs}/platformd.log`;
+  // On an appliance stderr goes to the journal, which reads sd-daemon priority prefixes (<3> err, <4> warning, <6> info).
+  const priority = { error: '<3>', warn: '<4>', info: '<6>' } as const;
   const log: Runtime['log'] = (level, message) => {
     const line = `${new Date().toISOString()} ${level} ${redactSecrets(message)}`;
-    process.stderr.write(line + '\n');
+    process.stderr.write((opts.appliance ? priority[level] : '') + line + '
+');
     try {
       appendFileSync(logFile, line + '\n');
     } catch {

@@ -12,5 +12,6 @@ export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../ssh/subsystem.js')).sshSubsystem,
   async () => (await import('./schedule.js')).scheduleSubsystem,
   async () => (await import('./snmp.js')).snmpSubsystem,
+  async () => (await import('./logs.js')).logsSubsystem,
   async () => (await import('./events.js')).eventsSubsystem,
 ];

@@ -15,7 +15,7 @@ HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
-apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 >/dev/null
+apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate >/dev/null
 
 # The Node runtime (the project's, see .node-version; its official build needs libatomic1).
 if [ -n "${NODE_BINARY:-}" ]; then
@@ -57,6 +57,10 @@ install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
 install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
 if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 systemctl enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
+# SNMP: platformd runs Debian's snmpd as platform-snmpd.service with the product's file; Debian's own unit stays off.
+systemctl disable --quiet snmpd.service 2>/dev/null || true
+# The platform's logs rotate daily, 28 kept, compressed.
+install -m 0644 "$UNITS_DIR"/platform.logrotate /etc/logrotate.d/platform
 # platformd runs the web server itself.
 systemctl disable --quiet nginx.service
 
