@@ -47,8 +47,9 @@ export type Sender = (target: NetworkUri, notification: Notification) => Promise
 export class Deliverer {
   private readonly states = new Map<string, TargetState>();
   private readonly mailer: Mailer;
-  private running?: Promise<void>;
-  private again = false;
+  /** Each target drains on its own, so a slow or absent receiver never delays another's messages. */
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
   /** Delivered messages since start (for status and benchmarks). */
@@ -64,29 +65,31 @@ export class Deliverer {
     this.kick();
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await Promise.all(this.draining.values());
     this.mailer.close();
-    return this.running ?? Promise.resolve();
   }
 
-  /** Runs a pass now, or right after the one in progress. */
+  /** Drains every target with something queued: now, or right after its drain in progress. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
+    if (this.stopped || this.deps.maintenance()) return;
+    for (const target of outboxTargets(this.deps.store)) this.drain(target);
+  }
+
+  private drain(target: string): void {
+    if (this.draining.has(target)) {
+      this.again.add(target);
       return;
     }
-    this.running = this.pass()
+    const run = this.drainTarget(target)
       .catch((error: Error) => this.deps.log('error', `notify: ${scrub(error.message)}`))
       .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
+        this.draining.delete(target);
+        if (this.again.delete(target) && !this.stopped) this.drain(target);
       });
+    this.draining.set(target, run);
   }
 
   /** Forgets every target's pause and tries at once: a relay was set or changed. */
@@ -99,7 +102,7 @@ export class Deliverer {
   async idle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (pendingCount(this.deps.store) === 0 && !this.running) return true;
+      if (pendingCount(this.deps.store) === 0 && this.draining.size === 0) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
@@ -111,13 +114,8 @@ export class Deliverer {
     return state;
   }
 
-  private async pass(): Promise<void> {
-    if (this.deps.maintenance()) return;
-    const targets = outboxTargets(this.deps.store);
-    await Promise.all(targets.map((t) => this.drainTarget(t)));
-  }
-
   private async drainTarget(target: string): Promise<void> {
+    if (this.deps.maintenance()) return;
     const state = this.state(target);
     if (Date.now() < state.retryAt) return;
     // The outbox holds the target's key; its URI (and secrets) comes from the sealed targets.
