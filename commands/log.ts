@@ -97,9 +97,9 @@ const view: Command = {
   args: [{ name: 'file', type: logName }],
   run(ctx, args) {
     const file = resolved(ctx, args.file as string);
-    if (!file.path) return reply.text(auditText(ctx));
+    if (!file.path) return reply.blocks([{ kind: 'page', title: file.name, text: auditText(ctx) }], { file: file.name, text: auditText(ctx), truncated: false });
     const { text, truncated } = readLogTail(file.path);
-    return reply.blocks([...(truncated ? [{ kind: 'warning' as const, text: `(the last ${VIEW_MAX_BYTES / 1024 / 1024} MB of ${file.name})` }] : []), { kind: 'text', text: text.replace(/\n$/, '') }], { file: file.name, text, truncated });
+    return reply.blocks([...(truncated ? [{ kind: 'warning' as const, text: `(the last ${VIEW_MAX_BYTES / 1024 / 1024} MB of ${file.name})` }] : []), { kind: 'page', title: file.name, text: text.replace(/\n$/, '') }], { file: file.name, text, truncated });
   },
 };
 

@@ -49,7 +49,9 @@ export type Block =
   /** `USAGE:` listing of a group: syntax and description pairs. */
   | { kind: 'usage'; entries: [string, string][] }
   /** A line the console draws in the warning colour. */
-  | { kind: 'warning'; text: string };
+  | { kind: 'warning'; text: string }
+  /** A long text (a log): paged on a terminal (scroll, / search, n/N, q), printed as is elsewhere. */
+  | { kind: 'page'; title: string; text: string };
 
 export interface Reply {
   /** What the text and Ink renderers show, in order. */

@@ -195,6 +195,7 @@ function dataOf(result: Reply): Json {
     switch (b.kind) {
       case 'text':
       case 'warning':
+      case 'page':
         return b.text;
       case 'tree':
         return b.value;

@@ -169,8 +169,17 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
       },
     );
     if (response.type === 'result') {
-      const out = json ? JSON.stringify(response.data, null, 2) : renderBlocks(response.blocks, process.stdout.columns || 100);
+      // On a terminal a long text (a log) goes to the pager; in pipes and with --json it is printed as is.
+      const paged = !json && process.stdout.isTTY && process.stdin.isTTY ? response.blocks.filter((b) => b.kind === 'page') : [];
+      const blocks = response.blocks.filter((b) => b.kind !== 'page' || paged.length === 0);
+      const out = json ? JSON.stringify(response.data, null, 2) : renderBlocks(blocks, process.stdout.columns || 100);
       if (out) process.stdout.write(`${out}\n`);
+      if (paged.length) {
+        const { page } = await import('./pager.js');
+        const { escapeControls } = await import('../terminal/escape.js');
+        // A log's own escape sequences never reach the terminal: shown escaped, as everywhere else.
+        for (const block of paged) if (block.kind === 'page') await page(escapeControls(block.text, { lines: true }));
+      }
       return response.exitStatus;
     }
     if (response.type === 'error') {

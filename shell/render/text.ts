@@ -14,6 +14,7 @@ export function renderBlock(block: Block, width = 100): string {
   switch (block.kind) {
     case 'text':
     case 'warning':
+    case 'page':
       return escapeControls(block.text, { lines: true });
     case 'tree':
       return renderTree(block.value, 0).join('\n');

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { LogNameError, logFiles, resolveLog } from '../../logs/files.js';
 import { rotateLogs } from '../../logs/rotate.js';
 import { PLATFORM, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
+import { openTerminal } from '../support/pty.js';
 
 let node: RunningDaemon;
 beforeAll(async () => {
@@ -51,6 +52,22 @@ describe('log commands', () => {
     const hostile = await node.platform(['log', 'view', '../../etc/shadow']);
     expect(hostile.status).toBe(2);
     expect(hostile.stderr).toContain('no log is called');
+  });
+
+  it('pages a log on a terminal: / searches by regular expression, n finds the next match, q quits', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `filler line ${i}${i === 150 ? ' needle-alpha-150' : ''}${i === 180 ? ' needle-beta-180' : ''}`);
+    appendFileSync(join(node.home, 'logs', 'platformd.log'), lines.join('\n') + '\n');
+    const term = openTerminal(process.execPath, [PLATFORM, '--home', node.home, 'log', 'view', 'platform/platformd.log'], withoutCI());
+    await term.waitFor('filler line 0'.slice(0, 6));
+    expect(term.screen()).not.toContain('needle-alpha-150'); // a page, not the whole file
+    const mark = term.screen().length;
+    term.write('/needle-[a-z]+-1[0-9]0\r');
+    await term.waitFor('needle-alpha-150', { from: mark });
+    const next = term.screen().length;
+    term.write('n');
+    await term.waitFor('needle-beta-180', { from: next });
+    term.write('q');
+    expect(await term.exited).toBe(0);
   });
 
   it('follows a log: a line appended after it started shows, until Ctrl-C', async () => {
