@@ -40,7 +40,8 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {
     add('memory-low', 'warn', '', `LOW MEMORY: ${facts.memoryAvailablePercent}% AVAILABLE`);
   }
-  for (const account of facts.lockedAccounts ?? []) add('account-locked', 'warn', account.user, `ACCOUNT LOCKED: ${account.user.toUpperCase()} UNTIL ${formatTime(account.until, 0)}`);
+  // Raised and mailed, but not a banner line: `user list` shows locks, and a locked user's key login must not see the node as unhealthy (health's exit status).
+  for (const account of facts.lockedAccounts ?? []) add('account-locked', 'warn', account.user, `ACCOUNT LOCKED: ${account.user.toUpperCase()} UNTIL ${formatTime(account.until, 0)}`, false);
   // The host line already shows LOAD in capitals; the event needs its own text.
   if (facts.load > facts.cpus) add('load-high', 'warn', '', `load ${facts.load.toFixed(2)} is above the ${facts.cpus} cores`, false);
   return out;
