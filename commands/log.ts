@@ -81,19 +81,21 @@ function auditText(ctx: Context): string {
 const list: Command = {
   words: ['log', 'list'],
   summary: 'List the logs: the platform\'s, nginx\'s and the audit log (rotated copies end in .N.gz)',
+  json: json.array(json.object({ file: json.string(), bytes: json.nullable(json.integer()), modified: json.nullable(json.time()) })),
   run(ctx) {
-    const rows = logFiles(ctx.paths.logs).map((f) => {
-      if (!f.path) return [f.name, '-', 'in the store'];
-      const stat = statSync(f.path, { throwIfNoEntry: false });
-      return [f.name, stat ? String(stat.size) : '-', stat ? stat.mtime.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-'];
+    const files = logFiles(ctx.paths.logs).map((f) => {
+      const stat = f.path ? statSync(f.path, { throwIfNoEntry: false }) : undefined;
+      return { file: f.name, bytes: stat ? stat.size : null, modified: stat ? stat.mtime.toISOString() : null };
     });
-    return reply.table(['file', 'bytes', 'modified'], rows);
+    const rows = files.map((f) => [f.file, f.bytes === null ? '-' : String(f.bytes), f.modified ? f.modified.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : f.file === 'audit/audit.log' ? 'in the store' : '-']);
+    return reply.table(['file', 'bytes', 'modified'], rows, files);
   },
 };
 
 const view: Command = {
   words: ['log', 'view'],
   summary: 'Show a log (its last 8 MB); any unique prefix of its name will do',
+  json: json.object({ file: json.string(), text: json.string(), truncated: json.boolean() }),
   args: [{ name: 'file', type: logName }],
   run(ctx, args) {
     const file = resolved(ctx, args.file as string);
@@ -106,25 +108,27 @@ const view: Command = {
 const follow: Command = {
   words: ['log', 'follow'],
   summary: 'Show lines as they are added to a log, until Ctrl-C',
+  json: json.object({ file: json.string() }),
   args: [{ name: 'file', type: logName }],
   async run(ctx, args) {
     const file = resolved(ctx, args.file as string);
     if (!file.path) throw badInput('not-followable', 'the audit log is in the store; use "log audit"');
     await followFile(file.path, (line) => ctx.progress(line), ctx.signal);
-    return reply.text('');
+    return reply.blocks([], { file: file.name });
   },
 };
 
 const send: Command = {
   words: ['log', 'send'],
   summary: 'Send a compressed bundle of the logs to a backup location',
+  json: json.object({ location: json.string(), file: json.string(), bytes: json.integer() }),
   args: [{ name: 'location', type: text('<location>') }],
   async run(ctx, args) {
     const location = backupLocations(ctx.store).find((l) => l.name === args.location);
     if (!location) throw badInput('no-such-location', `no backup location "${String(args.location).slice(0, 64)}"; see "backup list"`);
     try {
       const bundle = await sendLogBundle(ctx.paths, location.uri, auditText(ctx), ctx.signal);
-      return reply.tree({ sent: { location: location.name, file: bundle.name, bytes: bundle.bytes } });
+      return reply.tree({ sent: { location: location.name, file: bundle.name, bytes: bundle.bytes } }, { location: location.name, file: bundle.name, bytes: bundle.bytes });
     } catch (error) {
       if (error instanceof LogNameError) throw badInput('bad-location', error.message);
       throw failure('send-failed', `the logs were not sent: ${(error as Error).message}`);
@@ -135,10 +139,12 @@ const send: Command = {
 const retention: Command = {
   words: ['log', 'retention'],
   summary: 'Show or set how many days the audit log keeps its entries (default 365)',
+  json: json.object({ retentionDays: json.integer() }),
   args: [{ name: 'days', type: integer('<days>', 1, 36_500), optional: true }],
   run(ctx, args) {
     if (args.days !== undefined) ctx.store.set(AUDIT_RETENTION_KEY, args.days);
-    return reply.tree({ audit: { 'retention days': ctx.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS } });
+    const days = ctx.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS;
+    return reply.tree({ audit: { 'retention days': days } }, { retentionDays: days });
   },
 };
 

@@ -4,6 +4,7 @@
 
 import { deleteMail, mailbox, markRead, type MailMessage } from '../store/events.js';
 import { formatTime } from '../status/format.js';
+import { json } from './json-shape.js';
 import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 const numberOrAll: ArgType<number | 'all'> = {
@@ -36,6 +37,7 @@ const commands: Command[] = [
   {
     words: ['mail', 'list'],
     summary: 'List the messages of the local mailbox (N: new)',
+    json: json.array(json.object({ n: json.integer(), read: json.boolean(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() })),
     run(ctx) {
       const all = mailbox(ctx.store);
       const rows = all.map((m, i) => [String(i + 1), m.read ? ' ' : 'N', when(m.at), m.level, m.name, m.text.length > 60 ? `${m.text.slice(0, 57)}...` : m.text]);
@@ -45,16 +47,21 @@ const commands: Command[] = [
   {
     words: ['mail', 'read'],
     summary: 'Show a message of the local mailbox and mark it read',
+    json: json.object({ number: json.integer(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() }),
     args: [{ name: 'n', type: messageNumber }],
     run(ctx, args) {
       const message = nth(ctx, args.n as number);
       markRead(ctx.store, message.id);
-      return reply.tree({ message: { number: args.n as number, time: when(message.at), level: message.level, event: message.name, text: message.text } });
+      return reply.tree(
+        { message: { number: args.n as number, time: when(message.at), level: message.level, event: message.name, text: message.text } },
+        { number: args.n as number, at: message.at, level: message.level, event: message.name, text: message.text },
+      );
     },
   },
   {
     words: ['mail', 'del'],
     summary: 'Delete a message of the local mailbox, or all of them',
+    json: json.object({ deleted: json.integer() }),
     args: [{ name: 'which', type: numberOrAll }],
     run(ctx, args) {
       const which = args.which as number | 'all';

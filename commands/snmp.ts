@@ -7,6 +7,7 @@ import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../net/uri.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { checkName, checkPassword, checkSource, checkText, SnmpInputError } from '../snmp/config.js';
 import { choice } from './argtypes.js';
+import { json } from './json-shape.js';
 import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
 
 /** A grammar of snmp/config.ts as an argument type: refused words never reach snmpd.conf. */
@@ -45,6 +46,10 @@ async function change(ctx: Context, fn: Parameters<SnmpAgent['update']>[0]): Pro
   }
 }
 
+const statusShape = json.object({
+  snmp: json.object({ agent: json.string(), location: json.nullable(json.string()), contact: json.nullable(json.string()), communities: json.nullable(json.string()), users: json.nullable(json.string()) }),
+});
+
 function status(ctx: Context): { [key: string]: Json } {
   const agent = agentOf(ctx);
   const settings = agent.settings();
@@ -64,6 +69,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'community', 'add'],
     summary: 'Allow SNMP v2c reads with a community, from a source (default: the management sources)',
+    json: statusShape,
     args: [
       { name: 'community', type: communityName },
       { name: 'source', type: source, optional: true },
@@ -80,6 +86,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'community', 'del'],
     summary: 'Remove an SNMP v2c community',
+    json: statusShape,
     args: [{ name: 'community', type: communityName }],
     async run(ctx, args) {
       await change(ctx, (settings) => {
@@ -93,6 +100,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'community', 'list'],
     summary: 'List the SNMP v2c communities',
+    json: json.array(json.object({ community: json.string(), source: json.string() })),
     run(ctx) {
       const list = agentOf(ctx).settings().communities;
       return reply.table(['community', 'source'], list.map((c) => [c.name, c.source ?? 'management sources']));
@@ -101,6 +109,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'user', 'add'],
     summary: 'Add an SNMP v3 user (auth: MD5|SHA|SHA-224..512, priv: DES|AES|none); passwords are asked',
+    json: statusShape,
     args: [
       { name: 'user', type: userName },
       { name: 'auth', type: authProtocol },
@@ -129,6 +138,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'user', 'del'],
     summary: 'Remove an SNMP v3 user',
+    json: statusShape,
     args: [{ name: 'user', type: userName }],
     async run(ctx, args) {
       await change(ctx, (settings, secrets) => {
@@ -143,6 +153,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'user', 'list'],
     summary: 'List the SNMP v3 users',
+    json: json.array(json.object({ user: json.string(), auth: json.string(), priv: json.string(), passwords: json.oneOf('set', 'missing') })),
     run(ctx) {
       const agent = agentOf(ctx);
       const secrets = agent.secrets();
@@ -153,6 +164,7 @@ const commands: Command[] = [
     (field): Command => ({
       words: ['snmp', field],
       summary: `Set the agent's sys${field === 'location' ? 'Location' : 'Contact'}`,
+      json: statusShape,
       args: [{ name: 'text', type: checked('<text>', (v) => checkText(field, v)), rest: true }],
       async run(ctx, args) {
         const text = checkText(field, (args.text as string[]).join(' '));
@@ -166,6 +178,7 @@ const commands: Command[] = [
   {
     words: ['snmp', 'status'],
     summary: 'Show the SNMP agent: running or not, communities, users, location, contact',
+    json: statusShape,
     run: (ctx) => reply.tree(status(ctx)),
   },
 ];

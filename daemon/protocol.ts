@@ -102,6 +102,7 @@ const exitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(
 const block = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string() }),
   z.object({ kind: z.literal('warning'), text: z.string() }),
+  z.object({ kind: z.literal('page'), title: z.string(), text: z.string() }),
   z.object({ kind: z.literal('tree'), value: z.record(z.string(), z.json()) }),
   z.object({ kind: z.literal('table'), columns: z.array(z.string()), rows: z.array(z.array(z.string())) }),
   z.object({ kind: z.literal('usage'), entries: z.array(z.tuple([z.string(), z.string()])) }),
