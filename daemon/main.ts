@@ -160,8 +160,7 @@ async function main(): Promise<void> {
   const priority = { error: '<3>', warn: '<4>', info: '<6>' } as const;
   const log: Runtime['log'] = (level, message) => {
     const line = `${new Date().toISOString()} ${level} ${redactSecrets(message)}`;
-    process.stderr.write((opts.appliance ? priority[level] : '') + line + '
-');
+    process.stderr.write((opts.appliance ? priority[level] : '') + line + '\n');
     try {
       appendFileSync(logFile, line + '\n');
     } catch {
