@@ -62,7 +62,7 @@ function thisNode(env: BackupEnv) {
 
 async function connect(env: BackupEnv, uri: NetworkUri): Promise<Transport> {
   const keyFile = nodePrivateKeyFile(env.paths);
-  const proxyText = env.store.get<string>('network.proxy');
+  const proxyText = env.store.getSecret('network.proxy');
   try {
     return await openTransport({
       uri,

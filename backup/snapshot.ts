@@ -10,7 +10,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import Database from 'better-sqlite3';
-import type { Store } from '../store/db.js';
+import { storeKeyFile, type Store } from '../store/db.js';
+import { Sealer } from '../store/secrets.js';
 import type { Paths } from '../store/paths.js';
 import { decryptStream } from './crypto-stream.js';
 import { readEntries, under, writeEntries, type EntrySource } from './entries.js';
@@ -23,6 +24,8 @@ export const FILE_TREES = [
 ] as const;
 
 export const STORE_ENTRY = 'store/config.db';
+/** The key the store's secrets are sealed with: without it a restored store's passwords do not open. */
+export const STORE_KEY_ENTRY = 'store/store.key';
 export const MANIFEST_ENTRY = 'manifest.json';
 const APP_DUMP = /^apps\/([a-z0-9][a-z0-9_-]{0,63})\.dump$/;
 
@@ -151,6 +154,7 @@ export async function writeArchive(options: {
   const entries: EntrySource[] = [
     { name: MANIFEST_ENTRY, mode: 0o600, size: manifest.length, content: () => [manifest] },
     fileEntry(STORE_ENTRY, snapshot),
+    fileEntry(STORE_KEY_ENTRY, storeKeyFile(options.paths.database)),
     ...files,
     ...dumps,
   ];
@@ -172,7 +176,7 @@ export interface UnpackedArchive {
 export async function unpackArchive(file: string, key: Buffer, staging: string, maxBytes: number, signal: AbortSignal): Promise<UnpackedArchive> {
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   const place = (name: string): string | undefined => {
-    if (name === MANIFEST_ENTRY || name === STORE_ENTRY) return under(staging, name);
+    if (name === MANIFEST_ENTRY || name === STORE_ENTRY || name === STORE_KEY_ENTRY) return under(staging, name);
     if (APP_DUMP.test(name)) return under(staging, name);
     return FILE_TREES.some((t) => name.startsWith(`${t.archive}/`)) ? under(staging, name) : undefined;
   };
@@ -185,7 +189,7 @@ export async function unpackArchive(file: string, key: Buffer, staging: string, 
   decrypted.pipe(gunzip);
   const entries = await readEntries(gunzip, { maxBytes, place });
   const names = new Set(entries.map((e) => e.name));
-  if (!names.has(MANIFEST_ENTRY) || !names.has(STORE_ENTRY)) throw new Error('the archive lacks its manifest or its store');
+  if (!names.has(MANIFEST_ENTRY) || !names.has(STORE_ENTRY) || !names.has(STORE_KEY_ENTRY)) throw new Error('the archive lacks its manifest, its store or the store\'s key');
   const trees = new Map<string, string>();
   for (const tree of FILE_TREES) {
     if (entries.some((e) => e.name.startsWith(`${tree.archive}/`))) trees.set(tree.home, under(staging, tree.archive));
@@ -265,6 +269,8 @@ function replaceTables(store: Store, file: string): void {
         db.prepare(`INSERT INTO main.${quote(table)} (${columns}) SELECT ${columns} FROM restored.${quote(table)}`).run();
       }
       for (const [key, value] of kept) store.set(key, value);
+      // The backup's secrets were sealed with its node's key (beside the staged store).
+      store.resealFrom(Sealer.forKeyFile(storeKeyFile(file)));
     })();
   } finally {
     db.prepare('DETACH DATABASE restored').run();

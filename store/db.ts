@@ -125,25 +125,43 @@ export class Store {
    * alone), then checkpoints so that no clear copy stays in the WAL either.
    */
   private sealClearSecrets(): void {
-    const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
-    let sealed = 0;
-    this.tx(() => {
-      for (const { table, column } of SEALED_COLUMNS) {
-        if (!tables.has(table)) continue;
-        const rows = this.db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
-        const update = this.db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
-        for (const row of rows.filter((r) => !isSealed(r.value))) sealed += update.run(this.secrets.seal(row.value), row.id).changes;
-      }
-      if (!tables.has('settings')) return;
-      for (const key of SEALED_SETTINGS) {
-        const value = this.get<unknown>(key);
-        if (typeof value === 'string' && !isSealed(value)) {
-          this.set(key, this.secrets.seal(value));
-          sealed++;
-        }
-      }
-    });
+    const sealed = this.tx(() => this.changeSecrets((stored) => (isSealed(stored) ? stored : this.secrets.seal(stored))));
     if (sealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /**
+   * Re-seals under this store's key the secrets of rows copied from another
+   * store (a restored backup), sealed there with `origin`. Runs inside the
+   * caller's transaction, so a value that does not open undoes the copy.
+   */
+  resealFrom(origin: Sealer): void {
+    this.changeSecrets((stored) => this.secrets.seal(origin.unseal(stored)));
+  }
+
+  /** Rewrites every secret column and setting through `change`; returns how many changed. */
+  private changeSecrets(change: (stored: string) => string): number {
+    const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    let changed = 0;
+    for (const { table, column } of SEALED_COLUMNS) {
+      if (!tables.has(table)) continue;
+      const rows = this.db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
+      const update = this.db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
+      for (const row of rows) {
+        const next = change(row.value);
+        if (next !== row.value) changed += update.run(next, row.id).changes;
+      }
+    }
+    if (!tables.has('settings')) return changed;
+    for (const key of SEALED_SETTINGS) {
+      const value = this.get<unknown>(key);
+      if (typeof value !== 'string') continue;
+      const next = change(value);
+      if (next !== value) {
+        this.set(key, next);
+        changed++;
+      }
+    }
+    return changed;
   }
 
   get schemaVersion(): number {

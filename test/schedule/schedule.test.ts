@@ -84,11 +84,11 @@ describe('the runner', () => {
     await runner.tick();
     const [run] = jobRuns(store, 'proxy');
     expect(run).toMatchObject({ outcome: 'ok', exitStatus: 0, due: '2026-03-02T10:00:00.000Z' });
-    expect(store.get('network.proxy')).toBe('http://proxy.example.test:3128');
+    expect(store.getSecret('network.proxy')).toBe('http://proxy.example.test:3128');
     const [refused] = jobRuns(store, 'sneaky');
     expect(refused).toMatchObject({ outcome: 'failed', exitStatus: 1 });
     expect(refused!.output).toContain('no right');
-    expect(store.get('network.proxy')).not.toContain('evil');
+    expect(store.getSecret('network.proxy')).not.toContain('evil');
     const audit = store.auditLog({ limit: 10 });
     expect(audit.some((a) => a.user === 'joe' && a.words.startsWith('network proxy') && a.outcome === 'ok')).toBe(true);
     expect(audit.some((a) => a.user === 'ann' && a.outcome === 'refused')).toBe(true);
@@ -112,7 +112,7 @@ describe('the runner', () => {
     await runner.tick();
     const [skipped] = jobRuns(store, 'proxy');
     expect(skipped).toMatchObject({ outcome: 'skipped', due: '2026-03-02T18:00:00.000Z' });
-    expect(store.get('network.proxy')).toBeUndefined();
+    expect(store.getSecret('network.proxy')).toBeUndefined();
     expect(store.auditLog({ limit: 5 }).some((a) => a.message?.includes('skipped: maintenance mode'))).toBe(true);
   });
 
