@@ -4,12 +4,17 @@
 //            vs `sqlite3 .backup` then `tar czf - | age -r <recipient>`
 //   restore: the product's decrypt + authenticate + unpack + store check
 //            vs `age -d | tar xzf -`
+//   sftp:    `platform backup create <sftp location>` on a running node whose
+//            store holds the same 10,000 rows (snapshot, seal, upload to a real
+//            OpenSSH sshd on loopback with the node's key) vs OpenSSH's `scp`
+//            of that very archive, with the same key, to the same server
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { report, tempDir, time } from './lib.mjs';
+import { median, report, tempDir, time, timeCommand } from './lib.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -94,8 +99,129 @@ const tarAgeRestore = await time(() => {
 }, 7);
 store.close();
 
+// --- sftp upload against scp -------------------------------------------------
+
+/** A loopback port nobody listens on now (the kernel picks it). */
+const freeLoopbackPort = () =>
+  new Promise((done, fail) => {
+    const server = createServer().once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+const listening = async (port, child) => {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise((r) => {
+      const s = connect(port, '127.0.0.1');
+      s.on('connect', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+};
+const stopChild = async (child, signal = 'SIGTERM') => {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, signal);
+  await exited;
+};
+
+const SFTP_USER = `psbb${process.pid % 10000}`;
+// sshd checks that the folders above a user's key file are not group- or world-writable.
+const sftpDir = `/var/tmp/ps-backupbench-sftp-${process.pid}`;
+const sftpHome = join(sftpDir, 'home');
+const oursRemote = join(sftpHome, 'backups');
+const scpRemote = join(sftpHome, 'scp');
+const nodeHome = tempDir('ps-backupbench-node-');
+const env = { ...process.env };
+delete env.CI;
+const platform = (...words) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'platform.js'), '--home', nodeHome, ...words], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`platform ${words.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r;
+};
+let daemon;
+let sshd;
+let userAdded = false;
+let sftpCreate;
+let scpUpload;
+let archiveBytes;
+try {
+  mkdirSync(oursRemote, { recursive: true });
+  mkdirSync(scpRemote, { recursive: true });
+  chmodSync(sftpDir, 0o755);
+  execFileSync('useradd', ['-M', '-d', sftpHome, '-s', '/bin/sh', SFTP_USER]);
+  userAdded = true;
+  execFileSync('usermod', ['-p', '*', SFTP_USER]);
+
+  const [sshPort, webPort, httpPort, clusterPort] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sftpDir, 'host_key')]);
+  const config = join(sftpDir, 'sshd_config');
+  writeFileSync(config, [`HostKey ${join(sftpDir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', `PidFile ${join(sftpDir, 'sshd.pid')}`, `AllowUsers ${SFTP_USER}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config, '-p', String(sshPort)], { stdio: 'ignore' });
+
+  daemon = spawn(process.execPath, [join(ROOT, 'bin', 'platformd.js'), '--home', nodeHome, '--web-port', String(webPort), '--http-port', String(httpPort), '--cluster-port', String(clusterPort)], { stdio: 'ignore', env });
+  while (!existsSync(join(nodeHome, 'run', 'platformd.sock'))) {
+    if (daemon.exitCode !== null) throw new Error(`platformd exited ${daemon.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await listening(clusterPort, daemon);
+  await listening(sshPort, sshd);
+  platform('system', 'setup', '--hostname', 'app01', '--role', 'application');
+  platform('backup', 'key', 'generate');
+  // The same data as above: 10,000 audit rows in the node's own store.
+  const nodeStore = m.Store.open(m.pathsFor(nodeHome).database);
+  nodeStore.tx(() => {
+    for (let i = 0; i < 10_000; i++) nodeStore.audit({ user: 'platform', origin: 'ssh', address: '10.0.0.1', words: `web weight add 10.0.${i % 250}.1:8080 ${i % 100}`, outcome: 'ok', exit_status: 0, message: null });
+  });
+  nodeStore.close();
+  platform('keys', 'create');
+  platform('keys', 'add', '127.0.0.1', String(sshPort), '--yes');
+  platform('backup', 'add', 'ssh', `sftp://${SFTP_USER}@127.0.0.1:${sshPort}${oursRemote}`);
+  mkdirSync(join(sftpHome, '.ssh'), { recursive: true });
+  const nodeKey = join(nodeHome, 'etc', 'ssh', 'id_ed25519');
+  writeFileSync(join(sftpHome, '.ssh', 'authorized_keys'), readFileSync(`${nodeKey}.pub`));
+  execFileSync('chown', ['-R', SFTP_USER, sftpHome]);
+  chmodSync(sftpHome, 0o755);
+  chmodSync(join(sftpHome, '.ssh'), 0o700);
+
+  // Each run starts from an empty folder, so that names never collide and retention has nothing to do.
+  const clear = (folder) => {
+    for (const name of readdirSync(folder)) rmSync(join(folder, name), { recursive: true, force: true });
+  };
+  const samples = [];
+  for (let i = 0; i < 6; i++) {
+    clear(oursRemote);
+    const start = process.hrtime.bigint();
+    platform('backup', 'create', 'ssh');
+    if (i > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e6); // the first one warms up
+  }
+  sftpCreate = median(samples);
+
+  // The archive the node just uploaded, sent again by scp, with the node's key, to the same server.
+  const uploaded = readdirSync(oursRemote).filter((n) => n.endsWith('.psbk'));
+  if (uploaded.length !== 1) throw new Error(`expected one archive on the server, found ${uploaded.join(', ') || 'none'}`);
+  const sameArchive = join(work, uploaded[0]);
+  execFileSync('cp', [join(oursRemote, uploaded[0]), sameArchive]);
+  archiveBytes = statSync(sameArchive).size;
+  const scpArgs = ['-q', '-P', String(sshPort), '-i', nodeKey, '-o', `UserKnownHostsFile=${join(nodeHome, 'etc', 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', sameArchive, `${SFTP_USER}@127.0.0.1:scp/`];
+  scpUpload = await timeCommand('scp', scpArgs, 5);
+  if (!existsSync(join(scpRemote, uploaded[0]))) throw new Error('scp did not store the archive');
+} finally {
+  await stopChild(daemon);
+  await stopChild(sshd);
+  if (userAdded) spawnSync('userdel', [SFTP_USER]);
+  rmSync(sftpDir, { recursive: true, force: true });
+}
+
 report('backup of a store with 10,000 audit rows and the certificates (median)', [
   { name: 'backup create (snapshot, gzip, AES-256-GCM)', ms: oursCreate, baselineName: 'sqlite3 .backup + tar czf | age', baselineMs: tarAgeCreate, aim: '<= 1.3x' },
   { name: 'backup restore (decrypt, authenticate, unpack, check)', ms: oursRestore, baselineName: 'age -d | tar xzf', baselineMs: tarAgeRestore, aim: '<= 1.3x' },
+  { name: `platform backup create <sftp://> (archive + upload, ${(archiveBytes / 1024).toFixed(0)} KiB)`, ms: sftpCreate, baselineName: 'scp of the same archive, same key and server', baselineMs: scpUpload },
 ]);
 writeFileSync(join(work, 'done'), '');
