@@ -5,21 +5,20 @@
 // ever shows complete backups. A restore downloads, checks and unpacks the
 // whole archive before the node changes at all.
 
-import { mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { backupLocations, type BackupLocation } from '../net/locations.js';
-import { parseUri, redactUri, type NetworkUri } from '../net/uri.js';
+import { redactUri, type NetworkUri } from '../net/uri.js';
 import { Store } from '../store/db.js';
 import { latestVersion } from '../store/migrations.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../store/paths.js';
-import { trustedHostKey, nodePrivateKeyFile } from '../ssh/known-hosts.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
 import { checkStagedStore, hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
-import { openTransport, TransportError, type Transport } from './transports/index.js';
-import { existsSync } from 'node:fs';
+import { connectLocation } from './transports/connect.js';
+import { TransportError, type Transport } from './transports/index.js';
 
 /** The largest archive a restore downloads, and the most it unpacks. */
 export const MAX_ARCHIVE_BYTES = 8 * 1024 ** 3;
@@ -61,18 +60,8 @@ function thisNode(env: BackupEnv) {
 }
 
 async function connect(env: BackupEnv, uri: NetworkUri): Promise<Transport> {
-  const keyFile = nodePrivateKeyFile(env.paths);
-  const proxyText = env.store.getSecret('network.proxy');
   try {
-    return await openTransport({
-      uri,
-      privateKey: existsSync(keyFile) ? readFileSync(keyFile) : undefined,
-      askPassword: (text) => env.ask({ text, secret: true }),
-      trustedHostKey: (host, port) => trustedHostKey(env.paths, host, port),
-      // Only the SSH schemes can be tunnelled through HTTP CONNECT (ftp has separate data connections).
-      proxy: proxyText && (uri.scheme === 'sftp' || uri.scheme === 'scp') ? parseUri(proxyText) : undefined,
-      signal: env.signal,
-    });
+    return await connectLocation(env, uri);
   } catch (error) {
     throw asBackupError(error, redactUri(uri));
   }

@@ -4,11 +4,12 @@ import { statSync } from 'node:fs';
 import { AUDIT_RETENTION_KEY, DEFAULT_AUDIT_RETENTION_DAYS } from '../logs/audit.js';
 import { sendLogBundle } from '../logs/bundle.js';
 import { followFile } from '../logs/follow.js';
+import { TransportError } from '../backup/transports/index.js';
 import { LogNameError, logFiles, readLogTail, resolveLog, VIEW_MAX_BYTES, type LogFile } from '../logs/files.js';
 import { backupLocations } from '../net/locations.js';
 import { integer, text } from './argtypes.js';
 import { json } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { badInput, failure, PlatformError, reply, type ArgType, type Command, type Context, type Group } from './types.js';
 
 /** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
 const since: ArgType<string> = {
@@ -127,11 +128,15 @@ const send: Command = {
     const location = backupLocations(ctx.store).find((l) => l.name === args.location);
     if (!location) throw badInput('no-such-location', `no backup location "${String(args.location).slice(0, 64)}"; see "backup list"`);
     try {
-      const bundle = await sendLogBundle(ctx.paths, location.uri, auditText(ctx), ctx.signal);
+      const env = { store: ctx.store, paths: ctx.paths, ask: (question: { text: string; secret?: boolean }) => ctx.ask(question), signal: ctx.signal };
+      const bundle = await sendLogBundle(env, location.uri, auditText(ctx));
       return reply.tree({ sent: { location: location.name, file: bundle.name, bytes: bundle.bytes } }, { location: location.name, file: bundle.name, bytes: bundle.bytes });
     } catch (error) {
-      if (error instanceof LogNameError) throw badInput('bad-location', error.message);
-      throw failure('send-failed', `the logs were not sent: ${(error as Error).message}`);
+      // The console's own errors (a password needed but no terminal to ask it on) stand as they are.
+      if (error instanceof PlatformError) throw error;
+      // Transport errors already say where, with any password hidden; anything else gets the location's name.
+      const message = error instanceof TransportError ? error.message : `${location.name}: ${(error as Error).message}`;
+      throw failure('send-failed', `the logs were not sent: ${message}`);
     }
   },
 };

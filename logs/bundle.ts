@@ -1,21 +1,27 @@
 // `log send`: the node's logs and its audit log in one compressed tar
-// bundle, copied to a backup location. file:// locations only for now; the
-// other schemes are the backup engine's transfers.
+// bundle, uploaded to a backup location through the backup transports
+// (file, sftp/scp, ftp): the same credentials, trusted host keys and
+// temporary-name-then-rename, so a location never holds half a bundle.
 
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { connectLocation, type LocationEnv } from '../backup/transports/connect.js';
 import type { NetworkUri } from '../net/uri.js';
-import type { Paths } from '../store/paths.js';
-import { LogNameError } from './files.js';
+import { nodeOrDefault } from '../store/node.js';
 
 const TAR_TIMEOUT_MS = 120_000;
 
-export async function sendLogBundle(paths: Paths, uri: NetworkUri, auditText: string, signal: AbortSignal): Promise<{ name: string; bytes: number }> {
-  if (uri.scheme !== 'file') throw new LogNameError(`log send supports file:// locations so far, not ${uri.scheme}://`);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const name = `${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-logs-${stamp}.tar.gz`;
+/** `<hostname>-logs-<UTC timestamp>.tar.gz`: the node's hostname (as backups are named), in safe file-name characters. */
+export function bundleName(host: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${host.replace(/[^A-Za-z0-9.-]/g, '_')}-logs-${stamp}.tar.gz`;
+}
+
+export async function sendLogBundle(env: LocationEnv, uri: NetworkUri, auditText: string): Promise<{ name: string; bytes: number }> {
+  const { paths, signal } = env;
+  const name = bundleName(nodeOrDefault(env.store, hostname()).hostname);
   const work = join(paths.run, `log-bundle-${process.pid}-${Date.now()}`);
   mkdirSync(work, { recursive: true, mode: 0o700 });
   try {
@@ -24,12 +30,13 @@ export async function sendLogBundle(paths: Paths, uri: NetworkUri, auditText: st
     await new Promise<void>((resolve, reject) =>
       execFile('tar', ['-czf', bundle, '-C', paths.home, 'logs', '-C', work, 'audit.log'], { timeout: TAR_TIMEOUT_MS, signal }, (error, _o, stderr) => (error ? reject(new Error(`tar: ${(stderr || error.message).trim().slice(0, 300)}`)) : resolve())),
     );
-    const folder = uri.path!;
-    mkdirSync(folder, { recursive: true });
-    // Copied next to its final name, then renamed: the location never holds half a bundle.
-    copyFileSync(bundle, join(folder, `.${name}.part`));
-    renameSync(join(folder, `.${name}.part`), join(folder, name));
-    return { name, bytes: statSync(join(folder, name)).size };
+    const transport = await connectLocation(env, uri);
+    try {
+      await transport.put(bundle, name, () => {});
+    } finally {
+      await transport.close().catch(() => {});
+    }
+    return { name, bytes: statSync(bundle).size };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,17 +1,18 @@
 // The node's logs: names resolved by unique prefix (and nothing but the
 // listed logs ever opened), viewing, following a line appended after the
-// command started, a bundle sent to a file:// location, and rotation that
+// command started, a bundle sent to a file:// location and to a real
+// OpenSSH server over sftp (the host key checked), and rotation that
 // keeps 28 compressed copies, by the daemon itself and by Debian's logrotate
 // with the appliance's configuration.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { LogNameError, logFiles, resolveLog } from '../../logs/files.js';
 import { rotateLogs } from '../../logs/rotate.js';
-import { PLATFORM, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
+import { freePort, PLATFORM, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
 
 let node: RunningDaemon;
@@ -110,6 +111,92 @@ describe('log commands', () => {
     expect((await node.platform(['log', 'retention'])).stdout).toContain('retention days: 365');
     expect((await node.platform(['log', 'retention', '30'])).stdout).toContain('retention days: 30');
     expect((await node.platform(['log', 'retention', '0'])).status).toBe(2);
+  });
+});
+
+// `log send` to an sftp location goes through the backup transports: a real
+// OpenSSH server on loopback with a throwaway password account, its host
+// key trusted with `keys add`, the password asked at the prompt.
+async function listening(port: number) {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('connect', () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd on ${port} did not listen`);
+}
+
+describe('log send over sftp', () => {
+  const user = `psl${process.pid % 10000}`;
+  const password = 'Logs-Pa55!';
+  const port = freePort();
+  const dir = `/var/tmp/ps-logsftp-${process.pid}`;
+  const remote = join(dir, 'home', 'logs');
+  let sshd: ChildProcess | undefined;
+  const bundles = () => (existsSync(remote) ? readdirSync(remote) : []);
+
+  beforeAll(async () => {
+    mkdirSync(remote, { recursive: true });
+    chmodSync(dir, 0o755);
+    execFileSync('useradd', ['-M', '-d', join(dir, 'home'), '-s', '/bin/sh', user]);
+    execFileSync('chown', ['-R', user, join(dir, 'home')]);
+    chmodSync(join(dir, 'home'), 0o755);
+    execFileSync('chpasswd', [], { input: `${user}:${password}\n` });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, 'sshd_config'), [`HostKey ${join(dir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
+    sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), '-p', String(port)], { stdio: 'ignore' });
+    await listening(port);
+    expect((await node.platform(['system', 'setup', '--hostname', 'logs01', '--role', 'application'])).status).toBe(0);
+    expect((await node.platform(['backup', 'add', 'ssh', `sftp://${user}@127.0.0.1:${port}${remote}`])).status).toBe(0);
+  });
+
+  afterAll(() => {
+    sshd?.kill();
+    spawnSync('userdel', [user]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a server whose host key the node does not trust, and writes nothing there', async () => {
+    const refused = await node.platform(['log', 'send', 'ssh']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('the logs were not sent');
+    expect(refused.stderr).toContain(`keys add 127.0.0.1 ${port}`);
+    expect(bundles()).toEqual([]);
+  });
+
+  it('sends a valid tar.gz holding the platform log, the password asked and never stored', async () => {
+    expect((await node.platform(['keys', 'add', '127.0.0.1', String(port), '--yes'])).status).toBe(0);
+    const term = openTerminal(process.execPath, [PLATFORM, '--home', node.home, 'log', 'send', 'ssh']);
+    try {
+      await term.waitFor(`password of ${user}@127.0.0.1`, { timeout: 30_000 });
+      term.write(`${password}\r`);
+      await term.waitFor('tar.gz', { timeout: 60_000 });
+      expect(await term.exited).toBe(0);
+      expect(term.screen()).not.toContain(password);
+    } finally {
+      term.kill();
+    }
+    // Only the finished bundle: no temporary name left behind.
+    const arrived = bundles();
+    expect(arrived).toHaveLength(1);
+    expect(arrived[0]).toMatch(/^logs01-logs-\d{8}T\d{6}Z\.tar\.gz$/);
+    const bundle = join(remote, arrived[0]!);
+    expect(gunzipSync(readFileSync(bundle)).length).toBeGreaterThan(0);
+    const unpacked = mkdtempSync('/var/tmp/ps-logsftp-unpacked-');
+    try {
+      execFileSync('tar', ['-xzf', bundle, '-C', unpacked]);
+      expect(readFileSync(join(unpacked, 'logs', 'platformd.log'), 'utf8')).toMatch(/serving .*platformd\.sock/);
+      expect(readFileSync(join(unpacked, 'audit.log'), 'utf8')).toContain('log send');
+    } finally {
+      rmSync(unpacked, { recursive: true, force: true });
+    }
+    expect(readFileSync(join(node.home, 'config.db')).includes(Buffer.from(password))).toBe(false);
   });
 });
 
