@@ -114,8 +114,11 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     if (socket.destroyed || finished) return;
     send(errorResponse('bad-request', message, 2));
     finished = true;
-    // On a unix socket what was written sits in the client's queue already: closing loses none of it.
-    socket.end(() => socket.destroy());
+    // Stop reading and half-close, but keep the socket until the client goes
+    // (or the drain time ends): a client still writing would otherwise get
+    // EPIPE before it has read its error.
+    socket.pause();
+    socket.end();
     expireIn(LIMITS.drainMs);
   };
 

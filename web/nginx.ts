@@ -122,6 +122,18 @@ export function nginxConfig(paths: Paths, s: NginxSettings): string {
 export class NginxError extends Error {}
 
 /** Runs nginx with the product's own prefix; every change is tested before it is loaded. */
+/** How long a reload waits for the old workers to finish their connections. */
+const RELOAD_WAIT_MS = 10_000;
+
+/** The processes nginx's master has started (its workers); the master is single-threaded. */
+function workerPids(master: number): number[] {
+  try {
+    return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export class Nginx {
   private child?: ChildProcess;
   readonly layout: NginxLayout;
@@ -151,7 +163,7 @@ export class Nginx {
     await this.test(config);
     const current = existsSync(this.layout.conf) ? readFileSync(this.layout.conf, 'utf8') : '';
     if (current !== config) writeFileInside(dirname(this.layout.conf), basename(this.layout.conf), config, 0o600);
-    if (this.running()) this.reload();
+    if (this.running()) await this.reload();
   }
 
   running(): boolean {
@@ -187,8 +199,18 @@ export class Nginx {
     this.child = child;
   }
 
-  reload(): void {
-    this.child?.kill('SIGHUP');
+  /**
+   * Makes nginx read its configuration and certificates again, and resolves
+   * once the workers that served before have exited (or after a bound): until
+   * then an old worker may still accept a connection with the old certificate.
+   */
+  async reload(): Promise<void> {
+    const master = this.child?.pid;
+    if (master === undefined) return;
+    const before = workerPids(master);
+    this.child!.kill('SIGHUP');
+    const deadline = Date.now() + RELOAD_WAIT_MS;
+    while (before.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   }
 
   async stop(): Promise<void> {
