@@ -9,25 +9,33 @@ import { ipJson } from './diag.js';
 import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
 import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
-import { osFiles, writeOsFiles } from '../net/os-config.js';
+import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { choice, host, hostname, ipAddress } from './argtypes.js';
 import { json } from './json-shape.js';
-import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { badInput, reply, type ArgType, type Block, type Command, type Context, type Group, type Json, type Reply } from './types.js';
+
+const withWarnings = (result: Reply, warnings: Block[]): Reply => (warnings.length ? { ...result, blocks: [...result.blocks, ...warnings] } : result);
 
 const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
 const whereKept = (ctx: Context) =>
   isAppliance(ctx) ? `kept in the config store and written to ${osFiles(nodeOrDefault(ctx.store, osHostname())).map((f) => `/${f.path}`).join(', ')}` : 'kept in the config store (embedded default: the operating system is not changed)';
 
-/** Changes the node's settings in the store and, on an appliance, in the OS files, or neither. */
-function change(ctx: Context, mutate: (node: NodeSettings) => void) {
+/**
+ * Changes the node's settings in the store and, on an appliance, in the OS
+ * files and the running system (host name, chrony), or neither. Returns the
+ * node and a warning for each step the running system refused.
+ */
+async function change(ctx: Context, mutate: (node: NodeSettings) => void): Promise<{ node: NodeSettings; warnings: Block[] }> {
+  const before = nodeOrDefault(ctx.store, osHostname());
   const node = nodeOrDefault(ctx.store, osHostname());
   mutate(node);
   ctx.store.tx(() => {
     writeNode(ctx.store, node);
     if (isAppliance(ctx)) writeOsFiles(node); // a failure here rolls the store back too
   });
-  return node;
+  const warnings = isAppliance(ctx) ? await applyOsSettings(before, node) : [];
+  return { node, warnings: warnings.map((text) => ({ kind: 'warning' as const, text })) };
 }
 
 const listShape = (word: 'dns' | 'ntp') => json.object({ [word]: json.array(json.string()) });
@@ -42,11 +50,11 @@ function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<stri
       summary: `Add a ${what.replace(/s$/, '')}`,
       json: listShape(word),
       args: [{ name: 'value', type }],
-      run(ctx, args) {
+      async run(ctx, args) {
         const value = args.value as string;
         if (nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('duplicate', `${value} is already listed`);
-        change(ctx, (n) => n[key].push(value));
-        return show(ctx);
+        const { warnings } = await change(ctx, (n) => n[key].push(value));
+        return withWarnings(show(ctx), warnings);
       },
     },
     {
@@ -54,11 +62,11 @@ function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<stri
       summary: `Remove a ${what.replace(/s$/, '')}`,
       json: listShape(word),
       args: [{ name: 'value', type }],
-      run(ctx, args) {
+      async run(ctx, args) {
         const value = args.value as string;
         if (!nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('not-listed', `${value} is not listed; see "network ${word}"`);
-        change(ctx, (n) => (n[key] = n[key].filter((v) => v !== value)));
-        return show(ctx);
+        const { warnings } = await change(ctx, (n) => (n[key] = n[key].filter((v) => v !== value)));
+        return withWarnings(show(ctx), warnings);
       },
     },
   ];
@@ -95,9 +103,9 @@ const commands: Command[] = [
     summary: "Show or set the node's host name",
     json: json.object({ hostname: json.string() }),
     args: [{ name: 'name', type: hostname(), optional: true }],
-    run(ctx, args) {
-      const node = args.name ? change(ctx, (n) => (n.hostname = args.name as string)) : nodeOrDefault(ctx.store, osHostname());
-      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(args.name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : [])], { hostname: node.hostname });
+    async run(ctx, args) {
+      const { node, warnings } = args.name ? await change(ctx, (n) => (n.hostname = args.name as string)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
+      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(args.name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { hostname: node.hostname });
     },
   },
   {
@@ -105,9 +113,9 @@ const commands: Command[] = [
     summary: 'Show or set the DNS domain',
     json: json.object({ domain: json.nullable(json.string()) }),
     args: [{ name: 'domain', type: hostname('<domain>'), optional: true }],
-    run(ctx, args) {
-      const node = args.domain ? change(ctx, (n) => (n.domain = args.domain as string)) : nodeOrDefault(ctx.store, osHostname());
-      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(args.domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : [])], { domain: node.domain ?? null });
+    async run(ctx, args) {
+      const { node, warnings } = args.domain ? await change(ctx, (n) => (n.domain = args.domain as string)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
+      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(args.domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { domain: node.domain ?? null });
     },
   },
   ...listSetting('dns', 'dns', ipAddress('<dns-server>'), 'DNS resolvers'),

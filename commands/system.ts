@@ -6,10 +6,11 @@ import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/
 import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
-import { writeOsFiles } from '../net/os-config.js';
+import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
+import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
 import { PLATFORM_VERSION } from './version.js';
 import { json } from './json-shape.js';
-import { badInput, reply, type Command, type Context, type Group, type Json } from './types.js';
+import { badInput, failure, reply, type Command, type Context, type Group, type Json } from './types.js';
 
 
 const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');
@@ -58,12 +59,14 @@ const setup: Command = {
       domain: (values.domain as string | undefined) ?? current.domain,
       dataCentre: (values['data-centre'] as string | undefined) ?? current.dataCentre,
     };
+    const appliance = isAppliance(ctx);
     ctx.store.tx(() => {
       writeNode(ctx.store, node);
       // On an appliance the OS files follow (network commands do the same).
-      if (ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true) writeOsFiles(node);
+      if (appliance) writeOsFiles(node);
     });
-    return reply.tree(identity(node));
+    const warnings = appliance ? await applyOsSettings(current, node) : [];
+    return reply.blocks([{ kind: 'tree', value: identity(node) }, ...warnings.map((text) => ({ kind: 'warning' as const, text }))], identity(node));
   },
 };
 
@@ -149,8 +152,22 @@ const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
   },
 });
 
+const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
+
+/** `system reboot` and `system shutdown`: the whole appliance, through systemd. */
+const power = (word: 'reboot' | 'shutdown', action: PowerAction): Command => ({
+  words: ['system', word],
+  summary: word === 'reboot' ? 'Restart the node (every session and service stops; the node comes back with its settings)' : 'Power the node off (it stays off until started from outside)',
+  confirm: word === 'reboot' ? 'Reboot this node? Every session, including this one, ends.' : 'Power this node off? It stays off until someone starts it from outside.',
+  run(ctx) {
+    if (!isAppliance(ctx)) throw failure('not-appliance', `system ${word} only runs on an appliance: the embedded default never ${word === 'reboot' ? 'reboots' : 'powers off'} the machine it runs on`);
+    schedulePowerAction(action);
+    return reply.text(word === 'reboot' ? 'The node is rebooting; log in again in a minute.' : 'The node is powering off.');
+  },
+});
+
 export const systemGroup: Group = {
   word: 'system',
   summary: 'system administration',
-  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), ...sshSystemCommands, ...healthMonitoringCommands],
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), power('reboot', 'reboot'), power('shutdown', 'poweroff'), ...sshSystemCommands, ...healthMonitoringCommands],
 };

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
+import { runProcess } from '../os/processes.js';
 import type { NodeSettings } from '../store/node.js';
 
 export const osRoot = () => process.env.PLATFORM_OS_ROOT ?? '/';
@@ -35,4 +36,36 @@ export function writeOsFiles(node: NodeSettings, root = osRoot()): string[] {
     written.push(writeFileInside(dirname(path), basename(path), file.content, 0o644));
   }
   return written;
+}
+
+/** Runs a system program (off the event loop, with a timeout); resolves with its error text, or undefined when it worked. */
+async function runTool(file: string, args: string[], timeoutMs = 10_000): Promise<string | undefined> {
+  try {
+    const result = await runProcess(file, args, { timeoutMs, maxOutputBytes: 64 * 1024 });
+    if (result.status === 0) return undefined;
+    return (result.stderr.trim() || `exit status ${result.status ?? result.signal}`).split('\n')[0];
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
+ * The running system follows the files: the host name changes now
+ * (hostnamectl, through systemd-hostnamed), and chrony re-reads its sources.
+ * Only on the real root; returns a warning for each step that failed (the
+ * files are written, so the next boot applies them anyway).
+ */
+export async function applyOsSettings(before: NodeSettings, after: NodeSettings, root = osRoot()): Promise<string[]> {
+  if (root !== '/') return [];
+  const steps: [boolean, string, string[], string][] = [
+    [before.hostname !== after.hostname, 'hostnamectl', ['set-hostname', after.hostname], 'the host name takes effect at the next boot'],
+    [before.ntp.join() !== after.ntp.join(), 'chronyc', ['reload', 'sources'], 'chrony reads the new NTP servers when it next starts'],
+  ];
+  const warnings: string[] = [];
+  for (const [needed, file, args, consequence] of steps) {
+    if (!needed) continue;
+    const error = await runTool(file, args);
+    if (error) warnings.push(`${file} ${args.join(' ')} failed (${error}); ${consequence}`);
+  }
+  return warnings;
 }

@@ -1,5 +1,9 @@
 # One Debian 12 image for every node role; the role is chosen at first boot.
-#   packer build -var node_tarball=node-v20.x-linux-x64.tar.xz -var product_tarball=platform-shell.tgz packer/platform.pkr.hcl
+# Two sources, provisioned alike (README, "For installers"):
+#   qemu.debian12  Debian's netinst ISO and a preseed (needs the internet; KVM by default)
+#   qemu.offline   a base disk made here from Debian's packages by packer/base-disk.sh
+#   packer build -only=qemu.offline -var base_disk=base.qcow2 -var accelerator=tcg \
+#     -var node_binary=$(node -p process.execPath) -var product_tarball=platform-shell.tgz packer/platform.pkr.hcl
 
 packer {
   required_version = ">= 1.6.6"
@@ -24,6 +28,7 @@ variable "iso_url" {
 
 variable "iso_checksum" {
   type        = string
+  default     = ""
   description = "sha256:<hex> of the ISO, from Debian's SHA256SUMS (required: an image is never built from an unchecked ISO)."
 }
 
@@ -44,9 +49,21 @@ variable "output_directory" {
   default = "output"
 }
 
-variable "node_tarball" {
+variable "node_binary" {
   type        = string
-  description = "Node.js 20 linux-x64 tarball (Debian 12's own nodejs is 18)."
+  description = "The node executable the product was built with (node -p process.execPath): the image runs the project's runtime, and the product's native addons match it."
+}
+
+variable "base_disk" {
+  type        = string
+  default     = ""
+  description = "qemu.offline: the base disk made by packer/base-disk.sh."
+}
+
+variable "accelerator" {
+  type        = string
+  default     = "kvm"
+  description = "QEMU accelerator: kvm, or tcg where KVM guests cannot run (no nested virtualisation)."
 }
 
 variable "product_tarball" {
@@ -59,7 +76,7 @@ source "qemu" "debian12" {
   iso_checksum     = var.iso_checksum
   disk_size        = var.disk_size
   format           = "qcow2"
-  accelerator      = "kvm"
+  accelerator      = var.accelerator
   memory           = 2048
   cpus             = 2
   headless         = true
@@ -79,12 +96,41 @@ source "qemu" "debian12" {
   ]
 }
 
+# The base disk boots with extlinux; Packer logs in with its build account.
+# Forwards listen on 127.0.0.1 only (Packer's own default listens everywhere).
+source "qemu" "offline" {
+  disk_image       = true
+  iso_url          = var.base_disk
+  iso_checksum     = "none"
+  skip_resize_disk = true
+  format           = "qcow2"
+  accelerator      = var.accelerator
+  machine_type     = "q35"
+  memory           = 1024
+  cpus             = 2
+  headless         = true
+  vnc_bind_address = "127.0.0.1"
+  disk_interface   = "virtio"
+  qemuargs = [
+    ["-cpu", "max"],
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+    ["-device", "virtio-net,netdev=user.0"],
+  ]
+  ssh_username     = var.ssh_username
+  ssh_password     = var.ssh_password
+  ssh_timeout      = "10m"
+  shutdown_command = "echo '${var.ssh_password}' | sudo -S systemctl poweroff"
+  output_directory = var.output_directory
+  vm_name          = "platform-${var.version}.qcow2"
+  boot_wait        = "1s"
+}
+
 build {
-  sources = ["source.qemu.debian12"]
+  sources = ["source.qemu.debian12", "source.qemu.offline"]
 
   provisioner "file" {
-    source      = var.node_tarball
-    destination = "/tmp/node.tar.xz"
+    source      = var.node_binary
+    destination = "/tmp/node"
   }
 
   provisioner "file" {
@@ -100,11 +146,25 @@ build {
   provisioner "shell" {
     execute_command = "echo '${var.ssh_password}' | sudo -S env {{ .Vars }} bash '{{ .Path }}'"
     environment_vars = [
-      "NODE_TARBALL=/tmp/node.tar.xz",
+      "NODE_BINARY=/tmp/node",
       "PRODUCT_TARBALL=/tmp/platform-shell.tgz",
       "UNITS_DIR=/tmp/platform-units",
-      "BUILD_USER=${var.ssh_username}"
+      "BUILD_USER=${var.ssh_username}",
+      "MANIFEST=/tmp/platform-manifest.json",
+      "SEAL=yes"
     ]
     script = "packer/scripts/provision.sh"
+  }
+
+  # What the image holds: product version, Node version, Debian package versions.
+  provisioner "file" {
+    direction   = "download"
+    source      = "/tmp/platform-manifest.json"
+    destination = "${var.output_directory}/platform-${var.version}.manifest.json"
+  }
+
+  post-processor "checksum" {
+    checksum_types = ["sha256"]
+    output         = "${var.output_directory}/platform-${var.version}.qcow2.{{.ChecksumType}}"
   }
 }

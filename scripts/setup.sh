@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-PACKAGES="nftables iproute2 nginx-light openssh-server openssh-client openssl bubblewrap libpam-pwquality dnsmasq-base debootstrap packer iputils-ping traceroute tinyproxy-bin procps systemd socat libatomic1 vsftpd age sqlite3 snmpd snmp snmptrapd python3-aiosmtpd swaks logrotate"
+PACKAGES="nftables iproute2 nginx-light openssh-server openssh-client openssl bubblewrap libpam-pwquality dnsmasq-base debootstrap packer iputils-ping traceroute tinyproxy-bin procps systemd socat libatomic1 vsftpd age sqlite3 snmpd snmp snmptrapd python3-aiosmtpd swaks logrotate qemu-system-x86 qemu-utils extlinux fdisk"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,8 +14,8 @@ done
 if [ -n "$missing" ]; then
   echo "installing Debian packages:$missing"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
 fi
 
 # The Node runtime (.node-version), the official Linux x64 build as the npm

@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# Provisions a Debian 12 system as a platform node (run as root): the Node 20
-# runtime, the product, the services it drives, the `platform` user and its
+# Provisions a Debian 12 system as a platform node (run as root): the Node
+# runtime the product was built with, the product, the services it drives, the `platform` user and its
 # folders, the sshd configuration and the systemd units. Used by the Packer
 # build and by packer/test-in-debootstrap.sh.
-#   NODE_TARBALL     Node.js 20 linux tarball, or NODE_BINARY: a node executable to copy
+#   NODE_BINARY      the node executable the product was built with (its native addons
+#                    match it), or NODE_TARBALL: a Node.js linux-x64 tarball
 #   PRODUCT_TARBALL  package.json, bin, dist and production node_modules under one top folder
 #                    (see README, "For installers"), or PRODUCT_DIR: a built checkout
 #   UNITS_DIR        the systemd units (packer/systemd)
+#   MANIFEST         where to write the image's manifest (JSON: product, Node and Debian package versions)
+#   SEAL=yes         an image build: leave no host keys or machine id behind (each node makes its own)
 set -euo pipefail
 
 APP=/opt/platform-shell     # the product (read-only)
 HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
-apt-get install -y -qq --no-install-recommends systemd nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate >/dev/null
+# dbus: hostnamectl talks to systemd-hostnamed through it.
+PACKAGES="systemd dbus nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# Only what is missing: the offline build's base disk has them all and needs no mirror.
+if [ -n "$missing" ]; then
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
 # The Node runtime (the project's, see .node-version; its official build needs libatomic1).
 if [ -n "${NODE_BINARY:-}" ]; then
@@ -54,6 +67,14 @@ node "$APP/bin/platformd.js" --home "$HOME_DIR" --appliance --install-ssh
 
 # Units: the firewall before the network, then the daemon.
 install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
+# sshd makes the node's own host keys at its first start.
+install -d /etc/systemd/system/ssh.service.d
+printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >/etc/systemd/system/ssh.service.d/host-keys.conf
+# A node's first boot enables units by preset: nginx stays off (platformd runs it).
+install -d /etc/systemd/system-preset
+echo 'disable nginx.service' >/etc/systemd/system-preset/20-platform.preset
+# The first boot's questions are the product's (platform-firstboot), never systemd's.
+ln -sf /dev/null /etc/systemd/system/systemd-firstboot.service
 install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
 if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 systemctl enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
@@ -67,5 +88,18 @@ systemctl disable --quiet nginx.service
 if [ -n "${BUILD_USER:-}" ] && id "$BUILD_USER" >/dev/null 2>&1; then
   echo "the build account $BUILD_USER is removed at first boot" > /etc/platform-remove-build-user
   echo "$BUILD_USER" >> /etc/platform-remove-build-user
+fi
+if [ -n "${MANIFEST:-}" ]; then
+  dpkg-query -W -f='${Package}\t${Version}\n' | node -e '
+    const packages = Object.fromEntries(require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => l.split("\t")));
+    const product = require(process.argv[1]);
+    const manifest = { product: { name: product.name, version: product.version }, node: process.version, kernel: packages["linux-image-cloud-amd64"] ?? null,
+      builtAt: new Date().toISOString(), debian: require("fs").readFileSync("/etc/debian_version", "utf8").trim(), packages };
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(manifest, null, 2) + "\n");' "$APP/package.json" "$MANIFEST"
+fi
+if [ "${SEAL:-}" = yes ]; then
+  rm -f /etc/ssh/ssh_host_*
+  : >/etc/machine-id
+  rm -f /var/lib/dbus/machine-id
 fi
 echo "provisioned: $(node "$APP/bin/platform.js" --help | head -1)"

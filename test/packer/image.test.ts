@@ -14,16 +14,21 @@ describe('packer template', () => {
   it('is formatted and valid', () => {
     expect(spawnSync('packer', ['fmt', '-check', 'packer/platform.pkr.hcl'], { cwd: ROOT }).status).toBe(0);
     const dir = tempHome('ps-packer-');
-    writeFileSync(join(dir, 'node.tar.xz'), '');
     writeFileSync(join(dir, 'product.tgz'), '');
-    const result = spawnSync('packer', ['validate', '-var', `node_tarball=${join(dir, 'node.tar.xz')}`, '-var', `product_tarball=${join(dir, 'product.tgz')}`, '-var', `iso_checksum=sha256:${'0'.repeat(64)}`, 'packer/platform.pkr.hcl'], { cwd: ROOT, encoding: 'utf8' });
+    writeFileSync(join(dir, 'base.qcow2'), '');
+    const result = spawnSync(
+      'packer',
+      ['validate', '-var', `node_binary=${process.execPath}`, '-var', `product_tarball=${join(dir, 'product.tgz')}`, '-var', `base_disk=${join(dir, 'base.qcow2')}`, '-var', `iso_checksum=sha256:${'0'.repeat(64)}`, 'packer/platform.pkr.hcl'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(result.stdout + result.stderr).not.toMatch(/Error/);
     expect(result.status).toBe(0);
   });
 
   it('refuses to build from an unchecked ISO', () => {
-    const result = spawnSync('packer', ['validate', '-var', 'node_tarball=/dev/null', '-var', 'product_tarball=/dev/null', 'packer/platform.pkr.hcl'], { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync('packer', ['validate', '-var', `node_binary=${process.execPath}`, '-var', 'product_tarball=/dev/null', '-var', 'base_disk=/dev/null', 'packer/platform.pkr.hcl'], { cwd: ROOT, encoding: 'utf8' });
     expect(result.status).not.toBe(0);
-    expect(result.stdout + result.stderr).toContain('iso_checksum');
+    expect(result.stdout + result.stderr).toContain('A checksum must be specified');
   });
 });
 

@@ -1,0 +1,302 @@
+// The appliance itself: the node image built by Packer (packer/image.mjs:
+// the offline source, from a base disk of Debian's packages; cached under a
+// hash of its inputs) boots in QEMU with systemd as PID 1, takes its first
+// boot answers from a second disk, and is reached from this machine over
+// real SSH through forwards on 127.0.0.1, as an administrator reaches a node.
+// The guest's OS is looked at as root through a `probe` account added to
+// this test's copy of the disk only (the product's accounts land in the console).
+// One VM at a time, stopped by its PID at the end, also when a test fails.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { join } from 'node:path';
+import { withoutCI } from '../support/daemon.js';
+import { openTerminal } from '../support/pty.js';
+import { answersDisk, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
+import { ensureImage, type BuiltImage } from '../../packer/image.mjs';
+
+const dir = `/var/tmp/ps-vm-${process.pid}`;
+const PASSWORD = 'Chosen-Pa55word';
+/** A port no catalog service has: a listener there must stay unreachable. */
+const STRAY_PORT = 5555;
+const ANSWERS = {
+  HOSTNAME: 'node01',
+  ROLE: 'unified',
+  IP: '10.0.2.15', // QEMU's user-mode network gives the guest this address
+  NTP: '192.0.2.10',
+  DNS: '10.0.2.3',
+  DOMAIN: 'example.net',
+  DATA_CENTRE: 'dc1',
+};
+const timings: Record<string, number> = {};
+let built: BuiltImage;
+let vm: Vm;
+let disk: string;
+let answers: string;
+
+const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
+const clientOptions = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=20'];
+const keyArgs = (key: string) => ['-i', join(dir, key), '-o', 'BatchMode=yes', ...clientOptions, '-p', String(vm.ports.ssh)];
+
+/** One command as the console user `platform`, with its key (ssh platform@node words...). */
+function admin(...words: string[]) {
+  return spawnSync('ssh', [...keyArgs('admin_key'), 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout: 90_000 });
+}
+/** A shell command as root in the guest. */
+function probe(command: string) {
+  const result = spawnSync('ssh', [...keyArgs('probe_key'), 'probe@127.0.0.1', 'sudo', 'sh', '-c', JSON.stringify(command)], { encoding: 'utf8', timeout: 90_000 });
+  return { status: result.status, out: (result.stdout ?? '').trim(), err: (result.stderr ?? '').trim() };
+}
+const json = (result: { stdout: string; stderr: string; status: number | null }) => {
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout);
+};
+
+/** One keyboard-interactive password login without a terminal (ssh asks askpass). */
+function passwordLogin(password: string): Promise<number> {
+  const env = withoutCI({ SSH_ASKPASS: join(dir, 'askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: 'none', ANSWER: password });
+  const child = spawn('ssh', [...clientOptions, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1', '-p', String(vm.ports.ssh), 'platform@127.0.0.1', 'health'], { env, stdio: 'ignore', detached: true });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 120_000, everyMs = 2000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = fn();
+    if (value) return value;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The web certificate's SHA-256 fingerprint, from a real TLS handshake through the forward (retried while nginx starts). */
+async function webFingerprint(): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await handshake();
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
+function handshake(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: vm.ports.https, rejectUnauthorized: false, servername: 'node01' }, () => {
+      const cert = socket.getPeerX509Certificate() as X509Certificate;
+      socket.destroy();
+      resolve(cert.fingerprint256);
+    });
+    socket.setTimeout(15_000, () => socket.destroy(new Error('no TLS handshake in 15 s')));
+    socket.on('error', reject);
+  });
+}
+
+/** What a TCP connection through a forward gets in `ms` (the forward itself always accepts; the guest's firewall decides). */
+function tcpAnswer(port: number, ms = 4000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (d) => (data += d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(data));
+    setTimeout(() => socket.destroy(), ms);
+  });
+}
+
+const bootTime = async (what: string) => {
+  const ms = await waitForSshBanner(vm.ports.ssh, 300_000, vm.exited);
+  timings[what] = ms / 1000;
+  log(`${what}: SSH banner after ${(ms / 1000).toFixed(1)} s`);
+};
+
+beforeAll(async () => {
+  const start = Date.now();
+  built = await ensureImage({ log });
+  timings['base disk build'] = built.baseDisk.seconds;
+  timings['packer build'] = built.packerSeconds;
+  log(`image ${built.image} (${built.built ? 'built' : 'from the cache'}) in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const key of ['admin_key', 'probe_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', key, '-f', join(dir, key)]);
+  execFileSync('sh', ['-c', `printf '#!/bin/sh\\necho "$ANSWER"\\n' > ${join(dir, 'askpass')} && chmod 755 ${join(dir, 'askpass')}`]);
+  const hash = execFileSync('openssl', ['passwd', '-6', PASSWORD], { encoding: 'utf8' }).trim();
+  const lines = [...Object.entries(ANSWERS).map(([k, v]) => `${k}=${v}`), `ADMIN_KEY=${readFileSync(join(dir, 'admin_key.pub'), 'utf8').trim()}`, `ADMIN_PASSWORD_HASH=${hash}`];
+  answers = answersDisk(dir, lines.join('\n') + '\n');
+  disk = testDisk(built.image, dir, { probeKey: readFileSync(join(dir, 'probe_key.pub'), 'utf8') });
+
+  vm = await startVm({ disk, answers, dir, forwards: { ssh: 22, https: 443, stray: STRAY_PORT } });
+  log(`QEMU pid ${vm.pid}, ssh on 127.0.0.1:${vm.ports.ssh}`);
+  await bootTime('first boot');
+  // First boot's setup runs after platformd: wait for it to finish.
+  await until('first boot setup', () => probe('test -f /opt/platform/.setup-done && echo done').out === 'done', 180_000);
+}, 1_200_000);
+
+afterAll(async () => {
+  if (vm) {
+    if (vm.running()) log(`stopping QEMU pid ${vm.pid}`);
+    await vm.stop();
+  }
+  log(`timings (s): ${JSON.stringify(timings)}`);
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('the built image', () => {
+  it('comes with its sha256 and a manifest of product, Node and Debian package versions', () => {
+    const [sum] = readFileSync(built.sha256File, 'utf8').trim().split(/\s+/);
+    expect(sum).toBe(execFileSync('sha256sum', [built.image], { encoding: 'utf8' }).split(' ')[0]);
+    const manifest = built.manifest;
+    expect(manifest.product.version).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    expect(manifest.node).toBe(process.version);
+    for (const pkg of ['systemd', 'openssh-server', 'nftables', 'nginx-light', 'chrony', 'libpam-pwquality']) expect(manifest.packages[pkg], pkg).toMatch(/^\d/);
+  });
+});
+
+describe('the booted node', () => {
+  it('lands a login in the banner and the prompt', async () => {
+    const term = openTerminal('ssh', [...keyArgs('admin_key'), '-tt', 'platform@127.0.0.1']);
+    try {
+      const banner = await term.waitFor('host: node01, role: unified', { timeout: 60_000 });
+      await term.waitFor('platform@node01:~$', { from: banner, timeout: 60_000 });
+      term.write('exit\r');
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+    }
+  }, 150_000);
+
+  it('shows the answers of its first boot in system info', () => {
+    const info = json(admin('--json', 'system', 'info'));
+    expect(info).toMatchObject({ hostname: 'node01', roles: ['unified'], ip: '10.0.2.15', dataCentre: 'dc1', domain: 'example.net', ntp: ['192.0.2.10'], dns: ['10.0.2.3'], configured: true });
+    expect(info.addresses.join()).toContain('10.0.2.15/24');
+    expect(info.versions.node).toBe(process.versions.node);
+    expect(probe('hostnamectl --static').out).toBe('node01');
+    expect(probe('cat /etc/resolv.conf').out).toContain('nameserver 10.0.2.3');
+  }, 120_000);
+
+  it('runs systemd as PID 1, platformd, the firewall unit and sshd; the firewall is applied', () => {
+    expect(probe('ps -o comm= -p 1').out).toBe('systemd');
+    expect(probe('systemctl is-active platformd.service platform-firewall.service ssh.service').out.split('\n')).toEqual(['active', 'active', 'active']);
+    expect(probe('systemctl is-enabled nginx.service || true').out).toBe('disabled');
+    const status = json(admin('--json', 'firewall', 'status'));
+    expect(status).toMatchObject({ mode: 'apply', applied: true });
+  }, 120_000);
+
+  it('answers only on the expected ports: 22 and 443 through the forwards, not a listener of no service', async () => {
+    expect(await webFingerprint()).toMatch(/^[0-9A-F:]{95}$/);
+    const started = probe(`systemd-run --unit=ps-stray /usr/local/bin/node -e "require('net').createServer((s) => s.end('stray\\\\n')).listen(${STRAY_PORT})"`);
+    expect(started.status, started.err).toBe(0);
+    try {
+      // It listens, and answers inside the guest ...
+      await until('the stray listener', () => probe(`/usr/local/bin/node -e "require('net').connect(${STRAY_PORT}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })"`).out === 'stray', 30_000, 1000);
+      // ... but not from outside: the firewall drops it.
+      expect(await tcpAnswer(vm.ports.stray)).toBe('');
+    } finally {
+      probe('systemctl stop ps-stray.service');
+    }
+  }, 120_000);
+
+  it('closes and opens an app’s port with app stop / app start (systemd units, for real)', async () => {
+    // No database server is packaged in Debian: a stand-in listens on the
+    // database port under the unit name the appliance's catalog of apps gives it.
+    const unit = `[Service]\nExecStart=/usr/local/bin/node -e "require('net').createServer((s) => s.end()).listen(27017)"\n`;
+    expect(probe(`printf '${unit.replace(/\n/g, '\\n')}' > /run/systemd/system/mongod.service && systemctl daemon-reload && systemctl start mongod.service`).status).toBe(0);
+    try {
+      const rulesHave27017 = () => /dport[^\n]*27017/.test(probe('nft list table inet platform').out);
+      await until('27017 opened for the running database', () => rulesHave27017(), 30_000, 1000);
+
+      const stop = admin('--yes', 'app', 'stop', 'database');
+      expect(stop.status, stop.stderr).toBe(0);
+      expect(probe('systemctl is-active mongod.service').out).toBe('inactive');
+      expect(rulesHave27017()).toBe(false);
+      expect(json(admin('--json', 'app', 'status')).apps.find((a: { name: string }) => a.name === 'database').running).toBe(false);
+
+      const start = admin('app', 'start', 'database');
+      expect(start.status, start.stderr).toBe(0);
+      expect(probe('systemctl is-active mongod.service').out).toBe('active');
+      await until('27017 opened again', () => rulesHave27017(), 10_000, 500);
+    } finally {
+      probe('systemctl stop mongod.service; rm -f /run/systemd/system/mongod.service; systemctl daemon-reload');
+    }
+  }, 180_000);
+
+  it('takes a new host name and NTP server through the console to the OS; chrony reloads', () => {
+    const chronyPid = probe('systemctl show -p MainPID --value chrony.service').out;
+    const ntp = admin('network', 'ntp', 'add', '192.0.2.11');
+    expect(ntp.status, ntp.stderr).toBe(0);
+    expect(ntp.stdout).not.toMatch(/failed/);
+    expect(probe('chronyc -n sources').out).toMatch(/192\.0\.2\.11/);
+    expect(probe('systemctl show -p MainPID --value chrony.service').out).toBe(chronyPid); // reloaded, not restarted
+
+    const renamed = admin('network', 'hostname', 'node02');
+    expect(renamed.status, renamed.stderr).toBe(0);
+    expect(renamed.stdout).not.toMatch(/failed/);
+    expect(probe('hostnamectl --static').out).toBe('node02');
+    expect(probe('hostname').out).toBe('node02');
+    // Back to the first name, for the checks after the reboot.
+    expect(admin('network', 'hostname', 'node01').status).toBe(0);
+    expect(probe('hostname').out).toBe('node01');
+  }, 180_000);
+
+  it('locks the account after five wrong passwords in sshd/PAM; a key still logs in; user unlock ends it', async () => {
+    expect(await passwordLogin(PASSWORD)).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await passwordLogin('Wrong-Pa55word')).toBe(255);
+    expect(await passwordLogin(PASSWORD)).toBe(255); // locked: the right password is refused too
+    expect(admin('user', 'list').stdout).toMatch(/platform:[\s\S]*account_locked: Yes/);
+    expect(admin('health').status).toBe(0); // keys still log in
+    const unlock = admin('user', 'unlock', 'platform');
+    expect(unlock.status, unlock.stderr).toBe(0);
+    expect(await passwordLogin(PASSWORD)).toBe(0);
+  }, 240_000);
+});
+
+describe('reboot and shutdown', () => {
+  it('asks before rebooting; refuses without --yes in one-shot use', () => {
+    const refused = admin('system', 'reboot');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('add --yes to confirm');
+  }, 60_000);
+
+  it('reboots: same settings, same web certificate, the firewall loaded before the network came up', async () => {
+    const before = json(admin('--json', 'system', 'info'));
+    const fingerprint = await webFingerprint();
+    const bootId = probe('cat /proc/sys/kernel/random/boot_id').out;
+    const reboot = admin('--yes', 'system', 'reboot');
+    expect(reboot.status, reboot.stderr).toBe(0);
+    expect(reboot.stdout).toContain('rebooting');
+    // The banner goes away, then comes back.
+    await until('the node going down', () => probe('cat /proc/sys/kernel/random/boot_id').out !== bootId, 120_000, 1000);
+    await bootTime('reboot');
+    await until('platformd after the reboot', () => admin('--json', 'firewall', 'status').status === 0, 120_000);
+    expect(probe('cat /proc/sys/kernel/random/boot_id').out).not.toBe(bootId);
+    const after = json(admin('--json', 'system', 'info'));
+    for (const key of ['hostname', 'roles', 'ip', 'ntp', 'dns', 'domain', 'dataCentre']) expect(after[key], key).toEqual(before[key]);
+    expect(json(admin('--json', 'firewall', 'status')).applied).toBe(true);
+    expect(await webFingerprint()).toBe(fingerprint);
+    // The journal of this boot: the firewall table loaded before the network came up.
+    const journal = probe("journalctl -b -o short-monotonic --no-pager | grep -E 'platform-firewall.service|network-pre.target|systemd-networkd.service'").out;
+    const lines = journal.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+    const firewall = at(/Finished platform-firewall\.service/);
+    const networkPre = at(/Reached target network-pre\.target/);
+    const networkd = at(/Started systemd-networkd\.service/);
+    expect(firewall, journal).toBeGreaterThanOrEqual(0);
+    expect(networkPre, journal).toBeGreaterThan(firewall);
+    expect(networkd, journal).toBeGreaterThan(networkPre);
+    const audit = json(admin('--json', 'log', 'audit', '--limit', '200')) as { words: string; outcome: string }[];
+    expect(audit).toContainEqual(expect.objectContaining({ words: 'system reboot', outcome: 'ok' }));
+  }, 420_000);
+
+  it('powers off with system shutdown: QEMU exits', async () => {
+    const shutdown = admin('--yes', 'system', 'shutdown');
+    expect(shutdown.status, shutdown.stderr).toBe(0);
+    const code = await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('still running'), 180_000))]);
+    expect(code).toBe(0);
+  }, 200_000);
+});
