@@ -30,6 +30,8 @@ export interface AppDefinition {
   dump?: string[];
   /** Reads a dump on stdin at `backup restore`. */
   restore?: string[];
+  /** Appliance: the web front end, which platformd runs itself (nginx under its home), not a unit. */
+  webFrontEnd?: true;
 }
 
 export type AppState = 'running' | 'stopped' | 'not installed';
@@ -114,7 +116,18 @@ export class Supervisor implements ServiceManager {
 export class Systemd implements ServiceManager {
   readonly backend = 'systemd';
 
-  constructor(private readonly definitions: AppDefinition[]) {}
+  constructor(
+    private readonly definitions: AppDefinition[],
+    private readonly runtime?: Runtime,
+  ) {}
+
+  /** The web front end, when `name` is it. */
+  private webOf(name: string) {
+    if (!this.definitions.find((a) => a.name === name)?.webFrontEnd) return undefined;
+    const web = this.runtime?.services.web;
+    if (!web) throw failure('no-web', 'the web front end is not running in this daemon');
+    return web;
+  }
 
   apps(): AppDefinition[] {
     return this.definitions;
@@ -127,6 +140,8 @@ export class Systemd implements ServiceManager {
   }
 
   async state(name: string): Promise<AppState> {
+    const web = this.webOf(name);
+    if (web) return web.nginx.running() ? 'running' : 'stopped';
     const unit = this.definitions.find((a) => a.name === name)?.unit;
     if (!unit) return 'not installed';
     const result = await runProcess('systemctl', ['is-active', unit], { timeoutMs: 10_000 });
@@ -140,12 +155,16 @@ export class Systemd implements ServiceManager {
     if (result.status !== 0) throw failure(`${verb}-failed`, `systemctl ${verb} ${unit}: ${result.stderr.trim() || `exit ${result.status ?? result.signal}`}`);
   }
 
-  start(name: string) {
-    return this.systemctl('start', name);
+  async start(name: string) {
+    const web = this.webOf(name);
+    if (!web) return this.systemctl('start', name);
+    if (!web.nginx.running()) await web.start();
   }
 
-  stop(name: string) {
-    return this.systemctl('stop', name);
+  async stop(name: string) {
+    const web = this.webOf(name);
+    if (!web) return this.systemctl('stop', name);
+    await web.nginx.stop();
   }
 
   async stopAll(): Promise<void> {
@@ -155,7 +174,7 @@ export class Systemd implements ServiceManager {
 
 /** The systemd units of an appliance's apps. */
 const APPLIANCE_APPS: readonly AppDefinition[] = [
-  { name: 'nginx', service: 'https', unit: 'nginx.service' },
+  { name: 'nginx', service: 'https', webFrontEnd: true },
   { name: 'snmpd', service: 'snmp', unit: 'snmpd.service' },
   { name: 'database', service: 'database', unit: 'mongod.service' },
 ];
@@ -163,7 +182,7 @@ const APPLIANCE_APPS: readonly AppDefinition[] = [
 export const appsSubsystem: Subsystem = {
   name: 'service manager',
   async start(runtime) {
-    const manager: ServiceManager = runtime.options.appliance ? new Systemd([...APPLIANCE_APPS]) : new Supervisor(runtime);
+    const manager: ServiceManager = runtime.options.appliance ? new Systemd([...APPLIANCE_APPS], runtime) : new Supervisor(runtime);
     runtime.services.apps = manager;
     return () => manager.stopAll();
   },

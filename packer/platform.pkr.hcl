@@ -113,6 +113,7 @@ source "qemu" "offline" {
   disk_interface   = "virtio"
   qemuargs = [
     ["-cpu", "max"],
+    ["-device", "virtio-rng-pci"],
     ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
     ["-device", "virtio-net,netdev=user.0"],
   ]

@@ -49,6 +49,9 @@ else
 fi
 ln -sf "$APP/bin/platform.js" /usr/local/bin/platform
 ln -sf "$APP/bin/platformd.js" /usr/local/bin/platformd
+# The first boot's ruleset (default deny, SSH open), compiled now from this
+# version's catalog: the firewall unit loads it before the network without starting Node.
+node "$APP/bin/platformd.js" --print-default-ruleset >"$APP/default-ruleset.nft"
 
 # The administrator account lands in the console; its data folder is root's.
 # Its login shell is the console itself: the VM console and SSH both land there.
@@ -67,9 +70,16 @@ node "$APP/bin/platformd.js" --home "$HOME_DIR" --appliance --install-ssh
 
 # Units: the firewall before the network, then the daemon.
 install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
-# sshd makes the node's own host keys at its first start.
+# sshd makes the node's own host keys at its first start: Ed25519 and ECDSA,
+# made in milliseconds (an RSA key takes minutes on an emulated CPU).
 install -d /etc/systemd/system/ssh.service.d
-printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >/etc/systemd/system/ssh.service.d/host-keys.conf
+cat >/etc/systemd/system/ssh.service.d/host-keys.conf <<'EOF'
+[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'for t in ed25519 ecdsa; do [ -s /etc/ssh/ssh_host_$${t}_key ] || ssh-keygen -q -t $$t -N "" -f /etc/ssh/ssh_host_$${t}_key; done'
+ExecStartPre=/usr/sbin/sshd -t
+EOF
+printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' >/etc/ssh/sshd_config.d/host-keys.conf
 # A node's first boot enables units by preset: nginx stays off (platformd runs it).
 install -d /etc/systemd/system-preset
 echo 'disable nginx.service' >/etc/systemd/system-preset/20-platform.preset

@@ -46,9 +46,9 @@ const keyArgs = (key: string) => ['-i', join(dir, key), '-o', 'BatchMode=yes', .
 function admin(...words: string[]) {
   return spawnSync('ssh', [...keyArgs('admin_key'), 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout: 90_000 });
 }
-/** A shell command as root in the guest. */
+/** A shell script as root in the guest (given on stdin: no quoting through ssh). */
 function probe(command: string) {
-  const result = spawnSync('ssh', [...keyArgs('probe_key'), 'probe@127.0.0.1', 'sudo', 'sh', '-c', JSON.stringify(command)], { encoding: 'utf8', timeout: 90_000 });
+  const result = spawnSync('ssh', [...keyArgs('probe_key'), 'probe@127.0.0.1', 'sudo sh -s'], { input: command, encoding: 'utf8', timeout: 90_000 });
   return { status: result.status, out: (result.stdout ?? '').trim(), err: (result.stderr ?? '').trim() };
 }
 const json = (result: { stdout: string; stderr: string; status: number | null }) => {
@@ -63,10 +63,10 @@ function passwordLogin(password: string): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 120_000, everyMs = 2000): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 2000): Promise<T> {
   const start = Date.now();
   for (;;) {
-    const value = fn();
+    const value = await fn();
     if (value) return value;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
@@ -109,8 +109,10 @@ function tcpAnswer(port: number, ms = 4000): Promise<string> {
   });
 }
 
+/** Boots take minutes under TCG on a busy 2-core machine: generous, since timings belong to the benchmark. */
+const BOOT_TIMEOUT = 900_000;
 const bootTime = async (what: string) => {
-  const ms = await waitForSshBanner(vm.ports.ssh, 300_000, vm.exited);
+  const ms = await waitForSshBanner(vm.ports.ssh, BOOT_TIMEOUT, vm.exited);
   timings[what] = ms / 1000;
   log(`${what}: SSH banner after ${(ms / 1000).toFixed(1)} s`);
 };
@@ -135,8 +137,8 @@ beforeAll(async () => {
   log(`QEMU pid ${vm.pid}, ssh on 127.0.0.1:${vm.ports.ssh}`);
   await bootTime('first boot');
   // First boot's setup runs after platformd: wait for it to finish.
-  await until('first boot setup', () => probe('test -f /opt/platform/.setup-done && echo done').out === 'done', 180_000);
-}, 1_200_000);
+  await until('first boot setup', () => probe('test -f /opt/platform/.setup-done && echo done').out === 'done', 600_000);
+}, 2_400_000);
 
 afterAll(async () => {
   if (vm) {
@@ -144,7 +146,9 @@ afterAll(async () => {
     await vm.stop();
   }
   log(`timings (s): ${JSON.stringify(timings)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // PLATFORM_VM_KEEP=1 keeps the disk and the guest's serial console (console.log) for a look.
+  if (process.env.PLATFORM_VM_KEEP) log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe('the built image', () => {
@@ -162,14 +166,14 @@ describe('the booted node', () => {
   it('lands a login in the banner and the prompt', async () => {
     const term = openTerminal('ssh', [...keyArgs('admin_key'), '-tt', 'platform@127.0.0.1']);
     try {
-      const banner = await term.waitFor('host: node01, role: unified', { timeout: 60_000 });
-      await term.waitFor('platform@node01:~$', { from: banner, timeout: 60_000 });
+      const banner = await term.waitFor('host: node01, role: unified', { timeout: 240_000 });
+      await term.waitFor('platform@node01:~$', { from: banner, timeout: 240_000 });
       term.write('exit\r');
       expect(await term.exited).toBe(0);
     } finally {
       term.kill();
     }
-  }, 150_000);
+  }, 600_000);
 
   it('shows the answers of its first boot in system info', () => {
     const info = json(admin('--json', 'system', 'info'));
@@ -178,7 +182,7 @@ describe('the booted node', () => {
     expect(info.versions.node).toBe(process.versions.node);
     expect(probe('hostnamectl --static').out).toBe('node01');
     expect(probe('cat /etc/resolv.conf').out).toContain('nameserver 10.0.2.3');
-  }, 120_000);
+  }, 600_000);
 
   it('runs systemd as PID 1, platformd, the firewall unit and sshd; the firewall is applied', () => {
     expect(probe('ps -o comm= -p 1').out).toBe('systemd');
@@ -186,7 +190,7 @@ describe('the booted node', () => {
     expect(probe('systemctl is-enabled nginx.service || true').out).toBe('disabled');
     const status = json(admin('--json', 'firewall', 'status'));
     expect(status).toMatchObject({ mode: 'apply', applied: true });
-  }, 120_000);
+  }, 600_000);
 
   it('answers only on the expected ports: 22 and 443 through the forwards, not a listener of no service', async () => {
     expect(await webFingerprint()).toMatch(/^[0-9A-F:]{95}$/);
@@ -194,22 +198,33 @@ describe('the booted node', () => {
     expect(started.status, started.err).toBe(0);
     try {
       // It listens, and answers inside the guest ...
-      await until('the stray listener', () => probe(`/usr/local/bin/node -e "require('net').connect(${STRAY_PORT}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })"`).out === 'stray', 30_000, 1000);
+      await until('the stray listener', () => probe(`/usr/local/bin/node -e "require('net').connect(${STRAY_PORT}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })"`).out === 'stray', 180_000, 1000);
       // ... but not from outside: the firewall drops it.
       expect(await tcpAnswer(vm.ports.stray)).toBe('');
     } finally {
       probe('systemctl stop ps-stray.service');
     }
-  }, 120_000);
+  }, 300_000);
+
+  it('closes and opens the web port with app stop / app start nginx (the front end platformd runs)', async () => {
+    const stop = admin('--yes', 'app', 'stop', 'nginx');
+    expect(stop.status, stop.stderr).toBe(0);
+    await expect(handshake()).rejects.toThrow();
+    expect(probe('nft list table inet platform').out).not.toMatch(/dport[^\n]*\b443\b/);
+    const start = admin('app', 'start', 'nginx');
+    expect(start.status, start.stderr).toBe(0);
+    expect(await webFingerprint()).toMatch(/^[0-9A-F:]{95}$/);
+  }, 300_000);
 
   it('closes and opens an app’s port with app stop / app start (systemd units, for real)', async () => {
     // No database server is packaged in Debian: a stand-in listens on the
     // database port under the unit name the appliance's catalog of apps gives it.
     const unit = `[Service]\nExecStart=/usr/local/bin/node -e "require('net').createServer((s) => s.end()).listen(27017)"\n`;
-    expect(probe(`printf '${unit.replace(/\n/g, '\\n')}' > /run/systemd/system/mongod.service && systemctl daemon-reload && systemctl start mongod.service`).status).toBe(0);
+    const made = probe(`cat > /run/systemd/system/mongod.service <<'UNIT'\n${unit}UNIT\nsystemctl daemon-reload && systemctl start mongod.service`);
+    expect(made.status, made.err).toBe(0);
     try {
       const rulesHave27017 = () => /dport[^\n]*27017/.test(probe('nft list table inet platform').out);
-      await until('27017 opened for the running database', () => rulesHave27017(), 30_000, 1000);
+      await until('27017 opened for the running database', () => rulesHave27017(), 180_000, 1000);
 
       const stop = admin('--yes', 'app', 'stop', 'database');
       expect(stop.status, stop.stderr).toBe(0);
@@ -220,11 +235,11 @@ describe('the booted node', () => {
       const start = admin('app', 'start', 'database');
       expect(start.status, start.stderr).toBe(0);
       expect(probe('systemctl is-active mongod.service').out).toBe('active');
-      await until('27017 opened again', () => rulesHave27017(), 10_000, 500);
+      await until('27017 opened again', () => rulesHave27017(), 120_000, 1000);
     } finally {
       probe('systemctl stop mongod.service; rm -f /run/systemd/system/mongod.service; systemctl daemon-reload');
     }
-  }, 180_000);
+  }, 600_000);
 
   it('takes a new host name and NTP server through the console to the OS; chrony reloads', () => {
     const chronyPid = probe('systemctl show -p MainPID --value chrony.service').out;
@@ -242,18 +257,18 @@ describe('the booted node', () => {
     // Back to the first name, for the checks after the reboot.
     expect(admin('network', 'hostname', 'node01').status).toBe(0);
     expect(probe('hostname').out).toBe('node01');
-  }, 180_000);
+  }, 600_000);
 
   it('locks the account after five wrong passwords in sshd/PAM; a key still logs in; user unlock ends it', async () => {
     expect(await passwordLogin(PASSWORD)).toBe(0);
     for (let i = 0; i < 5; i++) expect(await passwordLogin('Wrong-Pa55word')).toBe(255);
     expect(await passwordLogin(PASSWORD)).toBe(255); // locked: the right password is refused too
-    expect(admin('user', 'list').stdout).toMatch(/platform:[\s\S]*account_locked: Yes/);
     expect(admin('health').status).toBe(0); // keys still log in
     const unlock = admin('user', 'unlock', 'platform');
     expect(unlock.status, unlock.stderr).toBe(0);
+    expect(unlock.stdout).toMatch(/^unlocked platform \([5-9] failed logins, the last from 10\.0\.2\.2\)/);
     expect(await passwordLogin(PASSWORD)).toBe(0);
-  }, 240_000);
+  }, 600_000);
 });
 
 describe('reboot and shutdown', () => {
@@ -261,7 +276,7 @@ describe('reboot and shutdown', () => {
     const refused = admin('system', 'reboot');
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('add --yes to confirm');
-  }, 60_000);
+  }, 600_000);
 
   it('reboots: same settings, same web certificate, the firewall loaded before the network came up', async () => {
     const before = json(admin('--json', 'system', 'info'));
@@ -271,9 +286,9 @@ describe('reboot and shutdown', () => {
     expect(reboot.status, reboot.stderr).toBe(0);
     expect(reboot.stdout).toContain('rebooting');
     // The banner goes away, then comes back.
-    await until('the node going down', () => probe('cat /proc/sys/kernel/random/boot_id').out !== bootId, 120_000, 1000);
+    await until('the node going down', async () => !(await waitForSshBanner(vm.ports.ssh, 3000).then(() => true, () => false)), 300_000, 500);
     await bootTime('reboot');
-    await until('platformd after the reboot', () => admin('--json', 'firewall', 'status').status === 0, 120_000);
+    await until('platformd after the reboot', () => admin('--json', 'firewall', 'status').status === 0, 600_000);
     expect(probe('cat /proc/sys/kernel/random/boot_id').out).not.toBe(bootId);
     const after = json(admin('--json', 'system', 'info'));
     for (const key of ['hostname', 'roles', 'ip', 'ntp', 'dns', 'domain', 'dataCentre']) expect(after[key], key).toEqual(before[key]);
@@ -291,12 +306,12 @@ describe('reboot and shutdown', () => {
     expect(networkd, journal).toBeGreaterThan(networkPre);
     const audit = json(admin('--json', 'log', 'audit', '--limit', '200')) as { words: string; outcome: string }[];
     expect(audit).toContainEqual(expect.objectContaining({ words: 'system reboot', outcome: 'ok' }));
-  }, 420_000);
+  }, 1_800_000);
 
   it('powers off with system shutdown: QEMU exits', async () => {
     const shutdown = admin('--yes', 'system', 'shutdown');
     expect(shutdown.status, shutdown.stderr).toBe(0);
-    const code = await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('still running'), 180_000))]);
+    const code = await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('still running'), 600_000))]);
     expect(code).toBe(0);
-  }, 200_000);
+  }, 700_000);
 });

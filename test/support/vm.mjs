@@ -109,6 +109,7 @@ export async function startVm({ disk, format = 'raw', answers, forwards = { ssh:
     '-drive', `file=${disk},format=${format},if=virtio`,
     ...(answers ? ['-drive', `file=${answers},format=raw,if=virtio,readonly=on`] : []),
     '-netdev', `user,id=n0,${hostfwd}`, '-device', 'virtio-net-pci,netdev=n0',
+    '-device', 'virtio-rng-pci',
   ];
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
