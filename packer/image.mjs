@@ -3,7 +3,7 @@
 // -only=qemu.offline`, which provisions it as the ISO source is provisioned.
 // Each is cached under a hash of its inputs, so a run with no image change
 // builds nothing. Used by the image test (npm test), the benchmark, and by hand:
-//   node packer/image.mjs          prints the image, its sha256 file and manifest
+//   .runtime/node/bin/node packer/image.mjs     prints the image, its sha256 file and manifest
 // Environment:
 //   PLATFORM_IMAGE_CACHE   the cache folder (default /var/cache/platform-shell/images)
 //   PLATFORM_IMAGE_ACCEL   QEMU accelerator for the build: tcg (default here) or kvm
@@ -91,6 +91,9 @@ function productTarball(dir) {
  */
 export async function ensureImage({ log = () => {} } = {}) {
   if (!existsSync(join(ROOT, 'dist', 'platformd.js'))) throw new Error('build the product first (npm run build)');
+  // The image carries the runtime that runs this build; its native addons were built for it.
+  const required = /\d+/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node)[0];
+  if (process.versions.node.split('.')[0] !== required) throw new Error(`build the image with the project's runtime (Node ${required}: .runtime/node/bin/node), not ${process.execPath} (${process.version})`);
   const base = await ensureBaseDisk({ log });
   const nodeBinary = process.execPath;
   const inputs = [
