@@ -132,8 +132,15 @@ export async function startVm({ disk, format = 'raw', answers, forwards = { ssh:
     },
     async stop() {
       if (!running) return;
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => running && process.kill(child.pid, 'SIGKILL'), 5000);
+      const signal = (name) => {
+        try {
+          process.kill(child.pid, name);
+        } catch {
+          // exited meanwhile
+        }
+      };
+      signal('SIGTERM');
+      const timer = setTimeout(() => running && signal('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     },
