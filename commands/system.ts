@@ -159,10 +159,12 @@ const power = (word: 'reboot' | 'shutdown', action: PowerAction): Command => ({
   words: ['system', word],
   summary: word === 'reboot' ? 'Restart the node (every session and service stops; the node comes back with its settings)' : 'Power the node off (it stays off until started from outside)',
   confirm: word === 'reboot' ? 'Reboot this node? Every session, including this one, ends.' : 'Power this node off? It stays off until someone starts it from outside.',
+  json: json.object({ action: json.oneOf('reboot', 'poweroff'), message: json.string() }),
   run(ctx) {
     if (!isAppliance(ctx)) throw failure('not-appliance', `system ${word} only runs on an appliance: the embedded default never ${word === 'reboot' ? 'reboots' : 'powers off'} the machine it runs on`);
     schedulePowerAction(action);
-    return reply.text(word === 'reboot' ? 'The node is rebooting; log in again in a minute.' : 'The node is powering off.');
+    const message = word === 'reboot' ? 'The node is rebooting; log in again in a minute.' : 'The node is powering off.';
+    return reply.text(message, { action, message });
   },
 });
 

@@ -30,6 +30,9 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['system', 'banner', 'read'] },
   { words: ['system', 'banner', 'remove'] },
   { words: ['system', 'password'], fails: true },
+  // Only on an appliance (the image test reboots and powers off a booted node).
+  { words: ['system', 'reboot'], fails: true },
+  { words: ['system', 'shutdown'], fails: true },
   { words: ['app', 'list'] },
   { words: ['app', 'status'] },
   { words: ['app', 'start', 'nosuchapp'], fails: true },
