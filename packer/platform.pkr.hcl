@@ -119,7 +119,7 @@ source "qemu" "offline" {
   ]
   ssh_username     = var.ssh_username
   ssh_password     = var.ssh_password
-  ssh_timeout      = "10m"
+  ssh_timeout      = "30m"
   shutdown_command = "echo '${var.ssh_password}' | sudo -S systemctl poweroff"
   output_directory = var.output_directory
   vm_name          = "platform-${var.version}.qcow2"
