@@ -44,7 +44,8 @@ const keyArgs = (key: string) => ['-i', join(dir, key), '-o', 'BatchMode=yes', .
 
 /** One command as the console user `platform`, with its key (ssh platform@node words...). */
 function admin(...words: string[]) {
-  return spawnSync('ssh', [...keyArgs('admin_key'), 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout: 90_000 });
+  // `--` first: ssh would take the console's own options (--json, --yes) for its own.
+  return spawnSync('ssh', [...keyArgs('admin_key'), '--', 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout: 90_000 });
 }
 /** A shell script as root in the guest (given on stdin: no quoting through ssh). */
 function probe(command: string) {
@@ -153,7 +154,9 @@ afterAll(async () => {
 
 describe('the built image', () => {
   it('comes with its sha256 and a manifest of product, Node and Debian package versions', () => {
-    const [sum] = readFileSync(built.sha256File, 'utf8').trim().split(/\s+/);
+    // One line per artifact file: the image's is the one naming the .qcow2.
+    const line = readFileSync(built.sha256File, 'utf8').split('\n').find((l) => l.trim().endsWith('.qcow2'));
+    const [sum] = (line ?? '').trim().split(/\s+/);
     expect(sum).toBe(execFileSync('sha256sum', [built.image], { encoding: 'utf8' }).split(' ')[0]);
     const manifest = built.manifest;
     expect(manifest.product.version).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
