@@ -3,7 +3,7 @@
 // session goes down with the rest of the system, so systemd is asked a
 // moment after the reply rather than during it.
 
-import { execFile } from 'node:child_process';
+import { runProcess } from '../os/processes.js';
 
 export type PowerAction = 'reboot' | 'poweroff';
 
@@ -13,8 +13,11 @@ export const POWER_DELAY_MS = 1500;
 /** Asks systemd for the action after `delayMs`; a refusal goes to the daemon's log (the journal). */
 export function schedulePowerAction(action: PowerAction, delayMs = POWER_DELAY_MS, log = (message: string) => process.stderr.write(`${new Date().toISOString()} error ${message}\n`)): void {
   setTimeout(() => {
-    execFile('systemctl', [action], { timeout: 30_000 }, (error, _stdout, stderr) => {
-      if (error) log(`systemctl ${action} failed: ${(stderr || error.message).trim()}`);
-    });
+    runProcess('systemctl', [action], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 }).then(
+      (result) => {
+        if (result.status !== 0) log(`systemctl ${action} failed: ${result.stderr.trim() || `exit ${result.status ?? result.signal}`}`);
+      },
+      (error: Error) => log(`systemctl ${action} failed: ${error.message}`),
+    );
   }, delayMs).unref();
 }
