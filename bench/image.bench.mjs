@@ -38,7 +38,7 @@ async function untilFirewallApplied(vm, start, dir) {
   for (;;) {
     const result = spawnSync(
       'ssh',
-      ['-i', join(dir, 'key'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(vm.ports.ssh), 'platform@127.0.0.1', '--json', 'firewall', 'status'],
+      ['-i', join(dir, 'key'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(vm.ports.ssh), '--', 'platform@127.0.0.1', '--json', 'firewall', 'status'],
       { encoding: 'utf8', timeout: 60_000 },
     );
     if (result.status === 0 && JSON.parse(result.stdout).applied === true) return Date.now() - start;
