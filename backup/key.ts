@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { KEY_BYTES, keyId } from './crypto-stream.js';
 
 /** How a key is written for a person: a prefix naming it, then base64url. */

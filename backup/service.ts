@@ -13,7 +13,7 @@ import { redactUri, type NetworkUri } from '../net/uri.js';
 import { Store } from '../store/db.js';
 import { latestVersion } from '../store/migrations.js';
 import { nodeOrDefault } from '../store/node.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
 import { checkStagedStore, hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';

@@ -12,7 +12,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { storeKeyFile, type Store } from '../store/db.js';
 import { Sealer } from '../store/secrets.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { decryptStream } from './crypto-stream.js';
 import { readEntries, under, writeEntries, type EntrySource } from './entries.js';
 

@@ -24,7 +24,7 @@ async function loadBackupModules() {
   const outfile = join(ROOT, 'bench', `.backup-bench-${process.pid}.mjs`);
   await build({
     stdin: {
-      contents: `export { Store } from './store/db.ts'; export { pathsFor } from './store/paths.ts'; export { writeArchive, unpackArchive, checkStagedStore } from './backup/snapshot.ts'; export { encryptStream } from './backup/crypto-stream.ts'; export { latestVersion } from './store/migrations.ts';`,
+      contents: `export { Store } from './store/db.ts'; export { pathsFor } from './core/paths.ts'; export { writeArchive, unpackArchive, checkStagedStore } from './backup/snapshot.ts'; export { encryptStream } from './backup/crypto-stream.ts'; export { latestVersion } from './store/migrations.ts';`,
       resolveDir: ROOT,
       loader: 'ts',
     },

@@ -2,7 +2,7 @@
 // certificate commands all read these two paths.
 
 import { join } from 'node:path';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 
 /** The installed chain, leaf first (PEM). */
 export const webCertificateFile = (paths: Paths): string => join(paths.certs, 'web', 'fullchain.pem');

@@ -6,7 +6,7 @@
 
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { badInput } from '../commands/types.js';
+import { badInput } from '../core/errors.js';
 
 export interface Bundle {
   certificates: X509Certificate[];

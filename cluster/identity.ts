@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { runChecked } from '../os/processes.js';
 
 export interface ClusterFiles {

@@ -8,16 +8,18 @@ import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
-import { badInput, failure, type Caller, type ExitStatus, type Json } from '../commands/types.js';
+import { badInput, failure, type ExitStatus } from '../core/errors.js';
+import { type Caller } from '../core/context.js';
+import { type Json } from '../core/reply.js';
 import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, portOf, servicesFor, type RoleName } from '../firewall/catalog.js';
 import { peerMayReach } from '../firewall/compiler.js';
-import type { Runtime } from '../daemon/runtime.js';
+import type { Runtime } from '../core/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
 import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     cluster?: ClusterService;
   }

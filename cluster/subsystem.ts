@@ -3,8 +3,8 @@
 // executor, audited with the peer's address.
 
 import { runNonInteractive } from '../daemon/execute.js';
-import type { Subsystem } from '../daemon/runtime.js';
-import { renderBlocks } from '../shell/render/text.js';
+import type { Subsystem } from '../core/runtime.js';
+import { renderBlocks } from '../core/text.js';
 import { ClusterService } from './service.js';
 
 export const clusterSubsystem: Subsystem = {

@@ -4,9 +4,12 @@
 import { hostname as osHostname } from 'node:os';
 import { servicesFor, type ServiceSpec } from '../firewall/catalog.js';
 import { nodeOrDefault } from '../store/node.js';
-import type { AppDefinition, ServiceManager } from '../daemon/service-manager.js';
-import { json, messageShape } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import type { AppDefinition, ServiceManager } from '../apps/service-manager.js';
+import { json, messageShape } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 function managerOf(ctx: Context): ServiceManager {
   if (!ctx.services.apps) throw failure('no-service-manager', 'the service manager is not running in this daemon');

@@ -8,13 +8,16 @@ import { uriArg, type NetworkUri } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
-import { issueToken } from '../daemon/identity.js';
+import { issueToken } from '../users/tokens.js';
 import { readCertificateDates } from '../status/facts.js';
 import { webCertificateFile } from '../certs/location.js';
-import { hostname, integer, name, secret } from './argtypes.js';
+import { hostname, integer, name, secret } from '../core/argtypes.js';
 import { PLATFORM_VERSION } from './version.js';
-import { json, messageShape } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { json, messageShape } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 const location: ArgType<string> = { ...name('<location>'), complete: (ctx) => backupLocations(ctx.store).map((l) => l.name) };
 

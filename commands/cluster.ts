@@ -2,10 +2,13 @@
 // them and check the flows between them.
 
 import type { CheckRow, ClusterService, InventoryNode } from '../cluster/service.js';
-import { choice, integer, ipAddress, text } from './argtypes.js';
+import { choice, integer, ipAddress, text } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../firewall/catalog.js';
-import { json } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { json } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 function clusterOf(ctx: Context): ClusterService {
   if (!ctx.services.cluster) throw failure('no-cluster-agent', 'the cluster subsystem is not running in this daemon');

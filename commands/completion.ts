@@ -3,8 +3,9 @@
 // candidates, and that answers from the same tree (and the same rights) as
 // Tab in the console. Install: platform completion bash > /etc/bash_completion.d/platform
 
-import { json } from './json-shape.js';
-import { reply, type Group } from './types.js';
+import { json } from '../core/json-shape.js';
+import { reply } from '../core/reply.js';
+import { type Group } from '../core/command.js';
 
 export const BASH_COMPLETION = `# bash completion for platform (from "platform completion bash")
 _platform() {

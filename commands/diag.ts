@@ -6,7 +6,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listeningPorts } from '../firewall/listening.js';
 import { checkSubnets } from '../net/subnets.js';
-import { renderBlock } from '../shell/render/text.js';
+import { renderBlock } from '../core/text.js';
 import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
@@ -16,10 +16,13 @@ import { nodeOrDefault } from '../store/node.js';
 import { SEALED_SETTINGS } from '../store/db.js';
 import { healthGroup } from './health.js';
 import { diagHealth } from './health-monitoring.js';
-import { choice, host, integer } from './argtypes.js';
-import { json, messageShape } from './json-shape.js';
+import { choice, host, integer } from '../core/argtypes.js';
+import { json, messageShape } from '../core/json-shape.js';
 import { runProcess } from '../os/processes.js';
-import { failure, reply, type Block, type Command, type Context, type Group, type Json } from './types.js';
+import { failure } from '../core/errors.js';
+import { reply, type Block, type Json } from '../core/reply.js';
+import { type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
   const text = ctx.store.getSecret('network.proxy');

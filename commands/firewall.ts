@@ -3,9 +3,12 @@
 // commits that roll back unless confirmed.
 
 import type { FirewallService } from '../firewall/service.js';
-import { choice, integer } from './argtypes.js';
-import { json, messageShape } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Reply } from './types.js';
+import { choice, integer } from '../core/argtypes.js';
+import { json, messageShape } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Limits } from '../firewall/compiler.js';
 
 function firewallOf(ctx: Context): FirewallService {

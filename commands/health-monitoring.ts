@@ -3,9 +3,10 @@
 // them every N minutes in platformd and the banner shows the result.
 
 import { checkHealth, DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, MONITORING_KEY, monitorOnce, saveLast, setThreshold, THRESHOLD_SETTINGS, thresholds } from '../health/checks.js';
-import { choice, integer } from './argtypes.js';
-import { json } from './json-shape.js';
-import { reply, type Command } from './types.js';
+import { choice, integer } from '../core/argtypes.js';
+import { json } from '../core/json-shape.js';
+import { reply } from '../core/reply.js';
+import { type Command } from '../core/command.js';
 
 const monitoring: Command[] = [
   {

@@ -2,10 +2,13 @@
 // command groups the caller may use; `help <words...>` the USAGE of a group
 // or command.
 
-import { bannerLines, type StatusFacts } from '../status/banner.js';
+import { bannerLines } from '../status/banner.js';
+import type { StatusFacts } from '../status/conditions.js';
 import { gatherFacts } from '../status/facts.js';
-import { json, type JsonOf } from './json-shape.js';
-import type { Block, Context, Group, Reply } from './types.js';
+import { json, type JsonOf } from '../core/json-shape.js';
+import type { Block, Reply } from '../core/reply.js';
+import type { Context } from '../core/context.js';
+import type { Group } from '../core/command.js';
 
 /** `health --json`: the banner's facts and its warning lines, as data. */
 export const healthShape = json.object({

@@ -19,8 +19,9 @@ import { mailGroup } from './mail.js';
 import { snmpGroup } from './snmp.js';
 import { scheduleGroup } from './schedule.js';
 import { completionGroup } from './completion.js';
-import { rightsOf } from '../daemon/rights.js';
-import type { Context, Group } from './types.js';
+import { rightsOf } from '../users/rights.js';
+import type { Context } from '../core/context.js';
+import type { Group } from '../core/command.js';
 
 const commandGroups: Group[] = [healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup, snmpGroup];
 

@@ -4,21 +4,23 @@
 
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { readBoundedFile, writeFileInside } from '../os/files.js';
 import { runChecked } from '../os/processes.js';
-import { fileIn } from '../store/names.js';
+import { fileIn } from '../os/names.js';
 import type { Socket } from 'node:net';
-import { host, integer, text } from './argtypes.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { host, integer, text } from '../core/argtypes.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 import { openTcp } from '../net/probe.js';
-import { json, messageShape } from './json-shape.js';
+import { json, messageShape } from '../core/json-shape.js';
+import { authorizedKeysDir } from '../ssh/openssh.js';
 import { knownHostsFile, nodePrivateKeyFile, nodeSshDir, trustedHosts, type TrustedHost } from '../ssh/known-hosts.js';
 
 const sshDir = (ctx: Context) => nodeSshDir(ctx.paths);
 const privateKey = (ctx: Context) => nodePrivateKeyFile(ctx.paths);
 const knownHosts = (ctx: Context) => knownHostsFile(ctx.paths);
-export const authorizedKeysDir = (etc: string) => join(etc, 'authorized_keys');
 
 /** OpenSSH's fingerprint form: SHA256:<base64 without padding>. */
 export const fingerprint = (keyBlob: Buffer) => `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;

@@ -7,9 +7,12 @@ import { followFile } from '../logs/follow.js';
 import { TransportError } from '../backup/transports/index.js';
 import { LogNameError, logFiles, readLogTail, resolveLog, VIEW_MAX_BYTES, type LogFile } from '../logs/files.js';
 import { backupLocations } from '../net/locations.js';
-import { integer, text } from './argtypes.js';
-import { json } from './json-shape.js';
-import { badInput, failure, PlatformError, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { integer, text } from '../core/argtypes.js';
+import { json } from '../core/json-shape.js';
+import { badInput, failure, PlatformError } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 /** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
 const since: ArgType<string> = {

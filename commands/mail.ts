@@ -4,8 +4,11 @@
 
 import { deleteMail, mailbox, markRead, type MailMessage } from '../store/events.js';
 import { formatTime } from '../status/format.js';
-import { json } from './json-shape.js';
-import { badInput, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { json } from '../core/json-shape.js';
+import { badInput } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 const numberOrAll: ArgType<number | 'all'> = {
   hint: '<n|all>',

@@ -11,9 +11,12 @@ import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
-import { choice, host, hostname, ipAddress } from './argtypes.js';
-import { json } from './json-shape.js';
-import { badInput, reply, type ArgType, type Block, type Command, type Context, type Group, type Json, type Reply } from './types.js';
+import { choice, host, hostname, ipAddress } from '../core/argtypes.js';
+import { json } from '../core/json-shape.js';
+import { badInput } from '../core/errors.js';
+import { reply, type Block, type Json, type Reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 const withWarnings = (result: Reply, warnings: Block[]): Reply => (warnings.length ? { ...result, blocks: [...result.blocks, ...warnings] } : result);
 

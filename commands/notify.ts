@@ -10,9 +10,12 @@ import { formatUri, redactText, uriArg, type NetworkUri } from '../net/uri.js';
 import { parseRelay } from '../notify/mail.js';
 import { ENTERPRISE_OID } from '../notify/trap.js';
 import { dropTarget, outboxSummary } from '../store/events.js';
-import { choice, host } from './argtypes.js';
-import { json } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json, type Reply } from './types.js';
+import { choice, host } from '../core/argtypes.js';
+import { json } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json, type Reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 /** The targets by level, the relay and what waits in the outbox: as the appliance prints them, and as JSON (secrets hidden). */
 function listing(ctx: Context): Reply {

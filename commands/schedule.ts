@@ -3,9 +3,12 @@
 
 import { addJob, deleteJob, findJob, jobRuns, listJobs, setEnabled, setTiming, type Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
-import { name, text } from './argtypes.js';
-import { json, messageShape } from './json-shape.js';
-import { badInput, reply, type ArgType, type Command, type Context, type Group } from './types.js';
+import { name, text } from '../core/argtypes.js';
+import { json, messageShape } from '../core/json-shape.js';
+import { badInput } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => listJobs(ctx.store).map((j) => j.name) } : {}) });
 

@@ -6,9 +6,12 @@
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../net/uri.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { checkName, checkPassword, checkSource, checkText, SnmpInputError } from '../snmp/config.js';
-import { choice } from './argtypes.js';
-import { json } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { choice } from '../core/argtypes.js';
+import { json } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 /** A grammar of snmp/config.ts as an argument type: refused words never reach snmpd.conf. */
 const checked = (hint: string, check: (value: string) => string): ArgType<string> => ({

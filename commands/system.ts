@@ -3,14 +3,17 @@
 import { hostname as osHostname, networkInterfaces, release } from 'node:os';
 import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
-import { choice, host, hostname, ipAddress, listOf, name } from './argtypes.js';
+import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
 import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
 import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
 import { PLATFORM_VERSION } from './version.js';
-import { json } from './json-shape.js';
-import { badInput, failure, reply, type Command, type Context, type Group, type Json } from './types.js';
+import { json } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 
 
 const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');

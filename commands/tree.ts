@@ -3,7 +3,10 @@
 // completion, `?` help and the USAGE listings. It is pure: rights and
 // dynamic completions come in as functions.
 
-import { badInput, PlatformError, type Args, type Command, type Context, type Group, type OptionSpec } from './types.js';
+import { badInput, PlatformError } from '../core/errors.js';
+import { type Args, type Command, type Group, type OptionSpec } from '../core/command.js';
+import { type Context } from '../core/context.js';
+import type { Visibility } from '../users/rights.js';
 
 export interface TreeNode {
   word: string;
@@ -15,7 +18,6 @@ export interface TreeNode {
 }
 
 /** Decides whether a command is shown to, and runnable by, the caller. */
-export type Visibility = (command: Command) => boolean;
 const everything: Visibility = (command) => !command.hidden;
 
 export function buildTree(groups: readonly Group[]): TreeNode {

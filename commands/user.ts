@@ -6,14 +6,17 @@
 // config store changes, and the commands say so.
 
 import { randomBytes } from 'node:crypto';
-import { ADMINISTRATORS } from '../daemon/rights.js';
-import { issueToken, revokeToken } from '../daemon/identity.js';
+import { ADMINISTRATORS } from '../users/rights.js';
+import { issueToken, revokeToken } from '../users/tokens.js';
 import { askNewPassword, faillockDir, loginFailures } from '../ssh/accounts.js';
 import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
-import { text } from './argtypes.js';
+import { text } from '../core/argtypes.js';
 import { userAddKey } from './keys.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
-import { json, messageShape } from './json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
+import { json, messageShape } from '../core/json-shape.js';
 
 /** The reference's rule: a letter, then letters, digits, ".", "_" and "-". */
 const userName: ArgType<string> = {

@@ -4,11 +4,14 @@
 import { DETAIL_FIELDS, type CertDetails } from '../certs/generate.js';
 import { backends, TLS_MINIMUMS, type TlsMinimum } from '../web/nginx.js';
 import type { InstalledCertificate, WebService } from '../web/service.js';
-import { choice, hostPort, integer, text } from './argtypes.js';
-import { json, type JsonOf } from './json-shape.js';
-import { badInput, failure, reply, type ArgType, type Command, type Context, type Group, type Json } from './types.js';
+import { choice, hostPort, integer, text } from '../core/argtypes.js';
+import { json, type JsonOf } from '../core/json-shape.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply, type Json } from '../core/reply.js';
+import { type ArgType, type Command, type Group } from '../core/command.js';
+import { type Context } from '../core/context.js';
 import { readdirSync } from 'node:fs';
-import { safeName } from '../store/names.js';
+import { safeName } from '../os/names.js';
 
 function webOf(ctx: Context): WebService {
   if (!ctx.services.web) throw failure('no-web', 'the web subsystem is not running in this daemon');

@@ -10,12 +10,12 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
-import { PlatformError } from '../commands/types.js';
+import { PlatformError } from '../core/errors.js';
 import { consoleGroupName } from '../ssh/accounts.js';
-import { escapeControls } from '../terminal/escape.js';
+import { escapeControls } from '../core/escape.js';
 import { handle, redactUnparsed } from './execute.js';
-import { LIMITS, describeProblem, errorResponse, lineSplitter, parseJson, requestSchema, type Request, type Response } from './protocol.js';
-import type { Runtime } from './runtime.js';
+import { LIMITS, describeProblem, errorResponse, lineSplitter, parseJson, requestSchema, type Request, type Response } from '../core/protocol.js';
+import type { Runtime } from '../core/runtime.js';
 
 /** The connections open now (their unsent bytes count against LIMITS.pendingBytes together). */
 const open = new Set<Socket>();

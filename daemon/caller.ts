@@ -4,10 +4,10 @@
 // a 'cluster' caller (cluster/service.ts, route `run`). Nothing a request
 // says about itself grants anything.
 
-import type { Caller } from '../commands/types.js';
-import type { Paths } from '../store/paths.js';
-import { tokenMatches } from './identity.js';
-import type { CallerClaim } from './protocol.js';
+import type { Caller } from '../core/context.js';
+import type { Paths } from '../core/paths.js';
+import { tokenMatches } from '../users/tokens.js';
+import type { CallerClaim } from '../core/protocol.js';
 
 /** How a caller that proved nothing shows in the audit log: its claimed name is not recorded. */
 export const UNPROVEN = '(unproven)';

@@ -13,9 +13,9 @@ import { conditionsOf } from '../status/conditions.js';
 import { gatherFacts } from '../status/facts.js';
 import type { RecordedEvent } from '../store/events.js';
 import { nodeOrDefault } from '../store/node.js';
-import type { Runtime, Subsystem } from './runtime.js';
+import type { Runtime, Subsystem } from '../core/runtime.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     /** Raise one of the node's events (events/catalog.ts): mailbox, outbox, log. */
     events?: { raise(event: NodeEvent): RecordedEvent };

@@ -4,15 +4,17 @@
 
 import { buildTree, complete, helpAt, parse, usageOf } from '../commands/tree.js';
 import { groups } from '../commands/index.js';
-import { PlatformError, badInput, type Caller, type Context, type Json, type Reply, type ExitStatus } from '../commands/types.js';
+import { PlatformError, badInput, type ExitStatus } from '../core/errors.js';
+import { type Caller, type Context } from '../core/context.js';
+import { type Json, type Reply } from '../core/reply.js';
 import type { AuditOutcome } from '../store/db.js';
-import type { Request, Response, SessionKind } from './protocol.js';
-import { rightsOf } from './rights.js';
-import type { Runtime } from './runtime.js';
+import type { Request, Response, SessionKind } from '../core/protocol.js';
+import { rightsOf } from '../users/rights.js';
+import type { Runtime } from '../core/runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
 import { sessionLimit } from '../ssh/system-commands.js';
-import { escapeControls } from '../terminal/escape.js';
+import { escapeControls } from '../core/escape.js';
 import { localCaller } from './caller.js';
 import { redactSecrets } from '../net/uri.js';
 import { storeFailure } from '../store/db.js';
@@ -26,7 +28,7 @@ export interface Channel {
   signal: AbortSignal;
 }
 
-/** Runs one request from the local socket, validated by daemon/protocol.ts; the caller is what its token proves. */
+/** Runs one request from the local socket, validated by core/protocol.ts; the caller is what its token proves. */
 export async function handle(runtime: Runtime, request: Exclude<Request, { op: 'answer' }>, channel: Channel): Promise<void> {
   const caller = localCaller(runtime.paths, request.caller);
   switch (request.op) {

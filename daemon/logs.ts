@@ -5,7 +5,7 @@
 import { auditCutoff, AUDIT_RETENTION_KEY, DEFAULT_AUDIT_RETENTION_DAYS } from '../logs/audit.js';
 import { rotateLogs, untilMidnight } from '../logs/rotate.js';
 import { pruneAudit } from '../store/events.js';
-import type { Subsystem } from './runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 
 export const logsSubsystem: Subsystem = {
   name: 'logs',

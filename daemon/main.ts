@@ -9,13 +9,13 @@ import type { Server } from 'node:net';
 import type { Store } from '../store/db.js';
 import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
-import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../store/paths.js';
+import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
 import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
-import type { DaemonOptions, Runtime } from './runtime.js';
+import type { DaemonOptions, Runtime } from '../core/runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
-import { issueToken } from './identity.js';
-import { ADMINISTRATORS } from './rights.js';
+import { issueToken } from '../users/tokens.js';
+import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
 

@@ -9,10 +9,10 @@ import { hostname as osHostname } from 'node:os';
 import { ScheduleRunner, TICK_MS } from '../schedule/runner.js';
 import { DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, lastResult, MONITORING_KEY, monitorOnce } from '../health/checks.js';
 import { nodeOrDefault } from '../store/node.js';
-import { renderBlocks } from '../shell/render/text.js';
+import { renderBlocks } from '../core/text.js';
 import { localCaller } from './caller.js';
 import { runNonInteractive } from './execute.js';
-import type { Runtime, Subsystem } from './runtime.js';
+import type { Runtime, Subsystem } from '../core/runtime.js';
 
 export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new Date()): ScheduleRunner {
   return new ScheduleRunner({

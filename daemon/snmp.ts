@@ -6,9 +6,9 @@ import { hostname as osHostname } from 'node:os';
 import { serviceNamed } from '../firewall/catalog.js';
 import { SnmpAgent } from '../snmp/agent.js';
 import { nodeOrDefault } from '../store/node.js';
-import type { Subsystem } from './runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     snmp?: SnmpAgent;
   }

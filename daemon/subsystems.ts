@@ -2,11 +2,11 @@
 // The firewall comes first ("first up, last down"). Each is loaded only
 // when the daemon starts, so the console never pays for their imports.
 
-import type { Subsystem } from './runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 
 export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
-  async () => (await import('./service-manager.js')).appsSubsystem,
+  async () => (await import('../apps/service-manager.js')).appsSubsystem,
   async () => (await import('../web/subsystem.js')).webSubsystem,
   async () => (await import('../cluster/subsystem.js')).clusterSubsystem,
   async () => (await import('../ssh/subsystem.js')).sshSubsystem,

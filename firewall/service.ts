@@ -8,15 +8,15 @@
 import { hostname as osHostname } from 'node:os';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { failure } from '../commands/types.js';
-import type { Runtime } from '../daemon/runtime.js';
+import { failure } from '../core/errors.js';
+import type { Runtime } from '../core/runtime.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
 import { servicesFor, type RoleName, type ServiceSpec } from './catalog.js';
 import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Peer, type Policy, type Verdict } from './compiler.js';
 import { listeningPorts } from './listening.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     firewall?: FirewallService;
   }

@@ -2,7 +2,7 @@
 // any other subsystem starts, and leaves it in the kernel when the daemon
 // stops, so the node is never unprotected.
 
-import type { Subsystem } from '../daemon/runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 import { FirewallService } from './service.js';
 
 export const firewallSubsystem: Subsystem = {

@@ -6,7 +6,7 @@
 import { statfsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Store } from '../store/db.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 
 export interface Thresholds {
   rootFreePercent: number;

@@ -14,8 +14,9 @@
 //   snmp://user:auth:password:priv:privpassword@host[:port]   (SNMP v3 authPriv: priv = DES|AES)
 
 import { isIP } from 'node:net';
-import { isHostname } from '../commands/argtypes.js';
-import { badInput, type ArgType } from '../commands/types.js';
+import { isHostname } from '../core/argtypes.js';
+import { badInput } from '../core/errors.js';
+import { type ArgType } from '../core/command.js';
 
 export const SCHEMES = ['ftp', 'http', 'https', 'file', 'sftp', 'scp', 'mailto', 'snmp'] as const;
 export type Scheme = (typeof SCHEMES)[number];

@@ -13,8 +13,8 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { badInput } from '../commands/types.js';
-import { fileIn } from '../store/names.js';
+import { badInput } from '../core/errors.js';
+import { fileIn } from './names.js';
 
 export interface ReadBounds {
   /** Refused beyond this many bytes, before any is read. */

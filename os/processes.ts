@@ -5,7 +5,7 @@
 // say which program failed and why.
 
 import { spawn } from 'node:child_process';
-import { failure } from '../commands/types.js';
+import { failure } from '../core/errors.js';
 
 export interface RunOptions {
   /** Killed (SIGKILL, with its process group) after this long. Default 30 s. */

@@ -17,7 +17,7 @@ export const FLOORS = [
   ['core'],
   ['os'],
   ['catalog', 'store'],
-  ['certs', 'cluster', 'firewall', 'net', 'ssh', 'status', 'web', 'backup', 'events', 'health', 'logs', 'notify', 'snmp', 'schedule', 'appliance'],
+  ['apps', 'appliance', 'backup', 'certs', 'cluster', 'events', 'firewall', 'health', 'logs', 'net', 'notify', 'schedule', 'snmp', 'ssh', 'status', 'users', 'web'],
   ['commands'],
   ['daemon', 'shell'],
 ];

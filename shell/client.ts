@@ -5,7 +5,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
-import { LIMITS, describeProblem, lineSplitter, parseJson, responseSchema, type CallerClaim, type Request, type Response, type SessionKind } from '../daemon/protocol.js';
+import { LIMITS, describeProblem, lineSplitter, parseJson, responseSchema, type CallerClaim, type Request, type Response, type SessionKind } from '../core/protocol.js';
 
 export class DaemonUnreachable extends Error {
   constructor(readonly socketPath: string, cause: string) {

@@ -7,13 +7,13 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { splitWords } from '../commands/tree.js';
-import { PlatformError } from '../commands/types.js';
-import { isSshConnection, type CallerClaim } from '../daemon/protocol.js';
-import { escapeControls } from '../terminal/escape.js';
-import { pathsFor, resolveHome, type Paths } from '../store/paths.js';
+import { PlatformError } from '../core/errors.js';
+import { isSshConnection, type CallerClaim } from '../core/protocol.js';
+import { escapeControls } from '../core/escape.js';
+import { pathsFor, resolveHome, type Paths } from '../core/paths.js';
 import { DaemonForbidden, DaemonUnreachable, holdSession, request } from './client.js';
 import { FlagError, parseFlags } from './flags.js';
-import { renderBlocks } from './render/text.js';
+import { renderBlocks } from '../core/text.js';
 import { currentUser, readOwnToken } from './user.js';
 import { SFTP_SERVER, serveMedia } from '../ssh/sftp.js';
 import { versionLine } from '../commands/version.js';
@@ -176,7 +176,7 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
       if (out) process.stdout.write(`${out}\n`);
       if (paged.length) {
         const { page } = await import('./pager.js');
-        const { escapeControls } = await import('../terminal/escape.js');
+        const { escapeControls } = await import('../core/escape.js');
         // A log's own escape sequences never reach the terminal: shown escaped, as everywhere else.
         for (const block of paged) if (block.kind === 'page') await page(escapeControls(block.text, { lines: true }));
       }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 
 export function currentUser(): string {
   try {

@@ -7,11 +7,12 @@
 
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { badInput, failure, type Context } from '../commands/types.js';
-import type { Paths } from '../store/paths.js';
+import { badInput, failure } from '../core/errors.js';
+import { type Context } from '../core/context.js';
+import type { Paths } from '../core/paths.js';
 import { LOCKOUT_POLICY, PASSWORD_POLICY, passwordProblems } from './policy.js';
 import { runProcess } from '../os/processes.js';
-import { fileIn } from '../store/names.js';
+import { fileIn } from '../os/names.js';
 
 /** The group of console users: it may use the daemon's socket and write to media. */
 export const consoleGroupName = () => process.env.PLATFORM_CONSOLE_GROUP ?? 'platform';

@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 
 export const nodeSshDir = (paths: Paths) => join(paths.etc, 'ssh');
 export const nodePrivateKeyFile = (paths: Paths) => join(nodeSshDir(paths), 'id_ed25519');

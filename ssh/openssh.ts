@@ -8,14 +8,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
-import { failure } from '../commands/types.js';
-import { authorizedKeysDir } from '../commands/keys.js';
+import { failure } from '../core/errors.js';
 import { osRoot } from '../net/os-config.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { consoleGroupName, faillockDir } from './accounts.js';
 import { LOCKOUT_POLICY, PASSWORD_POLICY } from './policy.js';
 import { SFTP_SERVER } from './sftp.js';
 import { bannerFile } from './system-commands.js';
+
+/** Where the console users' authorized keys live (one file per user, named by sshd's %u). */
+export const authorizedKeysDir = (etc: string) => join(etc, 'authorized_keys');
 
 export const SSHD_DROP_IN = 'etc/ssh/sshd_config.d/platform.conf';
 export const SSHD_MAIN = 'etc/ssh/sshd_config';

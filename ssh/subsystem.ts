@@ -2,11 +2,11 @@
 // an appliance (or with --accounts-shell); there, sshd's drop-in and PAM
 // service are also brought in line with this version of the product at start.
 
-import type { Subsystem } from '../daemon/runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 import { OsAccounts, consoleGroupName, faillockDir } from './accounts.js';
 import { installOpenSsh } from './openssh.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     /** Present when console users are operating-system accounts. */
     accounts?: OsAccounts;

@@ -7,12 +7,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBoundedFile, writeFileInside } from '../os/files.js';
-import { fileIn } from '../store/names.js';
-import { choice, integer, text } from '../commands/argtypes.js';
-import { badInput, failure, reply, type Command, type Context } from '../commands/types.js';
-import type { Paths } from '../store/paths.js';
+import { fileIn } from '../os/names.js';
+import { choice, integer, text } from '../core/argtypes.js';
+import { badInput, failure } from '../core/errors.js';
+import { reply } from '../core/reply.js';
+import { type Command } from '../core/command.js';
+import { type Context } from '../core/context.js';
+import type { Paths } from '../core/paths.js';
 import { askNewPassword } from './accounts.js';
-import { json, messageShape } from '../commands/json-shape.js';
+import { json, messageShape } from '../core/json-shape.js';
 
 export const DEFAULT_SESSION_LIMIT = 10;
 export const BANNER_MAX_CHARS = 1600;

@@ -3,46 +3,15 @@
 // facts. Warning lines are upper case, and appear only when they apply.
 
 import { expiryWarningStart } from '../certs/expiry.js';
-import type { BannerLine } from '../daemon/protocol.js';
-import { conditionsOf } from './conditions.js';
+import type { BannerLine } from '../core/protocol.js';
+import { conditionsOf, type StatusFacts } from './conditions.js';
 import { formatOffset, formatSize, formatTime, formatUptime } from './format.js';
 
 export { formatSize, formatTime, formatUptime } from './format.js';
 
-export interface StatusFacts {
-  hostname: string;
-  roles: string[];
-  load: number;
-  cpus: number;
-  /** Seconds since boot. */
-  uptime: number;
-  /** Minutes east of UTC of the node's clock (0 on appliances). */
-  utcOffsetMinutes: number;
-  address: string;
-  ntp: string[];
-  healthMonitored: boolean;
-  /** What the last monitored health check found wrong (empty: nothing). */
-  healthProblems?: string[];
-  /** Bytes used by the database (database roles only). */
-  databaseBytes?: number;
-  /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
-  applicationDown?: string[];
-  certificate?: { notBefore: Date; notAfter: Date };
-  maintenance: boolean;
-  /** Mount points below their free-space threshold, with the free percentage. */
-  lowDisk: { mount: string; freePercent: number }[];
-  /** MemAvailable as a share of MemTotal. */
-  memoryAvailablePercent?: number;
-  /** Console accounts locked by failed logins now. */
-  lockedAccounts?: { user: string; until: Date }[];
-  /** Warnings in the local mailbox not read yet (`mail`). */
-  unreadMail?: number;
-  daemonUnreachable?: boolean;
-}
 
 /** Warn from 30 days before expiry, as the seed says (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
-
 
 export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   const lines: BannerLine[] = [];

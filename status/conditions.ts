@@ -6,8 +6,39 @@
 import { expiryWarningStart } from '../certs/expiry.js';
 import type { EventName } from '../events/catalog.js';
 import type { EventLevel } from '../store/events.js';
-import type { StatusFacts } from './banner.js';
 import { formatTime } from './format.js';
+
+/** What the node knows about itself: the banner and the conditions are both drawn from these. */
+export interface StatusFacts {
+  hostname: string;
+  roles: string[];
+  load: number;
+  cpus: number;
+  /** Seconds since boot. */
+  uptime: number;
+  /** Minutes east of UTC of the node's clock (0 on appliances). */
+  utcOffsetMinutes: number;
+  address: string;
+  ntp: string[];
+  healthMonitored: boolean;
+  /** What the last monitored health check found wrong (empty: nothing). */
+  healthProblems?: string[];
+  /** Bytes used by the database (database roles only). */
+  databaseBytes?: number;
+  /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
+  applicationDown?: string[];
+  certificate?: { notBefore: Date; notAfter: Date };
+  maintenance: boolean;
+  /** Mount points below their free-space threshold, with the free percentage. */
+  lowDisk: { mount: string; freePercent: number }[];
+  /** MemAvailable as a share of MemTotal. */
+  memoryAvailablePercent?: number;
+  /** Console accounts locked by failed logins now. */
+  lockedAccounts?: { user: string; until: Date }[];
+  /** Warnings in the local mailbox not read yet (`mail`). */
+  unreadMail?: number;
+  daemonUnreachable?: boolean;
+}
 
 export interface Condition {
   /** Unique while it holds: the event name and its subject (a mount, a user, a member). */

@@ -8,15 +8,15 @@ import { availableParallelism, hostname as osHostname, loadavg, networkInterface
 import { join } from 'node:path';
 import { webCertificateFile } from '../certs/location.js';
 import { effectiveRoles } from '../firewall/catalog.js';
-import type { Services } from '../commands/types.js';
+import type { Services } from '../core/context.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 import { loginFailures, faillockDir } from '../ssh/accounts.js';
 import { unreadMail } from '../store/events.js';
-import type { StatusFacts } from './banner.js';
+import type { StatusFacts } from './conditions.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     /** Names of the node's applications that should run but do not (service manager). */
     applicationDown?: () => Promise<string[]> | string[];

@@ -4,9 +4,9 @@
 // the console's normal start-up.
 
 import { existsSync } from 'node:fs';
-import type { BannerLine } from '../daemon/protocol.js';
+import type { BannerLine } from '../core/protocol.js';
 import { Store } from '../store/db.js';
-import { pathsFor, type Paths } from '../store/paths.js';
+import { pathsFor, type Paths } from '../core/paths.js';
 import { bannerLines } from './banner.js';
 import { gatherFacts } from './facts.js';
 

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { failure, PlatformError } from '../commands/types.js';
+import { failure, PlatformError } from '../core/errors.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
 import { isSealed, Sealer } from './secrets.js';
 
@@ -63,6 +63,19 @@ export const SEALED_SETTINGS: readonly string[] = ['network.proxy'];
 export interface StoreOptions {
   /** The key of sealed secrets; default store.key beside the database (in memory for ":memory:"). */
   keyFile?: string;
+}
+
+// Commands and subsystems reach the store through their Context and Runtime;
+// core declares those without knowing the store, and the store adds itself.
+declare module '../core/context.js' {
+  interface Context {
+    store: Store;
+  }
+}
+declare module '../core/runtime.js' {
+  interface Runtime {
+    store: Store;
+  }
 }
 
 export class Store {

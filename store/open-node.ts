@@ -9,7 +9,7 @@ import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEALED_COLUMNS, SEALED_SETTINGS, Store, storeKeyFile } from './db.js';
 import { SEALED_PREFIX } from './secrets.js';
-import type { Paths } from './paths.js';
+import type { Paths } from '../core/paths.js';
 
 /** Why the store cannot be served, in words for the person at the console or in the journal. */
 export class StoreRefused extends Error {}

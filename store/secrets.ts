@@ -13,7 +13,7 @@
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { failure } from '../commands/types.js';
+import { failure } from '../core/errors.js';
 
 export const SEALED_PREFIX = 'sealed:';
 const VERSION = 0x01;

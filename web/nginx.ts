@@ -13,7 +13,7 @@ import { effectiveRoles, portOf, type RoleName } from '../firewall/catalog.js';
 import { primaryAddress } from '../status/facts.js';
 import { readNode } from '../store/node.js';
 import type { Store } from '../store/db.js';
-import type { Paths } from '../store/paths.js';
+import type { Paths } from '../core/paths.js';
 
 export const TLS_MINIMUMS = ['1.2', '1.3'] as const;
 export type TlsMinimum = (typeof TLS_MINIMUMS)[number];

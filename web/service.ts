@@ -9,18 +9,19 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync }
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:tls';
-import { badInput, failure, type Context } from '../commands/types.js';
+import { badInput, failure } from '../core/errors.js';
+import { type Context } from '../core/context.js';
 import { webCertificateFile, webKeyFile } from '../certs/location.js';
 import { certificateRequest, newRsaKey, selfSigned, type CertDetails } from '../certs/generate.js';
 import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
-import type { Runtime } from '../daemon/runtime.js';
+import type { Runtime } from '../core/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
 import { readBoundedFile, writeFileInside } from '../os/files.js';
-import { fileIn, safeName } from '../store/names.js';
+import { fileIn, safeName } from '../os/names.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     web?: WebService;
   }

@@ -3,7 +3,7 @@
 // certificate's expiry is the events monitor's (events/monitor.ts), which
 // raises it as the banner shows it.
 
-import type { Subsystem } from '../daemon/runtime.js';
+import type { Subsystem } from '../core/runtime.js';
 import { WebService } from './service.js';
 
 export const webSubsystem: Subsystem = {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseUri, type NetworkUri } from '../../net/uri.js';
 import { nodePrivateKeyFile, trustedHostKey } from '../../ssh/known-hosts.js';
 import type { Store } from '../../store/db.js';
-import type { Paths } from '../../store/paths.js';
+import type { Paths } from '../../core/paths.js';
 import { openTransport } from './index.js';
 import type { Transport } from './transport.js';
 

@@ -6,12 +6,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { useEffect, useReducer, useRef, useState } from 'react';
 import { Box, Static, Text, render, useApp, useInput, useWindowSize, type Key } from 'ink';
-import type { Block } from '../../commands/types.js';
+import type { Block } from '../../core/reply.js';
 import { splitWords } from '../../commands/tree.js';
-import type { CallerClaim } from '../../daemon/protocol.js';
-import { escapeControls } from '../../terminal/escape.js';
+import type { CallerClaim } from '../../core/protocol.js';
+import { escapeControls } from '../../core/escape.js';
 import { DaemonUnreachable, request } from '../client.js';
-import { renderBlock } from '../render/text.js';
+import { renderBlock } from '../../core/text.js';
 import { applyCompletion, commonPrefix, edit, emptyLine, History, type EditKey, type LineState } from './editor.js';
 
 export interface ConsoleOptions {

@@ -4,9 +4,9 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import type { BannerLine, CallerClaim } from '../../daemon/protocol.js';
-import { escapeControls } from '../../terminal/escape.js';
-import type { Paths } from '../../store/paths.js';
+import type { BannerLine, CallerClaim } from '../../core/protocol.js';
+import { escapeControls } from '../../core/escape.js';
+import type { Paths } from '../../core/paths.js';
 import { DaemonUnreachable, request } from '../client.js';
 
 const YELLOW = '\x1b[1;33m';

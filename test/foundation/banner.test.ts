@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { bannerLines, formatSize, formatUptime, type StatusFacts } from '../../status/banner.js';
+import { bannerLines, formatSize, formatUptime } from '../../status/banner.js';
+import type { StatusFacts } from '../../status/conditions.js';
 import { readCertificateDates } from '../../status/facts.js';
 import { tempHome } from '../support/daemon.js';
 

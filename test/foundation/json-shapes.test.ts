@@ -1,6 +1,6 @@
 // One JSON shape: walks the WHOLE command tree, runs every command with
 // `--json` against a real platformd, and checks what it prints against the
-// shape declared next to the command (commands/json-shape.ts: camelCase keys,
+// shape declared next to the command (core/json-shape.ts: camelCase keys,
 // arrays for lists, null for absent values, booleans, ISO 8601 times).
 // A command added to the tree without a shape, or without a sample here, fails.
 
@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groups } from '../../commands/index.js';
 import { buildTree, type TreeNode } from '../../commands/tree.js';
-import { errorShape, shapeProblems } from '../../commands/json-shape.js';
-import type { Command } from '../../commands/types.js';
+import { errorShape, shapeProblems } from '../../core/json-shape.js';
+import type { Command } from '../../core/command.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
 /**

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { choice, integer, ipAddress, listOf, secret, text } from '../../commands/argtypes.js';
+import { choice, integer, ipAddress, listOf, secret, text } from '../../core/argtypes.js';
 import { buildTree, complete, helpAt, parse, splitWords, usageOf, type Parsed } from '../../commands/tree.js';
-import { PlatformError, reply, type Command, type Group } from '../../commands/types.js';
+import { PlatformError } from '../../core/errors.js';
+import { reply } from '../../core/reply.js';
+import { type Command, type Group } from '../../core/command.js';
 
 const command = (words: string[], extra: Partial<Command> = {}): Command => ({
   words,

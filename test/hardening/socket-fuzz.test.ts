@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { LIMITS } from '../../daemon/protocol.js';
+import { LIMITS } from '../../core/protocol.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { exchange, openIdle, provenCaller, systemInfo } from './raw-socket.js';
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
-import { PlatformError } from '../../commands/types.js';
-import { fileIn, safeName } from '../../store/names.js';
+import { PlatformError } from '../../core/errors.js';
+import { fileIn, safeName } from '../../os/names.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
 describe('safeName', () => {

@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import { describeUri, formatUri, parseUri, redactSecrets, redactUri, uriArg, UriError, SCHEMES } from '../../net/uri.js';
 import { buildTree, parse, splitWords } from '../../commands/tree.js';
 import { groups } from '../../commands/index.js';
-import { PlatformError } from '../../commands/types.js';
-import { host, ipAddress } from '../../commands/argtypes.js';
+import { PlatformError } from '../../core/errors.js';
+import { host, ipAddress } from '../../core/argtypes.js';
 import { FirewallInputError, parseNetwork } from '../../firewall/compiler.js';
 
 const RUNS = 4000;

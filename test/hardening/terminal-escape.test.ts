@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { escapeControls } from '../../terminal/escape.js';
-import { renderBlocks, renderTable } from '../../shell/render/text.js';
+import { escapeControls } from '../../core/escape.js';
+import { renderBlocks, renderTable } from '../../core/text.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
 const ESC = '\x1b';

@@ -2,7 +2,8 @@
 // events come from the same rule, so what the banner shows is what is raised.
 
 import { describe, expect, it } from 'vitest';
-import { bannerLines, type StatusFacts } from '../../status/banner.js';
+import { bannerLines } from '../../status/banner.js';
+import type { StatusFacts } from '../../status/conditions.js';
 import { conditionsOf } from '../../status/conditions.js';
 
 const facts: StatusFacts = {

@@ -6,12 +6,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/db.js';
-import { pathsFor } from '../../store/paths.js';
+import { pathsFor } from '../../core/paths.js';
 import { writeNode } from '../../store/node.js';
 import { addJob, jobRuns } from '../../store/schedule.js';
-import { issueToken } from '../../daemon/identity.js';
+import { issueToken } from '../../users/tokens.js';
 import { scheduleRunner } from '../../daemon/schedule.js';
-import type { Runtime } from '../../daemon/runtime.js';
+import type { Runtime } from '../../core/runtime.js';
 import { latestDue } from '../../schedule/timing.js';
 import { startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 

@@ -9,7 +9,7 @@ import { loginFailures } from '../../ssh/accounts.js';
 import { installOpenSsh, PAM_SERVICE, SSHD_DROP_IN, SSHD_MAIN } from '../../ssh/openssh.js';
 import { LOCKOUT_POLICY, passwordProblems } from '../../ssh/policy.js';
 import { TransferLog, sandboxArgs, sharedLibraries, SFTP_SERVER, type TransferEvent } from '../../ssh/sftp.js';
-import { pathsFor } from '../../store/paths.js';
+import { pathsFor } from '../../core/paths.js';
 import { tempHome } from '../support/daemon.js';
 
 describe('installing OpenSSH’s configuration', () => {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 import { nginxLayout } from '../../web/nginx.js';
-import { pathsFor } from '../../store/paths.js';
+import { pathsFor } from '../../core/paths.js';
 
 let node: RunningDaemon;
 const HTTPS = freePort();

@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 // zod's mini build: the same checks, a fraction of the console's start-up cost.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import type { Json, Block, ExitStatus } from '../commands/types.js';
+import type { Json, Block } from './reply.js';
+import type { ExitStatus } from './errors.js';
 
 // Problems are described in English ("Unrecognized key: ...") rather than zod-mini's bare "Invalid input".
 z.config(en());

@@ -3,7 +3,8 @@
 // runs, so a `run` only ever sees well-formed values.
 
 import { isIP } from 'node:net';
-import { badInput, type ArgType } from './types.js';
+import { badInput } from './errors.js';
+import { type ArgType } from './command.js';
 
 export const text = (hint = '<text>'): ArgType<string> => ({
   hint,

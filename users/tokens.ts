@@ -7,8 +7,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { runProcess } from '../os/processes.js';
-import { fileIn } from '../store/names.js';
-import type { Paths } from '../store/paths.js';
+import { fileIn } from '../os/names.js';
+import type { Paths } from '../core/paths.js';
 
 const tokenFile = (paths: Paths, user: string) => fileIn(paths.userTokens, user, 'user name');
 

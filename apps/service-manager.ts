@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badInput, failure } from '../commands/types.js';
-import type { Runtime, Subsystem } from './runtime.js';
+import { badInput, failure } from '../core/errors.js';
+import type { Runtime, Subsystem } from '../core/runtime.js';
 import { runProcess } from '../os/processes.js';
 
-declare module '../commands/types.js' {
+declare module '../core/context.js' {
   interface Services {
     apps?: ServiceManager;
   }

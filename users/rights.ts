@@ -3,8 +3,7 @@
 // grants every `app ...` command; `app start mongodb` grants just that).
 // Commands a user may not run are hidden from help and completion too.
 
-import type { Command } from '../commands/types.js';
-import type { Visibility } from '../commands/tree.js';
+import type { Command } from '../core/command.js';
 import type { Store } from '../store/db.js';
 
 /** Accounts with every right: the appliance's own administrator, and root on the console. */
@@ -12,6 +11,9 @@ export const ADMINISTRATORS: ReadonlySet<string> = new Set(['platform', 'root'])
 
 /** What every user may run: the menu of what they were granted, and changing their own password. */
 const EVERYONE = [['help'], ['system', 'password']];
+
+/** Whether a command is shown to (and may be completed by) a user. */
+export type Visibility = (command: Command) => boolean;
 
 export interface Rights {
   visible: Visibility;

@@ -5,7 +5,7 @@
 // person, or stored from such a typing, can name a file outside that folder.
 
 import { join } from 'node:path';
-import { badInput } from '../commands/types.js';
+import { badInput } from '../core/errors.js';
 
 /** Longest name accepted: well under NAME_MAX (255 bytes) with room for ".new" and a suffix. */
 export const MAX_NAME_BYTES = 200;

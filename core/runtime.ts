@@ -2,9 +2,8 @@
 // daemon's options, a logger, and the shared `services` registry through
 // which commands reach subsystems.
 
-import type { Services } from '../commands/types.js';
-import type { Store } from '../store/db.js';
-import type { Paths } from '../store/paths.js';
+import type { Services } from './context.js';
+import type { Paths } from './paths.js';
 
 export interface DaemonOptions {
   home: string;
@@ -20,8 +19,8 @@ export interface DaemonOptions {
   accountsShell?: string;
 }
 
+/** What a subsystem is handed; store/db.ts adds its `store` member (module augmentation). */
 export interface Runtime {
-  store: Store;
   paths: Paths;
   options: DaemonOptions;
   services: Services;

@@ -1,10 +1,10 @@
 // The plain-text renderer: what `ssh platform@host <command>` and pipes see.
 // The Ink console draws the same blocks with colour. Every string is shown
-// with its control characters escaped (terminal/escape.ts): what a command
+// with its control characters escaped (core/escape.ts): what a command
 // returns may hold words someone else typed.
 
-import type { Block, Json } from '../../commands/types.js';
-import { escapeControls } from '../../terminal/escape.js';
+import type { Block, Json } from './reply.js';
+import { escapeControls } from './escape.js';
 
 export function renderBlocks(blocks: readonly Block[], width = 100): string {
   return blocks.map((block) => renderBlock(block, width)).join('\n');
