@@ -8,7 +8,7 @@ import type { AppDefinition, ServiceManager } from '../apps/service-manager.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 function managerOf(ctx: Context): ServiceManager {
@@ -82,20 +82,20 @@ const status: Command = {
   },
 };
 
-const startStop = (verb: 'start' | 'stop'): Command => ({
+const startStop = (verb: 'start' | 'stop'): Command =>
+  defineCommand({
   words: ['app', verb],
   summary: verb === 'start' ? 'Start an application; its firewall ports open' : 'Stop an application; its firewall ports close',
   args: [{ name: 'app', type: appName }],
   json: messageShape,
-  confirm: verb === 'stop' ? (args) => `Stop ${args.app as string}? Its ports close to every client.` : undefined,
-  async run(ctx, args) {
+  confirm: verb === 'stop' ? ({ app }) => `Stop ${app}? Its ports close to every client.` : undefined,
+  async run(ctx, { app: name }) {
     const manager = managerOf(ctx);
-    const name = args.app as string;
     await (verb === 'start' ? manager.start(name) : manager.stop(name));
     // Apply at once rather than waiting for the watcher's next look.
     const result = await ctx.services.firewall?.reconcile();
     return reply.text(`${name} ${verb === 'start' ? 'started' : 'stopped'}${result ? `; firewall ${result.applied ? `updated in ${result.ms.toFixed(0)} ms` : `not applied (${result.reason})`}` : ''}`);
   },
-});
+  });
 
 export const appGroup: Group = { word: 'app', summary: 'manage applications', commands: [list, status, startStop('start'), startStop('stop')] };

@@ -18,25 +18,26 @@ export interface ArgType<T = unknown> {
   redact?: (text: string) => string;
 }
 
-export interface ArgSpec {
+export interface ArgSpec<T = unknown> {
   name: string;
-  type: ArgType;
+  type: ArgType<T>;
   summary?: string;
   optional?: boolean;
   /** Takes every remaining word (e.g. `cluster run all <command...>`). */
   rest?: boolean;
 }
 
-export interface OptionSpec {
+export interface OptionSpec<T = unknown> {
   /** Long name without dashes: `hostname` for `--hostname`. */
   name: string;
-  type: ArgType;
+  type: ArgType<T>;
   summary: string;
   required?: boolean;
   /** A flag without a value. */
   flag?: boolean;
 }
 
+/** Arguments as the parser hands them over, before a command's declarations type them. */
 export type Args = Record<string, unknown>;
 
 export interface Command {
@@ -60,4 +61,50 @@ export interface Group {
   commands: readonly Command[];
   /** False for single top-level words (help, health) kept out of the group menu. */
   listed?: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Typed commands: `run` receives its arguments typed from their declarations.
+
+type Parsed<S> = S extends { type: ArgType<infer T> } ? T : never;
+
+/** A positional argument's value: a list for `rest`, possibly absent when `optional`. */
+type ArgValue<S extends ArgSpec> = S extends { rest: true }
+  ? Parsed<S>[]
+  : S extends { optional: true }
+    ? Parsed<S> | undefined
+    : Parsed<S>;
+
+/** An option's value: a flag is true or absent; only a required option is always there. */
+type OptionValue<O extends OptionSpec> = O extends { flag: true } ? true | undefined : O extends { required: true } ? Parsed<O> : Parsed<O> | undefined;
+
+/** The arguments `run` receives, by name, from the command's `args` and `options`. */
+export type ArgsOf<A extends readonly ArgSpec[], O extends readonly OptionSpec[]> = {
+  [S in A[number] as S['name']]: ArgValue<S>;
+} & {
+  [P in O[number] as P['name']]: OptionValue<P>;
+};
+
+export interface CommandDefinition<A extends readonly ArgSpec[], O extends readonly OptionSpec[]> extends Omit<Command, 'args' | 'options' | 'confirm' | 'run'> {
+  args?: A;
+  options?: O;
+  confirm?: string | ((args: ArgsOf<A, O>) => string | undefined);
+  run(ctx: Context, args: ArgsOf<A, O>): Promise<Reply> | Reply;
+}
+
+/**
+ * A command whose `run` (and `confirm`) see their arguments typed from the
+ * declarations: `{ name: 'port', type: integer(...) }` arrives as a number,
+ * an optional one as `number | undefined`, a rest one as `number[]`.
+ */
+export function defineCommand<const A extends readonly ArgSpec[] = [], const O extends readonly OptionSpec[] = []>(definition: CommandDefinition<A, O>): Command {
+  // The tree's parser builds the arguments from these same declarations
+  // (commands/tree.ts parseArgs), so this is the one place they are typed.
+  const typed = (args: Args) => args as ArgsOf<A, O>;
+  const { confirm, run } = definition;
+  return {
+    ...definition,
+    confirm: typeof confirm === 'function' ? (args) => confirm(typed(args)) : confirm,
+    run: (ctx, args) => run(ctx, typed(args)),
+  };
 }
