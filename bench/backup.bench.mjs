@@ -15,6 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { median, report, tempDir, time, timeCommand } from './lib.mjs';
+import { addServerAccount, startSftpServer } from '../test/support/sshd.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -151,19 +152,15 @@ let sftpCreate;
 let scpUpload;
 let archiveBytes;
 try {
+  mkdirSync(sftpDir, { recursive: true, mode: 0o755 });
+  chmodSync(sftpDir, 0o755);
+  addServerAccount({ user: SFTP_USER, home: sftpHome });
+  userAdded = true;
   mkdirSync(oursRemote, { recursive: true });
   mkdirSync(scpRemote, { recursive: true });
-  chmodSync(sftpDir, 0o755);
-  execFileSync('useradd', ['-M', '-d', sftpHome, '-s', '/bin/sh', SFTP_USER]);
-  userAdded = true;
-  execFileSync('usermod', ['-p', '*', SFTP_USER]);
 
   const [sshPort, webPort, httpPort, clusterPort] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sftpDir, 'host_key')]);
-  const config = join(sftpDir, 'sshd_config');
-  writeFileSync(config, [`HostKey ${join(sftpDir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', `PidFile ${join(sftpDir, 'sshd.pid')}`, `AllowUsers ${SFTP_USER}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config, '-p', String(sshPort)], { stdio: 'ignore' });
+  sshd = await startSftpServer({ dir: sftpDir, port: sshPort, user: SFTP_USER, passwords: false });
 
   daemon = spawn(process.execPath, [join(ROOT, 'bin', 'platformd.js'), '--home', nodeHome, '--web-port', String(webPort), '--http-port', String(httpPort), '--cluster-port', String(clusterPort)], { stdio: 'ignore', env });
   while (!existsSync(join(nodeHome, 'run', 'platformd.sock'))) {
@@ -171,7 +168,6 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   await listening(clusterPort, daemon);
-  await listening(sshPort, sshd);
   platform('system', 'setup', '--hostname', 'app01', '--role', 'application');
   platform('backup', 'key', 'generate');
   // The same data as above: 10,000 audit rows in the node's own store.

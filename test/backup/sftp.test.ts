@@ -5,11 +5,12 @@
 // error; a restore from the server puts the node back.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLATFORM, freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
+import { addServerAccount, startSftpServer } from '../support/sshd.mjs';
 
 const USER = `psb${process.pid % 10000}`;
 const PASSWORD = 'Backup-Pa55!';
@@ -20,39 +21,18 @@ const remote = join(dir, 'home', 'backups');
 let node: RunningDaemon;
 let sshd: ChildProcess;
 
-function startSshd(port: number, hostKey: string): ChildProcess {
-  writeFileSync(join(dir, `sshd_config.${port}`), [`HostKey ${hostKey}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', `PidFile ${join(dir, `sshd.${port}.pid`)}`, `AllowUsers ${USER}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
-  return spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, `sshd_config.${port}`), '-p', String(port)], { stdio: 'ignore' });
-}
-
-async function listening(port: number) {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.on('connect', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd on ${port} did not listen`);
-}
+const serve = (port: number, hostKey: string) => startSftpServer({ dir, port, user: USER, hostKey });
 
 const backups = () => (existsSync(remote) ? readdirSync(remote).filter((n) => n.endsWith('.psbk')) : []);
 
 beforeAll(async () => {
-  mkdirSync(remote, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   chmodSync(dir, 0o755);
-  execFileSync('useradd', ['-M', '-d', join(dir, 'home'), '-s', '/bin/sh', USER]);
-  execFileSync('chown', ['-R', USER, join(dir, 'home')]);
-  chmodSync(join(dir, 'home'), 0o755);
-  execFileSync('chpasswd', [], { input: `${USER}:${PASSWORD}\n` });
-  for (const name of ['host_key', 'other_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = startSshd(PORT, join(dir, 'host_key'));
+  addServerAccount({ user: USER, home: join(dir, 'home'), password: PASSWORD });
+  mkdirSync(remote, { recursive: true });
+  execFileSync('chown', [USER, remote]);
+  sshd = await serve(PORT, join(dir, 'host_key'));
   node = await startDaemon();
-  await listening(PORT);
   const p = (...words: string[]) => node.platform(words);
   expect((await p('system', 'setup', '--hostname', 'app01', '--role', 'application')).status).toBe(0);
   expect((await p('backup', 'key', 'generate')).status).toBe(0);
@@ -109,9 +89,8 @@ describe('sftp backups', () => {
   });
 
   it('refuses a server whose host key changed', async () => {
-    const other = startSshd(OTHER_PORT, join(dir, 'other_key'));
+    const other = await serve(OTHER_PORT, join(dir, 'other_key'));
     try {
-      await listening(OTHER_PORT);
       // Trust the real key for that port, then the server presents another one.
       const known = join(node.home, 'etc', 'ssh', 'known_hosts');
       const line = readFileSync(known, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${PORT} `))!;
@@ -143,8 +122,7 @@ describe('sftp backups', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/lost|closed|ECONNRESET|not connected/i);
     expect(backups()).toEqual(before);
-    sshd = startSshd(PORT, join(dir, 'host_key'));
-    await listening(PORT);
+    sshd = await serve(PORT, join(dir, 'host_key'));
     const listed = await node.platform(['backup', 'list', 'ssh']);
     expect(listed.stdout.match(/app01-\d{8}T\d{6}Z\.psbk/g)).toHaveLength(before.length);
     rmSync(join(node.home, 'etc', 'apps.json'));

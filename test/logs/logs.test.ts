@@ -14,6 +14,7 @@ import { LogNameError, logFiles, resolveLog } from '../../logs/files.js';
 import { rotateLogs } from '../../logs/rotate.js';
 import { freePort, PLATFORM, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
+import { addServerAccount, startSftpServer } from '../support/sshd.mjs';
 
 let node: RunningDaemon;
 beforeAll(async () => {
@@ -117,20 +118,6 @@ describe('log commands', () => {
 // `log send` to an sftp location goes through the backup transports: a real
 // OpenSSH server on loopback with a throwaway password account, its host
 // key trusted with `keys add`, the password asked at the prompt.
-async function listening(port: number) {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('connect', () => (socket.destroy(), resolve(true)));
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd on ${port} did not listen`);
-}
-
 describe('log send over sftp', () => {
   const user = `psl${process.pid % 10000}`;
   const password = 'Logs-Pa55!';
@@ -141,17 +128,12 @@ describe('log send over sftp', () => {
   const bundles = () => (existsSync(remote) ? readdirSync(remote) : []);
 
   beforeAll(async () => {
-    mkdirSync(remote, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     chmodSync(dir, 0o755);
-    execFileSync('useradd', ['-M', '-d', join(dir, 'home'), '-s', '/bin/sh', user]);
-    execFileSync('chown', ['-R', user, join(dir, 'home')]);
-    chmodSync(join(dir, 'home'), 0o755);
-    execFileSync('chpasswd', [], { input: `${user}:${password}\n` });
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    writeFileSync(join(dir, 'sshd_config'), [`HostKey ${join(dir, 'host_key')}`, 'ListenAddress 127.0.0.1', 'UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', `PidFile ${join(dir, 'sshd.pid')}`, `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
-    sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), '-p', String(port)], { stdio: 'ignore' });
-    await listening(port);
+    addServerAccount({ user, home: join(dir, 'home'), password });
+    mkdirSync(remote, { recursive: true });
+    execFileSync('chown', [user, remote]);
+    sshd = await startSftpServer({ dir, port, user });
     expect((await node.platform(['system', 'setup', '--hostname', 'logs01', '--role', 'application'])).status).toBe(0);
     expect((await node.platform(['backup', 'add', 'ssh', `sftp://${user}@127.0.0.1:${port}${remote}`])).status).toBe(0);
   });

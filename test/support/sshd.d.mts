@@ -12,3 +12,7 @@ export interface Sshd {
 }
 
 export function startSshd(options: { home: string; dir: string; port: number; allowUsers: string[]; env?: NodeJS.ProcessEnv }): Promise<Sshd>;
+
+export function addServerAccount(options: { user: string; home: string; password?: string }): void;
+
+export function startSftpServer(options: { dir: string; port: number; user: string; hostKey?: string; passwords?: boolean }): Promise<import('node:child_process').ChildProcess>;

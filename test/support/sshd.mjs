@@ -7,7 +7,7 @@
 // Plain JavaScript, so that bench/ runs the very same server.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -77,4 +77,41 @@ export async function startSshd({ home, dir, port, allowUsers, env = process.env
     await new Promise((r) => setTimeout(r, 50));
   }
   return { port, pamService: service, osRoot, log: () => log, stop };
+}
+
+/**
+ * A throwaway OS account for a customer's server, home at `home` (created,
+ * owned by the account). With a password it logs in with it; without one it
+ * takes keys only. Remove it with `userdel` when done.
+ */
+export function addServerAccount({ user, home, password }) {
+  mkdirSync(home, { recursive: true });
+  execFileSync('useradd', ['-M', '-d', home, '-s', '/bin/sh', user]);
+  execFileSync('chown', ['-R', user, home]);
+  chmodSync(home, 0o755);
+  if (password) execFileSync('chpasswd', [], { input: `${user}:${password}\n` });
+  else execFileSync('usermod', ['-p', '*', user]);
+}
+
+/**
+ * A customer's SFTP server: stock sshd on 127.0.0.1:`port`, without PAM and
+ * without the product's configuration, letting in `user` only, with the host
+ * key at `hostKey` (made when missing). Resolves once it listens, with the
+ * process to stop by its PID.
+ */
+export async function startSftpServer({ dir, port, user, hostKey = join(dir, 'host_key'), passwords = true }) {
+  if (!existsSync(hostKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const config = join(dir, `sftp_sshd_config.${port}`);
+  const yesNo = passwords ? 'yes' : 'no';
+  writeFileSync(config, [`HostKey ${hostKey}`, 'ListenAddress 127.0.0.1', `Port ${port}`, 'UsePAM no', `PasswordAuthentication ${yesNo}`, 'KbdInteractiveAuthentication no', `PidFile ${join(dir, `sftp_sshd.${port}.pid`)}`, `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
+  for (let i = 0; !(await portOpen(port)); i++) {
+    if (child.exitCode !== null || i > 100) {
+      child.kill();
+      throw new Error(`sshd for sftp on ${port} did not listen`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
 }
