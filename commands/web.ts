@@ -1,14 +1,19 @@
-// `web ...`: the web server's certificate, its TLS policy and the upstream
-// weights of the application backends.
+// `web ...`: the web server's certificate, its TLS policy, the upstream
+// weights of the application backends, its web services (portals) and
+// preparing a node to join a cluster as a web proxy.
 
 import { DETAIL_FIELDS, type CertDetails } from '../certs/generate.js';
-import { backends, TLS_MINIMUMS, type TlsMinimum } from '../web/nginx.js';
+import { backends, zeroIsBackup, TLS_MINIMUMS, type Backend, type TlsMinimum } from '../web/nginx.js';
+import { PORTAL_NAMES, type PortalState } from '../web/portals.js';
+import type { ClusterService } from '../cluster/service.js';
+import { readNode, nodeOrDefault, writeNode } from '../store/node.js';
+import { hostname as osHostname } from 'node:os';
 import type { InstalledCertificate, WebService } from '../web/service.js';
 import { choice, hostPort, integer, text } from '../core/argtypes.js';
 import { json, type JsonOf } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { readdirSync } from 'node:fs';
 import { safeName } from '../os/names.js';
@@ -96,6 +101,120 @@ const detailOptions = [
   ...DETAIL_FIELDS.map((f) => ({ name: f.key, type: text(`<${f.label}>`), summary: `the ${f.label} of the certificate subject` })),
   { name: 'altNames', type: text('<name>[,<name>...]'), summary: 'extra DNS names and addresses (subjectAltName)' },
 ];
+
+// ---------------------------------------------------------------------------
+// `web service ...`: the portals this web server fronts (web/portals.ts).
+
+const serviceName = choice('<selfservice|admin>', ['selfservice', 'admin'] satisfies (typeof PORTAL_NAMES)[number][]);
+
+const servicesShape = json.array(
+  json.object({ name: json.oneOf(...PORTAL_NAMES), enabled: json.boolean(), purpose: json.string(), location: json.string(), redirectTo: json.nullable(json.string()) }),
+);
+const servicesJson = (states: PortalState[]): JsonOf<typeof servicesShape> =>
+  states.map((p) => ({ name: p.name, enabled: p.enabled, purpose: p.purpose, location: p.location, redirectTo: p.redirectTo?.home ?? null }));
+const servicesTable = (states: PortalState[]) => ({
+  kind: 'table' as const,
+  columns: ['service', 'state', 'URLs', 'purpose'],
+  rows: states.map((p) => [p.name, p.enabled ? 'enabled' : `disabled (redirects to ${p.redirectTo?.name ?? '?'})`, `${p.location}${p.location.endsWith('/') ? '' : '/'}...`, p.purpose]),
+});
+
+function setService(enabled: boolean) {
+  return async (ctx: Context, args: { service: (typeof PORTAL_NAMES)[number] }) => {
+    const web = webOf(ctx);
+    ctx.progress('testing and reloading the web server configuration');
+    const changed = await web.setPortal(args.service, enabled);
+    const states = web.portals();
+    const state = states.find((p) => p.name === args.service)!;
+    const said = !changed
+      ? `${args.service} is already ${enabled ? 'enabled' : 'disabled'}`
+      : enabled
+        ? `${args.service} enabled: served again at ${state.location}`
+        : `${args.service} disabled: its URLs redirect to ${state.redirectTo?.name} (${state.redirectTo?.home})`;
+    return reply.blocks([{ kind: 'text', text: said }, servicesTable(states)], { changed, services: servicesJson(states) });
+  };
+}
+
+const serviceChangeShape = json.object({ changed: json.boolean(), services: servicesShape });
+
+const serviceCommands: Command[] = [
+  defineCommand({
+    words: ['web', 'service', 'list'],
+    summary: 'List the web services (admin and selfservice portals) and whether each is enabled',
+    json: servicesShape,
+    run(ctx) {
+      const states = webOf(ctx).portals();
+      return reply.blocks([servicesTable(states)], servicesJson(states));
+    },
+  }),
+  defineCommand({
+    words: ['web', 'service', 'enable'],
+    summary: 'Enable a web service: nginx is tested and reloaded, and serves it again',
+    json: serviceChangeShape,
+    args: [{ name: 'service', type: serviceName }],
+    run: setService(true),
+  }),
+  defineCommand({
+    words: ['web', 'service', 'disable'],
+    summary: 'Disable a web service: its URLs redirect to the enabled one (the last enabled one stays)',
+    json: serviceChangeShape,
+    args: [{ name: 'service', type: serviceName }],
+    confirm: ({ service }) => `Disable ${service} on this web server? Its URLs will redirect to the other web service.`,
+    run: setService(false),
+  }),
+];
+
+// ---------------------------------------------------------------------------
+// `web cluster prepnode`: `cluster prepnode` for a node that is to be a web proxy.
+
+function clusterOf(ctx: Context): ClusterService {
+  if (!ctx.services.cluster) throw failure('no-cluster-agent', 'the cluster subsystem is not running in this daemon');
+  return ctx.services.cluster;
+}
+
+const webPrepnode = defineCommand({
+  words: ['web', 'cluster', 'prepnode'],
+  summary: 'Prepare this node to be joined to a cluster as a web proxy: role webproxy, joinable for 15 minutes',
+  json: json.object({ role: json.oneOf('webproxy'), roleSet: json.boolean(), address: json.string(), code: json.string(), fingerprint: json.string(), until: json.time(), warnings: json.array(json.string()) }),
+  async run(ctx) {
+    const web = webOf(ctx);
+    const cluster = clusterOf(ctx);
+    const saved = readNode(ctx.store);
+    const roles = saved?.roles ?? [];
+    if (roles.some((r) => r !== 'webproxy')) {
+      throw badInput(
+        'not-a-web-proxy',
+        `this node is set up as ${roles.join(',')}, not as a web proxy: prepare it with "cluster prepnode", or make it a web proxy first with "system setup --role webproxy"`,
+      );
+    }
+    // Checked before the role is set, so that a refusal changes nothing.
+    if (cluster.inventory().length > 0) throw badInput('already-member', 'this node is already in a cluster; remove it there with "cluster del" first');
+    const roleSet = roles.length === 0;
+    if (roleSet) writeNode(ctx.store, { ...nodeOrDefault(ctx.store, osHostname()), roles: ['webproxy'] });
+    let prepared;
+    try {
+      prepared = await cluster.prepnode(); // the firewall follows the role and opens the agent to the primary
+    } catch (error) {
+      if (roleSet) writeNode(ctx.store, saved ?? { ...nodeOrDefault(ctx.store, osHostname()), roles: [] });
+      throw error;
+    }
+    const warnings: string[] = [];
+    if (!web.nginx.running()) warnings.push('nginx is not running on this node: see "log view" for why; a web proxy serves nothing without it');
+    if (web.installed()?.selfSigned !== false) warnings.push('the web certificate is self-signed: users will be warned by their browsers; install a CA-signed one ("web cert gen_csr", then "web cert add <file>")');
+    const next = [
+      `On the primary: cluster add ${prepared.address} ${prepared.code}`,
+      'then "cluster provision"; the application nodes become this proxy\'s backends ("web weight list").',
+      'Optionally, on this proxy: "web weight add <server:port> <weight>", "web service disable <selfservice|admin>".',
+    ];
+    return reply.blocks(
+      [
+        { kind: 'tree', value: { role: `webproxy${roleSet ? ' (set now)' : ''}`, address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': prepared.until } },
+        ...warnings.map((text) => ({ kind: 'warning' as const, text: `WARNING: ${text}` })),
+        { kind: 'text', text: next.join('\n') },
+      ],
+      { role: 'webproxy', roleSet, ...prepared, warnings },
+    );
+  },
+});
 
 const commands: Command[] = [
   {
@@ -222,7 +341,7 @@ const commands: Command[] = [
     json: weightsShape,
     run(ctx) {
       const list = backends(ctx.store);
-      const text = list.length ? list.map((b) => `${b.server}: ${b.weight}${b.weight === 0 ? ' (backup)' : ''}`).join('\n') : 'no application backends';
+      const text = list.length ? weightLines(list) : 'no application backends';
       return reply.blocks([{ kind: 'text', text }], list.map((b) => ({ server: b.server, weight: b.weight })));
     },
   },
@@ -249,6 +368,8 @@ const commands: Command[] = [
       return changeWeights(ctx, () => ctx.store.db.prepare('DELETE FROM web_weights WHERE server = ?').run(args.server));
     },
   },
+  ...serviceCommands,
+  webPrepnode,
 ];
 
 /**
@@ -273,7 +394,19 @@ async function changeWeights(ctx: Context, change: () => void) {
     }
   });
   const list = backends(ctx.store);
-  return reply.blocks([{ kind: 'text', text: list.map((b) => `${b.server}: ${b.weight}`).join('\n') }], list.map((b) => ({ server: b.server, weight: b.weight })));
+  const allZero = list.length > 0 && !zeroIsBackup(list);
+  return reply.blocks(
+    [{ kind: 'text', text: weightLines(list) }, ...(allZero ? [{ kind: 'warning' as const, text: ALL_ZERO_WARNING }] : [])],
+    list.map((b) => ({ server: b.server, weight: b.weight })),
+  );
+}
+
+const ALL_ZERO_WARNING = 'WARNING: every backend has weight 0: with no other server available they all serve, in turn';
+
+/** `server:port: weight`, saying what a 0 means with the others (the seed: 0 serves only if no other server is available). */
+function weightLines(list: readonly Backend[]): string {
+  const backups = zeroIsBackup(list);
+  return list.map((b) => `${b.server}: ${b.weight}${b.weight > 0 ? '' : backups ? ' (backup)' : ' (serving: no backend has a weight above 0)'}`).join('\n');
 }
 
 export const webGroup: Group = { word: 'web', summary: 'web server management', commands };

@@ -18,6 +18,7 @@ import type { Runtime } from '../core/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
+import { PORTAL_NAMES, portalStates, readDisabledPortals, writeDisabledPortals, type PortalName, type PortalState } from './portals.js';
 import { readBoundedFile, writeFileInside } from '../os/files.js';
 import { fileIn, safeName } from '../os/names.js';
 
@@ -110,6 +111,38 @@ export class WebService {
   /** Regenerates nginx's configuration from the store; tested before it is loaded. */
   async reconfigure(): Promise<void> {
     await this.nginx.apply(nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts)));
+  }
+
+  /** The web services (portals) and whether each is enabled. */
+  portals(): PortalState[] {
+    return portalStates(readDisabledPortals(this.runtime.store));
+  }
+
+  /**
+   * Enables or disables a web service and reloads nginx with it; refuses to
+   * disable the last enabled one. If nginx refuses the new configuration,
+   * the setting is put back and the running nginx keeps the old one.
+   * Answers whether anything changed.
+   */
+  setPortal(name: PortalName, enabled: boolean): Promise<boolean> {
+    return this.oneAtATime(async () => {
+      const store = this.runtime.store;
+      const before = readDisabledPortals(store);
+      const after = enabled ? before.filter((n) => n !== name) : [...new Set([...before, name])];
+      if (after.length === before.length) return false;
+      if (after.length === PORTAL_NAMES.length) {
+        const others = PORTAL_NAMES.filter((n) => n !== name).join(', ');
+        throw badInput('last-web-service', `${name} is the only enabled web service: enable ${others} first ("web service enable ${others}"), or the web server would serve nothing`);
+      }
+      writeDisabledPortals(store, after);
+      try {
+        await this.reconfigure();
+      } catch (error) {
+        writeDisabledPortals(store, before);
+        throw failure('nginx-refused', `web services unchanged: ${(error as Error).message}`);
+      }
+      return true;
+    });
   }
 
   async start(): Promise<void> {

@@ -92,6 +92,27 @@ describe('web weights', () => {
     await startBackend('b');
   });
 
+  it('serves with weight-0 backends alone: none other is available, so they take turns', async () => {
+    expect((await node.platform(['web', 'weight', 'add', server('a'), '0'])).status).toBe(0);
+    const last = await node.platform(['web', 'weight', 'add', server('b'), '0']);
+    expect(last.status).toBe(0);
+    expect(last.stdout).toContain('every backend has weight 0');
+    const layout = nginxLayout(pathsFor(node.home));
+    // nginx itself accepts the configuration (an upstream of backups only it refuses).
+    execFileSync('nginx', ['-t', '-q', '-p', layout.prefix, '-c', layout.conf], { stdio: 'ignore' });
+    const conf = readFileSync(layout.conf, 'utf8');
+    expect(conf).toContain(`server ${server('a')} max_fails`);
+    expect(conf).not.toContain('backup');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await tally(6)).toEqual({ a: 2, b: 2, c: 2 });
+    expect((await node.platform(['web', 'weight', 'list'])).stdout).toContain(`${server('c')}: 0 (serving: no backend has a weight above 0)`);
+    // One weight above 0 makes the others backups again.
+    expect((await node.platform(['web', 'weight', 'add', server('a'), '2'])).status).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await tally(4)).toEqual({ a: 4 });
+    expect((await node.platform(['web', 'weight', 'list'])).stdout).toContain(`${server('b')}: 0 (backup)`);
+  });
+
   it('returns to the default weight with del, and refuses what it cannot do', async () => {
     // An application node of the cluster is a backend with the default weight.
     const db = new Database(join(node.home, 'config.db'));
