@@ -61,6 +61,11 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['web', 'weight', 'add', '10.0.0.5:8080', '5'] },
   { words: ['web', 'weight', 'list'] },
   { words: ['web', 'weight', 'del', '10.0.0.5:8080'] },
+  { words: ['web', 'service', 'list'] },
+  { words: ['web', 'service', 'disable', 'selfservice'] },
+  { words: ['web', 'service', 'enable', 'selfservice'] },
+  // The walk's node is unified,webproxy: refused (test/web/prepnode.test.ts runs it on a web proxy).
+  { words: ['web', 'cluster', 'prepnode'], fails: true },
   { words: ['network', 'interfaces'] },
   { words: ['network', 'routes'] },
   { words: ['network', 'hostname'] },
