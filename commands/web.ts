@@ -115,7 +115,7 @@ const servicesJson = (states: PortalState[]): JsonOf<typeof servicesShape> =>
 const servicesTable = (states: PortalState[]) => ({
   kind: 'table' as const,
   columns: ['service', 'state', 'URLs', 'purpose'],
-  rows: states.map((p) => [p.name, p.enabled ? 'enabled' : `disabled (redirects to ${p.redirectTo?.name ?? '?'})`, `${p.location}${p.location.endsWith('/') ? '' : '/'}...`, p.purpose]),
+  rows: states.map((p) => [p.name, p.enabled ? 'enabled' : `disabled (redirects to ${p.redirectTo?.name ?? '?'})`, p.location === '/' ? '/... (every other path)' : `${p.location}/...`, p.purpose]),
 });
 
 function setService(enabled: boolean) {

@@ -43,7 +43,7 @@ function request(path: string, port = HTTPS): Promise<Answer> {
 
 const listed = async () => JSON.parse((await node.platform(['--json', 'web', 'service', 'list'])).stdout) as { name: string; enabled: boolean; redirectTo: string | null }[];
 const liveConfig = () => readFileSync(nginxLayout(pathsFor(node.home)).conf, 'utf8');
-const home = (path: string) => `https://proxy01.example.test:${HTTPS}${path}`;
+const redirectUrl = (path: string) => `https://proxy01.example.test:${HTTPS}${path}`;
 
 beforeAll(async () => {
   backend = https.createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (req, res) => res.end(`app:${req.url}`));
@@ -81,8 +81,8 @@ describe('web services', () => {
       expect.objectContaining({ name: 'admin', enabled: false, redirectTo: '/selfservice/' }),
       expect.objectContaining({ name: 'selfservice', enabled: true }),
     ]);
-    expect(await request('/admin/login')).toMatchObject({ status: 302, location: home('/selfservice/') });
-    expect(await request('/')).toMatchObject({ status: 302, location: home('/selfservice/') });
+    expect(await request('/admin/login')).toMatchObject({ status: 302, location: redirectUrl('/selfservice/') });
+    expect(await request('/')).toMatchObject({ status: 302, location: redirectUrl('/selfservice/') });
     expect(await request('/selfservice/me')).toMatchObject({ status: 200, body: 'app:/selfservice/me' });
     // Plain HTTP still goes to HTTPS first.
     expect((await request('/admin/', HTTP)).status).toBe(301);
@@ -95,7 +95,7 @@ describe('web services', () => {
     expect(await request('/admin/login')).toMatchObject({ status: 200, body: 'app:/admin/login' });
 
     expect((await node.platform(['web', 'service', 'disable', 'selfservice', '--yes'])).status).toBe(0);
-    expect(await request('/selfservice/me')).toMatchObject({ status: 302, location: home('/') });
+    expect(await request('/selfservice/me')).toMatchObject({ status: 302, location: redirectUrl('/') });
     expect(await request('/admin/login')).toMatchObject({ status: 200 });
   });
 
@@ -106,6 +106,15 @@ describe('web services', () => {
     expect(last.stderr).toContain('admin is the only enabled web service: enable selfservice first');
     expect(liveConfig()).toBe(before);
     expect((await listed()).map((s) => s.enabled)).toEqual([true, false]);
+    expect(await request('/admin/login')).toMatchObject({ status: 200 });
+  });
+
+  it('keeps the state across a restart of the daemon', async () => {
+    const home = node.home;
+    await node.stop({ keepHome: true });
+    node = await startDaemon({ home, args: ['--web-port', String(HTTPS), '--http-port', String(HTTP)] });
+    expect((await listed()).map((s) => s.enabled)).toEqual([true, false]);
+    expect(await request('/selfservice/me')).toMatchObject({ status: 302, location: redirectUrl('/') });
     expect(await request('/admin/login')).toMatchObject({ status: 200 });
   });
 
