@@ -1,5 +1,6 @@
 // The plain-text renderer: what `ssh platform@host <command>` and pipes see.
-// The Ink console draws the same blocks with colour. Every string is shown
+// The Ink console draws the same blocks with colour, from the same lines
+// (tableLines, renderTree, usageLines). Every string is shown
 // with its control characters escaped (core/escape.ts): what a command
 // returns may hold words someone else typed.
 
@@ -59,6 +60,11 @@ function scalar(value: Json): string {
 }
 
 export function renderTable(rawColumns: readonly string[], rawRows: readonly string[][]): string {
+  return tableLines(rawColumns, rawRows).join('\n');
+}
+
+/** The header, a dashed rule under it, then one line per row, columns aligned. */
+export function tableLines(rawColumns: readonly string[], rawRows: readonly string[][]): string[] {
   const columns = rawColumns.map((c) => escapeControls(c));
   const rows = rawRows.map((row) => row.map((cell) => escapeControls(String(cell))));
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -67,11 +73,15 @@ export function renderTable(rawColumns: readonly string[], rawRows: readonly str
       .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 /** `USAGE:`, a dashed rule, then `syntax - description`, long descriptions wrapped and indented. */
 export function renderUsage(rawEntries: readonly [string, string][], width: number): string {
+  return usageLines(rawEntries, width).join('\n');
+}
+
+export function usageLines(rawEntries: readonly [string, string][], width: number): string[] {
   const entries = rawEntries.map(([syntax, summary]) => [escapeControls(syntax), escapeControls(summary)] as const);
   const syntaxWidth = Math.min(48, Math.max(0, ...entries.map(([s]) => s.length)));
   const room = Math.max(20, width - syntaxWidth - 3);
@@ -82,7 +92,7 @@ export function renderUsage(rawEntries: readonly [string, string][], width: numb
     else lines.push(`${syntax.padEnd(syntaxWidth)} - ${first}`);
     for (const part of more) lines.push(' '.repeat(syntaxWidth + 3) + part);
   }
-  return lines.join('\n');
+  return lines;
 }
 
 function wrapWords(text: string, room: number): string[] {

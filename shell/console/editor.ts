@@ -83,38 +83,49 @@ export function commonPrefix(candidates: readonly string[]): string {
 }
 
 // ---------------------------------------------------------------------------
-// History: Up/Down walk it, Ctrl-R searches it backwards.
+// History: Up/Down walk it, Ctrl-R searches it backwards. A value, not an
+// object: each step returns the next history, so the console's reducer stays pure.
 
-export class History {
-  private position: number;
-  private draft = '';
+export interface HistoryState {
+  readonly entries: readonly string[];
+  /** Where Up/Down stand: entries.length is the line being typed. */
+  readonly position: number;
+  /** The line being typed when Up first left it, given back by Down. */
+  readonly draft: string;
+}
 
-  constructor(readonly entries: string[]) {
-    this.position = entries.length;
+export function startHistory(entries: readonly string[]): HistoryState {
+  return { entries, position: entries.length, draft: '' };
+}
+
+/** Appends a line (not a blank one, not the newest again) and goes back to the end. */
+export function addToHistory(history: HistoryState, line: string): HistoryState {
+  const { entries } = history;
+  const added = line.trim() && entries[entries.length - 1] !== line ? [...entries, line] : entries;
+  return { entries: added, position: added.length, draft: history.draft };
+}
+
+/** One step back (Up); undefined at the oldest entry. `current` is kept as the draft when leaving it. */
+export function previousInHistory(history: HistoryState, current: string): { history: HistoryState; line: string } | undefined {
+  if (history.position === 0) return undefined;
+  const draft = history.position === history.entries.length ? current : history.draft;
+  const position = history.position - 1;
+  return { history: { ...history, position, draft }, line: history.entries[position]! };
+}
+
+/** One step forward (Down); past the newest entry is the draft; undefined when already there. */
+export function nextInHistory(history: HistoryState): { history: HistoryState; line: string } | undefined {
+  if (history.position >= history.entries.length) return undefined;
+  const position = history.position + 1;
+  const line = position === history.entries.length ? history.draft : history.entries[position]!;
+  return { history: { ...history, position }, line };
+}
+
+/** The newest entry containing `query`, searching back from `before`. */
+export function searchHistory(history: HistoryState, query: string, before = history.entries.length): { line: string; index: number } | undefined {
+  const { entries } = history;
+  for (let i = Math.min(before, entries.length) - 1; i >= 0; i--) {
+    if (entries[i]!.includes(query)) return { line: entries[i]!, index: i };
   }
-
-  add(line: string): void {
-    if (line.trim() && this.entries[this.entries.length - 1] !== line) this.entries.push(line);
-    this.position = this.entries.length;
-  }
-
-  previous(current: string): string | undefined {
-    if (this.position === this.entries.length) this.draft = current;
-    if (this.position === 0) return undefined;
-    return this.entries[--this.position];
-  }
-
-  next(): string | undefined {
-    if (this.position >= this.entries.length) return undefined;
-    this.position++;
-    return this.position === this.entries.length ? this.draft : this.entries[this.position];
-  }
-
-  /** The newest entry containing `query`, searching back from `before`. */
-  search(query: string, before = this.entries.length): { line: string; index: number } | undefined {
-    for (let i = Math.min(before, this.entries.length) - 1; i >= 0; i--) {
-      if (this.entries[i]!.includes(query)) return { line: this.entries[i]!, index: i };
-    }
-    return undefined;
-  }
+  return undefined;
 }

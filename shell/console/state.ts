@@ -1,0 +1,259 @@
+// The console as a reducer: every key press and every answer from the daemon
+// is an event; `reduce` maps the state and the event to the next state and
+// the effects to carry out (ask the daemon, write the history, leave). It
+// never does I/O itself, so each mode and key can be tested as plain data;
+// shell/console/effects.ts carries the effects out and feeds back events.
+//
+// Modes: `edit` (the prompt and its line: editing, Tab, ?, Up/Down),
+// `search` (Ctrl-R through the history), `running` (a command in flight, its
+// progress; Ctrl-C cancels) and `question` (the running command asks: yes/no,
+// a line, or a secret).
+
+import { splitWords } from '../../commands/tree.js';
+import type { Block } from '../../core/reply.js';
+import {
+  addToHistory,
+  applyCompletion,
+  commonPrefix,
+  edit,
+  emptyLine,
+  nextInHistory,
+  previousInHistory,
+  searchHistory,
+  startHistory,
+  type HistoryState,
+  type LineState,
+} from './editor.js';
+import { editKeyOf, type KeyPress } from './keys.js';
+
+export interface HelpEntry {
+  word: string;
+  summary: string;
+}
+
+/** What scrolls away above the live line, oldest first. */
+export type EntryData =
+  /** The prompt and the line as typed. */
+  | { kind: 'echo'; text: string }
+  /** A command's reply. */
+  | { kind: 'blocks'; blocks: Block[] }
+  | { kind: 'error'; text: string }
+  /** A command's progress. */
+  | { kind: 'info'; text: string }
+  /** Tab with several candidates. */
+  | { kind: 'candidates'; items: string[] }
+  /** `?`: what may follow, with help. */
+  | { kind: 'help'; entries: HelpEntry[] };
+export type Entry = EntryData & { id: number };
+
+export interface Question {
+  text: string;
+  yesNo: boolean;
+  secret: boolean;
+}
+
+export type Mode =
+  | { kind: 'edit' }
+  | { kind: 'search'; query: string; match?: { line: string; index: number } }
+  | { kind: 'running'; progress: string }
+  /** `progress` is the running command's, shown again once answered. */
+  | { kind: 'question'; question: Question; progress: string };
+
+export interface ConsoleState {
+  prompt: string;
+  mode: Mode;
+  /** The command line at the prompt. */
+  line: LineState;
+  /** The answer being typed to a question. */
+  answer: LineState;
+  history: HistoryState;
+  entries: Entry[];
+  nextId: number;
+}
+
+/** How a command ended, as the effects runner saw it. */
+export type Outcome =
+  | { kind: 'result'; blocks: Block[] }
+  | { kind: 'error'; message: string }
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'cancelled' };
+
+export type ConsoleEvent =
+  | { kind: 'key'; input: string; key: KeyPress }
+  | { kind: 'run-progress'; text: string }
+  | { kind: 'run-asks'; question: Question; initial: string }
+  | { kind: 'run-ended'; outcome: Outcome }
+  | { kind: 'completed'; partial: string; candidates: string[] }
+  | { kind: 'help-listed'; entries: HelpEntry[] }
+  /** A Tab or `?` look-up failed. */
+  | { kind: 'lookup-failed'; message: string };
+
+export type Effect =
+  | { kind: 'run'; words: string[] }
+  | { kind: 'cancel' }
+  | { kind: 'answer'; value: string | boolean }
+  /** Candidates for the word before the cursor; `before` is the line up to it. */
+  | { kind: 'complete'; before: string }
+  | { kind: 'help'; before: string }
+  /** Append a line to the history file. */
+  | { kind: 'remember'; line: string }
+  | { kind: 'exit' };
+
+export interface Step {
+  state: ConsoleState;
+  effects: Effect[];
+}
+
+export function initialState(prompt: string, history: readonly string[]): ConsoleState {
+  return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0 };
+}
+
+export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
+  switch (event.kind) {
+    case 'key':
+      return onKey(state, event.input, event.key);
+    case 'run-progress': {
+      const mode = state.mode.kind === 'running' || state.mode.kind === 'question' ? { ...state.mode, progress: event.text } : state.mode;
+      return step(push({ ...state, mode }, { kind: 'info', text: event.text }));
+    }
+    case 'run-asks': {
+      const progress = state.mode.kind === 'running' ? state.mode.progress : '';
+      const answer = { text: event.initial, cursor: event.initial.length };
+      return step({ ...state, answer, mode: { kind: 'question', question: event.question, progress } });
+    }
+    case 'run-ended':
+      return step(push({ ...state, mode: { kind: 'edit' } }, outcomeEntry(event.outcome)));
+    case 'completed':
+      return step(completed(state, event.partial, event.candidates));
+    case 'help-listed':
+      return step(push(state, { kind: 'help', entries: event.entries }));
+    case 'lookup-failed':
+      return step(push(state, { kind: 'error', text: event.message }));
+  }
+}
+
+function outcomeEntry(outcome: Outcome): EntryData {
+  switch (outcome.kind) {
+    case 'result':
+      return { kind: 'blocks', blocks: outcome.blocks };
+    case 'error':
+      return { kind: 'error', text: outcome.message };
+    case 'unreachable':
+      return { kind: 'error', text: `${outcome.message}; only exit, quit and history work until it is back` };
+    case 'cancelled':
+      return { kind: 'error', text: '^C cancelled' };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Keys, mode by mode.
+
+const isCtrl = (input: string, key: KeyPress, letter: string) => key.ctrl === true && input === letter;
+
+function onKey(state: ConsoleState, input: string, key: KeyPress): Step {
+  switch (state.mode.kind) {
+    case 'running':
+      // Everything but Ctrl-C waits for the command; Ctrl-C asks the daemon to stop it.
+      return isCtrl(input, key, 'c') ? step(state, { kind: 'cancel' }) : step(state);
+    case 'question':
+      return onQuestionKey(state, state.mode, input, key);
+    case 'search':
+      return onSearchKey(state, state.mode, input, key);
+    case 'edit':
+      return onEditKey(state, input, key);
+  }
+}
+
+function onEditKey(state: ConsoleState, input: string, key: KeyPress): Step {
+  const { line, prompt } = state;
+  if (isCtrl(input, key, 'c')) return step(push({ ...state, line: emptyLine }, { kind: 'echo', text: `${prompt}${line.text}^C` }));
+  if (isCtrl(input, key, 'd')) {
+    if (line.text === '') return step(state, { kind: 'exit' });
+    return step({ ...state, line: edit(line, { kind: 'delete' }) });
+  }
+  if (isCtrl(input, key, 'r')) return step({ ...state, mode: { kind: 'search', query: '' } });
+  if (isCtrl(input, key, 'l')) return step(state);
+  if (key.return) return submit({ ...state, line: emptyLine }, line.text);
+  if (key.tab) return step(state, { kind: 'complete', before: line.text.slice(0, line.cursor) });
+  if (input === '?' && !key.ctrl && !key.meta) {
+    return step(push(state, { kind: 'echo', text: `${prompt}${line.text}?` }), { kind: 'help', before: line.text.slice(0, line.cursor) });
+  }
+  if (key.upArrow || key.downArrow) {
+    const moved = key.upArrow ? previousInHistory(state.history, line.text) : nextInHistory(state.history);
+    return step(moved ? { ...state, history: moved.history, line: { text: moved.line, cursor: moved.line.length } } : state);
+  }
+  const editKey = editKeyOf(input, key);
+  return step(editKey ? { ...state, line: edit(line, editKey) } : state);
+}
+
+function onSearchKey(state: ConsoleState, mode: Extract<Mode, { kind: 'search' }>, input: string, key: KeyPress): Step {
+  const found = mode.match?.line ?? state.line.text;
+  if (isCtrl(input, key, 'c') || key.escape) return step({ ...state, mode: { kind: 'edit' } });
+  if (key.return) return submit({ ...state, mode: { kind: 'edit' }, line: emptyLine }, found);
+  if (isCtrl(input, key, 'r')) {
+    // Ctrl-R again: the next older match, or stay on this one.
+    return step({ ...state, mode: { ...mode, match: searchHistory(state.history, mode.query, mode.match?.index) ?? mode.match } });
+  }
+  if (key.backspace || key.delete) return step(searching(state, mode.query.slice(0, -1)));
+  // A movement or another Ctrl key takes the match onto the line to edit.
+  if (key.leftArrow || key.rightArrow || key.upArrow || key.downArrow || key.home || key.end || key.ctrl) {
+    return step({ ...state, mode: { kind: 'edit' }, line: { text: found, cursor: found.length } });
+  }
+  return step(input ? searching(state, mode.query + input) : state);
+}
+
+function searching(state: ConsoleState, query: string): ConsoleState {
+  return { ...state, mode: { kind: 'search', query, match: searchHistory(state.history, query) } };
+}
+
+function onQuestionKey(state: ConsoleState, mode: Extract<Mode, { kind: 'question' }>, input: string, key: KeyPress): Step {
+  const { question, progress } = mode;
+  const back: Mode = { kind: 'running', progress };
+  // Ctrl-C answers no (or nothing): the command decides what that means.
+  if (isCtrl(input, key, 'c')) return step({ ...state, mode: back }, { kind: 'answer', value: question.yesNo ? false : '' });
+  if (key.return) {
+    const text = state.answer.text;
+    const echo = `${question.text}${question.yesNo ? ' [y/N]' : ''}: ${question.secret ? '' : text}`;
+    const value = question.yesNo ? /^y(es)?$/i.test(text.trim()) : text;
+    return step(push({ ...state, mode: back, answer: emptyLine }, { kind: 'echo', text: echo }), { kind: 'answer', value });
+  }
+  const editKey = editKeyOf(input, key);
+  return step(editKey ? { ...state, answer: edit(state.answer, editKey) } : state);
+}
+
+/** Enter: echo the line, remember it, and run it (or leave). */
+function submit(state: ConsoleState, text: string): Step {
+  const echoed = push(state, { kind: 'echo', text: state.prompt + text });
+  const trimmed = text.trim();
+  if (!trimmed) return step(echoed);
+  const remembered = { ...echoed, history: addToHistory(echoed.history, trimmed) };
+  const remember: Effect = { kind: 'remember', line: trimmed };
+  if (trimmed === 'exit' || trimmed === 'quit') return step(remembered, remember, { kind: 'exit' });
+  let words: string[];
+  try {
+    words = splitWords(trimmed);
+  } catch (error) {
+    return step(push(remembered, { kind: 'error', text: (error as Error).message }), remember);
+  }
+  return step({ ...remembered, mode: { kind: 'running', progress: '' } }, remember, { kind: 'run', words });
+}
+
+/** Tab's answer: a unique candidate completes the word, a longer shared prefix extends it, else they are listed. */
+function completed(state: ConsoleState, partial: string, candidates: string[]): ConsoleState {
+  if (candidates.length === 0) return state;
+  if (candidates.length === 1) return { ...state, line: applyCompletion(state.line, partial, candidates[0]!, true) };
+  const shared = commonPrefix(candidates);
+  if (shared.length > partial.length) return { ...state, line: applyCompletion(state.line, partial, shared, false) };
+  return push(state, { kind: 'echo', text: state.prompt + state.line.text }, { kind: 'candidates', items: candidates });
+}
+
+// ---------------------------------------------------------------------------
+
+function step(state: ConsoleState, ...effects: Effect[]): Step {
+  return { state, effects };
+}
+
+function push(state: ConsoleState, ...added: EntryData[]): ConsoleState {
+  const entries = added.map((entry, i) => ({ ...entry, id: state.nextId + i }));
+  return { ...state, entries: [...state.entries, ...entries], nextId: state.nextId + added.length };
+}
