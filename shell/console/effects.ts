@@ -61,7 +61,7 @@ export function effectRunner(options: ConsoleOptions, dispatch: Dispatch, exit: 
   const complete = async (before: string) => {
     try {
       const response = await request(socket, { op: 'complete', line: before, caller });
-      if (response.type === 'completion') dispatch({ kind: 'completed', partial: response.partial, candidates: response.candidates });
+      if (response.type === 'completion') dispatch({ kind: 'completed', before, partial: response.partial, candidates: response.candidates });
     } catch (error) {
       dispatch({ kind: 'lookup-failed', message: (error as Error).message });
     }

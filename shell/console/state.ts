@@ -83,7 +83,8 @@ export type ConsoleEvent =
   | { kind: 'run-progress'; text: string }
   | { kind: 'run-asks'; question: Question; initial: string }
   | { kind: 'run-ended'; outcome: Outcome }
-  | { kind: 'completed'; partial: string; candidates: string[] }
+  /** Tab's answer for the line up to the cursor as it was (`before`). */
+  | { kind: 'completed'; before: string; partial: string; candidates: string[] }
   | { kind: 'help-listed'; entries: HelpEntry[] }
   /** A Tab or `?` look-up failed. */
   | { kind: 'lookup-failed'; message: string };
@@ -124,7 +125,7 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
     case 'run-ended':
       return step(push({ ...state, mode: { kind: 'edit' } }, outcomeEntry(event.outcome)));
     case 'completed':
-      return step(completed(state, event.partial, event.candidates));
+      return step(completed(state, event.before, event.partial, event.candidates));
     case 'help-listed':
       return step(push(state, { kind: 'help', entries: event.entries }));
     case 'lookup-failed':
@@ -239,8 +240,10 @@ function submit(state: ConsoleState, text: string): Step {
 }
 
 /** Tab's answer: a unique candidate completes the word, a longer shared prefix extends it, else they are listed. */
-function completed(state: ConsoleState, partial: string, candidates: string[]): ConsoleState {
-  if (candidates.length === 0) return state;
+function completed(state: ConsoleState, before: string, partial: string, candidates: string[]): ConsoleState {
+  // Keys typed while the daemon answered may have changed the line: then the answer is stale.
+  const stale = state.mode.kind !== 'edit' || state.line.text.slice(0, state.line.cursor) !== before;
+  if (stale || candidates.length === 0) return state;
   if (candidates.length === 1) return { ...state, line: applyCompletion(state.line, partial, candidates[0]!, true) };
   const shared = commonPrefix(candidates);
   if (shared.length > partial.length) return { ...state, line: applyCompletion(state.line, partial, shared, false) };

@@ -220,23 +220,23 @@ describe('console reducer: Tab and ?', () => {
   });
 
   it('a single candidate completes the word and adds a space', () => {
-    const { state } = feed(typed('sys'), { kind: 'completed', partial: 'sys', candidates: ['system'] });
+    const { state } = feed(typed('sys'), { kind: 'completed', before: 'sys', partial: 'sys', candidates: ['system'] });
     expect(state.line).toEqual({ text: 'system ', cursor: 7 });
   });
 
   it('a single candidate before a space adds no second space', () => {
-    const { state } = feed(fresh(), 'sys info', key.home, key.right, key.right, key.right, { kind: 'completed', partial: 'sys', candidates: ['system'] });
+    const { state } = feed(fresh(), 'sys info', key.home, key.right, key.right, key.right, { kind: 'completed', before: 'sys', partial: 'sys', candidates: ['system'] });
     expect(state.line).toEqual({ text: 'system info', cursor: 6 });
   });
 
   it('several candidates sharing a longer prefix extend the word, without a space', () => {
-    const { state } = feed(typed('system m'), { kind: 'completed', partial: 'm', candidates: ['maintenance-mode', 'maintenance-window'] });
+    const { state } = feed(typed('system m'), { kind: 'completed', before: 'system m', partial: 'm', candidates: ['maintenance-mode', 'maintenance-window'] });
     expect(state.line).toEqual({ text: 'system maintenance-', cursor: 19 });
   });
 
   it('several candidates with nothing more in common are listed under the echoed line', () => {
     const before = typed('web ');
-    const { state } = feed(before, { kind: 'completed', partial: '', candidates: ['cert', 'weight'] });
+    const { state } = feed(before, { kind: 'completed', before: 'web ', partial: '', candidates: ['cert', 'weight'] });
     expect(added(before, state)).toEqual([
       { kind: 'echo', text: `${PROMPT}web ` },
       { kind: 'candidates', items: ['cert', 'weight'] },
@@ -244,9 +244,18 @@ describe('console reducer: Tab and ?', () => {
     expect(state.line.text).toBe('web ');
   });
 
+  it.each([
+    ['the word was changed meanwhile', feed(fresh(), 'sys', key.ctrl('u'), 'web').state],
+    ['more was typed meanwhile', typed('syst')],
+    ['the line was run meanwhile', running()],
+  ])('an answer that comes too late changes nothing: %s', (_, before) => {
+    expect(feed(before, { kind: 'completed', before: 'sys', partial: 'sys', candidates: ['system'] }).state).toEqual(before);
+    expect(feed(before, { kind: 'completed', before: 'sys', partial: 'sys', candidates: ['system', 'snmp'] }).state).toEqual(before);
+  });
+
   it('no candidates change nothing', () => {
     const before = typed('zz');
-    expect(feed(before, { kind: 'completed', partial: 'zz', candidates: [] }).state).toEqual(before);
+    expect(feed(before, { kind: 'completed', before: 'zz', partial: 'zz', candidates: [] }).state).toEqual(before);
   });
 
   it('? echoes the line with ?, asks for help at the cursor and keeps the line', () => {
@@ -531,7 +540,7 @@ describe('console reducer: purity', () => {
     // Frozen objects throw when written to (test files are strict mode).
     const start = deepFreeze(fresh(['health', 'system info']));
     let state = start;
-    const script: Input[] = ['sys', key.tab, { kind: 'completed', partial: 'sys', candidates: ['system'] }, 'info', key.up, key.down, key.ctrl('r'), 'hea', key.enter];
+    const script: Input[] = ['sys', key.tab, { kind: 'completed', before: 'sys', partial: 'sys', candidates: ['system'] }, 'info', key.up, key.down, key.ctrl('r'), 'hea', key.enter];
     script.push({ kind: 'run-asks', question: { text: 'Sure?', yesNo: true, secret: false }, initial: '' }, 'y', key.enter, { kind: 'run-progress', text: 'p' });
     script.push({ kind: 'run-ended', outcome: { kind: 'result', blocks: [] } }, '?', { kind: 'help-listed', entries: [] }, key.ctrl('c'));
     for (const input of script) state = deepFreeze(reduce(state, toEvent(input)).state);
