@@ -3,27 +3,30 @@
 // file, and the components draw the state. Finished commands and their output
 // go to <Static> history and scroll away; the live line stays below.
 
-import { useReducer, useRef } from 'react';
+import { useEffect, useReducer, useRef } from 'react';
 import { Box, Static, render, useApp, useInput, useWindowSize } from 'ink';
 import { effectRunner, type ConsoleOptions, type Dispatch } from './effects.js';
 import { EntryView } from './entries.js';
 import { splitKeys } from './keys.js';
 import { LiveLine } from './live.js';
+import type { Screen } from './paging.js';
 import { initialState, reduce, type ConsoleState, type Effect } from './state.js';
 
 export type { ConsoleOptions } from './effects.js';
 
 function Console({ options }: { options: ConsoleOptions }) {
   const app = useApp();
-  const { columns } = useWindowSize();
-  const [state, dispatch] = useConsole(options, () => app.exit());
+  const { columns, rows } = useWindowSize();
+  const screen = { columns: columns || 100, rows: rows || 30 };
+  const [state, dispatch] = useConsole(options, screen, () => app.exit());
+  useEffect(() => dispatch({ kind: 'resize', screen }), [screen.columns, screen.rows]);
   // Keys arriving in one chunk (typed ahead, pasted, scripted) are fed one by one.
   useInput((input, key) => {
     for (const [one, flags] of splitKeys(input, key)) dispatch({ kind: 'key', input: one, key: flags });
   });
   return (
     <Box flexDirection="column">
-      <Static items={state.entries}>{(entry) => <EntryView key={entry.id} entry={entry} width={columns || 100} />}</Static>
+      <Static items={state.entries}>{(entry) => <EntryView key={entry.id} entry={entry} width={screen.columns} />}</Static>
       <LiveLine state={state} />
     </Box>
   );
@@ -34,9 +37,9 @@ function Console({ options }: { options: ConsoleOptions }) {
  * state, so that each key of a chunk sees the state the previous key left;
  * each event then asks React to redraw.
  */
-function useConsole(options: ConsoleOptions, exit: () => void): [ConsoleState, Dispatch] {
+function useConsole(options: ConsoleOptions, screen: Screen, exit: () => void): [ConsoleState, Dispatch] {
   const live = useRef<ConsoleState>(undefined);
-  live.current ??= initialState(promptOf(options), options.history);
+  live.current ??= initialState(promptOf(options), options.history, screen);
   const [, redraw] = useReducer((n: number) => n + 1, 0);
   const run = useRef<(effect: Effect) => void>(undefined);
   const dispatch = useRef<Dispatch>((event) => {

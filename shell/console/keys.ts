@@ -11,6 +11,8 @@ export interface KeyPress {
   rightArrow?: boolean;
   home?: boolean;
   end?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
   return?: boolean;
   escape?: boolean;
   ctrl?: boolean;

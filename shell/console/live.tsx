@@ -1,10 +1,12 @@
 // The live region below the scroll-back: one line (the prompt, a spinner, a
-// question or a history search), so a terminal resize only redraws that line.
+// question or a history search), so a terminal resize only redraws that line;
+// or, while paging a long text, a screen of it and a status line.
 
 import { useEffect, useState } from 'react';
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
 import { escapeControls } from '../../core/escape.js';
 import type { LineState } from './editor.js';
+import { statusLine, visibleRows, type Pager } from './paging.js';
 import type { ConsoleState } from './state.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -29,6 +31,8 @@ export function LiveLine({ state }: { state: ConsoleState }) {
           (reverse-i-search)'{escapeControls(mode.query)}': {escapeControls(mode.match?.line ?? '')}
         </Text>
       );
+    case 'page':
+      return <PageView pager={mode.pager} />;
     case 'edit':
       return (
         <Text>
@@ -37,6 +41,23 @@ export function LiveLine({ state }: { state: ConsoleState }) {
         </Text>
       );
   }
+}
+
+/** A screen of a long text; each row is cut to one line so the region never outgrows the screen. */
+function PageView({ pager }: { pager: Pager }) {
+  const rows = visibleRows(pager);
+  return (
+    <Box flexDirection="column">
+      {rows.map((row, i) => (
+        <Text key={i} wrap="truncate-end">
+          {row.text || ' '}
+        </Text>
+      ))}
+      <Text inverse wrap="truncate-end">
+        {escapeControls(statusLine(pager))}
+      </Text>
+    </Box>
+  );
 }
 
 /** A spinner and the running command's last progress line. */

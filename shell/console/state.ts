@@ -6,8 +6,8 @@
 //
 // Modes: `edit` (the prompt and its line: editing, Tab, ?, Up/Down),
 // `search` (Ctrl-R through the history), `running` (a command in flight, its
-// progress; Ctrl-C cancels) and `question` (the running command asks: yes/no,
-// a line, or a secret).
+// progress; Ctrl-C cancels), `question` (the running command asks: yes/no,
+// a line, or a secret) and `page` (a long text a screen at a time, paging.ts).
 
 import { splitWords } from '../../commands/tree.js';
 import type { Block } from '../../core/reply.js';
@@ -25,6 +25,7 @@ import {
   type LineState,
 } from './editor.js';
 import { editKeyOf, type KeyPress } from './keys.js';
+import { openPager, pagerKey, resizePager, visibleRows, type Pager, type Screen } from './paging.js';
 
 export interface HelpEntry {
   word: string;
@@ -57,7 +58,9 @@ export type Mode =
   | { kind: 'search'; query: string; match?: { line: string; index: number } }
   | { kind: 'running'; progress: string }
   /** `progress` is the running command's, shown again once answered. */
-  | { kind: 'question'; question: Question; progress: string };
+  | { kind: 'question'; question: Question; progress: string }
+  /** A reply's long text, and any more after it. */
+  | { kind: 'page'; pager: Pager; queue: Pager[] };
 
 export interface ConsoleState {
   prompt: string;
@@ -69,6 +72,8 @@ export interface ConsoleState {
   history: HistoryState;
   entries: Entry[];
   nextId: number;
+  /** The terminal's size, for the pager. */
+  screen: Screen;
 }
 
 /** How a command ended, as the effects runner saw it. */
@@ -80,6 +85,7 @@ export type Outcome =
 
 export type ConsoleEvent =
   | { kind: 'key'; input: string; key: KeyPress }
+  | { kind: 'resize'; screen: Screen }
   | { kind: 'run-progress'; text: string }
   | { kind: 'run-asks'; question: Question; initial: string }
   | { kind: 'run-ended'; outcome: Outcome }
@@ -105,14 +111,19 @@ export interface Step {
   effects: Effect[];
 }
 
-export function initialState(prompt: string, history: readonly string[]): ConsoleState {
-  return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0 };
+export function initialState(prompt: string, history: readonly string[], screen: Screen = { columns: 100, rows: 30 }): ConsoleState {
+  return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0, screen };
 }
 
 export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
   switch (event.kind) {
     case 'key':
       return onKey(state, event.input, event.key);
+    case 'resize': {
+      const { mode, screen } = { ...state, screen: event.screen };
+      if (mode.kind !== 'page') return step({ ...state, screen });
+      return step({ ...state, screen, mode: { kind: 'page', pager: resizePager(mode.pager, screen), queue: mode.queue.map((p) => resizePager(p, screen)) } });
+    }
     case 'run-progress': {
       const mode = state.mode.kind === 'running' || state.mode.kind === 'question' ? { ...state.mode, progress: event.text } : state.mode;
       return step(push({ ...state, mode }, { kind: 'info', text: event.text }));
@@ -123,6 +134,7 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
       return step({ ...state, answer, mode: { kind: 'question', question: event.question, progress } });
     }
     case 'run-ended':
+      if (event.outcome.kind === 'result') return step(showReply({ ...state, mode: { kind: 'edit' } }, event.outcome.blocks));
       return step(push({ ...state, mode: { kind: 'edit' } }, outcomeEntry(event.outcome)));
     case 'completed':
       return step(completed(state, event.before, event.partial, event.candidates));
@@ -133,10 +145,22 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
   }
 }
 
-function outcomeEntry(outcome: Outcome): EntryData {
+/** A reply's blocks go to the scroll-back, but a long text that does not fit on the screen goes to the pager (after the rest, as one-shot commands do). */
+function showReply(state: ConsoleState, blocks: Block[]): ConsoleState {
+  const shown: Block[] = [];
+  const pagers: Pager[] = [];
+  for (const block of blocks) {
+    const pager = block.kind === 'page' ? openPager(block.title, block.text, state.screen) : undefined;
+    if (pager) pagers.push(pager);
+    else shown.push(block);
+  }
+  const next = shown.length > 0 || pagers.length === 0 ? push(state, { kind: 'blocks', blocks: shown }) : state;
+  const [pager, ...queue] = pagers;
+  return pager ? { ...next, mode: { kind: 'page', pager, queue } } : next;
+}
+
+function outcomeEntry(outcome: Exclude<Outcome, { kind: 'result' }>): EntryData {
   switch (outcome.kind) {
-    case 'result':
-      return { kind: 'blocks', blocks: outcome.blocks };
     case 'error':
       return { kind: 'error', text: outcome.message };
     case 'unreachable':
@@ -160,6 +184,8 @@ function onKey(state: ConsoleState, input: string, key: KeyPress): Step {
       return onQuestionKey(state, state.mode, input, key);
     case 'search':
       return onSearchKey(state, state.mode, input, key);
+    case 'page':
+      return step(onPageKey(state, state.mode, input, key));
     case 'edit':
       return onEditKey(state, input, key);
   }
@@ -220,6 +246,16 @@ function onQuestionKey(state: ConsoleState, mode: Extract<Mode, { kind: 'questio
   }
   const editKey = editKeyOf(input, key);
   return step(editKey ? { ...state, answer: edit(state.answer, editKey) } : state);
+}
+
+/** The pager's keys; on quit the last screen stays in the scroll-back (as with `less -X`) and the next text, if any, is paged. */
+function onPageKey(state: ConsoleState, mode: Extract<Mode, { kind: 'page' }>, input: string, key: KeyPress): ConsoleState {
+  const pager = pagerKey(mode.pager, input, key);
+  if (pager !== 'quit') return { ...state, mode: { ...mode, pager } };
+  const lastScreen = visibleRows(mode.pager).map((row) => row.text).join('\n');
+  const left = push(state, { kind: 'blocks', blocks: [{ kind: 'text', text: lastScreen }] });
+  const [next, ...queue] = mode.queue;
+  return { ...left, mode: next ? { kind: 'page', pager: next, queue } : { kind: 'edit' } };
 }
 
 /** Enter: echo the line, remember it, and run it (or leave). */

@@ -2,6 +2,7 @@
 // data out, no terminal and no daemon.
 
 import { describe, expect, it } from 'vitest';
+import type { Block } from '../../core/reply.js';
 import type { KeyPress } from '../../shell/console/keys.js';
 import { initialState, reduce, type ConsoleEvent, type ConsoleState, type Effect, type EntryData } from '../../shell/console/state.js';
 
@@ -554,5 +555,73 @@ describe('console reducer: purity', () => {
     for (const input of [key.enter, key.tab, key.up, '?', key.ctrl('d')] as Input[]) {
       expect(reduce(state, toEvent(input))).toEqual(reduce(state, toEvent(input)));
     }
+  });
+});
+
+describe('console reducer: a long text in the pager', () => {
+  const small = { columns: 40, rows: 7 }; // 5 rows of text at a time
+  const long = Array.from({ length: 20 }, (_, i) => `log line ${i}`).join('\n');
+  const ran = (blocks: Block[]) => feed(initialState(PROMPT, [], small), 'log view platform', key.enter, { kind: 'run-ended', outcome: { kind: 'result', blocks } });
+
+  it('a text that fits stays in the scroll-back with the rest of the reply', () => {
+    const blocks: Block[] = [{ kind: 'page', title: 'short.log', text: 'a\nb' }];
+    const { state } = ran(blocks);
+    expect(state.mode).toEqual({ kind: 'edit' });
+    expect(state.entries.at(-1)).toMatchObject({ kind: 'blocks', blocks });
+  });
+
+  it('a text that does not fit is paged, after the rest of the reply', () => {
+    const warning: Block = { kind: 'warning', text: '(the last 4 MB of platformd.log)' };
+    const { state } = ran([warning, { kind: 'page', title: 'platformd.log', text: long }]);
+    expect(state.entries.at(-1)).toMatchObject({ kind: 'blocks', blocks: [warning] });
+    expect(state.mode).toMatchObject({ kind: 'page', pager: { title: 'platformd.log', top: 0, height: 5 }, queue: [] });
+  });
+
+  it('a reply that is only a long text adds nothing to the scroll-back until it is quit', () => {
+    const { state } = ran([{ kind: 'page', title: 'platformd.log', text: long }]);
+    expect(state.entries.map((e) => e.kind)).toEqual(['echo']);
+  });
+
+  it('keys move through it; typing does not reach the line', () => {
+    const { state } = feed(ran([{ kind: 'page', title: 'platformd.log', text: long }]).state, ' ', 'j');
+    expect(state.mode).toMatchObject({ kind: 'page', pager: { top: 6 } });
+    expect(state.line.text).toBe('');
+  });
+
+  it.each([
+    ['q', 'q' as Input],
+    ['Ctrl-C', key.ctrl('c')],
+    ['Esc', key.escape],
+  ])('%s quits, leaving the last screen in the scroll-back, and the prompt comes back', (_, press) => {
+    const before = feed(ran([{ kind: 'page', title: 'platformd.log', text: long }]).state, ' ').state;
+    const { state, effects } = feed(before, press);
+    expect(state.mode).toEqual({ kind: 'edit' });
+    expect(added(before, state)).toEqual([{ kind: 'blocks', blocks: [{ kind: 'text', text: 'log line 5\nlog line 6\nlog line 7\nlog line 8\nlog line 9' }] }]);
+    expect(effects).toEqual([]);
+  });
+
+  it('several long texts are paged one after the other', () => {
+    const { state } = ran([
+      { kind: 'page', title: 'one.log', text: long },
+      { kind: 'page', title: 'two.log', text: long },
+    ]);
+    const second = feed(state, 'q').state;
+    expect(second.mode).toMatchObject({ kind: 'page', pager: { title: 'two.log' }, queue: [] });
+    expect(feed(second, 'q').state.mode).toEqual({ kind: 'edit' });
+  });
+
+  it('a resize reflows the pager and keeps its place', () => {
+    const paged = feed(ran([{ kind: 'page', title: 'platformd.log', text: long }]).state, ' ').state;
+    const { state } = feed(paged, { kind: 'resize', screen: { columns: 80, rows: 12 } });
+    expect(state.screen).toEqual({ columns: 80, rows: 12 });
+    expect(state.mode).toMatchObject({ kind: 'page', pager: { top: 5, height: 10 } });
+  });
+
+  it('a resize at the prompt only records the size, which decides what the next reply pages', () => {
+    const { state } = feed(fresh(), { kind: 'resize', screen: { columns: 80, rows: 50 } });
+    expect(state.screen).toEqual({ columns: 80, rows: 50 });
+    expect(state.mode).toEqual({ kind: 'edit' });
+    const reply = feed(state, 'log view x', key.enter, { kind: 'run-ended', outcome: { kind: 'result', blocks: [{ kind: 'page', title: 'x', text: long }] } }).state;
+    expect(reply.mode).toEqual({ kind: 'edit' }); // 20 lines fit on 50 rows
   });
 });

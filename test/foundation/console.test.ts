@@ -1,8 +1,8 @@
 // The interactive console in a real pseudo-terminal: banner, prompt,
-// Tab, ?, history, Ctrl-C and exit.
+// Tab, ?, history, Ctrl-C, the pager and exit.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLATFORM, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
@@ -104,6 +104,33 @@ describe('interactive console', () => {
       const health = await term.waitFor('HEALTH: NOT MONITORED', { from: prompt });
       await term.waitFor('platform@ink01:~$', { from: health });
       term.write('\x04');
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+    }
+  });
+
+  it('pages a long log: a screen at a time, / searches, q quits back to the prompt', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `console filler ${i}${i === 150 ? ' needle-alpha-150' : ''}${i === 180 ? ' needle-beta-180' : ''}`);
+    appendFileSync(join(node.home, 'logs', 'platformd.log'), `${lines.join('\n')}\n`);
+    const term = openTerminal(process.execPath, [PLATFORM, '--home', node.home]);
+    try {
+      const prompt = await term.waitFor('platform@ink01:~$');
+      term.write('log view platform/platformd.log\r');
+      const paged = await term.waitFor(/platform\/platformd\.log {2}lines 1-\d+ of \d+/, { from: prompt });
+      expect(term.screen()).not.toContain('needle-alpha-150'); // a screen, not the whole log
+      term.write('/');
+      await term.waitFor(/\n\/\s*$/, { from: paged });
+      let mark = term.screen().length;
+      term.write('needle-[a-z]+-1[0-9]0\r');
+      await term.waitFor('needle-alpha-150', { from: mark });
+      mark = term.screen().length;
+      term.write('G');
+      await term.waitFor('(END)', { from: mark });
+      mark = term.screen().length;
+      term.write('q');
+      await term.waitFor('platform@ink01:~$', { from: mark });
+      term.write('exit\r');
       expect(await term.exited).toBe(0);
     } finally {
       term.kill();
