@@ -54,7 +54,7 @@ export function UsageBlock({ entries, width }: { entries: [string, string][]; wi
   return <Lines lines={usageLines(entries, width)} />;
 }
 
-/** A long text (a log). The console shows it in its scroll-back, as before; one-shot commands page it (shell/pager.ts). */
+/** A long text (a log) short enough for the screen; a longer one goes to the console's pager (paging.ts) instead. */
 export function PageBlock({ text }: { text: string }) {
   return <TextBlock text={text} />;
 }

@@ -120,9 +120,10 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
     case 'key':
       return onKey(state, event.input, event.key);
     case 'resize': {
-      const { mode, screen } = { ...state, screen: event.screen };
-      if (mode.kind !== 'page') return step({ ...state, screen });
-      return step({ ...state, screen, mode: { kind: 'page', pager: resizePager(mode.pager, screen), queue: mode.queue.map((p) => resizePager(p, screen)) } });
+      const { screen } = event;
+      const { mode } = state;
+      const reflowed: Mode = mode.kind === 'page' ? { kind: 'page', pager: resizePager(mode.pager, screen), queue: mode.queue.map((p) => resizePager(p, screen)) } : mode;
+      return step({ ...state, screen, mode: reflowed });
     }
     case 'run-progress': {
       const mode = state.mode.kind === 'running' || state.mode.kind === 'question' ? { ...state.mode, progress: event.text } : state.mode;
