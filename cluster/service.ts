@@ -11,8 +11,8 @@ import type { Server } from 'node:https';
 import { badInput, failure, type ExitStatus } from '../core/errors.js';
 import { type Caller } from '../core/context.js';
 import { type Json } from '../core/reply.js';
-import { ROLE_NAMES, NODE_FLOWS, effectiveRoles, portOf, servicesFor, type RoleName } from '../firewall/catalog.js';
-import { peerMayReach } from '../firewall/compiler.js';
+import { flowsBetween, localPort, outsiderPorts, type NodeEnd } from '../catalog/derive.js';
+import { ROLE_NAMES, effectiveRoles, type RoleName } from '../catalog/roles.js';
 import type { Runtime } from '../core/runtime.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
@@ -417,13 +417,6 @@ export class ClusterService {
     );
   }
 
-  /** Catalog port → the port it really uses on a node (all nodes of a cluster are started alike). */
-  private actualPort(port: number): number {
-    const { webPorts, clusterPort } = this.runtime.options;
-    const map: Record<number, number> = { [portOf('https')]: webPorts.https, [portOf('http')]: webPorts.http, [portOf('cluster')]: clusterPort };
-    return map[port] ?? port;
-  }
-
   /**
    * From this node, with real TCP connections: every flow the catalog expects
    * towards the other members must connect, and every cluster-scoped port the
@@ -436,7 +429,7 @@ export class ClusterService {
       if (other.address === me.address) continue;
       for (const { port, service, expected } of expectedPorts(me, other)) {
         rows.push(
-          tcpOutcome(other.address, this.actualPort(port)).then((r) => ({ from: me.address, to: other.address, port, service, expected, ...r, pass: expected === 'open' ? r.outcome === 'ok' : r.outcome !== 'ok' })),
+          tcpOutcome(other.address, localPort(port, this.runtime.options)).then((r) => ({ from: me.address, to: other.address, port, service, expected, ...r, pass: expected === 'open' ? r.outcome === 'ok' : r.outcome !== 'ok' })),
         );
       }
     }
@@ -460,42 +453,20 @@ export class ClusterService {
 }
 
 /**
- * What `from` should find on `to`'s cluster-scoped and flow ports: open
- * along the catalog's node-to-node flows (and the agent for the primary),
- * blocked for every other cluster-scoped port `to` serves.
+ * What `from` should find on `to` (catalog/derive.ts): open along the
+ * catalog's flows (and the agent for the primary), blocked on every other
+ * cluster-scoped port `to` serves. All of them are TCP: a connection tells.
  */
-export function expectedPorts(from: Pick<InventoryNode, 'roles' | 'primary'>, to: Pick<InventoryNode, 'roles'>): { port: number; service: string; expected: 'open' | 'blocked' }[] {
-  const open = new Map(expectedFlows(from.roles, to.roles).map((f) => [f.port, f.service]));
-  if (from.primary) open.set(portOf('cluster'), 'cluster');
-  const out: { port: number; service: string; expected: 'open' | 'blocked' }[] = [...open].map(([port, service]) => ({ port, service, expected: 'open' }));
-  for (const service of servicesFor(to.roles)) {
-    if (service.scope !== 'cluster' || peerMayReach({ address: '', roles: from.roles, primary: from.primary }, service.name, to.roles)) continue;
-    for (const p of service.ports) if (!open.has(p.port)) out.push({ port: p.port, service: service.name, expected: 'blocked' });
-  }
-  return out.sort((a, b) => a.port - b.port);
+export function expectedPorts(from: NodeEnd, to: NodeEnd): { port: number; service: string; expected: 'open' | 'blocked' }[] {
+  const open = flowsBetween(from, to).map((f) => ({ port: f.port, service: f.service, expected: 'open' as const }));
+  const blocked = outsiderPorts(from, to).map((p) => ({ port: p.port, service: p.service, expected: 'blocked' as const }));
+  return [...open, ...blocked].sort((a, b) => a.port - b.port);
 }
 
 export interface ProvisionReport {
   nodes: string[];
   /** After `cluster del`: whether the removed node answered and left. */
   left?: boolean;
-}
-
-/** The ports the catalog's node-to-node flows open from one role set to another. */
-export function expectedFlows(from: RoleName[], to: RoleName[]): { port: number; service: string }[] {
-  const a = effectiveRoles(from);
-  const b = effectiveRoles(to);
-  // Only what the destination serves: "bi-directional" database traffic between an
-  // application and a database node still connects to the database node.
-  const served = new Set(servicesFor(to).map((s) => s.name));
-  const out = new Map<number, string>();
-  for (const flow of NODE_FLOWS) {
-    if (!served.has(flow.service)) continue;
-    if ((a.has(flow.from) && b.has(flow.to)) || (flow.bidirectional && a.has(flow.to) && b.has(flow.from))) {
-      for (const port of flow.ports) out.set(port.port, flow.service);
-    }
-  }
-  return [...out].sort((x, y) => x[0] - y[0]).map(([port, service]) => ({ port, service }));
 }
 
 function tcpOutcome(address: string, port: number): Promise<{ outcome: CheckRow['outcome']; ms?: number }> {

@@ -2,7 +2,8 @@
 // an app closes its firewall ports; starting it opens them.
 
 import { hostname as osHostname } from 'node:os';
-import { servicesFor, type ServiceSpec } from '../firewall/catalog.js';
+import { servicesFor } from '../catalog/derive.js';
+import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { AppDefinition, ServiceManager } from '../apps/service-manager.js';
 import { json, messageShape } from '../core/json-shape.js';

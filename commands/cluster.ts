@@ -3,7 +3,7 @@
 
 import type { CheckRow, ClusterService, InventoryNode } from '../cluster/service.js';
 import { choice, integer, ipAddress, text } from '../core/argtypes.js';
-import { ROLE_NAMES } from '../firewall/catalog.js';
+import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply } from '../core/reply.js';

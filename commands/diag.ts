@@ -13,6 +13,8 @@ import { backupLocations, notifyTargets } from '../net/locations.js';
 import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
 import { describeUri, effectivePort, parseUri, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { nodeOrDefault } from '../store/node.js';
+import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
+import { parseRelay } from '../notify/mail.js';
 import { SEALED_SETTINGS } from '../store/db.js';
 import { healthGroup } from './health.js';
 import { diagHealth } from './health-monitoring.js';
@@ -33,8 +35,11 @@ const proxyOf = (ctx: Context): NetworkUri | undefined => {
 async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; result: ProbeResult }[]> {
   const steps: { step: string; result: ProbeResult }[] = [];
   if (uri.scheme === 'file') return [{ step: 'path', result: { outcome: 'ok', detail: 'local path; nothing to connect to' } }];
-  const target = uri.scheme === 'mailto' ? (ctx.store.get<string>('notify.emailrelay') ?? uri.host!) : uri.host!;
-  const port = uri.scheme === 'mailto' ? 25 : effectivePort(uri)!;
+  // Mail goes to the relay (notify emailrelay), or straight to the address's host without one.
+  const relayText = ctx.store.get<string>('notify.emailrelay');
+  const relay = uri.scheme !== 'mailto' ? undefined : relayText ? parseRelay(relayText) : { host: uri.host!, port: defaultPort('smtp') };
+  const target = relay ? relay.host : uri.host!;
+  const port = relay ? relay.port : effectivePort(uri)!;
   const proxy = uri.scheme === 'https' || uri.scheme === 'http' ? proxyOf(ctx) : undefined;
   if (!proxy) {
     const resolved = await resolveName(target);
@@ -124,7 +129,7 @@ const commands: Command[] = [
     async run(ctx, args) {
       const node = nodeOrDefault(ctx.store, osHostname());
       const servers = args.server ? [args.server as string] : node.dns.length ? node.dns : systemResolvers();
-      const port = (args.port as number | undefined) ?? 53;
+      const port = (args.port as number | undefined) ?? defaultPort('dns');
       const answers = (await Promise.all(servers.map((s) => Promise.all([queryUdp(args.name as string, s, port), queryTcp(args.name as string, s, port)])))).flat();
       const rows = answers.map((a) => [a.server, a.transport.toUpperCase(), a.ok ? 'ok' : 'failed', `${a.ms.toFixed(0)} ms`, a.detail]);
       const failed = answers.length === 0 || answers.some((a) => !a.ok);
@@ -160,9 +165,12 @@ const commands: Command[] = [
       const node = nodeOrDefault(ctx.store, osHostname());
       const checks: Promise<{ step: string; result: ProbeResult }>[] = [];
       const add = (step: string, probe: Promise<ProbeResult>) => checks.push(probe.then((result) => ({ step, result })));
+      // Each external flow of the catalog towards a system configured here, on the catalog's ports.
+      const dns = configuredFlow('dns');
       for (const server of node.dns) {
-        add(`DNS ${server} UDP 53`, queryUdp(node.hostname, server).then((a) => ({ outcome: a.detail === 'timed out' ? 'timed out' : 'ok', detail: a.detail, ms: a.ms })));
-        add(`DNS ${server} TCP 53`, probeTcp(server, 53));
+        const [udp, tcp] = [flowPort(dns, 'udp'), flowPort(dns, 'tcp')];
+        add(`DNS ${server} UDP ${udp}`, queryUdp(node.hostname, server, udp).then((a) => ({ outcome: a.detail === 'timed out' ? 'timed out' : 'ok', detail: a.detail, ms: a.ms })));
+        add(`DNS ${server} TCP ${tcp}`, probeTcp(server, tcp));
       }
       for (const location of backupLocations(ctx.store)) {
         if (location.uri.host) add(`backup ${location.name} ${redactUri(location.uri)}`, probeTcp(location.uri.host, effectivePort(location.uri)!));
@@ -171,9 +179,13 @@ const commands: Command[] = [
       if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
       for (const target of notifyTargets(ctx.store).filter((t) => t.uri.scheme === 'mailto')) {
         const relay = ctx.store.get<string>('notify.emailrelay');
-        if (relay) add(`mail relay ${relay} for ${redactUri(target.uri)}`, probeTcp(relay, 25));
+        if (relay) {
+          const { host, port } = parseRelay(relay);
+          add(`mail relay ${relay} for ${redactUri(target.uri)}`, probeTcp(host, port));
+        }
       }
-      for (const server of node.ntp) add(`NTP ${server} UDP 123`, resolveName(server).then((r) => (r.outcome === 'ok' ? { ...r, detail: `resolves to ${r.detail}; NTP answers are checked by the time service` } : r)));
+      const ntp = flowPort(configuredFlow('ntp'), 'udp');
+      for (const server of node.ntp) add(`NTP ${server} UDP ${ntp}`, resolveName(server).then((r) => (r.outcome === 'ok' ? { ...r, detail: `resolves to ${r.detail}; NTP answers are checked by the time service` } : r)));
       const steps = await Promise.all(checks);
       if (steps.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
       return stepsReply(steps);

@@ -1,7 +1,7 @@
 // `system ...`: the node's identity and basic state.
 
 import { hostname as osHostname, networkInterfaces, release } from 'node:os';
-import { ROLE_NAMES, type RoleName } from '../firewall/catalog.js';
+import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
 import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
 import { sshSystemCommands } from '../ssh/system-commands.js';

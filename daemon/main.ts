@@ -18,6 +18,7 @@ import { issueToken } from '../users/tokens.js';
 import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
+import { catalogPorts } from '../catalog/derive.js';
 
 const USAGE =
   'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
@@ -28,6 +29,8 @@ const USAGE =
 
 /** The console as the appliance installs it: console users' login shell. */
 const APPLIANCE_CONSOLE = '/usr/local/bin/platform';
+/** Where an embedded (development) daemon serves the web front end: unprivileged, beside the catalog's web ports. */
+const EMBEDDED_WEB_PORTS = { https: 9443, http: 9080 };
 
 function options(argv: string[]): DaemonOptions & { installSsh: boolean } {
   const flags = parseFlags(argv, {
@@ -63,14 +66,16 @@ function options(argv: string[]): DaemonOptions & { installSsh: boolean } {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(`--${name} must be a port number 1..65535, not "${text}"`);
     return n;
   };
+  const onAppliance = catalogPorts();
   const accountsShell = flags.values['accounts-shell'] ?? (appliance ? APPLIANCE_CONSOLE : undefined);
   if (accountsShell !== undefined && !accountsShell.startsWith('/')) throw new FlagError(`--accounts-shell must be an absolute path, not "${accountsShell}"`);
   return {
     home,
     firewall,
     appliance,
-    clusterPort: port('cluster-port', 8443, 8443),
-    webPorts: { https: port('web-port', 443, 9443), http: port('http-port', 80, 9080) },
+    // An appliance uses the catalog's ports; an embedded (development) daemon moves the web front end off the privileged ones.
+    clusterPort: port('cluster-port', onAppliance.clusterPort, onAppliance.clusterPort),
+    webPorts: { https: port('web-port', onAppliance.webPorts.https, EMBEDDED_WEB_PORTS.https), http: port('http-port', onAppliance.webPorts.http, EMBEDDED_WEB_PORTS.http) },
     accountsShell,
     installSsh: flags.flags['install-ssh'] === true,
   };

@@ -3,7 +3,7 @@
 // dies by itself raised as an event.
 
 import { hostname as osHostname } from 'node:os';
-import { serviceNamed } from '../firewall/catalog.js';
+import { serviceNamed } from '../catalog/services.js';
 import { SnmpAgent } from '../snmp/agent.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { Subsystem } from '../core/runtime.js';

@@ -5,7 +5,9 @@
 // nft syntax.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { NODE_FLOWS, SERVICES, effectiveRoles, servicesFor, type PortSpec, type RoleName, type Scope, type ServiceSpec } from './catalog.js';
+import { reachesService, servicesFor } from '../catalog/derive.js';
+import type { RoleName } from '../catalog/roles.js';
+import { SERVICES, type PortSpec, type Scope, type ServiceSpec } from '../catalog/services.js';
 
 export const TABLE = 'platform';
 export const FAMILY = 'inet';
@@ -70,14 +72,10 @@ export const CLUSTER_SERVICES = SERVICES.filter((s) => s.scope === 'cluster').ma
 
 /**
  * Which members may reach a cluster-scoped service of a node with `roles`:
- * those with a node-to-node flow of the seed towards it (either way when
- * the flow is bidirectional), and the primary for the cluster agent.
+ * those the catalog gives a flow to it (catalog/derive.ts flowsBetween).
  */
 export function peerMayReach(peer: Peer, service: string, roles: readonly RoleName[]): boolean {
-  if (service === 'cluster' && peer.primary) return true;
-  const from = effectiveRoles(peer.roles);
-  const to = effectiveRoles(roles);
-  return NODE_FLOWS.some((f) => f.service === service && ((from.has(f.from) && to.has(f.to)) || (f.bidirectional && from.has(f.to) && to.has(f.from))));
+  return reachesService(peer, service, { roles });
 }
 
 // ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // from the kernel's socket tables: TCP in LISTEN state, bound UDP sockets.
 
 import { readFileSync } from 'node:fs';
-import type { Protocol } from './catalog.js';
+import type { Protocol } from '../catalog/services.js';
 
 const TABLES: readonly { file: string; protocol: Protocol; state: string }[] = [
   { file: '/proc/net/tcp', protocol: 'tcp', state: '0A' }, // LISTEN

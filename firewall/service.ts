@@ -10,9 +10,11 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failure } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
+import { localPortMap, servicesFor } from '../catalog/derive.js';
+import type { RoleName } from '../catalog/roles.js';
+import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
-import { servicesFor, type RoleName, type ServiceSpec } from './catalog.js';
 import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Peer, type Policy, type Verdict } from './compiler.js';
 import { listeningPorts } from './listening.js';
 
@@ -69,8 +71,7 @@ export class FirewallService {
 
   /** Catalog port → the port the service really uses on this node. */
   private portMap(): Record<number, number> {
-    const { webPorts, clusterPort } = this.runtime.options;
-    return { 443: webPorts.https, 80: webPorts.http, 8443: clusterPort };
+    return localPortMap(this.runtime.options);
   }
 
   managed(): ManagedSettings {

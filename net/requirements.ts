@@ -4,7 +4,9 @@
 // PDF, generated from the live topology.
 
 import { hostname as osHostname } from 'node:os';
-import { EXTERNAL_FLOWS, NODE_FLOWS, effectiveRoles, servicesFor, type RoleName } from '../firewall/catalog.js';
+import { configuredFlow, externalFlowsFor, flowPort, flowsBetween, servicesFor } from '../catalog/derive.js';
+import type { ExternalFlow } from '../catalog/flows.js';
+import type { RoleName } from '../catalog/roles.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import { backupLocations, notifyTargets } from './locations.js';
@@ -20,17 +22,18 @@ export interface RequirementRow {
   reference: string;
 }
 
-interface Member {
+export interface Member {
   label: string;
   address: string;
   roles: RoleName[];
+  primary: boolean;
 }
 
 export function members(store: Store, ownAddress: string): Member[] {
-  const rows = store.db.prepare('SELECT address, hostname, roles FROM cluster_nodes ORDER BY address').all() as { address: string; hostname: string; roles: string }[];
-  const list = rows.map((r) => ({ label: `${r.hostname}[${r.address}]`, address: r.address, roles: JSON.parse(r.roles) as RoleName[] }));
+  const rows = store.db.prepare('SELECT address, hostname, roles, is_primary FROM cluster_nodes ORDER BY address').all() as { address: string; hostname: string; roles: string; is_primary: number }[];
+  const list = rows.map((r) => ({ label: `${r.hostname}[${r.address}]`, address: r.address, roles: JSON.parse(r.roles) as RoleName[], primary: r.is_primary === 1 }));
   const node = nodeOrDefault(store, osHostname());
-  if (!list.some((m) => m.address === ownAddress)) list.unshift({ label: `${node.hostname}[${ownAddress}]`, address: ownAddress, roles: node.roles });
+  if (!list.some((m) => m.address === ownAddress)) list.unshift({ label: `${node.hostname}[${ownAddress}]`, address: ownAddress, roles: node.roles, primary: false });
   return list;
 }
 
@@ -48,37 +51,18 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     }
   }
 
-  // Between the nodes, per the seed's node-to-node tables.
-  for (const from of nodes) {
-    for (const to of nodes) {
-      if (from === to) continue;
-      const fromRoles = effectiveRoles(from.roles);
-      const toRoles = effectiveRoles(to.roles);
-      const seen = new Set<string>();
-      for (const flow of NODE_FLOWS) {
-        const forward = fromRoles.has(flow.from) && toRoles.has(flow.to);
-        const backward = flow.bidirectional && fromRoles.has(flow.to) && toRoles.has(flow.from);
-        if (!forward && !backward) continue;
-        for (const port of flow.ports) {
-          const key = `${port.protocol}/${port.port}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          rows.push({ direction: 'internal', source: from.label, destination: to.label, protocol: port.protocol, port: port.port, purpose: flow.purpose, reference: flow.source });
-        }
-      }
-    }
-  }
+  rows.push(...internalRequirements(nodes));
 
   // Outbound: the systems configured on this node, then the catalog's others.
   const node = nodeOrDefault(store, osHostname());
   const self = nodes[0]!.label;
   const outbound = (destination: string, protocol: string, port: number, purpose: string, reference: string) =>
     rows.push({ direction: 'outbound', source: self, destination, protocol, port, purpose, reference });
-  for (const server of node.ntp) outbound(server, 'udp', 123, 'NTP', 'Outbound to external systems from all nodes');
-  for (const server of node.dns) {
-    outbound(server, 'udp', 53, 'DNS', 'Network requirements of comparable appliances (seeds 000-004)');
-    outbound(server, 'tcp', 53, 'DNS (large answers, zone data)', 'Network requirements of comparable appliances (seeds 000-004)');
-  }
+  const towards = (destination: string, flow: ExternalFlow) => {
+    for (const port of flow.ports) outbound(destination, port.protocol, port.port, flow.purpose, flow.source);
+  };
+  for (const server of node.ntp) towards(server, configuredFlow('ntp'));
+  for (const server of node.dns) towards(server, configuredFlow('dns'));
   for (const location of backupLocations(store)) {
     const port = effectivePort(location.uri);
     if (location.uri.host && port) outbound(location.uri.host, 'tcp', port, `Backups to "${location.name}" (${location.uri.scheme})`, 'Outbound to external systems from all nodes');
@@ -87,18 +71,33 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
   for (const target of notifyTargets(store)) {
     if (target.uri.scheme === 'snmp') outbound(target.uri.host!, 'udp', effectivePort(target.uri)!, `SNMP traps (${target.level})`, 'Outbound to external systems from all nodes');
   }
-  if (relay && notifyTargets(store).some((t) => t.uri.scheme === 'mailto')) outbound(relay, 'tcp', 25, 'Mail relay for notifications', 'platform-cli reference: notify emailrelay');
+  if (relay && notifyTargets(store).some((t) => t.uri.scheme === 'mailto')) {
+    const smtp = configuredFlow('smtp');
+    // The relay is stored as `host[:port]` (notify emailrelay); the catalog's port when none is given.
+    const port = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(relay)?.[1];
+    outbound(relay, 'tcp', port ? Number(port) : flowPort(smtp, 'tcp'), smtp.purpose, smtp.source);
+  }
   const proxy = store.getSecret('network.proxy');
   if (proxy) {
     const uri = parseUri(proxy);
     outbound(uri.host!, 'tcp', effectivePort(uri)!, 'HTTP proxy (CONNECT)', 'Network requirements of comparable appliances (seeds 000-004)');
   }
-  const configuredKinds = new Set(['ntp', ...(node.dns.length ? ['dns'] : [])]);
-  for (const flow of EXTERNAL_FLOWS.filter((f) => f.direction === 'outbound' && !configuredKinds.has(f.kind))) {
-    if (!nodes.some((n) => flow.roles.some((r) => effectiveRoles(n.roles).has(r)))) continue;
+  const configuredKinds = new Set(['ntp', 'smtp', ...(node.dns.length ? ['dns'] : [])]);
+  for (const flow of externalFlowsFor(nodes.flatMap((n) => n.roles), 'outbound').filter((f) => !configuredKinds.has(f.kind))) {
     for (const port of flow.ports) rows.push({ direction: 'outbound', source: `${flow.roles.join('/')} nodes`, destination: flow.peer, protocol: port.protocol, port: port.port, purpose: flow.purpose, reference: flow.source });
   }
   return rows;
+}
+
+/** Between the nodes: the flows the firewall admits and `cluster check` expects (catalog/derive.ts). */
+export function internalRequirements(nodes: readonly Member[]): RequirementRow[] {
+  return nodes.flatMap((from) =>
+    nodes
+      .filter((to) => to !== from)
+      .flatMap((to) =>
+        flowsBetween(from, to).map((flow) => ({ direction: 'internal' as const, source: from.label, destination: to.label, protocol: flow.protocol, port: flow.port, purpose: flow.purpose, reference: flow.source })),
+      ),
+  );
 }
 
 const COLUMNS: (keyof RequirementRow)[] = ['direction', 'source', 'destination', 'protocol', 'port', 'purpose', 'reference'];

@@ -7,7 +7,7 @@ import { readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
 import { availableParallelism, hostname as osHostname, loadavg, networkInterfaces, uptime } from 'node:os';
 import { join } from 'node:path';
 import { webCertificateFile } from '../certs/location.js';
-import { effectiveRoles } from '../firewall/catalog.js';
+import { effectiveRoles } from '../catalog/roles.js';
 import type { Services } from '../core/context.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';

@@ -1,7 +1,7 @@
 // The node's identity and basic settings, kept in the config store under
 // one key so that `system setup` changes them in one write.
 
-import type { RoleName } from '../firewall/catalog.js';
+import type { RoleName } from '../catalog/roles.js';
 import type { Store } from './db.js';
 
 export interface NodeSettings {

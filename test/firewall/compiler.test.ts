@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { compile, DEFAULT_LIMITS, explain, FirewallInputError, parseNetwork, peerUpdateScript, policyOf, type FirewallInput } from '../../firewall/compiler.js';
-import { SERVICES, servicesFor } from '../../firewall/catalog.js';
 
 const base: FirewallInput = {
   roles: ['webproxy'],
@@ -12,21 +11,6 @@ const base: FirewallInput = {
   management: [],
   limits: DEFAULT_LIMITS,
 };
-
-describe('the catalog', () => {
-  it('gives every role SSH, SNMP and the cluster port, and public web only to proxies and applications', () => {
-    const ports = (role: 'webproxy' | 'application' | 'database') => servicesFor([role]).flatMap((s) => s.ports.map((p) => p.port));
-    for (const role of ['webproxy', 'application', 'database'] as const) expect(ports(role)).toEqual(expect.arrayContaining([22, 161, 162, 8443]));
-    expect(ports('webproxy')).toEqual(expect.arrayContaining([80, 443]));
-    expect(ports('database')).not.toContain(443);
-    expect(ports('database')).toEqual(expect.arrayContaining([27017, 27019, 27020, 27030]));
-    expect(servicesFor(['unified']).map((s) => s.name)).toEqual(servicesFor(['application', 'database']).map((s) => s.name));
-  });
-
-  it('cites a seed table for every service', () => {
-    for (const service of SERVICES) expect(service.source.length).toBeGreaterThan(10);
-  });
-});
 
 describe('the compiler', () => {
   it('opens running services only, cluster ports only from the peer sets, and drops the rest', () => {
