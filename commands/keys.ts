@@ -17,6 +17,7 @@ import { openTcp } from '../net/probe.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { authorizedKeysDir } from '../ssh/openssh.js';
 import { knownHostsFile, nodePrivateKeyFile, nodeSshDir, trustedHosts, type TrustedHost } from '../ssh/known-hosts.js';
+import { defaultPort } from '../catalog/derive.js';
 
 const sshDir = (ctx: Context) => nodeSshDir(ctx.paths);
 const privateKey = (ctx: Context) => nodePrivateKeyFile(ctx.paths);
@@ -38,7 +39,7 @@ const userAtHost: ArgType<{ user: string; host: string }> = {
 
 const trusted = (ctx: Context): TrustedHost[] => trustedHosts(ctx.paths);
 
-const knownName = (h: string, port: number) => (port === 22 ? h : `[${h}]:${port}`);
+const knownName = (h: string, port: number) => (port === defaultPort('ssh') ? h : `[${h}]:${port}`);
 
 /** Connects with ssh2; `verify` sees the host key, `auth` says how to log in. */
 async function connectSsh(target: { host: string; port: number; user?: string }, verify: (blob: Buffer) => boolean, auth: { password?: string; privateKey?: Buffer }) {
@@ -94,7 +95,7 @@ const commands: Command[] = [
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
     ],
     async run(ctx, args) {
-      const target = { host: args.host as string, port: (args.port as number | undefined) ?? 22 };
+      const target = { host: args.host as string, port: (args.port as number | undefined) ?? defaultPort('ssh') };
       let seen: Buffer | undefined;
       const client = await connectSsh(target, (blob) => ((seen = blob), false), {}).catch((error) => {
         if (seen) return undefined; // refused on purpose after seeing the key
@@ -121,7 +122,7 @@ const commands: Command[] = [
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
     ],
     run(ctx, args) {
-      const port = (args.port as number | undefined) ?? 22;
+      const port = (args.port as number | undefined) ?? defaultPort('ssh');
       const list = trusted(ctx);
       const kept = list.filter((t) => !(t.host === args.host && t.port === port));
       if (kept.length === list.length) throw badInput('not-trusted', `${knownName(args.host as string, port)} is not a trusted host; see "keys list"`);
@@ -139,10 +140,10 @@ const commands: Command[] = [
     ],
     async run(ctx, args) {
       const { user, host: remote } = args.target as { user: string; host: string };
-      const port = (args.port as number | undefined) ?? 22;
+      const port = (args.port as number | undefined) ?? defaultPort('ssh');
       if (!existsSync(`${privateKey(ctx)}.pub`)) throw failure('no-key', 'the node has no key pair yet; run "keys create"');
       const known = trusted(ctx).find((t) => t.host === remote && t.port === port);
-      if (!known) throw failure('not-trusted', `${knownName(remote, port)} is not trusted yet; run "keys add ${remote}${port === 22 ? '' : ` ${port}`}" first`);
+      if (!known) throw failure('not-trusted', `${knownName(remote, port)} is not trusted yet; run "keys add ${remote}${port === defaultPort('ssh') ? '' : ` ${port}`}" first`);
       const password = await ctx.ask({ text: `password of ${user}@${remote}`, secret: true });
       const verify = (blob: Buffer) => blob.toString('base64') === known.key;
       const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();

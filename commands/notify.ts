@@ -16,6 +16,7 @@ import { badInput, failure } from '../core/errors.js';
 import { reply, type Json, type Reply } from '../core/reply.js';
 import { type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
+import { defaultPort } from '../catalog/derive.js';
 
 /** The targets by level, the relay and what waits in the outbox: as the appliance prints them, and as JSON (secrets hidden). */
 function listing(ctx: Context): Reply {
@@ -44,19 +45,19 @@ const listingShape = json.object({
   snmpEnterprise: json.string(),
 });
 
-/** `host[:port]`: a host name or address (IPv6 in brackets when a port follows); port 25 when none. */
+/** `host[:port]`: a host name or address (IPv6 in brackets when a port follows); the catalog's SMTP port when none. */
 const relay: ArgType<string> = {
   hint: '<smtp-host>[:<port>]',
   parse(value) {
     let parsed: { host: string; port: number };
     try {
-      parsed = isIP(value) === 6 ? { host: value, port: 25 } : parseRelay(value);
+      parsed = isIP(value) === 6 ? { host: value, port: defaultPort('smtp') } : parseRelay(value);
     } catch (error) {
       throw badInput('bad-relay', `<smtp-host>[:<port>]: ${(error as Error).message}`);
     }
     const name = host('<smtp-host>').parse(parsed.host);
     const shownHost = name.includes(':') ? `[${name}]` : name;
-    return parsed.port === 25 ? shownHost : `${shownHost}:${parsed.port}`;
+    return parsed.port === defaultPort('smtp') ? shownHost : `${shownHost}:${parsed.port}`;
   },
 };
 
@@ -102,7 +103,7 @@ const commands: Command[] = [
   },
   {
     words: ['notify', 'emailrelay'],
-    summary: 'Set the mail relay (host[:port], default port 25)',
+    summary: `Set the mail relay (host[:port], default port ${defaultPort('smtp')})`,
     json: listingShape,
     args: [{ name: 'relay', type: relay }],
     run(ctx, args) {

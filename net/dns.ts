@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
+import { defaultPort } from '../catalog/derive.js';
 
 export interface DnsAnswer {
   transport: 'udp' | 'tcp';
@@ -88,7 +89,7 @@ function result(transport: 'udp' | 'tcp', server: string, start: number, reply: 
   }
 }
 
-export function queryUdp(name: string, server: string, port = 53, timeoutMs = 2000): Promise<DnsAnswer> {
+export function queryUdp(name: string, server: string, port = defaultPort('dns'), timeoutMs = 2000): Promise<DnsAnswer> {
   const id = randomInt(65536);
   const start = performance.now();
   return new Promise((resolve) => {
@@ -105,7 +106,7 @@ export function queryUdp(name: string, server: string, port = 53, timeoutMs = 20
   });
 }
 
-export function queryTcp(name: string, server: string, port = 53, timeoutMs = 2000): Promise<DnsAnswer> {
+export function queryTcp(name: string, server: string, port = defaultPort('dns'), timeoutMs = 2000): Promise<DnsAnswer> {
   const id = randomInt(65536);
   const start = performance.now();
   return new Promise((resolve) => {

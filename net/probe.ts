@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { NetworkUri } from './uri.js';
+import { defaultPort } from '../catalog/derive.js';
 
 export type Outcome = 'ok' | 'refused' | 'timed out' | 'unresolved' | 'tls intercepted' | 'tls untrusted' | 'failed';
 
@@ -22,7 +23,7 @@ export const DEFAULT_TIMEOUT_MS = 3000;
 export function openTcp(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number } = {}): Promise<Socket> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const target = options.proxy ? { host: options.proxy.host!, port: options.proxy.port ?? 80 } : { host, port };
+    const target = options.proxy ? { host: options.proxy.host!, port: options.proxy.port ?? defaultPort('http') } : { host, port };
     const socket = netConnect(target);
     socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
@@ -131,7 +132,7 @@ export async function probeTls(host: string, port: number, options: { proxy?: Ne
 export async function probeSftp(uri: NetworkUri, options: { timeoutMs?: number; privateKey?: Buffer } = {}): Promise<ProbeResult> {
   const { Client } = (await import('ssh2')).default;
   const start = performance.now();
-  const port = uri.port ?? 22;
+  const port = uri.port ?? defaultPort('ssh');
   let sock: Socket;
   try {
     sock = await openTcp(uri.host!, port, options);

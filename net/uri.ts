@@ -17,11 +17,20 @@ import { isIP } from 'node:net';
 import { isHostname } from '../core/argtypes.js';
 import { badInput } from '../core/errors.js';
 import { type ArgType } from '../core/command.js';
+import { defaultPort } from '../catalog/derive.js';
 
 export const SCHEMES = ['ftp', 'http', 'https', 'file', 'sftp', 'scp', 'mailto', 'snmp'] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
-export const DEFAULT_PORTS: Record<Exclude<Scheme, 'file' | 'mailto'>, number> = { ftp: 21, http: 80, https: 443, sftp: 22, scp: 22, snmp: 162 };
+/** The port a URI without one means: its protocol's well-known port, from the catalog. */
+export const DEFAULT_PORTS: Record<Exclude<Scheme, 'file' | 'mailto'>, number> = {
+  ftp: defaultPort('ftp'),
+  http: defaultPort('http'),
+  https: defaultPort('https'),
+  sftp: defaultPort('ssh'),
+  scp: defaultPort('ssh'),
+  snmp: defaultPort('snmpTrap'),
+};
 export const SNMP_AUTH_PROTOCOLS = ['MD5', 'SHA', 'SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'] as const;
 /** Privacy (encryption) protocols every SNMP v3 agent and manager has (AES is AES-128 CFB). */
 export const SNMP_PRIV_PROTOCOLS = ['DES', 'AES'] as const;

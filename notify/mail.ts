@@ -5,17 +5,18 @@
 
 import type { Transporter } from 'nodemailer';
 import { mailBody, mailSubject, type Notification } from './message.js';
+import { defaultPort } from '../catalog/derive.js';
 
 export interface Relay {
   host: string;
   port: number;
 }
 
-/** `host[:port]`, IPv6 in brackets; port 25 by default. */
+/** `host[:port]`, IPv6 in brackets; the catalog's SMTP port by default. */
 export function parseRelay(text: string): Relay {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) throw new Error(`"${text}" is not host[:port]`);
-  const port = match[2] === undefined ? 25 : Number(match[2]);
+  const port = match[2] === undefined ? defaultPort('smtp') : Number(match[2]);
   if (port < 1 || port > 65535) throw new Error(`port ${match[2]} is not 1-65535`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }

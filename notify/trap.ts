@@ -9,6 +9,7 @@
 
 import type { NetworkUri } from '../net/uri.js';
 import type { Notification } from './message.js';
+import { defaultPort } from '../catalog/derive.js';
 
 export const ENTERPRISE_OID = '1.3.6.1.4.1.8072.9999.9999.7';
 /** The notification's own OID (snmpTrapOID.0). */
@@ -20,7 +21,7 @@ export const VARBIND_OIDS = {
   text: `${ENTERPRISE_OID}.1.4`,
 } as const;
 
-const DEFAULT_TRAP_PORT = 162;
+const DEFAULT_TRAP_PORT = defaultPort('snmpTrap');
 /** How long an inform waits for its acknowledgement, and how often it is repeated meanwhile. */
 export const INFORM_TIMEOUT_MS = 3000;
 const INFORM_RETRIES = 1;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../core/paths.js';
+import { defaultPort } from '../catalog/derive.js';
 
 export const nodeSshDir = (paths: Paths) => join(paths.etc, 'ssh');
 export const nodePrivateKeyFile = (paths: Paths) => join(nodeSshDir(paths), 'id_ed25519');
@@ -26,7 +27,7 @@ export function trustedHosts(paths: Paths): TrustedHost[] {
     .map((line) => {
       const [name, type, key] = line.split(' ') as [string, string, string];
       const match = /^\[(.+)\]:(\d+)$/.exec(name);
-      return { host: match ? match[1]! : name, port: match ? Number(match[2]) : 22, type, key };
+      return { host: match ? match[1]! : name, port: match ? Number(match[2]) : defaultPort('ssh'), type, key };
     });
 }
 

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Client as FtpClient } from 'basic-ftp';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
+import { defaultPort } from '../../catalog/derive.js';
 
 const TIMEOUT_MS = 15_000;
 
@@ -20,7 +21,7 @@ async function open(options: TransportOptions, password: string): Promise<{ clie
   const { uri } = options;
   const client = new Client(TIMEOUT_MS);
   try {
-    await client.connect(uri.host!, uri.port ?? 21);
+    await client.connect(uri.host!, uri.port ?? defaultPort('ftp'));
     // FEAT before logging in: credentials go over TLS whenever the server offers it.
     const features = await client.features();
     const tls = features.get('AUTH')?.toUpperCase().split(/\s+/).includes('TLS') ?? false;

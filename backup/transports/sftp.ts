@@ -13,6 +13,7 @@ import { lstat } from 'node:fs/promises';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
 import { openTcp } from '../../net/probe.js';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
+import { defaultPort } from '../../catalog/derive.js';
 
 const READY_TIMEOUT_MS = 10_000;
 
@@ -20,9 +21,9 @@ async function connect(options: TransportOptions, password: string | undefined):
   const { Client } = (await import('ssh2')).default;
   const { uri } = options;
   const host = uri.host!;
-  const port = uri.port ?? 22;
+  const port = uri.port ?? defaultPort('ssh');
   const trusted = options.trustedHostKey(host, port);
-  if (!trusted) throw new TransportError(`${host}:${port} is not a trusted host; check its fingerprint with "keys add ${host}${port === 22 ? '' : ` ${port}`}" first`);
+  if (!trusted) throw new TransportError(`${host}:${port} is not a trusted host; check its fingerprint with "keys add ${host}${port === defaultPort('ssh') ? '' : ` ${port}`}" first`);
   let sock: Socket;
   try {
     sock = await openTcp(host, port, { proxy: options.proxy, timeoutMs: READY_TIMEOUT_MS });
@@ -36,7 +37,7 @@ async function connect(options: TransportOptions, password: string | undefined):
     options.signal.addEventListener('abort', onAbort, { once: true });
     client.on('error', (error) => {
       options.signal.removeEventListener('abort', onAbort);
-      if (keyRefused) reject(new TransportError(`${host}:${port} presented a host key that is not the one the node trusts: refused (if the server's key really changed, run "keys add ${host}${port === 22 ? '' : ` ${port}`}" again)`));
+      if (keyRefused) reject(new TransportError(`${host}:${port} presented a host key that is not the one the node trusts: refused (if the server's key really changed, run "keys add ${host}${port === defaultPort('ssh') ? '' : ` ${port}`}" again)`));
       else if ((error as { level?: string }).level === 'client-authentication') reject(Object.assign(new TransportError(`login refused for ${username(options)} on ${host}`), { authentication: true }));
       else reject(new TransportError(`${host}:${port}: ${error.message}`));
     });
