@@ -26,22 +26,28 @@ export interface NodeFlow {
 }
 
 /**
- * The seed's flow tables give 27017 and 27030 (arbiter); its service list
- * gives the database node 27019 and 27020. The flows keep all four, so that
- * `cluster check` and the network-requirements report ask for exactly what
- * the firewall admits to the database service.
+ * Database access between two nodes. The seed's flow tables give 27017 and
+ * 27030 (arbiter); its service list gives the database node 27019 and 27020.
+ * The flows keep both, each citing its table, so that `cluster check` and the
+ * network-requirements report ask for exactly what the firewall admits to the
+ * database service.
  */
-const DB_FLOW_PORTS = tcp(27017, 27030, 27019, 27020);
-const DB_NOTE = 'Flow tables: TCP 27017 and 27030; Service and Ports list, Database row: 27019 and 27020 (the seed disagrees; all four are kept).';
+function databaseFlows(from: BaseRole, to: BaseRole, table: string): NodeFlow[] {
+  const note = 'The seed disagrees: TCP 27017 and 27030 in the flow tables, 27019 and 27020 in the service list; all four are kept.';
+  return [
+    { from, to, service: 'database', ports: tcp(27017, 27030), purpose: 'Database access', bidirectional: true, source: table, note },
+    { from, to, service: 'database', ports: tcp(27019, 27020), purpose: 'Database access', bidirectional: true, source: 'Service and Ports list, Database row', note },
+  ];
+}
 
 export const NODE_FLOWS: readonly NodeFlow[] = [
   { from: 'webproxy', to: 'webproxy', service: 'cluster', ports: tcp(8443), purpose: 'Cluster communications', bidirectional: true, source: 'Proxy to Proxy Node' },
   { from: 'webproxy', to: 'application', service: 'https', ports: tcp(443), purpose: 'User access', bidirectional: false, source: 'Proxy to Unified/Application Node' },
   { from: 'webproxy', to: 'application', service: 'cluster', ports: tcp(8443), purpose: 'Cluster communications', bidirectional: true, source: 'Proxy to Unified/Application Node' },
   { from: 'application', to: 'application', service: 'cluster', ports: tcp(8443), purpose: 'Cluster communications', bidirectional: true, source: 'Application node to Application node; Unified Node to Unified node' },
-  { from: 'application', to: 'database', service: 'database', ports: DB_FLOW_PORTS, purpose: 'Database access', bidirectional: true, source: 'Application Node to Database node; Unified Node to Unified node', note: DB_NOTE },
+  ...databaseFlows('application', 'database', 'Application Node to Database node; Unified Node to Unified node'),
   { from: 'application', to: 'database', service: 'cluster', ports: tcp(8443), purpose: 'Cluster communications', bidirectional: true, source: 'Application Node to Database node' },
-  { from: 'database', to: 'database', service: 'database', ports: DB_FLOW_PORTS, purpose: 'Database access', bidirectional: true, source: 'Database Node to Database node; Unified Node to Unified node', note: DB_NOTE },
+  ...databaseFlows('database', 'database', 'Database Node to Database node; Unified Node to Unified node'),
   { from: 'database', to: 'database', service: 'cluster', ports: tcp(8443), purpose: 'Cluster communications', bidirectional: true, source: 'Database Node to Database node' },
 ];
 

@@ -43,10 +43,14 @@ describe('the catalog data', () => {
     expect(database.source).toMatch(/27017, 27030/);
     expect(database.source).toMatch(/27019, 27020/);
     expect(database.note).toMatch(/disagrees/);
-    for (const flow of NODE_FLOWS.filter((f) => f.service === 'database')) {
-      expect(ports([...flow.ports]).sort()).toEqual([27017, 27019, 27020, 27030]);
-      expect(flow.note).toMatch(/27017 and 27030.*27019 and 27020/);
+    for (const [from, to] of [['application', 'database'], ['database', 'database']]) {
+      const flows = NODE_FLOWS.filter((f) => f.service === 'database' && f.from === from && f.to === to);
+      expect(flows.flatMap((f) => ports([...f.ports])).sort()).toEqual([27017, 27019, 27020, 27030]);
+      expect(flows.find((f) => f.ports.some((p) => p.port === 27019))!.source).toBe('Service and Ports list, Database row');
+      for (const flow of flows) expect(flow.note).toMatch(/27017 and 27030.*27019 and 27020/);
     }
+    // cluster check probes node-to-node flows with TCP connections: they are all TCP.
+    for (const flow of NODE_FLOWS) for (const p of flow.ports) expect(p.protocol).toBe('tcp');
   });
 
   it('uses only ports of its own services in node-to-node flows', () => {
