@@ -9,6 +9,7 @@ import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ClusterFiles } from './identity.js';
+import { NODE_ANSWER_LIMITS } from '../core/protocol.js';
 
 export const AGENT_TIMEOUT_MS = 5000;
 
@@ -120,6 +121,9 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** The most an agent's answer may hold (a whole `cluster run` reply included); reading stops past it. */
+export const AGENT_ANSWER_BYTES = NODE_ANSWER_LIMITS.bytes;
+
 export interface CallResult<T> {
   body: T;
   /** The SHA-256 fingerprint of the certificate the other node presented. */
@@ -147,9 +151,15 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
         timeout: options.timeoutMs ?? AGENT_TIMEOUT_MS,
       },
       (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          if (bytes > AGENT_ANSWER_BYTES) req.destroy(new Error(`the agent's answer is larger than ${AGENT_ANSWER_BYTES / 1024 / 1024} MiB`));
+          else chunks.push(d);
+        });
         res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
           const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? '';
           let parsed: unknown;
           try {

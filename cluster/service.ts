@@ -8,12 +8,11 @@ import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
-import { badInput, failure, type ExitStatus } from '../core/errors.js';
-import { type Caller } from '../core/context.js';
-import { type Json } from '../core/reply.js';
+import { badInput, failure } from '../core/errors.js';
 import { flowsBetween, localPort, outsiderPorts, type NodeEnd } from '../catalog/derive.js';
 import { ROLE_NAMES, effectiveRoles, type RoleName } from '../catalog/roles.js';
 import type { Runtime } from '../core/runtime.js';
+import { errorResponse, parseNodeAnswer, type FinalAnswer } from '../core/protocol.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
 import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
@@ -40,7 +39,11 @@ export interface InventoryNode {
   lastSeen?: string;
 }
 
-export type RunCommand = (words: string[], caller: Caller) => Promise<{ exitStatus: ExitStatus; text: string; data: Json }>;
+/** One node's part of `cluster run`: its answer as checked (core/protocol.ts), or why there is none. */
+export interface NodeRun {
+  node: InventoryNode;
+  answer: FinalAnswer;
+}
 
 interface Joinable {
   code: string;
@@ -72,10 +75,7 @@ export class ClusterService {
   /** The inventory before a commit, kept for a rollback. */
   private readonly previous = new Map<string, InventoryNode[]>();
 
-  constructor(
-    private readonly runtime: Runtime,
-    private readonly runCommand: RunCommand,
-  ) {
+  constructor(private readonly runtime: Runtime) {
     this.files = clusterFiles(runtime.paths);
   }
 
@@ -281,8 +281,10 @@ export class ClusterService {
         const words = body.words.map(String);
         const user = body.user === undefined ? 'platform' : String(body.user);
         if (!/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(user)) throw new AgentError(400, 'user: not a user name');
+        const execute = this.runtime.services.execute;
+        if (!execute) throw new AgentError(503, 'this daemon runs no commands for the cluster');
         // The only 'cluster' caller there is: the primary proved itself with its member certificate.
-        return this.runCommand(words, { user, authenticated: true, origin: 'cluster', address: peer.address, interactive: false, assumeYes: body.yes === true });
+        return execute(words, { user, authenticated: true, origin: 'cluster', address: peer.address, interactive: false, assumeYes: body.yes === true });
       }),
       check: async (body) => this.checkFrom(validInventory(body.inventory)),
       // Removed by the primary: this node forgets the cluster and may be prepared again.
@@ -403,15 +405,15 @@ export class ClusterService {
     return [node];
   }
 
-  async run(target: string, words: string[], user: string, timeoutMs: number): Promise<{ node: InventoryNode; exitStatus: number; text: string }[]> {
+  async run(target: string, words: string[], user: string, timeoutMs: number): Promise<NodeRun[]> {
     const nodes = this.targets(target);
     return Promise.all(
       nodes.map(async (node) => {
         try {
-          const result = await this.onNode<{ exitStatus: number; text: string }>(node, 'run', { words, user, yes: true }, timeoutMs);
-          return { node, exitStatus: result.exitStatus, text: result.text };
+          const checked = parseNodeAnswer(await this.onNode<unknown>(node, 'run', { words, user, yes: true }, timeoutMs));
+          return { node, answer: checked.ok ? checked.answer : errorResponse('bad-answer', `${node.address}: its answer was refused: ${checked.problem}`, 1) };
         } catch (error) {
-          return { node, exitStatus: 1, text: (error as Error).message };
+          return { node, answer: errorResponse('not-responding', (error as Error).message, 1) };
         }
       }),
     );

@@ -6,8 +6,8 @@ import { choice, integer, ipAddress, text } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
-import { reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { reply, type Block } from '../core/reply.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 function clusterOf(ctx: Context): ClusterService {
@@ -63,7 +63,7 @@ const reportShape = json.object({ nodes: json.array(json.string()), left: json.n
 const reportJson = (r: { nodes: string[]; left?: boolean }) => ({ nodes: r.nodes, left: r.left ?? null });
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['cluster', 'prepnode'],
     summary: 'Make this node joinable for 15 minutes and print what the primary needs',
     json: json.object({ code: json.string(), fingerprint: json.string(), address: json.string(), until: json.time() }),
@@ -77,8 +77,8 @@ const commands: Command[] = [
         prepared,
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'add'],
     summary: 'Add a prepared node to the cluster (run on the primary)',
     json: json.object(memberShape),
@@ -86,26 +86,26 @@ const commands: Command[] = [
       { name: 'ip', type: ipAddress() },
       { name: 'code', type: joinCode, optional: true },
     ],
-    async run(ctx, args) {
-      const code = (args.code as string | undefined) ?? joinCode.parse((await ctx.ask({ text: `join code printed by "cluster prepnode" on ${args.ip as string}`, secret: true })).trim());
-      const node = await clusterOf(ctx).add(args.ip as string, code, ctx.progress);
+    async run(ctx, { ip, code: given }) {
+      const code = given ?? joinCode.parse((await ctx.ask({ text: `join code printed by "cluster prepnode" on ${ip}`, secret: true })).trim());
+      const node = await clusterOf(ctx).add(ip, code, ctx.progress);
       return reply.blocks([{ kind: 'text', text: `added ${label(node)} (${node.roles.join(',')}, data centre ${node.dataCentre}); run "cluster provision" when all nodes are added` }], memberJson(node));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'del'],
     summary: 'Remove a node; its access to every other node ends at once',
     json: reportShape,
     args: [{ name: 'ip', type: member }],
-    confirm: (args) => `Remove ${args.ip as string} from the cluster? Its cluster ports close on every node.`,
-    async run(ctx, args) {
-      const report = await clusterOf(ctx).del(args.ip as string, ctx.progress);
-      const done = reply.text(`removed ${args.ip as string}; provisioned ${report.nodes.join(', ')}`, reportJson(report));
+    confirm: ({ ip }) => `Remove ${ip} from the cluster? Its cluster ports close on every node.`,
+    async run(ctx, { ip }) {
+      const report = await clusterOf(ctx).del(ip, ctx.progress);
+      const done = reply.text(`removed ${ip}; provisioned ${report.nodes.join(', ')}`, reportJson(report));
       if (report.left) return done;
-      return reply.blocks([...done.blocks, { kind: 'warning', text: `${args.ip as string} did not answer: it still believes it is a member (no other node accepts it). Power it off, or run "cluster prepnode" on it before it joins again.` }], reportJson(report));
+      return reply.blocks([...done.blocks, { kind: 'warning', text: `${ip} did not answer: it still believes it is a member (no other node accepts it). Power it off, or run "cluster prepnode" on it before it joins again.` }], reportJson(report));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'list'],
     summary: 'List the member nodes',
     json: json.array(json.object(memberShape)),
@@ -117,8 +117,8 @@ const commands: Command[] = [
         nodes.map(memberJson),
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'status'],
     summary: 'Nodes by data centre and role; unreachable ones shown as not responding',
     json: json.array(json.object({ ...memberShape, responding: json.boolean() })),
@@ -129,43 +129,61 @@ const commands: Command[] = [
       for (const centre of centres) {
         lines.push(`Data Centre: ${centre}`);
         const inCentre = nodes.filter((n) => (n.responding ? n.dataCentre === centre : centre === 'unknown'));
-        for (const role of ['application', 'webproxy', 'database']) {
-          const withRole = inCentre.filter((n) => n.roles.includes(role as never) || (role !== 'webproxy' && n.roles.includes('unified')));
+        for (const role of ['application', 'webproxy', 'database'] as const) {
+          const withRole = inCentre.filter((n) => n.roles.includes(role) || (role !== 'webproxy' && n.roles.includes('unified')));
           withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : CONTINUATION}${label(n)}${n.responding ? '' : ' (not responding)'}`));
         }
       }
       return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }], nodes.map((n) => ({ ...memberJson(n), responding: n.responding })));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'provision'],
     summary: 'Push the inventory to every node: all validate, then all commit, or none changes',
     json: reportShape,
     args: [{ name: 'mode', type: choice('<fast|serial>', ['fast', 'serial'] as const), optional: true, summary: 'fast (default): all nodes at once; serial: one node at a time' }],
-    async run(ctx, args) {
+    async run(ctx, { mode }) {
       const service = clusterOf(ctx);
-      const report = await service.provision(ctx.progress, service.inventory(), args.mode === 'serial');
+      const report = await service.provision(ctx.progress, service.inventory(), mode === 'serial');
       return reply.text(`provisioned ${report.nodes.join(', ')}`, reportJson(report));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'run'],
     summary: 'Run a command on other nodes: all, notme, an address or a role',
-    json: json.array(json.object({ node: json.string(), exitStatus: json.integer(), output: json.string() })),
+    json: json.array(
+      json.object({
+        node: json.string(),
+        hostname: json.string(),
+        exitStatus: json.integer(),
+        /** The node's own `--json` answer to the command; null when it failed. */
+        data: json.nullable(json.any()),
+        error: json.nullable(json.object({ code: json.string(), message: json.string() })),
+      }),
+    ),
     args: [
       { name: 'target', type: target },
       { name: 'command', type: text('<command>'), rest: true },
     ],
     options: [{ name: 'timeout', type: integer('<seconds>', 1, 3600), summary: 'per node, before it counts as failed (default 30); give it before the target' }],
-    async run(ctx, args) {
-      const timeout = ((args.timeout as number | undefined) ?? 30) * 1000;
-      const results = await clusterOf(ctx).run(args.target as string, args.command as string[], ctx.caller.user, timeout);
-      const text = results.map((r) => `== ${label(r.node)}: ${r.exitStatus === 0 ? 'ok' : `failed (${r.exitStatus})`}\n${r.text.trimEnd()}`).join('\n');
-      const failed = results.some((r) => r.exitStatus !== 0);
-      return reply.blocks([{ kind: 'text', text }], results.map((r) => ({ node: r.node.address, exitStatus: r.exitStatus, output: r.text })), failed ? 1 : 0);
+    async run(ctx, { target, command, timeout }) {
+      const results = await clusterOf(ctx).run(target, command, ctx.caller.user, (timeout ?? 30) * 1000);
+      // Each node's own blocks under a heading: the renderers draw tables and trees as the node built them.
+      const blocks = results.flatMap(({ node, answer }): Block[] => [
+        { kind: 'text', text: `== ${label(node)}: ${answer.exitStatus === 0 ? 'ok' : `failed (${answer.exitStatus})`}` },
+        ...(answer.type === 'result' ? answer.blocks : [{ kind: 'warning' as const, text: answer.message }]),
+      ]);
+      const data = results.map(({ node, answer }) => ({
+        node: node.address,
+        hostname: node.hostname,
+        exitStatus: answer.exitStatus,
+        data: answer.type === 'result' ? answer.data : null,
+        error: answer.type === 'error' ? { code: answer.code, message: answer.message } : null,
+      }));
+      return reply.blocks(blocks, data, results.some((r) => r.answer.exitStatus !== 0) ? 1 : 0);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['cluster', 'check'],
     summary: 'Test, from every node, every flow the catalog expects between the nodes',
     json: json.array(json.object({ from: json.string(), to: json.string(), port: json.integer(), service: json.string(), expected: json.oneOf('open', 'blocked'), outcome: json.oneOf('ok', 'blocked', 'nothing listening', 'not responding'), pass: json.boolean(), ms: json.nullable(json.number()) })),
@@ -186,7 +204,7 @@ const commands: Command[] = [
         failed ? 1 : 0,
       );
     },
-  },
+  }),
 ];
 
 export const clusterGroup: Group = { word: 'cluster', summary: 'cluster management', commands };

@@ -47,6 +47,8 @@ export const json = {
   boolean: (): Shape<boolean> => scalar('a boolean', (v) => typeof v === 'boolean'),
   /** A point in time, ISO 8601 with its offset: 2026-11-29T14:00:00.000Z. */
   time: (): Shape<string> => scalar('an ISO 8601 time', (v) => typeof v === 'string' && ISO_8601.test(v) && !Number.isNaN(Date.parse(v))),
+  /** Any JSON value: another command's data (`cluster run`), whose own shape is declared beside that command. */
+  any: (): Shape<unknown> => scalar('any JSON value', (v) => v !== undefined),
   nullable<T>(shape: Shape<T>): Shape<T | null> {
     return {
       description: `${shape.description} or null`,

@@ -123,6 +123,65 @@ export const responseSchema = z.discriminatedUnion('type', [
 ]);
 
 // ---------------------------------------------------------------------------
+// A member's answer to `cluster run` (cluster agent -> primary).
+
+/** What one command's run ends with: its Reply, or its error. */
+export type FinalAnswer = Extract<Response, { type: 'result' } | { type: 'error' }>;
+
+/** The bounds of one node's answer to `cluster run`: another node is untrusted input too. */
+export const NODE_ANSWER_LIMITS = {
+  /** The whole answer as received (cluster/agent.ts stops reading past it). */
+  bytes: 4 * 1024 * 1024,
+  blocks: 1024,
+  /** Nesting of the data (and of a tree block's value). */
+  depth: 32,
+  /** Items of one list or keys of one object. */
+  items: 65_536,
+  /** One string. */
+  stringChars: 1024 * 1024,
+} as const;
+
+/** True when `value` is nested no deeper than `depth` and no list or object holds more than `items` entries; iterative, so a hostile nesting cannot overflow the stack. */
+export function withinJsonBounds(value: unknown, depth: number = NODE_ANSWER_LIMITS.depth, items: number = NODE_ANSWER_LIMITS.items): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, level] = pending.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (level >= depth) return false;
+    const children = Array.isArray(item) ? item : Object.values(item);
+    if (children.length > items) return false;
+    for (const child of children) pending.push([child, level + 1]);
+  }
+  return true;
+}
+
+const boundedText = z.string().check(z.maxLength(NODE_ANSWER_LIMITS.stringChars));
+const boundedList = <T extends z.ZodMiniType>(item: T) => z.array(item).check(z.maxLength(NODE_ANSWER_LIMITS.items));
+const boundedJson = z.json().check(z.refine((value) => withinJsonBounds(value), `nested deeper than ${NODE_ANSWER_LIMITS.depth} or longer than ${NODE_ANSWER_LIMITS.items} items`));
+const nodeBlock = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('text'), text: boundedText }),
+  z.strictObject({ kind: z.literal('warning'), text: boundedText }),
+  z.strictObject({ kind: z.literal('page'), title: boundedText, text: boundedText }),
+  z.strictObject({ kind: z.literal('tree'), value: z.record(boundedText, z.json()).check(z.refine((value) => withinJsonBounds(value), 'tree too deep or too long')) }),
+  z.strictObject({ kind: z.literal('table'), columns: boundedList(boundedText), rows: boundedList(boundedList(boundedText)) }),
+  z.strictObject({ kind: z.literal('usage'), entries: boundedList(z.tuple([boundedText, boundedText])) }),
+]);
+
+/** One node's answer to `cluster run`, checked before the primary shows or returns any of it. */
+export const nodeAnswerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('result'), blocks: z.array(nodeBlock).check(z.maxLength(NODE_ANSWER_LIMITS.blocks)), data: boundedJson, exitStatus }),
+  z.strictObject({ type: z.literal('error'), code: boundedText.check(z.maxLength(64)), message: boundedText, hints: boundedList(boundedText).check(z.maxLength(16)), exitStatus }),
+]);
+
+/** A node's answer, or why it was refused; the nesting is measured before zod walks it (recursively). */
+export function parseNodeAnswer(raw: unknown): { ok: true; answer: FinalAnswer } | { ok: false; problem: string } {
+  // Answer, blocks, a block, a tree's value: the data's own depth sits under at most four levels.
+  if (!withinJsonBounds(raw, NODE_ANSWER_LIMITS.depth + 4)) return { ok: false, problem: `nested deeper than ${NODE_ANSWER_LIMITS.depth} or longer than ${NODE_ANSWER_LIMITS.items} items` };
+  const parsed = nodeAnswerSchema.safeParse(raw);
+  return parsed.success ? { ok: true, answer: parsed.data } : { ok: false, problem: describeProblem(parsed.error) };
+}
+
+// ---------------------------------------------------------------------------
 // Framing.
 
 /**

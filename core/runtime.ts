@@ -2,8 +2,18 @@
 // daemon's options, a logger, and the shared `services` registry through
 // which commands reach subsystems.
 
-import type { Services } from './context.js';
+import type { Caller, Services } from './context.js';
 import type { Paths } from './paths.js';
+import type { FinalAnswer } from './protocol.js';
+
+/** Runs words as a command for a caller that cannot answer questions; the daemon registers it, `cluster run` uses it on each member. */
+export type Executor = (words: string[], caller: Caller) => Promise<FinalAnswer>;
+
+declare module './context.js' {
+  interface Services {
+    execute?: Executor;
+  }
+}
 
 export interface DaemonOptions {
   home: string;

@@ -11,6 +11,7 @@ import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
 import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
+import { runNonInteractive } from './execute.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
@@ -187,6 +188,8 @@ async function main(): Promise<void> {
   for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) await issueToken(paths, user);
   store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
+  // The subsystems reach the executor through the registry, never by importing the daemon (cluster run).
+  runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
   const stops: (() => Promise<void>)[] = [];
   let server: Server | undefined;
 

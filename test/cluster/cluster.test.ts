@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLan, reachable, removeStale, startListeners, type Lan, type Listeners } from '../support/netns.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { groups } from '../../commands/index.js';
+import { shapeProblems } from '../../core/json-shape.js';
 
 const PREFIX = `pscl${process.pid % 10000}`;
 const NET = '10.250.20';
@@ -26,6 +28,7 @@ const daemons: Partial<Record<Name, RunningDaemon>> = {};
 const listeners: Listeners[] = [];
 const address = (name: Name) => `${NET}.${NODES[name].octet}`;
 const on = (name: Name, words: string[]) => daemons[name]!.platform(words);
+const commandAt = (words: string[]) => groups.flatMap((g) => g.commands).find((c) => c.words.join(' ') === words.join(' '))!;
 const json = async (name: Name, words: string[]) => JSON.parse((await on(name, ['--json', ...words])).stdout);
 
 /**
@@ -209,6 +212,21 @@ describe('the cluster at work', () => {
     const failing = await on('uni', ['cluster', 'run', 'database', 'web', 'sslv3', 'on']);
     expect(failing.status).toBe(1);
     expect(failing.stdout).toContain('SSLv3 cannot be enabled');
+  });
+
+  it('brings back each node\'s data, so --json cluster run is an array of objects', async () => {
+    const printed = await json('uni', ['cluster', 'run', 'all', 'system', 'info']);
+    expect(shapeProblems(commandAt(['cluster', 'run']).json!, printed)).toEqual([]);
+    const byNode = new Map((printed as { node: string; exitStatus: number; data: { hostname: string; roles: string[] } }[]).map((r) => [r.node, r]));
+    expect([...byNode.keys()].sort()).toEqual(NAMES.map(address).sort());
+    for (const name of NAMES) {
+      expect(byNode.get(address(name))).toMatchObject({ hostname: `${name}01`, exitStatus: 0, error: null, data: { hostname: `${name}01`, roles: [NODES[name].role] } });
+    }
+    // A node's own data keeps its shape, and a refusal arrives as an error with its code.
+    expect(shapeProblems(commandAt(['system', 'info']).json!, byNode.get(address('db'))!.data)).toEqual([]);
+    const failing = await json('uni', ['cluster', 'run', 'database', 'web', 'sslv3', 'on']);
+    expect(failing).toHaveLength(2);
+    for (const r of failing) expect(r).toMatchObject({ exitStatus: 1, data: null, error: { code: expect.any(String), message: expect.stringContaining('SSLv3 cannot be enabled') } });
   });
 
   it('leaves every node as it was when one node fails validation', async () => {
