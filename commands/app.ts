@@ -46,7 +46,7 @@ async function view(ctx: Context): Promise<AppView[]> {
   );
 }
 
-const list: Command = {
+const list = defineCommand({
   words: ['app', 'list'],
   summary: 'List the applications of this node with their ports',
   json: json.array(json.object({ app: json.string(), ports: json.string(), reachableBy: json.string(), purpose: json.string() })),
@@ -54,9 +54,9 @@ const list: Command = {
     const rows = (await view(ctx)).map((v) => [v.service.name, v.ports, v.service.scope, v.service.purpose]);
     return reply.table(['app', 'ports', 'reachable by', 'purpose'], rows);
   },
-};
+});
 
-const status: Command = {
+const status = defineCommand({
   words: ['app', 'status'],
   summary: 'Show every application and its processes with their state',
   json: json.object({
@@ -81,7 +81,7 @@ const status: Command = {
     };
     return reply.blocks([{ kind: 'text', text: lines.join('\n') }], data);
   },
-};
+});
 
 const startStop = (verb: 'start' | 'stop'): Command =>
   defineCommand({

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { addBackupLocation, backupLocations, shown } from '../net/locations.js';
-import { uriArg, type NetworkUri } from '../net/uri.js';
+import { uriArg } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
@@ -16,10 +16,20 @@ import { PLATFORM_VERSION } from './version.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const location: ArgType<string> = { ...name('<location>'), complete: (ctx) => backupLocations(ctx.store).map((l) => l.name) };
+
+/** The word `keep` of `backup clean <location> keep <n>`, as the reference spells it. */
+const keepWord: ArgType<'keep'> = {
+  hint: 'keep',
+  choices: ['keep'],
+  parse(value) {
+    if (value !== 'keep') throw badInput('bad-syntax', 'backup clean <location> keep <n>');
+    return value;
+  },
+};
 
 const backupArg: ArgType<string> = {
   hint: '<backup>',
@@ -105,7 +115,7 @@ const keyShape = json.object({ keyId: json.string(), key: json.nullable(json.str
 const asJson = (b: { archive: string; node: string; time: string; size: number; verified: boolean; problem?: string }) => ({ archive: b.archive, node: b.node, time: b.time, size: b.size, verified: b.verified, problem: b.problem ?? null });
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['backup', 'add'],
     summary: 'Add a backup location: backup add <name> <sftp|scp|ftp|file URI>',
     json: json.object({ name: json.string(), uri: json.string() }),
@@ -114,51 +124,51 @@ const commands: Command[] = [
       { name: 'uri', type: uriArg('<uri>', ['sftp', 'scp', 'ftp', 'file']) },
     ],
     run(ctx, args) {
-      const uri = args.uri as NetworkUri;
+      const uri = args.uri;
       const exists = ctx.store.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(args.name);
-      if (exists) throw badInput('duplicate-location', `a backup location named ${args.name as string} exists; delete it first`);
-      addBackupLocation(ctx.store, args.name as string, uri);
-      return reply.tree({ [args.name as string]: shown(uri) }, { name: args.name as string, uri: shown(uri) });
+      if (exists) throw badInput('duplicate-location', `a backup location named ${args.name} exists; delete it first`);
+      addBackupLocation(ctx.store, args.name, uri);
+      return reply.tree({ [args.name]: shown(uri) }, { name: args.name, uri: shown(uri) });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'list'],
     summary: 'List the backup locations and their backups, or the backups at one location',
     args: [{ name: 'location', type: location, optional: true }],
     json: listedShape,
-    async run(ctx, args) {
-      if (args.location === undefined) return listLocations(ctx);
-      const found = await guarded(() => listAt(envOf(ctx), args.location as string));
+    async run(ctx, { location: at }) {
+      if (at === undefined) return listLocations(ctx);
+      const found = await guarded(() => listAt(envOf(ctx), at));
       return reply.table(
         ['backup', 'node', 'date', 'size', 'verified'],
         found.map((b) => [b.archive, b.node, b.time, formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
         { backups: found.map(asJson) },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'del'],
     summary: 'Delete a backup location (never the backups stored there)',
     json: messageShape,
     args: [{ name: 'name', type: location }],
     run(ctx, args) {
       const removed = ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes);
-      if (!removed) throw badInput('no-such-location', `no backup location named ${args.name as string}; see "backup list"`);
-      return reply.text(`deleted backup location ${args.name as string}; the backups stored there are untouched`);
+      if (!removed) throw badInput('no-such-location', `no backup location named ${args.name}; see "backup list"`);
+      return reply.text(`deleted backup location ${args.name}; the backups stored there are untouched`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'create'],
     summary: 'Back up the node (store, certificates, cluster identity, keys, app data) to a location',
     args: [{ name: 'location', type: location }],
     json: json.object({ backup: json.string(), location: json.string(), size: json.integer(), sha256: json.string() }),
     async run(ctx, args) {
       const key = nodeKey(ctx);
-      const created = await guarded(() => createBackup(envOf(ctx), args.location as string, key));
+      const created = await guarded(() => createBackup(envOf(ctx), args.location, key));
       return reply.tree({ backup: created.archive, location: created.location, size: formatBytes(created.size), sha256: created.sha256 }, { backup: created.archive, location: created.location, size: created.size, sha256: created.sha256 });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'verify'],
     summary: "Check a backup at a location (authentication, manifest, store) without restoring it",
     args: [
@@ -169,14 +179,14 @@ const commands: Command[] = [
     json: json.object({ archive: json.string(), node: json.string(), roles: json.array(json.string()), created: json.time(), productVersion: json.string(), schemaVersion: json.integer() }),
     async run(ctx, args) {
       const key = nodeKey(ctx);
-      const manifest = await guarded(() => verifyBackup(envOf(ctx), args.location as string, key, { archive: args.backup as string | undefined, from: args.from as string | undefined }));
+      const manifest = await guarded(() => verifyBackup(envOf(ctx), args.location, key, { archive: args.backup, from: args.from }));
       return reply.tree(
         { verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: manifest.createdAt, product: manifest.productVersion, schema: manifest.schemaVersion },
         { archive: manifest.archive, node: manifest.node, roles: manifest.roles, created: manifest.createdAt, productVersion: manifest.productVersion, schemaVersion: manifest.schemaVersion },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'restore'],
     summary: "Restore the node from a backup (this node's newest by default)",
     args: [
@@ -185,7 +195,7 @@ const commands: Command[] = [
     ],
     options: [{ name: 'from', type: hostname(), summary: "restore another node's backup onto this one" }],
     json: json.object({ restored: json.string(), node: json.string(), created: json.time(), webCertificateValidTo: json.nullable(json.time()) }),
-    confirm: (args) => `Replace this node's configuration, certificates and keys with ${(args.backup as string | undefined) ?? 'the newest backup'} from ${args.location as string}?`,
+    confirm: (args) => `Replace this node's configuration, certificates and keys with ${args.backup ?? 'the newest backup'} from ${args.location}?`,
     async run(ctx, args) {
       let key = readKey(ctx.paths);
       let imported = false;
@@ -198,7 +208,7 @@ const commands: Command[] = [
       }
       const restoreKey = key;
       const manifest = await guarded(() =>
-        restoreBackup(envOf(ctx), args.location as string, restoreKey, { archive: args.backup as string | undefined, from: args.from as string | undefined, restart: () => restartDependents(ctx) }),
+        restoreBackup(envOf(ctx), args.location, restoreKey, { archive: args.backup, from: args.from, restart: () => restartDependents(ctx) }),
       );
       if (imported) writeKey(ctx.paths, restoreKey, true);
       const dates = readCertificateDates(webCertificateFile(ctx.paths));
@@ -207,23 +217,23 @@ const commands: Command[] = [
         { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, webCertificateValidTo: dates?.notAfter.toISOString() ?? null },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'clean'],
     summary: 'Keep only the newest <n> backups of each node at a location',
     args: [
       { name: 'location', type: location },
-      { name: 'keep', type: { hint: 'keep', parse: (v) => { if (v !== 'keep') throw badInput('bad-syntax', 'backup clean <location> keep <n>'); return v; }, choices: ['keep'] } },
+      { name: 'keep', type: keepWord },
       { name: 'n', type: integer('<n>', 1, 1000) },
     ],
     json: json.object({ removed: json.array(json.string()) }),
-    confirm: (args) => `Delete all but the newest ${args.n as number} backups of each node at ${args.location as string}?`,
+    confirm: (args) => `Delete all but the newest ${args.n} backups of each node at ${args.location}?`,
     async run(ctx, args) {
-      const removed = await guarded(() => cleanBackups(envOf(ctx), args.location as string, args.n as number));
+      const removed = await guarded(() => cleanBackups(envOf(ctx), args.location, args.n));
       return reply.tree({ removed: removed.length ? removed : 'none' }, { removed });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'key', 'generate'],
     summary: "Make the node's backup key (AES-256); keep it offline with \"backup key show\"",
     json: keyShape,
@@ -235,8 +245,8 @@ const commands: Command[] = [
       const next = 'run "backup key show" once and keep what it prints offline';
       return reply.tree({ 'backup key': 'generated', 'key id': keyFingerprint(key), next }, { keyId: keyFingerprint(key), key: null, message: `generated; ${next}` });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'key', 'show'],
     summary: 'Print the backup key, once, to keep offline (a fresh node needs it to restore)',
     json: keyShape,
@@ -248,21 +258,21 @@ const commands: Command[] = [
       const note = 'keep it offline: it is not shown again';
       return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note }, { keyId: keyFingerprint(key), key: keyText(key), message: note });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['backup', 'key', 'import'],
     summary: 'Install a backup key kept offline (to restore, or to share one key between nodes)',
     args: [{ name: 'key', type: secret('<key>'), optional: true }],
     json: keyShape,
     async run(ctx, args) {
-      const text = (args.key as string | undefined) ?? (await ctx.ask({ text: 'backup key', secret: true }));
+      const text = args.key ?? (await ctx.ask({ text: 'backup key', secret: true }));
       const key = parseKeyText(text);
       if (!key) throw badInput('bad-backup-key', 'that is not a backup key (psbk1- followed by 43 characters)');
       if (readKey(ctx.paths) && !(await ctx.confirm('The node has a backup key; replace it?'))) throw failure('not-confirmed', 'kept the existing backup key');
       writeKey(ctx.paths, key, true);
       return reply.tree({ 'backup key': 'imported', 'key id': keyFingerprint(key) }, { keyId: keyFingerprint(key), key: null, message: 'imported' });
     },
-  },
+  }),
 ];
 
 export const backupGroup: Group = { word: 'backup', summary: 'manage backups', commands };

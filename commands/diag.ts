@@ -16,14 +16,14 @@ import { nodeOrDefault } from '../store/node.js';
 import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
 import { parseRelay } from '../notify/mail.js';
 import { SEALED_SETTINGS } from '../store/db.js';
-import { healthGroup } from './health.js';
+import { healthCommand } from './health.js';
 import { diagHealth } from './health-monitoring.js';
 import { choice, host, integer } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { runProcess } from '../os/processes.js';
 import { failure } from '../core/errors.js';
 import { reply, type Block, type Json } from '../core/reply.js';
-import { type Command, type Group } from '../core/command.js';
+import { defineCommand, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
@@ -99,7 +99,7 @@ const uriJson = (uri: NetworkUri) => ({
 
 const commands: Command[] = [
   diagHealth,
-  {
+  defineCommand({
     words: ['diag', 'uri'],
     summary: 'Show how a URI parses (secrets hidden); with "test", resolve, connect and log in as its scheme allows',
     json: json.union(uriShape, json.object({ uri: uriShape, steps: stepsShape })),
@@ -108,7 +108,7 @@ const commands: Command[] = [
       { name: 'test', type: choice('test', ['test']), optional: true },
     ],
     async run(ctx, args) {
-      const uri = args.uri as NetworkUri;
+      const uri = args.uri;
       const parsed = describeUri(uri);
       if (!args.test) return reply.tree(parsed, uriJson(uri));
       const steps = await testUri(ctx, uri);
@@ -116,8 +116,8 @@ const commands: Command[] = [
       answer.blocks.unshift({ kind: 'tree', value: parsed });
       return answer;
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['diag', 'dns'],
     summary: 'Resolve a name over UDP and over TCP with each resolver (or the one given)',
     json: json.array(json.object({ transport: json.oneOf('udp', 'tcp'), server: json.string(), ok: json.boolean(), addresses: json.array(json.string()), detail: json.string(), ms: json.number() })),
@@ -128,36 +128,36 @@ const commands: Command[] = [
     ],
     async run(ctx, args) {
       const node = nodeOrDefault(ctx.store, osHostname());
-      const servers = args.server ? [args.server as string] : node.dns.length ? node.dns : systemResolvers();
-      const port = (args.port as number | undefined) ?? defaultPort('dns');
-      const answers = (await Promise.all(servers.map((s) => Promise.all([queryUdp(args.name as string, s, port), queryTcp(args.name as string, s, port)])))).flat();
+      const servers = args.server ? [args.server] : node.dns.length ? node.dns : systemResolvers();
+      const port = args.port ?? defaultPort('dns');
+      const answers = (await Promise.all(servers.map((s) => Promise.all([queryUdp(args.name, s, port), queryTcp(args.name, s, port)])))).flat();
       const rows = answers.map((a) => [a.server, a.transport.toUpperCase(), a.ok ? 'ok' : 'failed', `${a.ms.toFixed(0)} ms`, a.detail]);
       const failed = answers.length === 0 || answers.some((a) => !a.ok);
       return reply.blocks([{ kind: 'table', columns: ['server', 'transport', 'result', 'time', 'answer'], rows }], answers as unknown as Json, failed ? 1 : 0);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['diag', 'ping'],
     summary: 'Round-trip time to a host (3 echo requests)',
     json: json.object({ host: json.string(), reachable: json.boolean() }),
     args: [{ name: 'host', type: host() }],
     async run(ctx, args) {
       // Three echoes 1 s apart, 2 s for the last answer: 10 s is ample, and never on the event loop.
-      const result = await runProcess('ping', ['-c', '3', '-W', '2', '--', args.host as string], { timeoutMs: 10_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
-      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string, reachable: result.status === 0 }, result.status === 0 ? 0 : 1);
+      const result = await runProcess('ping', ['-c', '3', '-W', '2', '--', args.host], { timeoutMs: 10_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
+      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host, reachable: result.status === 0 }, result.status === 0 ? 0 : 1);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['diag', 'traceroute'],
     summary: 'The route to a host, hop by hop',
     json: json.object({ host: json.string() }),
     args: [{ name: 'host', type: host() }],
     async run(ctx, args) {
-      const result = await runProcess('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host as string], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
-      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host as string }, result.status === 0 ? 0 : 1);
+      const result = await runProcess('traceroute', ['-n', '-w', '1', '-q', '1', '-m', '20', args.host], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024, signal: ctx.signal });
+      return reply.blocks([{ kind: 'text', text: (result.stdout + result.stderr).trim() }], { host: args.host }, result.status === 0 ? 0 : 1);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['diag', 'connectivity'],
     summary: 'Test every outbound flow to the configured external systems: NTP, DNS, backups, notifications, proxy',
     json: json.union(json.object({ steps: stepsShape }), messageShape),
@@ -190,10 +190,10 @@ const commands: Command[] = [
       if (steps.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
       return stepsReply(steps);
     },
-  },
+  }),
 ];
 
-const ports: Command = {
+const ports = defineCommand({
   words: ['diag', 'ports'],
   summary: 'Listening sockets against the catalog and the firewall',
   json: json.array(json.object({ port: json.string(), listening: json.boolean(), catalogAndFirewall: json.string() })),
@@ -208,9 +208,9 @@ const ports: Command = {
     const rows = keys.map((key) => [key, listening.has(key) ? 'yes' : 'no', known.get(key) ?? 'not in the catalog: dropped by the firewall']);
     return reply.table(['port', 'listening', 'catalog and firewall'], rows, rows.map(([port, listening, known]) => ({ port: port!, listening: listening === 'yes', catalogAndFirewall: known! })));
   },
-};
+});
 
-const subnet: Command = {
+const subnet = defineCommand({
   words: ['diag', 'subnet'],
   summary: "The node's networks against reserved ranges and each other",
   json: json.array(json.object({ subject: json.string(), ok: json.boolean(), finding: json.string() })),
@@ -220,9 +220,9 @@ const subnet: Command = {
     const findings = checkSubnets(networks, gateways);
     return reply.blocks([{ kind: 'table', columns: ['what', 'result', 'finding'], rows: findings.map((f) => [f.subject, f.ok ? 'ok' : 'CONFLICT', f.finding]) }], findings as unknown as Json, findings.every((f) => f.ok) ? 0 : 1);
   },
-};
+});
 
-const bundle: Command = {
+const bundle = defineCommand({
   words: ['diag', 'bundle'],
   summary: 'Write a support archive to media: logs, configuration without secrets, ruleset and the checks above',
   json: json.object({ file: json.string() }),
@@ -238,7 +238,7 @@ const bundle: Command = {
       writeFileSync(join(dir, 'config.json'), JSON.stringify(configWithoutSecrets(ctx), null, 2));
       writeFileSync(join(dir, 'ruleset.nft'), ctx.services.firewall?.ruleset() ?? 'no firewall subsystem\n');
       const checks: [string, Command][] = [
-        ['health.txt', healthGroup.commands[0]!],
+        ['health.txt', healthCommand],
         ['ports.txt', ports],
         ['subnet.txt', subnet],
       ];
@@ -256,7 +256,7 @@ const bundle: Command = {
       rmSync(work, { recursive: true, force: true });
     }
   },
-};
+});
 
 /** `ip -j ...` as JSON, off the event loop; nothing when it fails or answers something else. */
 export async function ipJson<T>(args: string[]): Promise<T[]> {

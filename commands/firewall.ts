@@ -7,7 +7,7 @@ import { choice, integer } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Limits } from '../firewall/compiler.js';
 
@@ -49,7 +49,7 @@ const confirmHint = (seconds: number) => `applied; it rolls back in ${seconds} s
 const LIMIT_NAMES = Object.keys(LIMIT_RANGES) as (keyof Limits)[];
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['firewall', 'status'],
     summary: 'Show whether the ruleset is applied, its size, the last change and any change awaiting confirmation',
     json: json.object({ mode: json.oneOf('plan', 'apply'), applied: json.boolean(), reason: json.nullable(json.string()), rules: json.integer(), lastChange: json.nullable(json.time()), pendingConfirmation: json.nullable(json.object({ description: json.string(), rollsBackAt: json.time() })) }),
@@ -64,8 +64,8 @@ const commands: Command[] = [
         'pending confirmation': s.pending ? `${s.pending.description} (rolls back at ${s.pending.rollsBackAt})` : 'none',
       }, { mode: s.mode, applied: s.applied, reason: s.applied ? null : (s.reason ?? null), rules: s.rules, lastChange: s.lastChange ?? null, pendingConfirmation: s.pending ?? null });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'show'],
     summary: 'Show the nftables ruleset of this node',
     json: json.object({ applied: json.boolean(), ruleset: json.string() }),
@@ -73,8 +73,8 @@ const commands: Command[] = [
       const fw = firewallOf(ctx);
       return reply.blocks([...notAppliedWarning(fw), { kind: 'text', text: fw.ruleset().trimEnd() }], { applied: fw.status().applied, ruleset: fw.ruleset() });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'rules'],
     summary: 'List every port of this node: service, scope, open or closed, and why',
     json: json.array(json.object({ port: json.string(), protocol: json.oneOf('tcp', 'udp'), service: json.string(), from: json.string(), state: json.oneOf('open', 'closed'), why: json.string() })),
@@ -87,8 +87,8 @@ const commands: Command[] = [
       ].sort((a, b) => Number(a[0]) - Number(b[0]));
       return reply.table(['port', 'protocol', 'service', 'from', 'state', 'why'], rows);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'explain'],
     summary: 'Say whether a connection from an address to a port is allowed or dropped, and which entry decides',
     json: json.object({ allowed: json.boolean(), reason: json.string(), service: json.nullable(json.string()), source: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp') }),
@@ -97,12 +97,12 @@ const commands: Command[] = [
       { name: 'port', type: portWithProtocol },
     ],
     run(ctx, args) {
-      const { port, protocol } = args.port as { port: number; protocol: 'tcp' | 'udp' };
-      const verdict = firewallOf(ctx).explain(args.source as string, port, protocol);
-      return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, service: verdict.service ?? null, source: args.source as string, port, protocol });
+      const { port, protocol } = args.port;
+      const verdict = firewallOf(ctx).explain(args.source, port, protocol);
+      return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, service: verdict.service ?? null, source: args.source, port, protocol });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'drift'],
     summary: 'Compare listening sockets with the ruleset: listening but not allowed, allowed but nothing listening',
     json: json.object({ listeningButNotAllowed: json.array(json.string()), allowedButNothingListening: json.array(json.string()) }),
@@ -115,16 +115,16 @@ const commands: Command[] = [
       const allowedNotListening = policy.open.filter((o) => !listening.has(`${o.port.port}/${o.port.protocol}`)).map((o) => `${o.port.port}/${o.port.protocol} (${o.service.name})`);
       return reply.tree({ 'listening but not allowed': listeningNotAllowed, 'allowed but nothing listening': allowedNotListening });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'limits'],
     summary: 'Show the per-source rate limits of new connections',
     json: json.object({ publicPerSecond: json.integer(), publicBurst: json.integer(), managementPerMinute: json.integer(), managementBurst: json.integer(), pingPerSecond: json.integer() }),
     run(ctx) {
       return reply.tree({ ...firewallOf(ctx).managed().limits });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'limits', 'set'],
     summary: 'Change a rate limit (a confirmed commit: it rolls back unless confirmed)',
     json: json.object({ limits: json.map(json.integer()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
@@ -135,16 +135,16 @@ const commands: Command[] = [
     ],
     async run(ctx, args) {
       const fw = firewallOf(ctx);
-      const name = args.limit as keyof Limits;
-      const seconds = (args.seconds as number | undefined) ?? 120;
-      const limits = { ...fw.managed().limits, [name]: args.value as number };
+      const name = args.limit;
+      const seconds = args.seconds ?? 120;
+      const limits = { ...fw.managed().limits, [name]: args.value };
       const result = await fw.commitConfirmed({ limits }, `limit ${name} = ${args.value}`, ctx.caller.sshConnection, seconds);
       const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
       return reply.blocks([{ kind: 'text', text: message }], { limits, applied: result.applied, rollsBackInSeconds: seconds, message });
     },
-  },
+  }),
   ...(['allow', 'deny'] as const).map(
-    (verb): Command => ({
+    (verb) => defineCommand({
       words: ['firewall', verb],
       summary:
         verb === 'allow'
@@ -157,34 +157,34 @@ const commands: Command[] = [
       json: json.object({ management: json.array(json.string()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
       async run(ctx, args) {
         const fw = firewallOf(ctx);
-        const source = args.source as string;
+        const source = args.source;
         const current = fw.managed().management;
         if (verb === 'allow' && current.includes(source)) throw badInput('already-allowed', `${source} is already a management source`);
         if (verb === 'deny' && !current.includes(source)) throw badInput('not-a-source', `${source} is not a management source; see "firewall rules"`);
         const management = verb === 'allow' ? [...current, source] : current.filter((m) => m !== source);
-        const seconds = (args.seconds as number | undefined) ?? 120;
+        const seconds = args.seconds ?? 120;
         const result = await fw.commitConfirmed({ management }, `${verb} ${source}`, ctx.caller.sshConnection, seconds);
         const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
         return reply.blocks([{ kind: 'text', text: message }], { management, applied: result.applied, rollsBackInSeconds: seconds, message });
       },
     }),
   ),
-  {
+  defineCommand({
     words: ['firewall', 'confirm'],
     summary: 'Keep the change awaiting confirmation',
     json: messageShape,
     run(ctx) {
       return reply.text(`confirmed: ${firewallOf(ctx).confirm()}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['firewall', 'rollback'],
     summary: 'Undo the change awaiting confirmation now',
     json: messageShape,
     async run(ctx) {
       return reply.text(`rolled back: ${await firewallOf(ctx).rollback()}`);
     },
-  },
+  }),
 ];
 
 export const firewallGroup: Group = { word: 'firewall', summary: 'dynamic firewall', commands };

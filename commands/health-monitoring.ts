@@ -6,16 +6,16 @@ import { checkHealth, DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, MONITORING_KEY, mo
 import { choice, integer } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { reply } from '../core/reply.js';
-import { type Command } from '../core/command.js';
+import { defineCommand, type Command } from '../core/command.js';
 
 const monitoring: Command[] = [
-  {
+  defineCommand({
     words: ['system', 'health_monitoring', 'enable'],
     summary: `Check the node's health every <minutes> (default ${DEFAULT_INTERVAL_MINUTES}); the banner shows the result`,
     args: [{ name: 'minutes', type: integer('<minutes>', 1, 1440), optional: true }],
     json: json.object({ monitored: json.boolean(), intervalMinutes: json.integer(), problems: json.array(json.string()) }),
     run(ctx, args) {
-      const minutes = (args.minutes as number | undefined) ?? DEFAULT_INTERVAL_MINUTES;
+      const minutes = args.minutes ?? DEFAULT_INTERVAL_MINUTES;
       ctx.store.tx(() => {
         ctx.store.set(MONITORING_KEY, true);
         ctx.store.set(INTERVAL_KEY, minutes);
@@ -23,8 +23,8 @@ const monitoring: Command[] = [
       const result = monitorOnce(ctx.store, ctx.paths);
       return reply.tree({ 'health monitoring': `every ${minutes} minutes`, problems: result.problems.length ? result.problems : 'none' }, { monitored: true, intervalMinutes: minutes, problems: result.problems });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['system', 'health_monitoring', 'disable'],
     summary: 'Stop checking the node health',
     json: json.object({ monitored: json.boolean() }),
@@ -32,8 +32,8 @@ const monitoring: Command[] = [
       ctx.store.tx(() => ctx.store.set(MONITORING_KEY, false));
       return reply.tree({ 'health monitoring': 'off' }, { monitored: false });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['system', 'health_monitoring', 'threshold'],
     summary: 'Show the thresholds, or set one: disk_root|disk_data|disk_logs|memory (% free), load (per CPU)',
     args: [
@@ -43,8 +43,8 @@ const monitoring: Command[] = [
     json: json.object({ diskRootFreePercent: json.number(), diskDataFreePercent: json.number(), diskLogsFreePercent: json.number(), memoryFreePercent: json.number(), loadPerCpu: json.number() }),
     run(ctx, args) {
       if (args.name !== undefined && args.value !== undefined) {
-        const setting = THRESHOLD_SETTINGS[args.name as string]!;
-        const value = Math.min(setting.max, Math.max(setting.min, args.value as number));
+        const setting = THRESHOLD_SETTINGS[args.name]!;
+        const value = Math.min(setting.max, Math.max(setting.min, args.value));
         setThreshold(ctx.store, setting.key, value);
       }
       const t = thresholds(ctx.store);
@@ -53,10 +53,10 @@ const monitoring: Command[] = [
         { diskRootFreePercent: t.rootFreePercent, diskDataFreePercent: t.dataFreePercent, diskLogsFreePercent: t.logsFreePercent, memoryFreePercent: t.memoryFreePercent, loadPerCpu: t.loadPerCpu },
       );
     },
-  },
+  }),
 ];
 
-export const diagHealth: Command = {
+export const diagHealth = defineCommand({
   words: ['diag', 'health'],
   summary: 'Check disk space, memory and load against the health thresholds',
   json: json.object({ at: json.time(), checks: json.array(json.object({ check: json.string(), value: json.string(), limit: json.string(), ok: json.boolean() })), problems: json.array(json.string()) }),
@@ -69,6 +69,6 @@ export const diagHealth: Command = {
       result.problems.length ? 1 : 0,
     );
   },
-};
+});
 
 export const healthMonitoringCommands = monitoring;

@@ -8,7 +8,7 @@ import { gatherFacts } from '../status/facts.js';
 import { json, type JsonOf } from '../core/json-shape.js';
 import type { Block, Reply } from '../core/reply.js';
 import type { Context } from '../core/context.js';
-import type { Group } from '../core/command.js';
+import { defineCommand, type Group } from '../core/command.js';
 
 /** `health --json`: the banner's facts and its warning lines, as data. */
 export const healthShape = json.object({
@@ -62,23 +62,19 @@ async function banner(ctx: Context): Promise<{ blocks: Block[]; data: HealthJson
   return { blocks, data };
 }
 
-export const healthGroup: Group = {
-  word: 'health',
-  summary: 'show the status banner',
-  listed: false,
-  commands: [
-    {
-      words: ['health'],
-      summary: 'Show the status banner: host, load, network, certificate and service warnings (exit status 1 when it warns)',
-      json: healthShape,
-      async run(ctx): Promise<Reply> {
-        const { blocks, data } = await banner(ctx);
-        // Monitoring scripts read the exit status: 1 when the banner warns.
-        return { blocks, data, exitStatus: data.warnings.length > 0 ? 1 : 0 };
-      },
-    },
-  ],
-};
+/** `health`; `diag bundle` runs it too, by this name. */
+export const healthCommand = defineCommand({
+  words: ['health'],
+  summary: 'Show the status banner: host, load, network, certificate and service warnings (exit status 1 when it warns)',
+  json: healthShape,
+  async run(ctx): Promise<Reply> {
+    const { blocks, data } = await banner(ctx);
+    // Monitoring scripts read the exit status: 1 when the banner warns.
+    return { blocks, data, exitStatus: data.warnings.length > 0 ? 1 : 0 };
+  },
+});
+
+export const healthGroup: Group = { word: 'health', summary: 'show the status banner', listed: false, commands: [healthCommand] };
 
 /** The group menu in two columns, names right-aligned, as the appliance prints it. */
 export function menu(groups: readonly [string, string][]): string {
@@ -115,13 +111,13 @@ export function helpGroup(sources: HelpSources): Group {
     summary: 'show the status banner and the command groups',
     listed: false,
     commands: [
-      {
+      defineCommand({
         words: ['help'],
         summary: 'Show the status banner and the command groups; help <words...> shows the USAGE of a group or command',
         args: [{ name: 'words', type: { hint: '<command words>', parse: (w: string) => w }, rest: true, optional: true, summary: 'a group or command, e.g. "web cert"' }],
         json: helpShape,
         async run(ctx, args): Promise<Reply> {
-          const words = (args.words as string[] | undefined) ?? [];
+          const words = args.words ?? [];
           if (words.length > 0) {
             const usage = sources.usage(ctx, words);
             return { blocks: [{ kind: 'usage', entries: usage }], data: usage.map(([syntax, summary]) => ({ syntax, summary })) };
@@ -131,7 +127,7 @@ export function helpGroup(sources: HelpSources): Group {
           blocks.push({ kind: 'text', text: '' }, { kind: 'text', text: menu(groups) });
           return { blocks, data: { banner: data.lines, groups: groups.map(([name, summary]) => ({ name, summary })) } };
         },
-      },
+      }),
     ],
   };
 }

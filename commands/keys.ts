@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { host, integer, text } from '../core/argtypes.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { openTcp } from '../net/probe.js';
 import { json, messageShape } from '../core/json-shape.js';
@@ -55,7 +55,7 @@ async function connectSsh(target: { host: string; port: number; user?: string },
 }
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['keys', 'create'],
     summary: "Create the node's own SSH key pair (ed25519)",
     json: json.object({ publicKey: json.string(), fingerprint: json.string() }),
@@ -70,8 +70,8 @@ const commands: Command[] = [
       const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
       return reply.tree({ 'public key': publicKey, fingerprint: fingerprint(Buffer.from(publicKey.split(' ')[1]!, 'base64')) });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['keys', 'list'],
     summary: "Show the node's public key and the hosts it trusts",
     json: json.object({ publicKey: json.nullable(json.string()), trustedHosts: json.array(json.object({ host: json.string(), key: json.string() })) }),
@@ -85,8 +85,8 @@ const commands: Command[] = [
         trustedHosts: trusted(ctx).map((t) => ({ host: knownName(t.host, t.port), key: `${t.type} ${fingerprint(Buffer.from(t.key, 'base64'))}` })),
       });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['keys', 'add'],
     summary: "Trust a remote host's SSH key, after showing its fingerprint",
     json: json.object({ trusted: json.string(), key: json.string() }),
@@ -95,7 +95,7 @@ const commands: Command[] = [
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
     ],
     async run(ctx, args) {
-      const target = { host: args.host as string, port: (args.port as number | undefined) ?? defaultPort('ssh') };
+      const target = { host: args.host, port: args.port ?? defaultPort('ssh') };
       let seen: Buffer | undefined;
       const client = await connectSsh(target, (blob) => ((seen = blob), false), {}).catch((error) => {
         if (seen) return undefined; // refused on purpose after seeing the key
@@ -112,8 +112,8 @@ const commands: Command[] = [
       writeFileSync(knownHosts(ctx), [...others.map((t) => `${knownName(t.host, t.port)} ${t.type} ${t.key}`), `${knownName(target.host, target.port)} ${type} ${seen.toString('base64')}`].join('\n') + '\n');
       return reply.tree({ trusted: knownName(target.host, target.port), key: `${type} ${print}` });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['keys', 'del'],
     summary: 'Stop trusting a remote host',
     json: messageShape,
@@ -122,15 +122,15 @@ const commands: Command[] = [
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
     ],
     run(ctx, args) {
-      const port = (args.port as number | undefined) ?? defaultPort('ssh');
+      const port = args.port ?? defaultPort('ssh');
       const list = trusted(ctx);
       const kept = list.filter((t) => !(t.host === args.host && t.port === port));
-      if (kept.length === list.length) throw badInput('not-trusted', `${knownName(args.host as string, port)} is not a trusted host; see "keys list"`);
+      if (kept.length === list.length) throw badInput('not-trusted', `${knownName(args.host, port)} is not a trusted host; see "keys list"`);
       writeFileSync(knownHosts(ctx), kept.map((t) => `${knownName(t.host, t.port)} ${t.type} ${t.key}`).join('\n') + (kept.length ? '\n' : ''));
-      return reply.text(`no longer trusted: ${knownName(args.host as string, port)}`);
+      return reply.text(`no longer trusted: ${knownName(args.host, port)}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['keys', 'send'],
     summary: "Install the node's public key on a trusted host, for password-less backups",
     json: messageShape,
@@ -139,8 +139,8 @@ const commands: Command[] = [
       { name: 'port', type: integer('<port>', 1, 65535), optional: true },
     ],
     async run(ctx, args) {
-      const { user, host: remote } = args.target as { user: string; host: string };
-      const port = (args.port as number | undefined) ?? defaultPort('ssh');
+      const { user, host: remote } = args.target;
+      const port = args.port ?? defaultPort('ssh');
       if (!existsSync(`${privateKey(ctx)}.pub`)) throw failure('no-key', 'the node has no key pair yet; run "keys create"');
       const known = trusted(ctx).find((t) => t.host === remote && t.port === port);
       if (!known) throw failure('not-trusted', `${knownName(remote, port)} is not trusted yet; run "keys add ${remote}${port === defaultPort('ssh') ? '' : ` ${port}`}" first`);
@@ -169,14 +169,14 @@ const commands: Command[] = [
       again.end();
       return reply.text(`installed; ${user}@${remote} now accepts this node's key without a password`);
     },
-  },
+  }),
 ];
 
 /** An OpenSSH public key line is well under this (RSA 16384 is about 2.8 KB). */
 const MAX_PUBLIC_KEY_BYTES = 16 * 1024;
 
 /** `user addkey <user> <file in media>`: an administrator's public key for logging in here. */
-export const userAddKey: Command = {
+export const userAddKey = defineCommand({
   words: ['user', 'addkey'],
   summary: "Add a user's SSH public key (a file uploaded to media)",
   json: json.object({ user: json.string(), added: json.string() }),
@@ -185,12 +185,12 @@ export const userAddKey: Command = {
     { name: 'file', type: text('<file>') },
   ],
   async run(ctx, args) {
-    const name = args.name as string;
+    const name = args.name;
     const known = ['platform', 'root'].includes(name) || ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name);
     if (!known) throw badInput('no-such-user', `no user named ${name}; see "user list"`);
-    const line = (await readBoundedFile(fileIn(ctx.paths.media, args.file as string, 'media file name'), { maxBytes: MAX_PUBLIC_KEY_BYTES, label: `media/${args.file as string}` })).toString('utf8').trim();
+    const line = (await readBoundedFile(fileIn(ctx.paths.media, args.file, 'media file name'), { maxBytes: MAX_PUBLIC_KEY_BYTES, label: `media/${args.file}` })).toString('utf8').trim();
     const match = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/=]+)( [^\n]*)?$/.exec(line);
-    if (!match) throw badInput('not-a-public-key', `media/${args.file as string} is not one OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa)`);
+    if (!match) throw badInput('not-a-public-key', `media/${args.file} is not one OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa)`);
     const blob = Buffer.from(match[2]!, 'base64');
     if (blob.length < 4 || blob.subarray(4, 4 + blob.readUInt32BE(0)).toString() !== match[1]) throw badInput('not-a-public-key', 'the key data does not match its type');
     const dir = authorizedKeysDir(ctx.paths.etc);
@@ -201,6 +201,6 @@ export const userAddKey: Command = {
     writeFileInside(dir, name, `${before}${line}\n`, 0o644);
     return reply.tree({ user: name, added: `${match[1]} ${fingerprint(blob)}` });
   },
-};
+});
 
 export const keysGroup: Group = { word: 'keys', summary: 'ssh/sftp credentials', commands };

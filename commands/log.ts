@@ -11,7 +11,7 @@ import { integer, text } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure, PlatformError } from '../core/errors.js';
 import { reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 /** An ISO date or date-time, or a relative time such as 2h, 30m, 7d. */
@@ -32,7 +32,7 @@ const since: ArgType<string> = {
   },
 };
 
-const audit: Command = {
+const audit = defineCommand({
   words: ['log', 'audit'],
   summary: 'Show the audit log: who ran what, from where, when, and how it ended',
   json: json.array(
@@ -43,14 +43,14 @@ const audit: Command = {
     { name: 'limit', type: integer('<n>', 1, 10_000), summary: 'at most this many entries (newest first; default 100)' },
   ],
   run(ctx, args) {
-    const entries = ctx.store.auditLog({ since: args.since as string | undefined, limit: args.limit as number | undefined });
+    const entries = ctx.store.auditLog({ since: args.since, limit: args.limit });
     return reply.table(
       ['time', 'user', 'from', 'command', 'result'],
       entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
       entries.map((e) => ({ id: e.id, at: e.at, user: e.user, origin: e.origin, address: e.address ?? null, words: e.words, outcome: e.outcome, exitStatus: e.exit_status, message: e.message ?? null })),
     );
   },
-};
+});
 
 
 // ---------------------------------------------------------------------------
@@ -82,7 +82,7 @@ function auditText(ctx: Context): string {
     .join('\n');
 }
 
-const list: Command = {
+const list = defineCommand({
   words: ['log', 'list'],
   summary: 'List the logs: the platform\'s, nginx\'s and the audit log (rotated copies end in .N.gz)',
   json: json.array(json.object({ file: json.string(), bytes: json.nullable(json.integer()), modified: json.nullable(json.time()) })),
@@ -94,35 +94,35 @@ const list: Command = {
     const rows = files.map((f) => [f.file, f.bytes === null ? '-' : String(f.bytes), f.modified ? f.modified.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : f.file === 'audit/audit.log' ? 'in the store' : '-']);
     return reply.table(['file', 'bytes', 'modified'], rows, files);
   },
-};
+});
 
-const view: Command = {
+const view = defineCommand({
   words: ['log', 'view'],
   summary: 'Show a log (its last 8 MB); any unique prefix of its name will do',
   json: json.object({ file: json.string(), text: json.string(), truncated: json.boolean() }),
   args: [{ name: 'file', type: logName }],
   run(ctx, args) {
-    const file = resolved(ctx, args.file as string);
+    const file = resolved(ctx, args.file);
     if (!file.path) return reply.blocks([{ kind: 'page', title: file.name, text: auditText(ctx) }], { file: file.name, text: auditText(ctx), truncated: false });
     const { text, truncated } = readLogTail(file.path);
     return reply.blocks([...(truncated ? [{ kind: 'warning' as const, text: `(the last ${VIEW_MAX_BYTES / 1024 / 1024} MB of ${file.name})` }] : []), { kind: 'page', title: file.name, text: text.replace(/\n$/, '') }], { file: file.name, text, truncated });
   },
-};
+});
 
-const follow: Command = {
+const follow = defineCommand({
   words: ['log', 'follow'],
   summary: 'Show lines as they are added to a log, until Ctrl-C',
   json: json.object({ file: json.string() }),
   args: [{ name: 'file', type: logName }],
   async run(ctx, args) {
-    const file = resolved(ctx, args.file as string);
+    const file = resolved(ctx, args.file);
     if (!file.path) throw badInput('not-followable', 'the audit log is in the store; use "log audit"');
     await followFile(file.path, (line) => ctx.progress(line), ctx.signal);
     return reply.blocks([], { file: file.name });
   },
-};
+});
 
-const send: Command = {
+const send = defineCommand({
   words: ['log', 'send'],
   summary: 'Send a compressed bundle of the logs to a backup location',
   json: json.object({ location: json.string(), file: json.string(), bytes: json.integer() }),
@@ -142,9 +142,9 @@ const send: Command = {
       throw failure('send-failed', `the logs were not sent: ${message}`);
     }
   },
-};
+});
 
-const retention: Command = {
+const retention = defineCommand({
   words: ['log', 'retention'],
   summary: 'Show or set how many days the audit log keeps its entries (default 365)',
   json: json.object({ retentionDays: json.integer() }),
@@ -154,6 +154,6 @@ const retention: Command = {
     const days = ctx.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS;
     return reply.tree({ audit: { 'retention days': days } }, { retentionDays: days });
   },
-};
+});
 
 export const logGroup: Group = { word: 'log', summary: 'manage system logs', commands: [audit, list, view, follow, send, retention] };

@@ -7,7 +7,7 @@ import { formatTime } from '../status/format.js';
 import { json } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const numberOrAll: ArgType<number | 'all'> = {
@@ -37,7 +37,7 @@ function nth(ctx: Context, n: number): MailMessage {
 const when = (iso: string) => formatTime(new Date(iso), 0);
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['mail', 'list'],
     summary: 'List the messages of the local mailbox (N: new)',
     json: json.array(json.object({ n: json.integer(), read: json.boolean(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() })),
@@ -46,32 +46,32 @@ const commands: Command[] = [
       const rows = all.map((m, i) => [String(i + 1), m.read ? ' ' : 'N', when(m.at), m.level, m.name, m.text.length > 60 ? `${m.text.slice(0, 57)}...` : m.text]);
       return reply.table(['n', '', 'time', 'level', 'event', 'text'], rows, all.map((m, i) => ({ n: i + 1, read: m.read === 1, at: m.at, level: m.level, event: m.name, text: m.text })) as Json);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['mail', 'read'],
     summary: 'Show a message of the local mailbox and mark it read',
     json: json.object({ number: json.integer(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() }),
     args: [{ name: 'n', type: messageNumber }],
     run(ctx, args) {
-      const message = nth(ctx, args.n as number);
+      const message = nth(ctx, args.n);
       markRead(ctx.store, message.id);
       return reply.tree(
-        { message: { number: args.n as number, time: when(message.at), level: message.level, event: message.name, text: message.text } },
-        { number: args.n as number, at: message.at, level: message.level, event: message.name, text: message.text },
+        { message: { number: args.n, time: when(message.at), level: message.level, event: message.name, text: message.text } },
+        { number: args.n, at: message.at, level: message.level, event: message.name, text: message.text },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['mail', 'del'],
     summary: 'Delete a message of the local mailbox, or all of them',
     json: json.object({ deleted: json.integer() }),
     args: [{ name: 'which', type: numberOrAll }],
     run(ctx, args) {
-      const which = args.which as number | 'all';
+      const which = args.which;
       const removed = which === 'all' ? deleteMail(ctx.store, 'all') : deleteMail(ctx.store, nth(ctx, which).id);
       return reply.text(`${removed} message${removed === 1 ? '' : 's'} deleted`, { deleted: removed });
     },
-  },
+  }),
 ];
 
 export const mailGroup: Group = { word: 'mail', summary: 'local mail management', commands };

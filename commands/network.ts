@@ -10,12 +10,12 @@ import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
 import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
-import { formatUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { formatUri, uriArg } from '../net/uri.js';
 import { choice, host, hostname, ipAddress } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
 import { reply, type Block, type Json, type Reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const withWarnings = (result: Reply, warnings: Block[]): Reply => (warnings.length ? { ...result, blocks: [...result.blocks, ...warnings] } : result);
@@ -47,36 +47,36 @@ const listShape = (word: 'dns' | 'ntp') => json.object({ [word]: json.array(json
 function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<string>, what: string): Command[] {
   const show = (ctx: Context) => reply.blocks([{ kind: 'tree', value: { [word]: nodeOrDefault(ctx.store, osHostname())[key] } }, { kind: 'text', text: whereKept(ctx) }], { [word]: nodeOrDefault(ctx.store, osHostname())[key] });
   return [
-    { words: ['network', word], summary: `Show the ${what}`, json: listShape(word), run: show },
-    {
+    defineCommand({ words: ['network', word], summary: `Show the ${what}`, json: listShape(word), run: show }),
+    defineCommand({
       words: ['network', word, 'add'],
       summary: `Add a ${what.replace(/s$/, '')}`,
       json: listShape(word),
       args: [{ name: 'value', type }],
       async run(ctx, args) {
-        const value = args.value as string;
+        const value = args.value;
         if (nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('duplicate', `${value} is already listed`);
         const { warnings } = await change(ctx, (n) => n[key].push(value));
         return withWarnings(show(ctx), warnings);
       },
-    },
-    {
+    }),
+    defineCommand({
       words: ['network', word, 'del'],
       summary: `Remove a ${what.replace(/s$/, '')}`,
       json: listShape(word),
       args: [{ name: 'value', type }],
       async run(ctx, args) {
-        const value = args.value as string;
+        const value = args.value;
         if (!nodeOrDefault(ctx.store, osHostname())[key].includes(value)) throw badInput('not-listed', `${value} is not listed; see "network ${word}"`);
         const { warnings } = await change(ctx, (n) => (n[key] = n[key].filter((v) => v !== value)));
         return withWarnings(show(ctx), warnings);
       },
-    },
+    }),
   ];
 }
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['network', 'interfaces'],
     summary: "Show the node's network interfaces and addresses",
     json: json.array(json.object({ interface: json.string(), family: json.oneOf('IPv4', 'IPv6'), address: json.string(), mac: json.string(), loopback: json.boolean() })),
@@ -87,8 +87,8 @@ const commands: Command[] = [
       );
       return reply.table(['interface', 'family', 'address', 'mac', ''], rows, data);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['network', 'routes'],
     summary: "Show the node's routing table",
     json: json.array(json.object({ destination: json.nullable(json.string()), gateway: json.nullable(json.string()), device: json.nullable(json.string()), source: json.nullable(json.string()) })),
@@ -100,41 +100,41 @@ const commands: Command[] = [
         routes.map((r) => ({ destination: r.dst ?? null, gateway: r.gateway ?? null, device: r.dev ?? null, source: r.prefsrc ?? null })),
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['network', 'hostname'],
     summary: "Show or set the node's host name",
     json: json.object({ hostname: json.string() }),
     args: [{ name: 'name', type: hostname(), optional: true }],
-    async run(ctx, args) {
-      const { node, warnings } = args.name ? await change(ctx, (n) => (n.hostname = args.name as string)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
-      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(args.name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { hostname: node.hostname });
+    async run(ctx, { name }) {
+      const { node, warnings } = name ? await change(ctx, (n) => (n.hostname = name)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
+      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { hostname: node.hostname });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['network', 'domain'],
     summary: 'Show or set the DNS domain',
     json: json.object({ domain: json.nullable(json.string()) }),
     args: [{ name: 'domain', type: hostname('<domain>'), optional: true }],
-    async run(ctx, args) {
-      const { node, warnings } = args.domain ? await change(ctx, (n) => (n.domain = args.domain as string)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
-      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(args.domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { domain: node.domain ?? null });
+    async run(ctx, { domain }) {
+      const { node, warnings } = domain ? await change(ctx, (n) => (n.domain = domain)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
+      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { domain: node.domain ?? null });
     },
-  },
+  }),
   ...listSetting('dns', 'dns', ipAddress('<dns-server>'), 'DNS resolvers'),
   ...listSetting('ntp', 'ntp', host('<ntp-server>'), 'NTP servers'),
-  {
+  defineCommand({
     words: ['network', 'proxy'],
     summary: 'Show, or set, the HTTP proxy (HTTP CONNECT) for outbound connections: http://[user:password@]host:port',
     json: json.object({ proxy: json.nullable(json.string()) }),
     args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
     run(ctx, args) {
-      if (args.uri) ctx.store.setSecret('network.proxy', formatUri(args.uri as NetworkUri));
+      if (args.uri) ctx.store.setSecret('network.proxy', formatUri(args.uri));
       const proxy = ctx.store.getSecret('network.proxy');
       return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' }, { proxy: proxy ? redactedProxy(proxy) : null });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['network', 'proxy', 'del'],
     summary: 'Stop using an HTTP proxy',
     json: json.object({ proxy: json.nullable(json.string()) }),
@@ -142,8 +142,8 @@ const commands: Command[] = [
       ctx.store.set('network.proxy', undefined);
       return reply.tree({ proxy: 'none' }, { proxy: null });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['network', 'requirements'],
     summary: 'Write the network requirements of this cluster (every flow of every node) to media',
     json: json.array(
@@ -151,14 +151,14 @@ const commands: Command[] = [
     ),
     options: [{ name: 'format', type: choice('<md|csv|json>', ['md', 'csv', 'json']), summary: 'md (default), csv or json' }],
     run(ctx, args) {
-      const format = (args.format as string | undefined) ?? 'md';
+      const format = args.format ?? 'md';
       const node = nodeOrDefault(ctx.store, osHostname());
       const rows = requirements(ctx.store, node.ip ?? primaryAddress() ?? '127.0.0.1');
       const text = format === 'csv' ? toCsv(rows) : format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : toMarkdown(rows, `Network requirements of the cluster of ${node.hostname}`);
       const file = writeFileInside(ctx.paths.media, `network-requirements.${format}`, text, 0o644);
       return reply.blocks([{ kind: 'text', text: `${text.trimEnd()}\n\nwritten to ${file}` }], rows as unknown as Json);
     },
-  },
+  }),
 ];
 
 function redactedProxy(text: string): string {

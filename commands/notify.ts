@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { targetKey } from '../events/bus.js';
 import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, shown, type NotifyLevel } from '../net/locations.js';
-import { formatUri, redactText, uriArg, type NetworkUri } from '../net/uri.js';
+import { formatUri, redactText, uriArg } from '../net/uri.js';
 import { parseRelay } from '../notify/mail.js';
 import { ENTERPRISE_OID } from '../notify/trap.js';
 import { dropTarget, outboxSummary } from '../store/events.js';
@@ -14,7 +14,7 @@ import { choice, host } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json, type Reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { defaultPort } from '../catalog/derive.js';
 
@@ -65,7 +65,7 @@ const level = choice('<info|warn|error>', NOTIFY_LEVELS);
 const target = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['notify', 'add'],
     summary: 'Add the email or SNMP URI to a notification level',
     json: listingShape,
@@ -74,11 +74,11 @@ const commands: Command[] = [
       { name: 'uris', type: target, rest: true },
     ],
     run(ctx, args) {
-      addNotifyTargets(ctx.store, args.level as NotifyLevel, args.uris as NetworkUri[]);
+      addNotifyTargets(ctx.store, args.level, args.uris);
       return listing(ctx);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['notify', 'del'],
     summary: 'Remove a URI from a notification level (what waits for it is dropped)',
     json: listingShape,
@@ -87,21 +87,21 @@ const commands: Command[] = [
       { name: 'uri', type: target },
     ],
     run(ctx, args) {
-      const removed = removeNotifyTarget(ctx.store, args.level as NotifyLevel, args.uri as NetworkUri);
-      if (!removed) throw badInput('no-such-target', `${shown(args.uri as NetworkUri)} is not a ${args.level as string} target; see "notify list"`);
+      const removed = removeNotifyTarget(ctx.store, args.level, args.uri);
+      if (!removed) throw badInput('no-such-target', `${shown(args.uri)} is not a ${args.level} target; see "notify list"`);
       // What waits for a URI that is no longer a target at any level is dropped.
-      const text = formatUri(args.uri as NetworkUri);
+      const text = formatUri(args.uri);
       if (!notifyTargets(ctx.store).some((t) => formatUri(t.uri) === text)) dropTarget(ctx.store, targetKey(text));
       return listing(ctx);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['notify', 'list'],
     summary: 'List the notification targets, the mail relay and what waits in the outbox',
     json: listingShape,
     run: (ctx) => listing(ctx),
-  },
-  {
+  }),
+  defineCommand({
     words: ['notify', 'emailrelay'],
     summary: `Set the mail relay (host[:port], default port ${defaultPort('smtp')})`,
     json: listingShape,
@@ -112,8 +112,8 @@ const commands: Command[] = [
       ctx.services.notify?.retryNow();
       return listing(ctx);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['notify', 'test'],
     summary: 'Send a test notification of a level to every target it reaches',
     json: json.object({ event: json.integer(), level: json.string(), queued: json.array(json.string()) }),
@@ -121,14 +121,14 @@ const commands: Command[] = [
     async run(ctx, args) {
       const events = ctx.services.events;
       if (!events) throw failure('no-events', 'the events subsystem is not running');
-      const lvl = args.level as NotifyLevel;
+      const lvl = args.level;
       const targets = notifyTargets(ctx.store).filter((t) => NOTIFY_LEVELS.indexOf(lvl) >= NOTIFY_LEVELS.indexOf(t.level));
       if (targets.length === 0) throw failure('no-targets', `no notification target receives ${lvl}; add one with "notify add ${lvl} <uri>"`);
       const event = events.raise({ name: 'notify-test', level: lvl, text: `test notification (${lvl}) from ${ctx.caller.user}` });
       const queued = [...new Set(targets.map((t) => shown(t.uri)))];
       return reply.tree({ test: { event: event.id, level: lvl, queued: queued.join(' ') } }, { event: event.id, level: lvl, queued });
     },
-  },
+  }),
 ];
 
 export const notifyGroup: Group = { word: 'notify', summary: 'notifications control', commands };

@@ -7,7 +7,7 @@ import { name, text } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
 import { reply } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => listJobs(ctx.store).map((j) => j.name) } : {}) });
@@ -49,7 +49,7 @@ const jobJson = (j: { name: string; words: string[]; owner: string; timing: Timi
 });
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['schedule', 'add'],
     summary: 'Schedule a console command (runs at 00:00 daily until timed), with your rights',
     args: [
@@ -58,8 +58,8 @@ const commands: Command[] = [
     ],
     json: jobShape,
     run(ctx, args) {
-      const job = args.job as string;
-      const words = args.command as string[];
+      const job = args.job;
+      const words = args.command;
       if (findJob(ctx.store, job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
       if (words[0] === 'schedule') throw badInput('bad-command', 'a scheduled job cannot change the schedule');
       if (words.length > 64 || words.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
@@ -67,8 +67,8 @@ const commands: Command[] = [
       addJob(ctx.store, { name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
       return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) }, jobJson({ name: job, words, owner: ctx.caller.user, timing: DEFAULT_TIMING, enabled: true }, now));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['schedule', 'time'],
     summary: 'When a job runs: <hour> <minute> (daily), every <n> hours, weekly <0-6>',
     args: [
@@ -77,38 +77,38 @@ const commands: Command[] = [
     ],
     json: jobShape,
     run(ctx, args) {
-      const job = mustFind(ctx, args.job as string);
-      const timing = parseTiming(args.when as string[]);
+      const job = mustFind(ctx, args.job);
+      const timing = parseTiming(args.when);
       const now = new Date();
       setTiming(ctx.store, job.name, timing, now);
       return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' }, jobJson({ ...job, timing }, now));
     },
-  },
+  }),
   ...(['enable', 'disable'] as const).map(
-    (verb): Command => ({
+    (verb) => defineCommand({
       words: ['schedule', verb],
       summary: verb === 'enable' ? 'Let a job run again' : 'Stop a job from running (kept)',
       args: [{ name: 'job', type: jobArg(true) }],
       json: jobShape,
       run(ctx, args) {
-        const job = mustFind(ctx, args.job as string);
+        const job = mustFind(ctx, args.job);
         const now = new Date();
         setEnabled(ctx.store, job.name, verb === 'enable', now);
         return reply.tree({ job: job.name, enabled: verb === 'enable' ? 'yes' : 'no' }, jobJson({ ...job, enabled: verb === 'enable' }, now));
       },
     }),
   ),
-  {
+  defineCommand({
     words: ['schedule', 'del'],
     summary: 'Delete a scheduled job and its log',
     json: messageShape,
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
-      if (!deleteJob(ctx.store, args.job as string)) throw badInput('no-such-job', `no scheduled job named ${args.job as string}; see "schedule list"`);
-      return reply.text(`deleted job ${args.job as string}`);
+      if (!deleteJob(ctx.store, args.job)) throw badInput('no-such-job', `no scheduled job named ${args.job}; see "schedule list"`);
+      return reply.text(`deleted job ${args.job}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['schedule', 'list'],
     summary: 'List the scheduled jobs: command, owner, time, next run',
     json: json.array(jobShape),
@@ -121,14 +121,14 @@ const commands: Command[] = [
         jobs.map((j) => jobJson(j, now)),
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['schedule', 'log'],
     summary: "A job's last runs: time, exit status, output",
     json: json.object({ job: json.string(), runs: json.array(json.object({ started: json.time(), due: json.time(), outcome: json.oneOf('ok', 'failed', 'skipped'), exitStatus: json.nullable(json.integer()), output: json.nullable(json.string()) })) }),
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
-      const job = mustFind(ctx, args.job as string);
+      const job = mustFind(ctx, args.job);
       const runs = jobRuns(ctx.store, job.name);
       if (!runs.length) return reply.text(`${job.name} has not run yet`, { job: job.name, runs: [] });
       return reply.blocks(
@@ -136,7 +136,7 @@ const commands: Command[] = [
         { job: job.name, runs: runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })) },
       );
     },
-  },
+  }),
 ];
 
 export const scheduleGroup: Group = { word: 'schedule', summary: 'scheduled jobs', commands };

@@ -10,7 +10,7 @@ import { choice } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 /** A grammar of snmp/config.ts as an argument type: refused words never reach snmpd.conf. */
@@ -69,7 +69,7 @@ function status(ctx: Context): { [key: string]: Json } {
 }
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['snmp', 'community', 'add'],
     summary: 'Allow SNMP v2c reads with a community, from a source (default: the management sources)',
     json: statusShape,
@@ -78,15 +78,15 @@ const commands: Command[] = [
       { name: 'source', type: source, optional: true },
     ],
     async run(ctx, args) {
-      const name = args.community as string;
+      const name = args.community;
       await change(ctx, (settings) => {
         if (settings.communities.some((c) => c.name === name)) throw badInput('community-exists', `community ${name} exists; delete it first to change its source`);
-        settings.communities.push({ name, ...(args.source ? { source: args.source as string } : {}) });
+        settings.communities.push({ name, ...(args.source ? { source: args.source } : {}) });
       });
       return reply.tree(status(ctx));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['snmp', 'community', 'del'],
     summary: 'Remove an SNMP v2c community',
     json: statusShape,
@@ -95,12 +95,12 @@ const commands: Command[] = [
       await change(ctx, (settings) => {
         const before = settings.communities.length;
         settings.communities = settings.communities.filter((c) => c.name !== args.community);
-        if (settings.communities.length === before) throw badInput('no-such-community', `there is no community ${args.community as string}; see "snmp community list"`);
+        if (settings.communities.length === before) throw badInput('no-such-community', `there is no community ${args.community}; see "snmp community list"`);
       });
       return reply.tree(status(ctx));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['snmp', 'community', 'list'],
     summary: 'List the SNMP v2c communities',
     json: json.array(json.object({ community: json.string(), source: json.string() })),
@@ -108,8 +108,8 @@ const commands: Command[] = [
       const list = agentOf(ctx).settings().communities;
       return reply.table(['community', 'source'], list.map((c) => [c.name, c.source ?? 'management sources']));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['snmp', 'user', 'add'],
     summary: 'Add an SNMP v3 user (auth: MD5|SHA|SHA-224..512, priv: DES|AES|none); passwords are asked',
     json: statusShape,
@@ -119,7 +119,7 @@ const commands: Command[] = [
       { name: 'priv', type: privProtocol },
     ],
     async run(ctx, args) {
-      const name = args.user as string;
+      const name = args.user;
       if (agentOf(ctx).settings().users.some((u) => u.name === name)) throw badInput('user-exists', `SNMP user ${name} exists; delete it first to change it`);
       const ask = async (kind: string) => {
         const value = await ctx.ask({ text: `${kind} for ${name}`, secret: true });
@@ -132,13 +132,13 @@ const commands: Command[] = [
       const authPassword = await ask('authentication password');
       const privPassword = args.priv === 'none' ? undefined : await ask('privacy password');
       await change(ctx, (settings, secrets) => {
-        settings.users.push({ name, auth: args.auth as never, priv: args.priv as never });
+        settings.users.push({ name, auth: args.auth, priv: args.priv });
         secrets[name] = { authPassword, ...(privPassword ? { privPassword } : {}) };
       });
       return reply.tree(status(ctx));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['snmp', 'user', 'del'],
     summary: 'Remove an SNMP v3 user',
     json: statusShape,
@@ -147,13 +147,13 @@ const commands: Command[] = [
       await change(ctx, (settings, secrets) => {
         const before = settings.users.length;
         settings.users = settings.users.filter((u) => u.name !== args.user);
-        if (settings.users.length === before) throw badInput('no-such-user', `there is no SNMP user ${args.user as string}; see "snmp user list"`);
-        delete secrets[args.user as string];
+        if (settings.users.length === before) throw badInput('no-such-user', `there is no SNMP user ${args.user}; see "snmp user list"`);
+        delete secrets[args.user];
       });
       return reply.tree(status(ctx));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['snmp', 'user', 'list'],
     summary: 'List the SNMP v3 users',
     json: json.array(json.object({ user: json.string(), auth: json.string(), priv: json.string(), passwords: json.oneOf('set', 'missing') })),
@@ -162,15 +162,15 @@ const commands: Command[] = [
       const secrets = agent.secrets();
       return reply.table(['user', 'auth', 'priv', 'passwords'], agent.settings().users.map((u) => [u.name, u.auth, u.priv, secrets[u.name] ? 'set' : 'missing']));
     },
-  },
+  }),
   ...(['location', 'contact'] as const).map(
-    (field): Command => ({
+    (field) => defineCommand({
       words: ['snmp', field],
       summary: `Set the agent's sys${field === 'location' ? 'Location' : 'Contact'}`,
       json: statusShape,
       args: [{ name: 'text', type: checked('<text>', (v) => checkText(field, v)), rest: true }],
       async run(ctx, args) {
-        const text = checkText(field, (args.text as string[]).join(' '));
+        const text = checkText(field, args.text.join(' '));
         await change(ctx, (settings) => {
           settings[field] = text;
         });
@@ -178,12 +178,12 @@ const commands: Command[] = [
       },
     }),
   ),
-  {
+  defineCommand({
     words: ['snmp', 'status'],
     summary: 'Show the SNMP agent: running or not, communities, users, location, contact',
     json: statusShape,
     run: (ctx) => reply.tree(status(ctx)),
-  },
+  }),
 ];
 
 export const snmpGroup: Group = { word: 'snmp', summary: 'snmp configuration', commands };

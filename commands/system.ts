@@ -1,10 +1,10 @@
 // `system ...`: the node's identity and basic state.
 
 import { hostname as osHostname, networkInterfaces, release } from 'node:os';
-import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
+import { ROLE_NAMES } from '../catalog/roles.js';
 import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
 import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
-import { sshSystemCommands } from '../ssh/system-commands.js';
+import { sshSystemCommands } from './system-ssh.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
 import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
 import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
@@ -12,20 +12,22 @@ import { PLATFORM_VERSION } from './version.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgsOf, type Group, type OptionSpec } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 
 const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');
-const setupOptions = [
-  { name: 'hostname', type: hostname(), summary: 'the node name' },
-  { name: 'role', type: roleType, summary: 'webproxy, application, database or unified (= application + database)' },
-  { name: 'ip', type: ipAddress(), summary: 'the address the cluster knows the node by (default: detected)' },
-  { name: 'ntp', type: listOf(host('<ntp-server>')), summary: 'NTP servers' },
-  { name: 'dns', type: listOf(ipAddress('<dns-server>')), summary: 'DNS resolvers' },
-  { name: 'domain', type: hostname('<domain>'), summary: 'the DNS domain' },
-  { name: 'data-centre', type: name('<data-centre>'), summary: 'the data centre the node stands in' },
-] as const;
+const SETUP = {
+  hostname: { name: 'hostname', type: hostname(), summary: 'the node name' },
+  role: { name: 'role', type: roleType, summary: 'webproxy, application, database or unified (= application + database)' },
+  ip: { name: 'ip', type: ipAddress(), summary: 'the address the cluster knows the node by (default: detected)' },
+  ntp: { name: 'ntp', type: listOf(host('<ntp-server>')), summary: 'NTP servers' },
+  dns: { name: 'dns', type: listOf(ipAddress('<dns-server>')), summary: 'DNS resolvers' },
+  domain: { name: 'domain', type: hostname('<domain>'), summary: 'the DNS domain' },
+  dataCentre: { name: 'data-centre', type: name('<data-centre>'), summary: 'the data centre the node stands in' },
+} as const;
+const setupOptions = [SETUP.hostname, SETUP.role, SETUP.ip, SETUP.ntp, SETUP.dns, SETUP.domain, SETUP.dataCentre] as const;
+type SetupValues = ArgsOf<[], typeof setupOptions>;
 
 const identityShape = {
   hostname: json.string(),
@@ -37,7 +39,7 @@ const identityShape = {
   dns: json.array(json.string()),
 };
 
-const setup: Command = {
+const setup = defineCommand({
   words: ['system', 'setup'],
   summary: 'Configure the node: hostname, roles, address, NTP, DNS, domain, data centre',
   options: setupOptions,
@@ -54,13 +56,13 @@ const setup: Command = {
     }
     const node: NodeSettings = {
       ...current,
-      hostname: (values.hostname as string | undefined) ?? current.hostname,
-      roles: (values.role as RoleName[] | undefined) ?? current.roles,
-      ip: (values.ip as string | undefined) ?? current.ip,
-      ntp: (values.ntp as string[] | undefined) ?? current.ntp,
-      dns: (values.dns as string[] | undefined) ?? current.dns,
-      domain: (values.domain as string | undefined) ?? current.domain,
-      dataCentre: (values['data-centre'] as string | undefined) ?? current.dataCentre,
+      hostname: values.hostname ?? current.hostname,
+      roles: values.role ?? current.roles,
+      ip: values.ip ?? current.ip,
+      ntp: values.ntp ?? current.ntp,
+      dns: values.dns ?? current.dns,
+      domain: values.domain ?? current.domain,
+      dataCentre: values['data-centre'] ?? current.dataCentre,
     };
     const appliance = isAppliance(ctx);
     ctx.store.tx(() => {
@@ -71,34 +73,34 @@ const setup: Command = {
     const warnings = appliance ? await applyOsSettings(current, node) : [];
     return reply.blocks([{ kind: 'tree', value: identity(node) }, ...warnings.map((text) => ({ kind: 'warning' as const, text }))], identity(node));
   },
-};
+});
 
 /** Asks each setting in turn, offering the current value. */
-async function wizard(ctx: Context): Promise<Record<string, unknown>> {
+async function wizard(ctx: Context): Promise<SetupValues> {
   const current = nodeOrDefault(ctx.store, osHostname());
-  const initial: Record<string, string | undefined> = {
-    hostname: current.hostname,
-    role: current.roles.join(',') || 'unified',
-    ip: current.ip,
-    ntp: current.ntp.join(','),
-    dns: current.dns.join(','),
-    domain: current.domain,
-    'data-centre': current.dataCentre,
+  // One question after the other, in the order of the options.
+  return {
+    hostname: await askOption(ctx, SETUP.hostname, current.hostname),
+    role: await askOption(ctx, SETUP.role, current.roles.join(',') || 'unified'),
+    ip: await askOption(ctx, SETUP.ip, current.ip),
+    ntp: await askOption(ctx, SETUP.ntp, current.ntp.join(',')),
+    dns: await askOption(ctx, SETUP.dns, current.dns.join(',')),
+    domain: await askOption(ctx, SETUP.domain, current.domain),
+    'data-centre': await askOption(ctx, SETUP.dataCentre, current.dataCentre),
   };
-  const values: Record<string, unknown> = {};
-  for (const option of setupOptions) {
-    for (;;) {
-      const answer = (await ctx.ask({ text: `${option.summary} (${option.type.hint})`, initial: initial[option.name] ?? '' })).trim();
-      if (answer === '') break;
-      try {
-        values[option.name] = option.type.parse(answer);
-        break;
-      } catch (error) {
-        ctx.progress(`${(error as Error).message}; try again`);
-      }
+}
+
+/** Asks for one option until its type accepts the answer; an empty answer leaves it unset. */
+async function askOption<T>(ctx: Context, option: OptionSpec<T>, initial: string | undefined): Promise<T | undefined> {
+  for (;;) {
+    const answer = (await ctx.ask({ text: `${option.summary} (${option.type.hint})`, initial: initial ?? '' })).trim();
+    if (answer === '') return undefined;
+    try {
+      return option.type.parse(answer);
+    } catch (error) {
+      ctx.progress(`${(error as Error).message}; try again`);
     }
   }
-  return values;
 }
 
 function identity(node: NodeSettings): { [key: string]: Json } {
@@ -113,7 +115,7 @@ function identity(node: NodeSettings): { [key: string]: Json } {
   };
 }
 
-const info: Command = {
+const info = defineCommand({
   words: ['system', 'info'],
   summary: "Show the node's identity: hostname, roles, data centre, addresses, versions",
   json: json.object({
@@ -134,13 +136,13 @@ const info: Command = {
       versions: { platform: PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
     });
   },
-};
+});
 
 const cidrOf4 = (mask: string) => mask.split('.').reduce((bits, octet) => bits + Number(octet).toString(2).replace(/0/g, '').length, 0);
 const cidrOf6 = (mask: string) =>
   mask.split(':').reduce((bits, group) => bits + (group ? parseInt(group, 16).toString(2).replace(/0/g, '').length : 0), 0);
 
-const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
+const maintenance = (action: 'start' | 'stop' | 'status') => defineCommand({
   words: ['system', 'maintenance-mode', action],
   summary: { start: 'Put the node in maintenance mode', stop: 'Take the node out of maintenance mode', status: 'Show whether the node is in maintenance mode' }[action],
   json: json.object({ maintenanceMode: json.boolean() }),
@@ -158,7 +160,7 @@ const maintenance = (action: 'start' | 'stop' | 'status'): Command => ({
 const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
 
 /** `system reboot` and `system shutdown`: the whole appliance, through systemd. */
-const power = (word: 'reboot' | 'shutdown', action: PowerAction): Command => ({
+const power = (word: 'reboot' | 'shutdown', action: PowerAction) => defineCommand({
   words: ['system', word],
   summary: word === 'reboot' ? 'Restart the node (every session and service stops; the node comes back with its settings)' : 'Power the node off (it stays off until started from outside)',
   confirm: word === 'reboot' ? 'Reboot this node? Every session, including this one, ends.' : 'Power this node off? It stays off until someone starts it from outside.',

@@ -14,7 +14,7 @@ import { text } from '../core/argtypes.js';
 import { userAddKey } from './keys.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
-import { type ArgType, type Command, type Group } from '../core/command.js';
+import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { json, messageShape } from '../core/json-shape.js';
 
@@ -47,8 +47,9 @@ function initialPassword(): string {
 }
 
 /** A grant must name a command path of the tree (arguments may follow). */
-async function checkPrefix(words: string[]): Promise<string> {
-  const { groups } = await import('./index.js');
+function checkPrefix(ctx: Context, words: string[]): string {
+  const groups = ctx.services.commands?.groups;
+  if (!groups) throw failure('no-command-tree', 'the command tree is not registered in this daemon');
   const [group, ...rest] = words;
   const commands = groups.find((g) => g.word === group)?.commands;
   if (!commands) throw badInput('unknown-command', `"${group}" is not a command group; see "help"`);
@@ -69,13 +70,13 @@ function securityPolicy(ctx: Context, name: string, mustChange: boolean): { [key
 }
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['user', 'add'],
     summary: 'Add a console user with no rights; the first password must be changed at first login',
     json: json.object({ user: json.string(), initialPassword: json.string() }),
     args: [{ name: 'name', type: userName }],
     async run(ctx, args) {
-      const name = args.name as string;
+      const name = args.name;
       if (ADMINISTRATORS.has(name) || exists(ctx, name)) throw badInput('user-exists', `a user named ${name} exists`);
       const initial = initialPassword();
       // The account first: one that cannot be made leaves no user behind; a store that cannot record it removes the account again.
@@ -96,15 +97,15 @@ const commands: Command[] = [
         { user: name, initialPassword: initial },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['user', 'del'],
     summary: 'Delete a user and their rights',
     json: messageShape,
     args: [{ name: 'name', type: userName }],
-    confirm: (args) => `Delete user ${args.name as string}?`,
+    confirm: (args) => `Delete user ${args.name}?`,
     async run(ctx, args) {
-      const name = args.name as string;
+      const name = args.name;
       if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} is the appliance's administrator and cannot be deleted`);
       requireUser(ctx, name);
       await ctx.services.accounts?.remove(name);
@@ -112,8 +113,8 @@ const commands: Command[] = [
       revokeToken(ctx.paths, name);
       return reply.text(`deleted ${name}${ctx.services.accounts ? ' and their operating system account' : ''}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['user', 'list'],
     summary: 'List the users, their rights and security policy',
     json: json.object({ users: json.array(json.object({ name: json.string(), rights: json.array(json.string()), mustChangePassword: json.boolean(), lockedUntil: json.nullable(json.time()), failedLogins: json.array(json.object({ from: json.string(), at: json.time() })) })) }),
@@ -143,9 +144,9 @@ const commands: Command[] = [
         { users: data },
       );
     },
-  },
+  }),
   ...(['grant', 'revoke'] as const).map(
-    (verb): Command => ({
+    (verb) => defineCommand({
       words: ['user', verb],
       summary: verb === 'grant' ? 'Grant a user a command prefix (e.g. "app" or "app start")' : 'Take a command prefix back from a user',
       args: [
@@ -154,10 +155,10 @@ const commands: Command[] = [
       ],
       json: json.object({ user: json.string(), rights: json.array(json.string()) }),
       async run(ctx, args) {
-        const name = args.name as string;
+        const name = args.name;
         if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} holds every right`);
         requireUser(ctx, name);
-        const prefix = await checkPrefix(args.prefix as string[]);
+        const prefix = checkPrefix(ctx, args.prefix);
         if (verb === 'grant') ctx.store.tx(() => ctx.store.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(name, prefix));
         else if (!ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM user_rights WHERE user = ? AND prefix = ?').run(name, prefix).changes)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
         const held = (ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix').all(name) as { prefix: string }[]).map((r) => r.prefix);
@@ -165,13 +166,13 @@ const commands: Command[] = [
       },
     }),
   ),
-  {
+  defineCommand({
     words: ['user', 'password'],
     summary: "Set a user's password (asked twice, never echoed); they change it at their next login",
     json: messageShape,
     args: [{ name: 'name', type: userName }],
     async run(ctx, args) {
-      const name = args.name as string;
+      const name = args.name;
       requireUser(ctx, name);
       const password = await askNewPassword(ctx, name);
       // The administrator knows it now: the user replaces it at the next login.
@@ -179,14 +180,14 @@ const commands: Command[] = [
       ctx.store.tx(() => ctx.store.db.prepare('UPDATE users SET must_change = 1 WHERE name = ?').run(name));
       return reply.text(`password of ${name} set; ${name} must change it at the next login${ctx.services.accounts ? '' : ` (${EMBEDDED})`}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['user', 'unlock'],
     summary: `Unlock an account locked after ${LOCKOUT_POLICY.attempts} failed logins (it unlocks by itself after ${LOCKOUT_POLICY.lockMinutes} minutes)`,
     json: messageShape,
     args: [{ name: 'name', type: userName }],
     async run(ctx, args) {
-      const name = args.name as string;
+      const name = args.name;
       if (!ADMINISTRATORS.has(name)) requireUser(ctx, name);
       const failures = loginFailures(faillockDir(ctx.paths), name);
       if (failures.recent.length === 0) return reply.text(`${name} has no failed logins; nothing to unlock`);
@@ -194,7 +195,7 @@ const commands: Command[] = [
       await ctx.services.accounts.unlock(name);
       return reply.text(`${failures.lockedUntil ? 'unlocked' : 'failed logins forgotten for'} ${name} (${failures.recent.length} failed logins, the last from ${failures.recent.at(-1)!.from})`);
     },
-  },
+  }),
 ];
 
 export const userGroup: Group = { word: 'user', summary: 'manage users', commands: [...commands, userAddKey] };

@@ -100,7 +100,7 @@ const weightsShape = json.array(json.object({ server: json.string(), weight: jso
 const detailOptions = [
   ...DETAIL_FIELDS.map((f) => ({ name: f.key, type: text(`<${f.label}>`), summary: `the ${f.label} of the certificate subject` })),
   { name: 'altNames', type: text('<name>[,<name>...]'), summary: 'extra DNS names and addresses (subjectAltName)' },
-];
+] as const;
 
 // ---------------------------------------------------------------------------
 // `web service ...`: the portals this web server fronts (web/portals.ts).
@@ -217,7 +217,7 @@ const webPrepnode = defineCommand({
 });
 
 const commands: Command[] = [
-  {
+  defineCommand({
     words: ['web', 'cert', 'details'],
     summary: 'Print the certificate details in the config system and the installed certificate',
     json: json.object({ details: detailsShape, installed: installedShape }),
@@ -225,8 +225,8 @@ const commands: Command[] = [
       const web = webOf(ctx);
       return reply.tree({ details: detailsTree(web.details()), installed: installedTree(web.installed()) }, { details: detailsJson(web.details()), installed: installedJson(web.installed()) });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'details', 'edit'],
     summary: 'Update the certificate details in the config system (a form in the console)',
     json: detailsShape,
@@ -236,10 +236,10 @@ const commands: Command[] = [
       const details = { ...web.details() };
       const given = detailOptions.some((o) => args[o.name] !== undefined);
       for (const field of DETAIL_FIELDS) {
-        const value = given ? (args[field.key] as string | undefined) : await ctx.ask({ text: field.label, initial: details[field.key] ?? '' });
+        const value = given ? args[field.key] : await ctx.ask({ text: field.label, initial: details[field.key] ?? '' });
         if (value !== undefined) (details as unknown as Record<string, string | undefined>)[field.key] = value || undefined;
       }
-      const alt = given ? (args.altNames as string | undefined) : await ctx.ask({ text: 'SAN (comma-separated)', initial: details.altNames.join(',') });
+      const alt = given ? args.altNames : await ctx.ask({ text: 'SAN (comma-separated)', initial: details.altNames.join(',') });
       if (alt !== undefined) details.altNames = alt.split(',').map((s) => s.trim()).filter(Boolean);
       if (!details.commonName) throw badInput('no-common-name', 'the CN must not be empty');
       // The CN names the CSR's file in media: it must be a plain name.
@@ -248,8 +248,8 @@ const commands: Command[] = [
       web.saveDetails(details);
       return reply.tree(detailsTree(details), detailsJson(details));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'gen_csr'],
     summary: 'Make a new private key and a CSR from the details; the CSR is written to the media folder',
     json: json.object({ file: json.string(), csr: json.string() }),
@@ -258,8 +258,8 @@ const commands: Command[] = [
       const { file, csr } = await webOf(ctx).generateCsr();
       return reply.blocks([{ kind: 'text', text: `CSR written to ${file}\nSend it to your CA, upload its reply with scp to media/ and run "web cert add <filename>".\n\n${csr.trimEnd()}` }], { file, csr });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'print_csr'],
     summary: 'Print the pending CSR (and write it to the media folder)',
     json: json.object({ file: json.string(), csr: json.string() }),
@@ -267,22 +267,22 @@ const commands: Command[] = [
       const { file, csr } = webOf(ctx).pendingCsr();
       return reply.blocks([{ kind: 'text', text: csr.trimEnd() }], { file, csr });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'add'],
     summary: 'Install the certificate from <filename> (uploaded to media) into the web server',
     json: json.object({ installed: installedShape, warnings: json.array(json.string()) }),
     args: [{ name: 'file', type: mediaFileName }],
     async run(ctx, args) {
       ctx.progress('checking the certificate');
-      const { installed, warnings } = await webOf(ctx).add(ctx, args.file as string);
+      const { installed, warnings } = await webOf(ctx).add(ctx, args.file);
       return reply.blocks(
         [...warnings.map((w) => ({ kind: 'warning' as const, text: `WARNING: ${w}` })), { kind: 'text', text: `installed and served: ${installed.subject}, valid to ${installed.validTo}` }],
         { installed: installedJson(installed), warnings },
       );
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'del'],
     summary: 'Revert to a self-signed certificate',
     json: json.object({ installed: installedShape }),
@@ -291,8 +291,8 @@ const commands: Command[] = [
       const installed = await webOf(ctx).generateSelfSigned();
       return reply.tree({ installed: installedTree(installed) }, { installed: installedJson(installed) });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'cert', 'gen_selfsigned'],
     summary: 'Generate a self-signed certificate and serve it',
     json: json.object({ installed: installedShape }),
@@ -302,8 +302,8 @@ const commands: Command[] = [
       const installed = await webOf(ctx).generateSelfSigned();
       return reply.tree({ installed: installedTree(installed) }, { installed: installedJson(installed) });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'sslv3'],
     summary: 'Show or set SSLv3 (this system cannot offer it; see "web tls minimum")',
     json: json.object({ sslv3: json.boolean(), tlsMinimum: json.oneOf(...TLS_MINIMUMS) }),
@@ -315,8 +315,8 @@ const commands: Command[] = [
       const tlsMinimum = ctx.store.get<TlsMinimum>('web.tlsMinimum') ?? '1.2';
       return reply.tree({ sslv3: 'off', 'tls minimum': tlsMinimum }, { sslv3: false, tlsMinimum });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'tls', 'minimum'],
     summary: 'Show or set the lowest TLS version the web server accepts (1.2 or 1.3)',
     json: json.object({ tlsMinimum: json.oneOf(...TLS_MINIMUMS) }),
@@ -332,10 +332,10 @@ const commands: Command[] = [
           throw failure('nginx-refused', (error as Error).message);
         }
       }
-      return reply.tree({ 'tls minimum': (args.version as string | undefined) ?? previous });
+      return reply.tree({ 'tls minimum': args.version ?? previous });
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'weight', 'list'],
     summary: 'Display the weights of the upstream application servers',
     json: weightsShape,
@@ -344,8 +344,8 @@ const commands: Command[] = [
       const text = list.length ? weightLines(list) : 'no application backends';
       return reply.blocks([{ kind: 'text', text }], list.map((b) => ({ server: b.server, weight: b.weight })));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'weight', 'add'],
     summary: 'Set the weight of an upstream server; higher serves more, 0 only when no other is available',
     json: weightsShape,
@@ -356,18 +356,18 @@ const commands: Command[] = [
     run(ctx, args) {
       return changeWeights(ctx, () => ctx.store.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?) ON CONFLICT(server) DO UPDATE SET weight = excluded.weight').run(args.server, args.weight));
     },
-  },
-  {
+  }),
+  defineCommand({
     words: ['web', 'weight', 'del'],
     summary: 'Delete the weight of an upstream server and use the system default',
     json: weightsShape,
     args: [{ name: 'server', type: serverPort }],
     run(ctx, args) {
       const exists = ctx.store.db.prepare('SELECT 1 FROM web_weights WHERE server = ?').get(args.server);
-      if (!exists) throw badInput('no-such-weight', `${args.server as string} has no weight set; see "web weight list"`);
+      if (!exists) throw badInput('no-such-weight', `${args.server} has no weight set; see "web weight list"`);
       return changeWeights(ctx, () => ctx.store.db.prepare('DELETE FROM web_weights WHERE server = ?').run(args.server));
     },
-  },
+  }),
   ...serviceCommands,
   webPrepnode,
 ];

@@ -63,6 +63,22 @@ export interface Group {
   listed?: boolean;
 }
 
+/**
+ * The whole command tree as a command sees it, registered by the daemon in
+ * its services: a command that needs another command or a path of the tree
+ * (`user grant` checks its prefix) asks here by words, never by importing
+ * the list of groups (which imports that command) or by position in a group.
+ */
+export interface CommandIndex {
+  readonly groups: readonly Group[];
+}
+
+declare module './context.js' {
+  interface Services {
+    commands?: CommandIndex;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Typed commands: `run` receives its arguments typed from their declarations.
 

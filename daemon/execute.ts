@@ -13,7 +13,7 @@ import { rightsOf } from '../users/rights.js';
 import type { Runtime } from '../core/runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
-import { sessionLimit } from '../ssh/system-commands.js';
+import { sessionLimit } from '../ssh/login.js';
 import { escapeControls } from '../core/escape.js';
 import { localCaller } from './caller.js';
 import { redactSecrets } from '../net/uri.js';

@@ -12,6 +12,7 @@ import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
 import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
 import { runNonInteractive } from './execute.js';
+import { groups } from '../commands/index.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
@@ -188,8 +189,9 @@ async function main(): Promise<void> {
   for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) await issueToken(paths, user);
   store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
-  // The subsystems reach the executor through the registry, never by importing the daemon (cluster run).
+  // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
+  runtime.services.commands = { groups };
   const stops: (() => Promise<void>)[] = [];
   let server: Server | undefined;
 

@@ -14,7 +14,7 @@ import type { Paths } from '../core/paths.js';
 import { consoleGroupName, faillockDir } from './accounts.js';
 import { LOCKOUT_POLICY, PASSWORD_POLICY } from './policy.js';
 import { SFTP_SERVER } from './sftp.js';
-import { bannerFile } from './system-commands.js';
+import { bannerFile } from './login.js';
 
 /** Where the console users' authorized keys live (one file per user, named by sshd's %u). */
 export const authorizedKeysDir = (etc: string) => join(etc, 'authorized_keys');
