@@ -5,7 +5,7 @@
 
 import { json } from '../core/json-shape.js';
 import { reply } from '../core/reply.js';
-import { type Group } from '../core/command.js';
+import { defineCommand, type Group } from '../core/command.js';
 
 export const BASH_COMPLETION = `# bash completion for platform (from "platform completion bash")
 _platform() {
@@ -20,11 +20,11 @@ export const completionGroup: Group = {
   word: 'completion',
   summary: 'shell completion scripts',
   commands: [
-    {
+    defineCommand({
       words: ['completion', 'bash'],
       summary: 'Print a bash completion script (install: platform completion bash > /etc/bash_completion.d/platform)',
       json: json.object({ shell: json.oneOf('bash'), script: json.string() }),
       run: () => reply.text(BASH_COMPLETION.trimEnd(), { shell: 'bash', script: BASH_COMPLETION }),
-    },
+    }),
   ],
 };
