@@ -326,7 +326,9 @@ export class ClusterService {
   private async onNode<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     if (node.address === this.self().address) {
       const handler = this.memberRoutes()[route]!;
-      return (await handler(body, { address: node.address, fingerprint: this.fingerprint(), member: true })) as T;
+      // As if over the wire: the caller sees the same JSON from this node as from any other.
+      const answer: unknown = await handler(body, { address: node.address, fingerprint: this.fingerprint(), member: true });
+      return (answer === undefined ? answer : JSON.parse(JSON.stringify(answer))) as T;
     }
     return (await callAgent<T>(this.files, node.address, this.port, route, body, { asMember: true, timeoutMs })).body;
   }
