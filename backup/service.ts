@@ -47,8 +47,6 @@ export interface BackupEnv {
   now?: () => Date;
 }
 
-const VERIFIED_KEY = 'backup.verified';
-
 function location(env: BackupEnv, name: string): BackupLocation {
   const found = backupLocations(env.store).find((l) => l.name === name);
   if (!found) throw new BackupError('no-such-location', `no backup location named ${name}; see "backup list"`, true);
@@ -187,7 +185,7 @@ export interface ListedBackup {
 export async function listBackups(env: BackupEnv, transport: Transport): Promise<ListedBackup[]> {
   const files = await transport.list();
   const names = new Set(files.map((f) => f.name));
-  const verified = env.store.get<Record<string, string>>(VERIFIED_KEY) ?? {};
+  const verified = env.store.settings.get('backup.verified');
   const out: ListedBackup[] = [];
   for (const file of files) {
     const parsed = parseBackupName(file.name);
@@ -260,8 +258,8 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   } catch (error) {
     throw new BackupError((error as { newer?: boolean }).newer ? 'newer-schema' : 'bad-store', (error as Error).message);
   }
-  const verified = env.store.get<Record<string, string>>(VERIFIED_KEY) ?? {};
-  env.store.tx(() => env.store.set(VERIFIED_KEY, { ...verified, [chosen.archive]: manifest.sha256! }));
+  const verified = env.store.settings.get('backup.verified');
+  env.store.settings.set('backup.verified', { ...verified, [chosen.archive]: manifest.sha256! });
   return { manifest, unpacked, work };
 }
 
@@ -299,10 +297,7 @@ export async function restoreBackup(env: BackupEnv, locationName: string, key: B
       await transport.close();
     }
     // Bring an older backup's store up to this product's schema before it goes live.
-    const migrated = Store.open(checked.unpacked.store);
-    migrated.db.pragma('wal_checkpoint(TRUNCATE)');
-    migrated.db.pragma('journal_mode = DELETE');
-    migrated.close();
+    Store.open(checked.unpacked.store).closeAsSingleFile();
     env.progress('putting the backup in place');
     try {
       swapIn(env.store, env.paths, checked.unpacked, join(work, 'aside'), checked.unpacked.store);

@@ -9,9 +9,7 @@ import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import Database from 'better-sqlite3';
-import { storeKeyFile, type Store } from '../store/db.js';
-import { Sealer } from '../store/secrets.js';
+import { Store, storeKeyFile } from '../store/db.js';
 import type { Paths } from '../core/paths.js';
 import { decryptStream } from './crypto-stream.js';
 import { readEntries, under, writeEntries, type EntrySource } from './entries.js';
@@ -28,11 +26,6 @@ export const STORE_ENTRY = 'store/config.db';
 export const STORE_KEY_ENTRY = 'store/store.key';
 export const MANIFEST_ENTRY = 'manifest.json';
 const APP_DUMP = /^apps\/([a-z0-9][a-z0-9_-]{0,63})\.dump$/;
-
-/** Tables of the store a restore leaves as they are: the node's own audit trail. */
-const KEPT_TABLES = new Set(['audit']);
-/** Settings that describe the running daemon, not the node's configuration. */
-const KEPT_SETTINGS = ['daemon'];
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 const DUMP_TIMEOUT_MS = 30 * 60_000;
@@ -139,7 +132,7 @@ export async function writeArchive(options: {
   const { work } = options;
   const snapshot = join(work, 'config.db');
   // SQLite's online backup: a consistent copy while writers carry on.
-  await options.store.db.backup(snapshot);
+  await options.store.copyTo(snapshot);
   const files = fileEntries(options.paths);
   const dumps: EntrySource[] = [];
   for (const app of options.apps) {
@@ -204,19 +197,14 @@ export async function unpackArchive(file: string, key: Buffer, staging: string, 
 
 /** Checks a staged store: a real SQLite database, intact, of a schema this product knows. */
 export function checkStagedStore(file: string, latestVersion: number): number {
-  let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const version = db.pragma('user_version', { simple: true }) as number;
+    const { version, integrity } = Store.examine(file);
     if (version > latestVersion) throw Object.assign(new Error(`the backup's store has schema version ${version}, newer than this product's ${latestVersion}: restore it with a newer product`), { newer: true });
-    const check = db.pragma('integrity_check', { simple: true });
-    if (check !== 'ok') throw new Error(`the backup's store is damaged: ${String(check)}`);
+    if (integrity !== 'ok') throw new Error(`the backup's store is damaged: ${integrity}`);
     return version;
   } catch (error) {
     if ((error as { newer?: boolean }).newer) throw error;
     throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
-  } finally {
-    db?.close();
   }
 }
 
@@ -246,34 +234,11 @@ export function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, as
       if (staged) renameSync(staged, live);
       else mkdirSync(live, { recursive: true, mode: 0o700 });
     }
-    replaceTables(store, migrated);
+    // Every table but the audit log takes the backup's rows, in one transaction (store/db.ts).
+    store.replaceContentsFrom(migrated);
   } catch (error) {
     undo();
     throw error;
-  }
-}
-
-/** Every table but the kept ones takes the backup's rows, in one transaction. */
-function replaceTables(store: Store, file: string): void {
-  const db = store.db;
-  db.prepare('ATTACH DATABASE ? AS restored').run(file);
-  try {
-    const tables = (db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name).filter((t) => !KEPT_TABLES.has(t));
-    const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    const kept = KEPT_SETTINGS.map((key) => [key, store.get<unknown>(key)] as const);
-    db.transaction(() => {
-      db.pragma('defer_foreign_keys = ON');
-      for (const table of tables) {
-        const columns = (db.prepare(`PRAGMA main.table_info(${quote(table)})`).all() as { name: string }[]).map((c) => quote(c.name)).join(', ');
-        db.prepare(`DELETE FROM main.${quote(table)}`).run();
-        db.prepare(`INSERT INTO main.${quote(table)} (${columns}) SELECT ${columns} FROM restored.${quote(table)}`).run();
-      }
-      for (const [key, value] of kept) store.set(key, value);
-      // The backup's secrets were sealed with its node's key (beside the staged store).
-      store.resealFrom(Sealer.forKeyFile(storeKeyFile(file)));
-    })();
-  } finally {
-    db.prepare('DETACH DATABASE restored').run();
   }
 }
 

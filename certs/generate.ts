@@ -11,18 +11,9 @@ import { promisify } from 'node:util';
 
 const generateKeyPair = promisify(generateKeyPairCallback);
 
-/** The subject details kept in the config system (`web cert details`). */
-export interface CertDetails {
-  commonName: string;
-  organization?: string;
-  organizationalUnit?: string;
-  locality?: string;
-  state?: string;
-  country?: string;
-  email?: string;
-  /** Extra DNS names and addresses for subjectAltName (the node's own are always added). */
-  altNames: string[];
-}
+/** The subject details kept in the config system (`web cert details`): a setting of the store, which declares their shape. */
+export type { CertDetails } from '../store/settings.js';
+import type { CertDetails } from '../store/settings.js';
 
 export const DETAIL_FIELDS: readonly { key: keyof Omit<CertDetails, 'altNames'>; label: string; attribute: string }[] = [
   { key: 'commonName', label: 'CN', attribute: 'commonName' },

@@ -29,15 +29,9 @@ export const JOINABLE_MINUTES = 15;
 export const JOIN_ATTEMPTS = 5;
 export const CHECK_TIMEOUT_MS = 1000;
 
-export interface InventoryNode {
-  address: string;
-  hostname: string;
-  roles: RoleName[];
-  dataCentre: string;
-  primary: boolean;
-  fingerprint?: string;
-  lastSeen?: string;
-}
+/** A node of the cluster, as the inventory (store/inventory.ts) keeps it. */
+export type { InventoryNode } from '../store/inventory.js';
+import type { InventoryNode } from '../store/inventory.js';
 
 /** One node's part of `cluster run`: its answer as checked (core/protocol.ts), or why there is none. */
 export interface NodeRun {
@@ -45,10 +39,8 @@ export interface NodeRun {
   answer: FinalAnswer;
 }
 
-interface Joinable {
-  code: string;
-  until: string;
-}
+type Joinable = JoinWindow;
+import type { JoinWindow } from '../store/settings.js';
 
 export interface CheckRow {
   from: string;
@@ -94,31 +86,16 @@ export class ClusterService {
 
   isPrimary(): boolean {
     const me = nodeOrDefault(this.store, osHostname());
-    const row = this.store.db.prepare('SELECT is_primary FROM cluster_nodes WHERE address = ?').get(me.ip ?? primaryAddress() ?? '') as { is_primary: number } | undefined;
-    return row?.is_primary === 1;
+    return this.store.inventory.isPrimaryAddress(me.ip ?? primaryAddress() ?? '');
   }
 
   inventory(): InventoryNode[] {
-    const rows = this.store.db.prepare('SELECT * FROM cluster_nodes ORDER BY data_centre, hostname, address').all() as {
-      address: string;
-      hostname: string;
-      roles: string;
-      data_centre: string;
-      is_primary: number;
-      fingerprint: string | null;
-      last_seen: string | null;
-    }[];
-    return rows.map((r) => ({ address: r.address, hostname: r.hostname, roles: JSON.parse(r.roles) as RoleName[], dataCentre: r.data_centre, primary: r.is_primary === 1, fingerprint: r.fingerprint ?? undefined, lastSeen: r.last_seen ?? undefined }));
+    return this.store.inventory.list();
   }
 
   /** Replaces the inventory in one transaction; the firewall's peer sets and nginx follow before it returns. */
   private async saveInventory(nodes: InventoryNode[]): Promise<void> {
-    const now = new Date().toISOString();
-    this.store.tx(() => {
-      this.store.db.prepare('DELETE FROM cluster_nodes').run();
-      const insert = this.store.db.prepare('INSERT INTO cluster_nodes (address, hostname, roles, data_centre, is_primary, fingerprint, joined_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const n of nodes) insert.run(n.address, n.hostname, JSON.stringify(n.roles), n.dataCentre, n.primary ? 1 : 0, n.fingerprint ?? null, now, n.lastSeen ?? null);
-    });
+    this.store.inventory.replace(nodes, new Date().toISOString());
     await this.runtime.services.firewall?.reconcile();
     try {
       await this.runtime.services.web?.reconfigure();
@@ -129,7 +106,7 @@ export class ClusterService {
 
   async start(): Promise<void> {
     await ensureIdentity(this.files, this.self().hostname);
-    const known = (fingerprint: string) => this.store.db.prepare('SELECT 1 FROM cluster_nodes WHERE fingerprint = ?').get(fingerprint) !== undefined;
+    const known = (fingerprint: string) => this.store.inventory.knows(fingerprint);
     this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m));
     const joinable = this.joinable();
     if (joinable) this.closeWhenExpired(joinable);
@@ -153,15 +130,14 @@ export class ClusterService {
 
   /** Whether a caller is the primary of this node's inventory (only it adds, provisions and runs commands). */
   private isFromPrimary(peer: Peer): boolean {
-    const row = this.store.db.prepare('SELECT is_primary FROM cluster_nodes WHERE fingerprint = ?').get(peer.fingerprint) as { is_primary: number } | undefined;
-    return row?.is_primary === 1;
+    return this.store.inventory.isPrimaryFingerprint(peer.fingerprint);
   }
 
   // -------------------------------------------------------------------------
   // Joining.
 
   joinable(): Joinable | undefined {
-    const joinable = this.store.get<Joinable>('cluster.joinable');
+    const joinable = this.store.settings.get('cluster.joinable');
     return joinable && new Date(joinable.until) > new Date() ? joinable : undefined;
   }
 
@@ -171,7 +147,7 @@ export class ClusterService {
     const raw = randomBytes(5).toString('hex').toUpperCase();
     const code = `${raw.slice(0, 5)}-${raw.slice(5)}`;
     const until = new Date(Date.now() + JOINABLE_MINUTES * 60_000).toISOString();
-    this.store.set('cluster.joinable', { code, until });
+    this.store.settings.set('cluster.joinable', { code, until });
     this.wrongCodes = 0;
     await this.runtime.services.firewall?.reconcile(); // the agent's port opens to the primary
     this.closeWhenExpired({ code, until });
@@ -182,7 +158,7 @@ export class ClusterService {
     const requireJoinable = () => {
       const joinable = this.joinable();
       if (joinable) return joinable;
-      const expired = this.store.get<Joinable>('cluster.joinable');
+      const expired = this.store.settings.get('cluster.joinable');
       throw new AgentError(403, expired ? `its join code expired at ${expired.until}: run "cluster prepnode" on it again` : 'this node is not joinable: run "cluster prepnode" on it first');
     };
     return {
@@ -196,7 +172,7 @@ export class ClusterService {
         if (!this.nonce || !proofMatches(joinProof(joinable.code, this.nonce, this.fingerprint()), String(body.proof ?? ''))) {
           // A code is short enough to guess at, given time: a few wrong ones end the join window.
           if (++this.wrongCodes >= JOIN_ATTEMPTS) {
-            this.store.set('cluster.joinable', undefined);
+            this.store.settings.set('cluster.joinable', undefined);
             void this.runtime.services.firewall?.reconcile();
             throw new AgentError(403, `wrong join code, ${JOIN_ATTEMPTS} times: the node is no longer joinable; run "cluster prepnode" on it again`);
           }
@@ -205,7 +181,7 @@ export class ClusterService {
         this.nonce = undefined;
         const inventory = validInventory(body.inventory);
         installMembership(this.files, String(body.ca), String(body.cert));
-        this.store.set('cluster.joinable', undefined);
+        this.store.settings.set('cluster.joinable', undefined);
         await this.saveInventory(inventory);
         if (this.server) reloadCertificate(this.server, this.files);
         return { joined: true };
@@ -390,8 +366,7 @@ export class ClusterService {
       ),
     );
     const now = new Date().toISOString();
-    const touch = this.store.db.prepare('UPDATE cluster_nodes SET last_seen = ? WHERE address = ?');
-    nodes.forEach((n, i) => seen[i] && touch.run(now, n.address));
+    this.store.inventory.touch(nodes.filter((_, i) => seen[i]).map((n) => n.address), now);
     return nodes.map((n, i) => ({ ...n, lastSeen: seen[i] ? now : n.lastSeen, responding: seen[i]! }));
   }
 

@@ -70,7 +70,7 @@ function nodeKey(ctx: Context): Buffer {
 /** Restarts what reads the restored store and files, so the node serves them. */
 async function restartDependents(ctx: Context): Promise<void> {
   const { services } = ctx;
-  for (const user of (ctx.store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)) issueToken(ctx.paths, user);
+  for (const user of ctx.store.users.names()) issueToken(ctx.paths, user);
   await services.firewall?.reconcile(true);
   if (services.web) {
     services.web.reconfigure();
@@ -125,7 +125,7 @@ const commands: Command[] = [
     ],
     run(ctx, args) {
       const uri = args.uri;
-      const exists = ctx.store.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(args.name);
+      const exists = ctx.store.locations.has(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name} exists; delete it first`);
       addBackupLocation(ctx.store, args.name, uri);
       return reply.tree({ [args.name]: shown(uri) }, { name: args.name, uri: shown(uri) });
@@ -152,7 +152,7 @@ const commands: Command[] = [
     json: messageShape,
     args: [{ name: 'name', type: location }],
     run(ctx, args) {
-      const removed = ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM backup_locations WHERE name = ?').run(args.name).changes);
+      const removed = ctx.store.locations.remove(args.name);
       if (!removed) throw badInput('no-such-location', `no backup location named ${args.name}; see "backup list"`);
       return reply.text(`deleted backup location ${args.name}; the backups stored there are untouched`);
     },

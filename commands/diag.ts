@@ -15,7 +15,6 @@ import { describeUri, effectivePort, parseUri, redactSecrets, redactUri, uriArg,
 import { nodeOrDefault } from '../store/node.js';
 import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
 import { parseRelay } from '../notify/mail.js';
-import { SEALED_SETTINGS } from '../store/db.js';
 import { healthCommand } from './health.js';
 import { diagHealth } from './health-monitoring.js';
 import { choice, host, integer } from '../core/argtypes.js';
@@ -27,7 +26,7 @@ import { defineCommand, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
 const proxyOf = (ctx: Context): NetworkUri | undefined => {
-  const text = ctx.store.getSecret('network.proxy');
+  const text = ctx.store.settings.get('network.proxy');
   return text ? parseUri(text) : undefined;
 };
 
@@ -36,7 +35,7 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
   const steps: { step: string; result: ProbeResult }[] = [];
   if (uri.scheme === 'file') return [{ step: 'path', result: { outcome: 'ok', detail: 'local path; nothing to connect to' } }];
   // Mail goes to the relay (notify emailrelay), or straight to the address's host without one.
-  const relayText = ctx.store.get<string>('notify.emailrelay');
+  const relayText = ctx.store.settings.get('notify.emailrelay');
   const relay = uri.scheme !== 'mailto' ? undefined : relayText ? parseRelay(relayText) : { host: uri.host!, port: defaultPort('smtp') };
   const target = relay ? relay.host : uri.host!;
   const port = relay ? relay.port : effectivePort(uri)!;
@@ -178,7 +177,7 @@ const commands: Command[] = [
       const proxy = proxyOf(ctx);
       if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
       for (const target of notifyTargets(ctx.store).filter((t) => t.uri.scheme === 'mailto')) {
-        const relay = ctx.store.get<string>('notify.emailrelay');
+        const relay = ctx.store.settings.get('notify.emailrelay');
         if (relay) {
           const { host, port } = parseRelay(relay);
           add(`mail relay ${relay} for ${redactUri(target.uri)}`, probeTcp(host, port));
@@ -273,17 +272,15 @@ export async function ipJson<T>(args: string[]): Promise<T[]> {
 /** Settings and lists as stored, with every URI redacted and password hashes left out. */
 function configWithoutSecrets(ctx: Context): Json {
   const settings = Object.fromEntries(
-    (ctx.store.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[])
-      .filter((r) => !SEALED_SETTINGS.includes(r.key))
-      .map((r) => [r.key, redactDeep(JSON.parse(r.value) as Json)]),
+    ctx.store.settings.withoutSecrets().map((r) => [r.key, redactDeep(r.value as Json)]),
   );
   return {
     settings,
     proxy: proxyOf(ctx) ? redactUri(proxyOf(ctx)!) : null,
     backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
-    users: ctx.store.db.prepare('SELECT name, must_change FROM users').all() as Json,
-    cluster: ctx.store.db.prepare('SELECT address, hostname, roles, data_centre, is_primary, last_seen FROM cluster_nodes').all() as Json,
+    users: ctx.store.users.list().map((u) => ({ name: u.name, must_change: u.mustChange ? 1 : 0 })),
+    cluster: ctx.store.inventory.list().map((n) => ({ address: n.address, hostname: n.hostname, roles: JSON.stringify(n.roles), data_centre: n.dataCentre, is_primary: n.primary ? 1 : 0, last_seen: n.lastSeen ?? null })),
   };
 }
 

@@ -17,8 +17,8 @@ const monitoring: Command[] = [
     run(ctx, args) {
       const minutes = args.minutes ?? DEFAULT_INTERVAL_MINUTES;
       ctx.store.tx(() => {
-        ctx.store.set(MONITORING_KEY, true);
-        ctx.store.set(INTERVAL_KEY, minutes);
+        ctx.store.settings.set(MONITORING_KEY, true);
+        ctx.store.settings.set(INTERVAL_KEY, minutes);
       });
       const result = monitorOnce(ctx.store, ctx.paths);
       return reply.tree({ 'health monitoring': `every ${minutes} minutes`, problems: result.problems.length ? result.problems : 'none' }, { monitored: true, intervalMinutes: minutes, problems: result.problems });
@@ -29,7 +29,7 @@ const monitoring: Command[] = [
     summary: 'Stop checking the node health',
     json: json.object({ monitored: json.boolean() }),
     run(ctx) {
-      ctx.store.tx(() => ctx.store.set(MONITORING_KEY, false));
+      ctx.store.settings.set(MONITORING_KEY, false);
       return reply.tree({ 'health monitoring': 'off' }, { monitored: false });
     },
   }),

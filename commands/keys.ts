@@ -66,7 +66,7 @@ const commands: Command[] = [
         rmSync(`${privateKey(ctx)}.pub`, { force: true });
       }
       mkdirSync(sshDir(ctx), { recursive: true, mode: 0o700 });
-      await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'node'}`, '-f', privateKey(ctx)], { timeoutMs: 30_000 });
+      await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `platform@${ctx.store.settings.get('node')?.hostname ?? 'node'}`, '-f', privateKey(ctx)], { timeoutMs: 30_000 });
       const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
       return reply.tree({ 'public key': publicKey, fingerprint: fingerprint(Buffer.from(publicKey.split(' ')[1]!, 'base64')) });
     },
@@ -186,7 +186,7 @@ export const userAddKey = defineCommand({
   ],
   async run(ctx, args) {
     const name = args.name;
-    const known = ['platform', 'root'].includes(name) || ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name);
+    const known = ['platform', 'root'].includes(name) || ctx.store.users.exists(name);
     if (!known) throw badInput('no-such-user', `no user named ${name}; see "user list"`);
     const line = (await readBoundedFile(fileIn(ctx.paths.media, args.file, 'media file name'), { maxBytes: MAX_PUBLIC_KEY_BYTES, label: `media/${args.file}` })).toString('utf8').trim();
     const match = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/=]+)( [^\n]*)?$/.exec(line);

@@ -1,7 +1,7 @@
 // `log ...`: the audit log of every command run on this node.
 
 import { statSync } from 'node:fs';
-import { AUDIT_RETENTION_KEY, DEFAULT_AUDIT_RETENTION_DAYS } from '../logs/audit.js';
+import { AUDIT_RETENTION_KEY } from '../logs/audit.js';
 import { sendLogBundle } from '../logs/bundle.js';
 import { followFile } from '../logs/follow.js';
 import { TransportError } from '../backup/transports/index.js';
@@ -43,7 +43,7 @@ const audit = defineCommand({
     { name: 'limit', type: integer('<n>', 1, 10_000), summary: 'at most this many entries (newest first; default 100)' },
   ],
   run(ctx, args) {
-    const entries = ctx.store.auditLog({ since: args.since, limit: args.limit });
+    const entries = ctx.store.audit.recent({ since: args.since, limit: args.limit });
     return reply.table(
       ['time', 'user', 'from', 'command', 'result'],
       entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
@@ -76,7 +76,7 @@ function resolved(ctx: Context, typed: string): LogFile {
 
 function auditText(ctx: Context): string {
   return ctx.store
-    .auditLog({ limit: 10_000 })
+    .audit.recent({ limit: 10_000 })
     .reverse()
     .map((e) => `${e.at} ${e.user} ${e.address ? `${e.origin} ${e.address}` : e.origin} "${e.words}" ${e.outcome} ${e.exit_status}${e.message ? ` ${e.message}` : ''}`)
     .join('\n');
@@ -150,8 +150,8 @@ const retention = defineCommand({
   json: json.object({ retentionDays: json.integer() }),
   args: [{ name: 'days', type: integer('<days>', 1, 36_500), optional: true }],
   run(ctx, args) {
-    if (args.days !== undefined) ctx.store.set(AUDIT_RETENTION_KEY, args.days);
-    const days = ctx.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS;
+    if (args.days !== undefined) ctx.store.settings.set(AUDIT_RETENTION_KEY, args.days);
+    const days = ctx.store.settings.get(AUDIT_RETENTION_KEY);
     return reply.tree({ audit: { 'retention days': days } }, { retentionDays: days });
   },
 });

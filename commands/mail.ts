@@ -2,7 +2,7 @@
 // here as well as with the notification targets; the banner shows how many
 // are unread. Messages are numbered from 1, oldest first.
 
-import { deleteMail, mailbox, markRead, type MailMessage } from '../store/events.js';
+import type { MailMessage } from '../store/events.js';
 import { formatTime } from '../status/format.js';
 import { json } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
@@ -28,7 +28,7 @@ const messageNumber: ArgType<number> = {
 };
 
 function nth(ctx: Context, n: number): MailMessage {
-  const all = mailbox(ctx.store);
+  const all = ctx.store.mailbox.list();
   const message = all[n - 1];
   if (!message) throw badInput('no-such-message', all.length ? `there is no message ${n}; the mailbox holds 1-${all.length}` : 'the mailbox is empty');
   return message;
@@ -42,7 +42,7 @@ const commands: Command[] = [
     summary: 'List the messages of the local mailbox (N: new)',
     json: json.array(json.object({ n: json.integer(), read: json.boolean(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() })),
     run(ctx) {
-      const all = mailbox(ctx.store);
+      const all = ctx.store.mailbox.list();
       const rows = all.map((m, i) => [String(i + 1), m.read ? ' ' : 'N', when(m.at), m.level, m.name, m.text.length > 60 ? `${m.text.slice(0, 57)}...` : m.text]);
       return reply.table(['n', '', 'time', 'level', 'event', 'text'], rows, all.map((m, i) => ({ n: i + 1, read: m.read === 1, at: m.at, level: m.level, event: m.name, text: m.text })) as Json);
     },
@@ -54,7 +54,7 @@ const commands: Command[] = [
     args: [{ name: 'n', type: messageNumber }],
     run(ctx, args) {
       const message = nth(ctx, args.n);
-      markRead(ctx.store, message.id);
+      ctx.store.mailbox.markRead(message.id);
       return reply.tree(
         { message: { number: args.n, time: when(message.at), level: message.level, event: message.name, text: message.text } },
         { number: args.n, at: message.at, level: message.level, event: message.name, text: message.text },
@@ -68,7 +68,7 @@ const commands: Command[] = [
     args: [{ name: 'which', type: numberOrAll }],
     run(ctx, args) {
       const which = args.which;
-      const removed = which === 'all' ? deleteMail(ctx.store, 'all') : deleteMail(ctx.store, nth(ctx, which).id);
+      const removed = which === 'all' ? ctx.store.mailbox.delete('all') : ctx.store.mailbox.delete(nth(ctx, which).id);
       return reply.text(`${removed} message${removed === 1 ? '' : 's'} deleted`, { deleted: removed });
     },
   }),

@@ -20,7 +20,7 @@ import { type Context } from '../core/context.js';
 
 const withWarnings = (result: Reply, warnings: Block[]): Reply => (warnings.length ? { ...result, blocks: [...result.blocks, ...warnings] } : result);
 
-const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
+const isAppliance = (ctx: Context) => ctx.store.settings.get('daemon')?.appliance === true;
 const whereKept = (ctx: Context) =>
   isAppliance(ctx) ? `kept in the config store and written to ${osFiles(nodeOrDefault(ctx.store, osHostname())).map((f) => `/${f.path}`).join(', ')}` : 'kept in the config store (embedded default: the operating system is not changed)';
 
@@ -129,8 +129,8 @@ const commands: Command[] = [
     json: json.object({ proxy: json.nullable(json.string()) }),
     args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
     run(ctx, args) {
-      if (args.uri) ctx.store.setSecret('network.proxy', formatUri(args.uri));
-      const proxy = ctx.store.getSecret('network.proxy');
+      if (args.uri) ctx.store.settings.set('network.proxy', formatUri(args.uri));
+      const proxy = ctx.store.settings.get('network.proxy');
       return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' }, { proxy: proxy ? redactedProxy(proxy) : null });
     },
   }),
@@ -139,7 +139,7 @@ const commands: Command[] = [
     summary: 'Stop using an HTTP proxy',
     json: json.object({ proxy: json.nullable(json.string()) }),
     run(ctx) {
-      ctx.store.set('network.proxy', undefined);
+      ctx.store.settings.set('network.proxy', undefined);
       return reply.tree({ proxy: 'none' }, { proxy: null });
     },
   }),

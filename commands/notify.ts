@@ -9,7 +9,6 @@ import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, sho
 import { formatUri, redactText, uriArg } from '../net/uri.js';
 import { parseRelay } from '../notify/mail.js';
 import { ENTERPRISE_OID } from '../notify/trap.js';
-import { dropTarget, outboxSummary } from '../store/events.js';
 import { choice, host } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
@@ -24,13 +23,13 @@ function listing(ctx: Context): Reply {
   const level: { [key: string]: Json } = {};
   const levels = Object.fromEntries(NOTIFY_LEVELS.map((l) => [l, targets.filter((t) => t.level === l).map((t) => shown(t.uri))])) as Record<NotifyLevel, string[]>;
   for (const l of NOTIFY_LEVELS) if (levels[l].length) level[l] = levels[l].join(' ');
-  const relay = ctx.store.get<string>('notify.emailrelay') ?? null;
+  const relay = ctx.store.settings.get('notify.emailrelay') ?? null;
   // The outbox knows a target by its key: shown as the target's redacted URI.
   const byKey = new Map(targets.map((t) => [targetKey(formatUri(t.uri)), shown(t.uri)]));
-  const waiting = outboxSummary(ctx.store).map((row) => ({ target: byKey.get(row.target) ?? '(a removed target)', waiting: row.pending, held: row.held, lastError: row.last_error ? redactText(row.last_error) : null }));
+  const waiting = ctx.store.outbox.summary().map((row) => ({ target: byKey.get(row.target) ?? '(a removed target)', waiting: row.pending, held: row.held, lastError: row.last_error ? redactText(row.last_error) : null }));
   const outbox: { [key: string]: Json } = {};
   for (const w of waiting) outbox[w.target] = `${w.waiting} waiting${w.held ? ` (${w.held} from maintenance mode)` : ''}${w.lastError ? `, last error: ${w.lastError}` : ''}`;
-  const sender = `platform@${ctx.store.get<{ hostname: string }>('node')?.hostname ?? 'localhost'}`;
+  const sender = `platform@${ctx.store.settings.get('node')?.hostname ?? 'localhost'}`;
   return reply.tree(
     { notifications: { emailrelay: relay, sender, level, ...(waiting.length ? { outbox } : {}), 'snmp enterprise': ENTERPRISE_OID } },
     { emailRelay: relay, sender, levels, outbox: waiting, snmpEnterprise: ENTERPRISE_OID },
@@ -91,7 +90,7 @@ const commands: Command[] = [
       if (!removed) throw badInput('no-such-target', `${shown(args.uri)} is not a ${args.level} target; see "notify list"`);
       // What waits for a URI that is no longer a target at any level is dropped.
       const text = formatUri(args.uri);
-      if (!notifyTargets(ctx.store).some((t) => formatUri(t.uri) === text)) dropTarget(ctx.store, targetKey(text));
+      if (!notifyTargets(ctx.store).some((t) => formatUri(t.uri) === text)) ctx.store.outbox.dropTarget(targetKey(text));
       return listing(ctx);
     },
   }),
@@ -107,7 +106,7 @@ const commands: Command[] = [
     json: listingShape,
     args: [{ name: 'relay', type: relay }],
     run(ctx, args) {
-      ctx.store.set('notify.emailrelay', args.relay);
+      ctx.store.settings.set('notify.emailrelay', args.relay);
       // Mail waiting for a relay goes now, not at its next retry.
       ctx.services.notify?.retryNow();
       return listing(ctx);

@@ -1,7 +1,7 @@
 // `schedule ...`: console commands run by platformd at set times, with the
 // rights of the user who scheduled them (schedule/runner.ts runs them).
 
-import { addJob, deleteJob, findJob, jobRuns, listJobs, setEnabled, setTiming, type Timing } from '../store/schedule.js';
+import type { Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
 import { name, text } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
@@ -10,10 +10,10 @@ import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
-const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => listJobs(ctx.store).map((j) => j.name) } : {}) });
+const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => ctx.store.schedule.list().map((j) => j.name) } : {}) });
 
 function mustFind(ctx: Context, job: string) {
-  const found = findJob(ctx.store, job);
+  const found = ctx.store.schedule.find(job);
   if (!found) throw badInput('no-such-job', `no scheduled job named ${job}; see "schedule list"`);
   return found;
 }
@@ -60,11 +60,11 @@ const commands: Command[] = [
     run(ctx, args) {
       const job = args.job;
       const words = args.command;
-      if (findJob(ctx.store, job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
+      if (ctx.store.schedule.find(job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
       if (words[0] === 'schedule') throw badInput('bad-command', 'a scheduled job cannot change the schedule');
       if (words.length > 64 || words.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
       const now = new Date();
-      addJob(ctx.store, { name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
+      ctx.store.schedule.add({ name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
       return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) }, jobJson({ name: job, words, owner: ctx.caller.user, timing: DEFAULT_TIMING, enabled: true }, now));
     },
   }),
@@ -80,7 +80,7 @@ const commands: Command[] = [
       const job = mustFind(ctx, args.job);
       const timing = parseTiming(args.when);
       const now = new Date();
-      setTiming(ctx.store, job.name, timing, now);
+      ctx.store.schedule.setTiming(job.name, timing, now);
       return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' }, jobJson({ ...job, timing }, now));
     },
   }),
@@ -93,7 +93,7 @@ const commands: Command[] = [
       run(ctx, args) {
         const job = mustFind(ctx, args.job);
         const now = new Date();
-        setEnabled(ctx.store, job.name, verb === 'enable', now);
+        ctx.store.schedule.setEnabled(job.name, verb === 'enable', now);
         return reply.tree({ job: job.name, enabled: verb === 'enable' ? 'yes' : 'no' }, jobJson({ ...job, enabled: verb === 'enable' }, now));
       },
     }),
@@ -104,7 +104,7 @@ const commands: Command[] = [
     json: messageShape,
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
-      if (!deleteJob(ctx.store, args.job)) throw badInput('no-such-job', `no scheduled job named ${args.job}; see "schedule list"`);
+      if (!ctx.store.schedule.delete(args.job)) throw badInput('no-such-job', `no scheduled job named ${args.job}; see "schedule list"`);
       return reply.text(`deleted job ${args.job}`);
     },
   }),
@@ -114,7 +114,7 @@ const commands: Command[] = [
     json: json.array(jobShape),
     run(ctx) {
       const now = new Date();
-      const jobs = listJobs(ctx.store);
+      const jobs = ctx.store.schedule.list();
       return reply.table(
         ['job', 'command', 'owner', 'runs', 'enabled', 'next run'],
         jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? 'never') : '-']),
@@ -129,7 +129,7 @@ const commands: Command[] = [
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
       const job = mustFind(ctx, args.job);
-      const runs = jobRuns(ctx.store, job.name);
+      const runs = ctx.store.schedule.runs(job.name);
       if (!runs.length) return reply.text(`${job.name} has not run yet`, { job: job.name, runs: [] });
       return reply.blocks(
         runs.map((r) => ({ kind: 'text' as const, text: `${r.startedAt} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),

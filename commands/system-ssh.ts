@@ -23,7 +23,7 @@ export const sshSystemCommands: Command[] = [
     json: json.object({ sshSessionLimit: json.integer() }),
     args: [{ name: 'limit', type: integer('<n>', 1, 1000) }],
     run(ctx, args) {
-      ctx.store.set('ssh.sessionLimit', args.limit);
+      ctx.store.settings.set('ssh.sessionLimit', args.limit);
       return reply.tree({ ssh_session_limit: args.limit });
     },
   }),
@@ -56,7 +56,7 @@ export const sshSystemCommands: Command[] = [
       const user = ctx.caller.user === 'root' ? 'platform' : ctx.caller.user;
       const password = await askNewPassword(ctx, user);
       await accounts.setPassword(user, password, { mustChange: false });
-      ctx.store.tx(() => ctx.store.db.prepare('UPDATE users SET must_change = 0 WHERE name = ?').run(user));
+      ctx.store.users.setMustChange(user, false);
       return reply.text(`password of ${user} changed`);
     },
   }),

@@ -157,7 +157,7 @@ const maintenance = (action: 'start' | 'stop' | 'status') => defineCommand({
   },
 });
 
-const isAppliance = (ctx: Context) => ctx.store.get<{ appliance: boolean }>('daemon')?.appliance === true;
+const isAppliance = (ctx: Context) => ctx.store.settings.get('daemon')?.appliance === true;
 
 /** `system reboot` and `system shutdown`: the whole appliance, through systemd. */
 const power = (word: 'reboot' | 'shutdown', action: PowerAction) => defineCommand({

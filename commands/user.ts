@@ -25,13 +25,13 @@ const userName: ArgType<string> = {
     if (!/^[a-zA-Z][a-zA-Z0-9._-]{0,31}$/.test(value)) throw badInput('bad-user-name', `<user>: "${value}" must start with a letter and hold only letters, digits, ".", "_" and "-" (32 at most)`);
     return value;
   },
-  complete: (ctx) => (ctx.store.db.prepare('SELECT name FROM users ORDER BY name').all() as { name: string }[]).map((u) => u.name),
+  complete: (ctx) => ctx.store.users.names(),
 };
 
 const EMBEDDED = 'embedded default: console users are not operating-system accounts here';
 
 function exists(ctx: Context, name: string): boolean {
-  return Boolean(ctx.store.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name));
+  return ctx.store.users.exists(name);
 }
 
 function requireUser(ctx: Context, name: string): void {
@@ -82,7 +82,7 @@ const commands: Command[] = [
       // The account first: one that cannot be made leaves no user behind; a store that cannot record it removes the account again.
       await ctx.services.accounts?.add(name, initial);
       try {
-        ctx.store.tx(() => ctx.store.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (?, 1, ?)').run(name, new Date().toISOString()));
+        ctx.store.users.add(name, new Date().toISOString());
       } catch (error) {
         await ctx.services.accounts?.remove(name).catch(() => undefined);
         throw error;
@@ -109,7 +109,7 @@ const commands: Command[] = [
       if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} is the appliance's administrator and cannot be deleted`);
       requireUser(ctx, name);
       await ctx.services.accounts?.remove(name);
-      ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM users WHERE name = ?').run(name));
+      ctx.store.users.remove(name);
       revokeToken(ctx.paths, name);
       return reply.text(`deleted ${name}${ctx.services.accounts ? ' and their operating system account' : ''}`);
     },
@@ -119,13 +119,12 @@ const commands: Command[] = [
     summary: 'List the users, their rights and security policy',
     json: json.object({ users: json.array(json.object({ name: json.string(), rights: json.array(json.string()), mustChangePassword: json.boolean(), lockedUntil: json.nullable(json.time()), failedLogins: json.array(json.object({ from: json.string(), at: json.time() })) })) }),
     run(ctx) {
-      const users = ctx.store.db.prepare('SELECT name, must_change FROM users ORDER BY name').all() as { name: string; must_change: number }[];
+      const users = ctx.store.users.list();
       if (users.length === 0) return reply.tree({ user: 'none' }, { users: [] });
-      const rights = ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix');
-      const held = (name: string) => (rights.all(name) as { prefix: string }[]).map((r) => r.prefix);
+      const held = (name: string) => ctx.store.users.grants(name);
       // Where accounts are the OS's, PAM's view wins over the store's (a user changes the first password through PAM).
       const mustChange = ctx.services.accounts?.mustChangePassword();
-      const mustChangeOf = (u: { name: string; must_change: number }) => (mustChange ? mustChange.has(u.name) : u.must_change === 1);
+      const mustChangeOf = (u: { name: string; mustChange: boolean }) => (mustChange ? mustChange.has(u.name) : u.mustChange);
       const data = users.map((u) => {
         const failures = loginFailures(faillockDir(ctx.paths), u.name);
         return {
@@ -159,9 +158,9 @@ const commands: Command[] = [
         if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} holds every right`);
         requireUser(ctx, name);
         const prefix = checkPrefix(ctx, args.prefix);
-        if (verb === 'grant') ctx.store.tx(() => ctx.store.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(name, prefix));
-        else if (!ctx.store.tx(() => ctx.store.db.prepare('DELETE FROM user_rights WHERE user = ? AND prefix = ?').run(name, prefix).changes)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
-        const held = (ctx.store.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix').all(name) as { prefix: string }[]).map((r) => r.prefix);
+        if (verb === 'grant') ctx.store.users.grant(name, prefix);
+        else if (!ctx.store.users.revoke(name, prefix)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
+        const held = ctx.store.users.grants(name);
         return reply.tree({ [name]: { rights: held.join(', ') || null } }, { user: name, rights: held });
       },
     }),
@@ -177,7 +176,7 @@ const commands: Command[] = [
       const password = await askNewPassword(ctx, name);
       // The administrator knows it now: the user replaces it at the next login.
       await ctx.services.accounts?.setPassword(name, password, { mustChange: true });
-      ctx.store.tx(() => ctx.store.db.prepare('UPDATE users SET must_change = 1 WHERE name = ?').run(name));
+      ctx.store.users.setMustChange(name, true);
       return reply.text(`password of ${name} set; ${name} must change it at the next login${ctx.services.accounts ? '' : ` (${EMBEDDED})`}`);
     },
   }),

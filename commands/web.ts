@@ -3,7 +3,7 @@
 // preparing a node to join a cluster as a web proxy.
 
 import { DETAIL_FIELDS, type CertDetails } from '../certs/generate.js';
-import { backends, zeroIsBackup, TLS_MINIMUMS, type Backend, type TlsMinimum } from '../web/nginx.js';
+import { backends, zeroIsBackup, TLS_MINIMUMS, type Backend } from '../web/nginx.js';
 import { PORTAL_NAMES, type PortalState } from '../web/portals.js';
 import type { ClusterService } from '../cluster/service.js';
 import { readNode, nodeOrDefault, writeNode } from '../store/node.js';
@@ -312,7 +312,7 @@ const commands: Command[] = [
       if (args.state === 'on') {
         throw failure('sslv3-unavailable', "SSLv3 cannot be enabled: this system's OpenSSL has no SSLv3 (it is broken and removed). The lowest protocol offered is TLS 1.2; see \"web tls minimum\".");
       }
-      const tlsMinimum = ctx.store.get<TlsMinimum>('web.tlsMinimum') ?? '1.2';
+      const tlsMinimum = ctx.store.settings.get('web.tlsMinimum');
       return reply.tree({ sslv3: 'off', 'tls minimum': tlsMinimum }, { sslv3: false, tlsMinimum });
     },
   }),
@@ -322,13 +322,13 @@ const commands: Command[] = [
     json: json.object({ tlsMinimum: json.oneOf(...TLS_MINIMUMS) }),
     args: [{ name: 'version', type: choice('<1.2|1.3>', TLS_MINIMUMS), optional: true }],
     async run(ctx, args) {
-      const previous = ctx.store.get<TlsMinimum>('web.tlsMinimum') ?? '1.2';
+      const previous = ctx.store.settings.get('web.tlsMinimum');
       if (args.version) {
-        ctx.store.set('web.tlsMinimum', args.version);
+        ctx.store.settings.set('web.tlsMinimum', args.version);
         try {
           await webOf(ctx).reconfigure();
         } catch (error) {
-          ctx.store.set('web.tlsMinimum', previous);
+          ctx.store.settings.set('web.tlsMinimum', previous);
           throw failure('nginx-refused', (error as Error).message);
         }
       }
@@ -354,7 +354,7 @@ const commands: Command[] = [
       { name: 'weight', type: integer('<weight>', 0, 100) },
     ],
     run(ctx, args) {
-      return changeWeights(ctx, () => ctx.store.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?) ON CONFLICT(server) DO UPDATE SET weight = excluded.weight').run(args.server, args.weight));
+      return changeWeights(ctx, () => ctx.store.weights.set(args.server, args.weight));
     },
   }),
   defineCommand({
@@ -363,9 +363,9 @@ const commands: Command[] = [
     json: weightsShape,
     args: [{ name: 'server', type: serverPort }],
     run(ctx, args) {
-      const exists = ctx.store.db.prepare('SELECT 1 FROM web_weights WHERE server = ?').get(args.server);
+      const exists = ctx.store.weights.has(args.server);
       if (!exists) throw badInput('no-such-weight', `${args.server} has no weight set; see "web weight list"`);
-      return changeWeights(ctx, () => ctx.store.db.prepare('DELETE FROM web_weights WHERE server = ?').run(args.server));
+      return changeWeights(ctx, () => ctx.store.weights.remove(args.server));
     },
   }),
   ...serviceCommands,
@@ -380,16 +380,12 @@ const commands: Command[] = [
 async function changeWeights(ctx: Context, change: () => void) {
   const web = webOf(ctx);
   await web.oneAtATime(async () => {
-    const before = ctx.store.db.prepare('SELECT server, weight FROM web_weights').all() as { server: string; weight: number }[];
+    const before = ctx.store.weights.list();
     ctx.store.tx(change);
     try {
       await web.reconfigure();
     } catch (error) {
-      ctx.store.tx(() => {
-        ctx.store.db.prepare('DELETE FROM web_weights').run();
-        const insert = ctx.store.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?)');
-        for (const row of before) insert.run(row.server, row.weight);
-      });
+      ctx.store.weights.replace(before);
       throw failure('nginx-refused', `weights unchanged: ${(error as Error).message}`);
     }
   });

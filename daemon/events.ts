@@ -46,7 +46,7 @@ export const eventsSubsystem: Subsystem = {
       log: runtime.log,
       maintenance: () => node().maintenance,
       hostname: () => node().hostname,
-      relay: () => store.get<string>('notify.emailrelay'),
+      relay: () => store.settings.get('notify.emailrelay'),
     });
     const bus = new EventBus({ store, log: runtime.log, maintenance: () => node().maintenance, queued: () => deliverer.kick() });
     runtime.services.events = bus;

@@ -59,7 +59,7 @@ export async function handle(runtime: Runtime, request: Exclude<Request, { op: '
  * a fake row or drive the terminal of whoever reads `log audit`.
  */
 function writeAudit(runtime: Runtime, caller: Caller, entry: { words: string; outcome: AuditOutcome; exitStatus: number; message?: string | null }): void {
-  runtime.store.audit({
+  runtime.store.audit.record({
     user: caller.user,
     origin: caller.origin,
     address: caller.address ?? null,

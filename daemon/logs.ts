@@ -2,9 +2,8 @@
 // default; on an appliance logrotate does, packer/systemd/platform.logrotate) and
 // prunes the audit log to its retention.
 
-import { auditCutoff, AUDIT_RETENTION_KEY, DEFAULT_AUDIT_RETENTION_DAYS } from '../logs/audit.js';
+import { auditCutoff, AUDIT_RETENTION_KEY } from '../logs/audit.js';
 import { rotateLogs, untilMidnight } from '../logs/rotate.js';
-import { pruneAudit } from '../store/events.js';
 import type { Subsystem } from '../core/runtime.js';
 
 export const logsSubsystem: Subsystem = {
@@ -13,8 +12,8 @@ export const logsSubsystem: Subsystem = {
     let timer: NodeJS.Timeout | undefined;
     const daily = async () => {
       try {
-        const days = runtime.store.get<number>(AUDIT_RETENTION_KEY) ?? DEFAULT_AUDIT_RETENTION_DAYS;
-        const pruned = pruneAudit(runtime.store, auditCutoff(days));
+        const days = runtime.store.settings.get(AUDIT_RETENTION_KEY);
+        const pruned = runtime.store.audit.prune(auditCutoff(days));
         if (pruned) runtime.log('info', `audit: ${pruned} entries older than ${days} days removed`);
         if (!runtime.options.appliance) await rotateLogs(runtime.paths.logs);
       } catch (error) {

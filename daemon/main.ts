@@ -186,8 +186,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Console users prove who they are with a token only they can read.
-  for (const user of [...ADMINISTRATORS, ...(store.db.prepare('SELECT name FROM users').all() as { name: string }[]).map((u) => u.name)]) await issueToken(paths, user);
-  store.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
+  for (const user of [...ADMINISTRATORS, ...store.users.names()]) await issueToken(paths, user);
+  store.settings.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { ScheduleRunner, TICK_MS } from '../schedule/runner.js';
-import { DEFAULT_INTERVAL_MINUTES, INTERVAL_KEY, lastResult, MONITORING_KEY, monitorOnce } from '../health/checks.js';
+import { INTERVAL_KEY, lastResult, MONITORING_KEY, monitorOnce } from '../health/checks.js';
 import { nodeOrDefault } from '../store/node.js';
 import { renderBlocks } from '../core/text.js';
 import { localCaller } from './caller.js';
@@ -31,7 +31,7 @@ export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new D
     },
     inMaintenance: () => nodeOrDefault(runtime.store, osHostname()).maintenance,
     auditSkip(job) {
-      runtime.store.audit({ user: job.owner, origin: 'local', address: null, words: job.words.join(' '), outcome: 'cancelled', exit_status: 1, message: `scheduled job ${job.name} skipped: maintenance mode` });
+      runtime.store.audit.record({ user: job.owner, origin: 'local', address: null, words: job.words.join(' '), outcome: 'cancelled', exit_status: 1, message: `scheduled job ${job.name} skipped: maintenance mode` });
     },
     log: runtime.log,
   });
@@ -44,8 +44,8 @@ export const scheduleSubsystem: Subsystem = {
     runner.start();
     // Health monitoring: a `diag health` every N minutes while it is enabled.
     const health = setInterval(() => {
-      if (runtime.store.get<boolean>(MONITORING_KEY) !== true) return;
-      const minutes = runtime.store.get<number>(INTERVAL_KEY) ?? DEFAULT_INTERVAL_MINUTES;
+      if (!runtime.store.settings.get(MONITORING_KEY)) return;
+      const minutes = runtime.store.settings.get(INTERVAL_KEY);
       const last = lastResult(runtime.store);
       if (last && Date.now() - Date.parse(last.at) < minutes * 60_000) return;
       try {

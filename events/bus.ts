@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { notifyTargets } from '../net/locations.js';
 import { formatUri } from '../net/uri.js';
 import type { Store } from '../store/db.js';
-import { recordEvent, type RecordedEvent } from '../store/events.js';
+import type { RecordedEvent } from '../store/events.js';
 import { checkEvent, type NodeEvent } from './catalog.js';
 
 export interface EventBusDeps {
@@ -35,7 +35,7 @@ export class EventBus {
 
   raise(event: NodeEvent): RecordedEvent {
     const checked = checkEvent(event);
-    const { event: recorded, queued } = recordEvent(this.deps.store, checked, targetKeys(this.deps.store), this.deps.maintenance());
+    const { event: recorded, queued } = this.deps.store.events.record(checked, targetKeys(this.deps.store), this.deps.maintenance());
     this.deps.log(checked.level, `event ${checked.name}: ${checked.text}`);
     if (queued > 0) this.deps.queued();
     return recorded;

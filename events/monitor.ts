@@ -4,17 +4,11 @@
 // in the store, so a daemon restart does not raise them again.
 
 import type { Store } from '../store/db.js';
-import type { EventLevel } from '../store/events.js';
+import type { ActiveCondition } from '../store/settings.js';
 import type { NodeEvent } from './catalog.js';
 
-export interface ActiveCondition {
-  key: string;
-  name: string;
-  level: EventLevel;
-  text: string;
-}
-
-const KEY = 'events.active';
+// The conditions that hold are a setting of the store ('events.active'), whose table declares their shape.
+export type { ActiveCondition } from '../store/settings.js';
 
 export class ConditionMonitor {
   private timer?: NodeJS.Timeout;
@@ -48,13 +42,13 @@ export class ConditionMonitor {
 
   private async checkNow(): Promise<void> {
     const now = await this.sample();
-    const before = new Map((this.store.get<ActiveCondition[]>(KEY) ?? []).map((c) => [c.key, c]));
+    const before = new Map((this.store.settings.get('events.active')).map((c) => [c.key, c]));
     const after = new Map(now.map((c) => [c.key, c]));
     // One transaction: the events and the conditions they came from are saved together.
     this.store.tx(() => {
       for (const [key, condition] of after) if (!before.has(key)) this.raise({ name: condition.name, level: condition.level, text: condition.text });
       for (const [key, condition] of before) if (!after.has(key)) this.raise({ name: `${condition.name}-cleared`, level: 'info', text: `no longer: ${condition.text}` });
-      this.store.set(KEY, now);
+      this.store.settings.set('events.active', now);
     });
   }
 }

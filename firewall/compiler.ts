@@ -12,16 +12,9 @@ import { SERVICES, type PortSpec, type Scope, type ServiceSpec } from '../catalo
 export const TABLE = 'platform';
 export const FAMILY = 'inet';
 
-export interface Limits {
-  /** New connections per second one source may open to public ports. */
-  publicPerSecond: number;
-  publicBurst: number;
-  /** New SSH (and other management) connections per minute one source may open. */
-  managementPerMinute: number;
-  managementBurst: number;
-  /** ICMP echo requests per second, all sources together. */
-  pingPerSecond: number;
-}
+// The limits are a setting of the store, whose table declares their shape.
+export type { Limits } from '../store/settings.js';
+import type { Limits } from '../store/settings.js';
 
 export const DEFAULT_LIMITS: Limits = {
   publicPerSecond: 50,

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { failure } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
 import { localPortMap, servicesFor } from '../catalog/derive.js';
-import type { RoleName } from '../catalog/roles.js';
 import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
@@ -76,21 +75,19 @@ export class FirewallService {
 
   managed(): ManagedSettings {
     return {
-      management: this.runtime.store.get<string[]>('firewall.management') ?? [],
-      limits: { ...DEFAULT_LIMITS, ...(this.runtime.store.get<Partial<Limits>>('firewall.limits') ?? {}) },
+      management: this.runtime.store.settings.get('firewall.management'),
+      limits: { ...DEFAULT_LIMITS, ...this.runtime.store.settings.get('firewall.limits') },
     };
   }
 
   peers(): Peer[] {
-    const rows = this.runtime.store.db.prepare('SELECT address, roles, is_primary FROM cluster_nodes').all() as { address: string; roles: string; is_primary: number }[];
-    return rows.map((r) => ({ address: r.address, roles: JSON.parse(r.roles) as RoleName[], primary: r.is_primary === 1 }));
+    return this.runtime.store.inventory.list().map((n) => ({ address: n.address, roles: n.roles, primary: n.primary }));
   }
 
   input(overrides: Partial<ManagedSettings> = {}): FirewallInput {
     const node = nodeOrDefault(this.runtime.store, osHostname());
     // While `cluster prepnode` holds the node joinable, the primary (not yet a peer) must reach the agent.
-    const joinable = this.runtime.store.get<{ until: string }>('cluster.joinable');
-    const openToAll = joinable && new Date(joinable.until) > new Date() ? ['cluster'] : [];
+    const openToAll = this.runtime.store.inventory.joinWindowOpen() ? ['cluster'] : [];
     return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), openToAll, ...this.managed(), ...overrides };
   }
 
@@ -271,8 +268,8 @@ export class FirewallService {
 
   private save(settings: ManagedSettings): void {
     this.runtime.store.tx(() => {
-      this.runtime.store.set('firewall.management', settings.management);
-      this.runtime.store.set('firewall.limits', settings.limits);
+      this.runtime.store.settings.set('firewall.management', settings.management);
+      this.runtime.store.settings.set('firewall.limits', settings.limits);
     });
   }
 }

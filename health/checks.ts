@@ -8,14 +8,9 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Store } from '../store/db.js';
 import type { Paths } from '../core/paths.js';
 
-export interface Thresholds {
-  rootFreePercent: number;
-  dataFreePercent: number;
-  logsFreePercent: number;
-  memoryFreePercent: number;
-  /** One-minute load per CPU above which the node is overloaded. */
-  loadPerCpu: number;
-}
+// Thresholds and results are settings of the store, whose table declares their shapes.
+export type { HealthCheck, HealthResult, Thresholds } from '../store/settings.js';
+import { SETTINGS, type HealthCheck, type HealthResult, type SettingKey, type Thresholds } from '../store/settings.js';
 
 export const DEFAULT_THRESHOLDS: Thresholds = { rootFreePercent: 30, dataFreePercent: 30, logsFreePercent: 10, memoryFreePercent: 10, loadPerCpu: 2 };
 
@@ -28,32 +23,16 @@ export const THRESHOLD_SETTINGS: Record<string, { key: keyof Thresholds; min: nu
   load: { key: 'loadPerCpu', min: 1, max: 100 },
 };
 
-const THRESHOLDS_KEY = 'health.thresholds';
-const LAST_KEY = 'health.last';
-export const MONITORING_KEY = 'health.monitoring';
-export const INTERVAL_KEY = 'health.intervalMinutes';
-export const DEFAULT_INTERVAL_MINUTES = 5;
+export const MONITORING_KEY = 'health.monitoring' satisfies SettingKey;
+export const INTERVAL_KEY = 'health.intervalMinutes' satisfies SettingKey;
+export const DEFAULT_INTERVAL_MINUTES = SETTINGS[INTERVAL_KEY].fallback;
 
 export function thresholds(store: Store): Thresholds {
-  return { ...DEFAULT_THRESHOLDS, ...(store.get<Partial<Thresholds>>(THRESHOLDS_KEY) ?? {}) };
+  return { ...DEFAULT_THRESHOLDS, ...(store.settings.get('health.thresholds')) };
 }
 
 export function setThreshold(store: Store, key: keyof Thresholds, value: number): void {
-  store.tx(() => store.set(THRESHOLDS_KEY, { ...(store.get<Partial<Thresholds>>(THRESHOLDS_KEY) ?? {}), [key]: value }));
-}
-
-export interface HealthCheck {
-  check: string;
-  value: string;
-  limit: string;
-  /** Set when the check fails: what the banner says, in words. */
-  problem?: string;
-}
-
-export interface HealthResult {
-  at: string;
-  checks: HealthCheck[];
-  problems: string[];
+  store.tx(() => store.settings.set('health.thresholds', { ...store.settings.get('health.thresholds'), [key]: value }));
 }
 
 function freePercent(path: string): number | undefined {
@@ -98,11 +77,11 @@ export function checkHealth(paths: Paths, limits: Thresholds, now = new Date()):
 }
 
 export function saveLast(store: Store, result: HealthResult): void {
-  store.tx(() => store.set(LAST_KEY, result));
+  store.settings.set('health.last', result);
 }
 
 export function lastResult(store: Store): HealthResult | undefined {
-  return store.get<HealthResult>(LAST_KEY);
+  return store.settings.get('health.last');
 }
 
 /** One monitored check: runs and records it. */

@@ -30,8 +30,8 @@ export interface Member {
 }
 
 export function members(store: Store, ownAddress: string): Member[] {
-  const rows = store.db.prepare('SELECT address, hostname, roles, is_primary FROM cluster_nodes ORDER BY address').all() as { address: string; hostname: string; roles: string; is_primary: number }[];
-  const list = rows.map((r) => ({ label: `${r.hostname}[${r.address}]`, address: r.address, roles: JSON.parse(r.roles) as RoleName[], primary: r.is_primary === 1 }));
+  const byAddress = store.inventory.list().sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const list = byAddress.map((r) => ({ label: `${r.hostname}[${r.address}]`, address: r.address, roles: r.roles, primary: r.primary }));
   const node = nodeOrDefault(store, osHostname());
   if (!list.some((m) => m.address === ownAddress)) list.unshift({ label: `${node.hostname}[${ownAddress}]`, address: ownAddress, roles: node.roles, primary: false });
   return list;
@@ -40,7 +40,7 @@ export function members(store: Store, ownAddress: string): Member[] {
 export function requirements(store: Store, ownAddress: string): RequirementRow[] {
   const nodes = members(store, ownAddress);
   const rows: RequirementRow[] = [];
-  const management = store.get<string[]>('firewall.management') ?? [];
+  const management = store.settings.get('firewall.management');
 
   // Inbound from outside the cluster: public and management services.
   for (const node of nodes) {
@@ -67,7 +67,7 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     const port = effectivePort(location.uri);
     if (location.uri.host && port) outbound(location.uri.host, 'tcp', port, `Backups to "${location.name}" (${location.uri.scheme})`, 'Outbound to external systems from all nodes');
   }
-  const relay = store.get<string>('notify.emailrelay');
+  const relay = store.settings.get('notify.emailrelay');
   for (const target of notifyTargets(store)) {
     if (target.uri.scheme === 'snmp') outbound(target.uri.host!, 'udp', effectivePort(target.uri)!, `SNMP traps (${target.level})`, 'Outbound to external systems from all nodes');
   }
@@ -77,7 +77,7 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     const port = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(relay)?.[1];
     outbound(relay, 'tcp', port ? Number(port) : flowPort(smtp, 'tcp'), smtp.purpose, smtp.source);
   }
-  const proxy = store.getSecret('network.proxy');
+  const proxy = store.settings.get('network.proxy');
   if (proxy) {
     const uri = parseUri(proxy);
     outbound(uri.host!, 'tcp', effectivePort(uri)!, 'HTTP proxy (CONNECT)', 'Network requirements of comparable appliances (seeds 000-004)');

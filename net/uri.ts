@@ -18,6 +18,7 @@ import { isHostname } from '../core/argtypes.js';
 import { badInput } from '../core/errors.js';
 import { type ArgType } from '../core/command.js';
 import { defaultPort } from '../catalog/derive.js';
+import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
 
 export const SCHEMES = ['ftp', 'http', 'https', 'file', 'sftp', 'scp', 'mailto', 'snmp'] as const;
 export type Scheme = (typeof SCHEMES)[number];
@@ -31,9 +32,7 @@ export const DEFAULT_PORTS: Record<Exclude<Scheme, 'file' | 'mailto'>, number> =
   scp: defaultPort('ssh'),
   snmp: defaultPort('snmpTrap'),
 };
-export const SNMP_AUTH_PROTOCOLS = ['MD5', 'SHA', 'SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'] as const;
-/** Privacy (encryption) protocols every SNMP v3 agent and manager has (AES is AES-128 CFB). */
-export const SNMP_PRIV_PROTOCOLS = ['DES', 'AES'] as const;
+export { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS };
 
 export interface NetworkUri {
   scheme: Scheme;

@@ -10,7 +10,7 @@ import { targetKey } from '../events/bus.js';
 import { notifyTargets } from '../net/locations.js';
 import { formatUri, redactUri, type NetworkUri } from '../net/uri.js';
 import type { Store } from '../store/db.js';
-import { dropTarget, pendingCount, pendingFor, outboxTargets, recordFailure, removeFromOutbox, removeSummarised, summariseQueued, type OutboxRow } from '../store/events.js';
+import type { OutboxRow } from '../store/events.js';
 import { Mailer, parseRelay } from './mail.js';
 import { summaryOf, type Notification } from './message.js';
 import { sendInform } from './trap.js';
@@ -75,7 +75,7 @@ export class Deliverer {
   /** Drains every target with something queued: now, or right after its drain in progress. */
   kick(): void {
     if (this.stopped || this.deps.maintenance()) return;
-    for (const target of outboxTargets(this.deps.store)) this.drain(target);
+    for (const target of this.deps.store.outbox.targets()) this.drain(target);
   }
 
   private drain(target: string): void {
@@ -102,7 +102,7 @@ export class Deliverer {
   async idle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (pendingCount(this.deps.store) === 0 && this.draining.size === 0) return true;
+      if (this.deps.store.outbox.pendingCount() === 0 && this.draining.size === 0) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
@@ -121,7 +121,7 @@ export class Deliverer {
     // The outbox holds the target's key; its URI (and secrets) comes from the sealed targets.
     const uri = notifyTargets(this.deps.store).find((t) => targetKey(formatUri(t.uri)) === target)?.uri;
     if (!uri) {
-      const dropped = dropTarget(this.deps.store, target);
+      const dropped = this.deps.store.outbox.dropTarget(target);
       if (dropped) this.deps.log('warn', `notify: ${dropped} messages dropped: their target was removed`);
       return;
     }
@@ -129,27 +129,27 @@ export class Deliverer {
     const node = this.deps.hostname();
     try {
       // What was raised in maintenance mode: one summary, now that it is over.
-      const held = summariseQueued(this.deps.store, target, true);
+      const held = this.deps.store.outbox.summariseQueued(target, true);
       if (held.groups.length > 0 && this.room(state) > 0) {
         await send(summaryOf(node, held.groups, 'raised while the node was in maintenance mode'));
         this.sent(state);
-        removeSummarised(this.deps.store, target, true, 0, held.lastId);
+        this.deps.store.outbox.removeSummarised(target, true, 0, held.lastId);
       }
       for (;;) {
         const room = this.room(state);
         if (room <= 0 || this.stopped) return;
-        const waiting = pendingCount(this.deps.store, target);
+        const waiting = this.deps.store.outbox.pendingCount(target);
         if (waiting === 0) return;
-        const batch = pendingFor(this.deps.store, target, Math.min(room, 100)).filter((r) => r.held === 0);
+        const batch = this.deps.store.outbox.pendingFor(target, Math.min(room, 100)).filter((r) => r.held === 0);
         if (batch.length === 0) return;
         if (waiting > room && batch.length >= room) {
           // More than the minute allows: room-1 messages, then one summary of everything after them.
           for (const row of batch.slice(0, room - 1)) await this.deliverRow(uri, state, row);
           const from = batch[room - 1]!.id;
-          const rest = summariseQueued(this.deps.store, target, false, from);
+          const rest = this.deps.store.outbox.summariseQueued(target, false, from);
           await send(summaryOf(node, rest.groups, 'held back by the rate limit of 20 messages a minute'));
           this.sent(state);
-          removeSummarised(this.deps.store, target, false, from, rest.lastId);
+          this.deps.store.outbox.removeSummarised(target, false, from, rest.lastId);
           continue;
         }
         for (const row of batch) await this.deliverRow(uri, state, row);
@@ -158,16 +158,16 @@ export class Deliverer {
       state.failures++;
       state.retryAt = Date.now() + Math.min(RETRY_FIRST_MS * 2 ** (state.failures - 1), RETRY_MAX_MS);
       const message = scrub((error as Error).message, uri);
-      const head = pendingFor(this.deps.store, target, 1);
-      recordFailure(this.deps.store, head.map((r) => r.id), message);
-      this.deps.log('warn', `notify: ${redactUri(uri)} not reached (${message}); ${pendingCount(this.deps.store, target)} waiting, next try in ${Math.round((state.retryAt - Date.now()) / 1000)} s`);
+      const head = this.deps.store.outbox.pendingFor(target, 1);
+      this.deps.store.outbox.recordFailure(head.map((r) => r.id), message);
+      this.deps.log('warn', `notify: ${redactUri(uri)} not reached (${message}); ${this.deps.store.outbox.pendingCount(target)} waiting, next try in ${Math.round((state.retryAt - Date.now()) / 1000)} s`);
     }
   }
 
   private async deliverRow(uri: NetworkUri, state: TargetState, row: OutboxRow): Promise<void> {
     await this.sendOne(uri, { node: this.deps.hostname(), level: row.level, event: row.name, text: row.text, at: row.at });
     this.sent(state);
-    removeFromOutbox(this.deps.store, [row.id]);
+    this.deps.store.outbox.remove([row.id]);
   }
 
   private room(state: TargetState): number {

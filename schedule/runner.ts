@@ -6,7 +6,7 @@
 // mode. The clock is injected, so tests can move time.
 
 import type { Store } from '../store/db.js';
-import { listJobs, markDue, recordRun, type Job } from '../store/schedule.js';
+import type { Job } from '../store/schedule.js';
 import { latestDue } from './timing.js';
 
 export interface JobOutcome {
@@ -44,24 +44,24 @@ export class ScheduleRunner {
 
   private async pass(): Promise<void> {
     const now = this.deps.clock();
-    for (const job of listJobs(this.deps.store)) {
+    for (const job of this.deps.store.schedule.list()) {
       if (!job.enabled) continue;
       const due = latestDue(job.timing, new Date(job.lastDue ?? job.createdAt), now);
       if (!due) continue;
       // Marked before it runs: a crash mid-job does not run it again at start.
-      markDue(this.deps.store, job.name, due);
+      this.deps.store.schedule.markDue(job.name, due);
       const startedAt = this.deps.clock().toISOString();
       if (this.deps.inMaintenance()) {
-        recordRun(this.deps.store, job.name, { due: due.toISOString(), startedAt, outcome: 'skipped', exitStatus: null, output: 'skipped: the node is in maintenance mode' });
+        this.deps.store.schedule.recordRun(job.name, { due: due.toISOString(), startedAt, outcome: 'skipped', exitStatus: null, output: 'skipped: the node is in maintenance mode' });
         this.deps.auditSkip(job);
         continue;
       }
       try {
         const result = await this.deps.execute(job.words, job.owner);
-        recordRun(this.deps.store, job.name, { due: due.toISOString(), startedAt, outcome: result.exitStatus === 0 ? 'ok' : 'failed', exitStatus: result.exitStatus, output: result.output.slice(-OUTPUT_KEPT) });
+        this.deps.store.schedule.recordRun(job.name, { due: due.toISOString(), startedAt, outcome: result.exitStatus === 0 ? 'ok' : 'failed', exitStatus: result.exitStatus, output: result.output.slice(-OUTPUT_KEPT) });
       } catch (error) {
         this.deps.log('error', `schedule ${job.name}: ${(error as Error).message}`);
-        recordRun(this.deps.store, job.name, { due: due.toISOString(), startedAt, outcome: 'failed', exitStatus: 1, output: (error as Error).message });
+        this.deps.store.schedule.recordRun(job.name, { due: due.toISOString(), startedAt, outcome: 'failed', exitStatus: 1, output: (error as Error).message });
       }
     }
   }

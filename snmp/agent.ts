@@ -17,7 +17,6 @@ import { agentWanted, renderSnmpdConf, SnmpInputError, type SnmpSettings, type V
 
 export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';
-const SETTINGS_KEY = 'snmp';
 const CHECK_TIMEOUT_MS = 5000;
 const RESTART_MAX_MS = 30_000;
 
@@ -56,7 +55,7 @@ export class SnmpAgent {
   }
 
   settings(): SnmpSettings {
-    return { communities: [], users: [], ...(this.deps.store.get<Partial<SnmpSettings>>(SETTINGS_KEY) ?? {}) };
+    return { communities: [], users: [], ...this.deps.store.settings.get('snmp') };
   }
 
   secrets(): V3Secrets {
@@ -103,7 +102,7 @@ export class SnmpAgent {
       }
       writeAtomically(this.secretsFile, JSON.stringify(secrets), 0o600);
       renameSync(candidate, this.configFile);
-      this.deps.store.set(SETTINGS_KEY, settings);
+      this.deps.store.settings.set('snmp', settings);
       await this.reconcile(true);
     });
     this.queue = next.catch(() => undefined);

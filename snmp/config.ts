@@ -7,28 +7,13 @@
 import { isIP } from 'node:net';
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../net/uri.js';
 
-export interface Community {
-  name: string;
-  /** An address or network (CIDR) allowed to use it; absent: any management source the firewall lets in. */
-  source?: string;
-}
-
-export interface V3User {
-  name: string;
-  auth: (typeof SNMP_AUTH_PROTOCOLS)[number];
-  priv: (typeof SNMP_PRIV_PROTOCOLS)[number] | 'none';
-}
+// What the administrator set is a setting of the store, whose table declares its shape.
+export type { Community, SnmpSettings, V3User } from '../store/settings.js';
+import type { SnmpSettings } from '../store/settings.js';
 
 /** Kept outside the store (see agent.ts): the v3 users' passwords, which snmpd needs in clear. */
 export interface V3Secrets {
   [user: string]: { authPassword: string; privPassword?: string };
-}
-
-export interface SnmpSettings {
-  communities: Community[];
-  users: V3User[];
-  location?: string;
-  contact?: string;
 }
 
 export class SnmpInputError extends Error {}

@@ -12,10 +12,9 @@ import { badInput } from '../core/errors.js';
 import { type Context } from '../core/context.js';
 import type { Paths } from '../core/paths.js';
 
-export const DEFAULT_SESSION_LIMIT = 10;
 export const BANNER_MAX_CHARS = 1600;
 
-export const sessionLimit = (ctx: Pick<Context, 'store'>) => ctx.store.get<number>('ssh.sessionLimit') ?? DEFAULT_SESSION_LIMIT;
+export const sessionLimit = (ctx: Pick<Context, 'store'>) => ctx.store.settings.get('ssh.sessionLimit');
 
 /** The file sshd's `Banner` points at. */
 export const bannerFile = (paths: Paths) => join(paths.etc, 'sshd-banner');

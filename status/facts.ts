@@ -13,7 +13,6 @@ import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { loginFailures, faillockDir } from '../ssh/accounts.js';
-import { unreadMail } from '../store/events.js';
 import type { StatusFacts } from './conditions.js';
 
 declare module '../core/context.js' {
@@ -43,8 +42,8 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     utcOffsetMinutes: -new Date().getTimezoneOffset(),
     address: node.ip ?? primaryAddress() ?? 'no address',
     ntp: node.ntp,
-    healthMonitored: store.get<boolean>('health.monitoring') ?? false,
-    healthProblems: store.get<{ problems: string[] }>('health.last')?.problems ?? [],
+    healthMonitored: store.settings.get('health.monitoring'),
+    healthProblems: store.settings.get('health.last')?.problems ?? [],
     databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
     certificate: readCertificateDates(webCertificateFile(paths)),
@@ -52,7 +51,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     lowDisk: lowDisk(paths.home),
     memoryAvailablePercent: memoryAvailablePercent(),
     lockedAccounts: lockedAccounts(paths),
-    unreadMail: unreadMail(store),
+    unreadMail: store.mailbox.unread(),
   };
 }
 

@@ -9,22 +9,20 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { failure, PlatformError } from '../core/errors.js';
+import { AuditLog } from './audit.js';
+import type { Connection } from './connection.js';
+import { Events, Mailbox, Outbox } from './events.js';
+import { Inventory } from './inventory.js';
+import { BackupLocations, NotifyTargets } from './locations.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
+import { Schedule } from './schedule.js';
 import { isSealed, Sealer } from './secrets.js';
+import { KEPT_SETTINGS, Settings } from './settings.js';
+import { Users } from './users.js';
+import { WebWeights } from './weights.js';
 
-export type AuditOutcome = 'ok' | 'failed' | 'bad-input' | 'refused' | 'cancelled';
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  user: string;
-  origin: string;
-  address: string | null;
-  words: string;
-  outcome: AuditOutcome;
-  exit_status: number;
-  message: string | null;
-}
+export type { AuditEntry, AuditOutcome } from './audit.js';
+export { SEALED_SETTINGS } from './settings.js';
 
 /** The store's key file: beside the database, readable by root only (store/secrets.ts). */
 export const storeKeyFile = (database: string) => join(dirname(database), 'store.key');
@@ -50,15 +48,16 @@ export function storeFailure(error: unknown, home?: string): PlatformError | und
 }
 
 /**
- * Where the store keeps secrets: every value of these columns and settings
- * is sealed (store/secrets.ts). A new secret column is added here, and its
- * reader unseals with `store.secrets`.
+ * Where the store keeps secrets: every value of these columns is sealed
+ * (store/secrets.ts), and so is every setting SETTINGS marks sealed. A new
+ * secret column is added here, and its repository unseals with its `secrets`.
  */
 export const SEALED_COLUMNS: readonly { table: string; column: string }[] = [
   { table: 'backup_locations', column: 'uri' },
   { table: 'notify_targets', column: 'uri' },
 ];
-export const SEALED_SETTINGS: readonly string[] = ['network.proxy'];
+/** Tables a restore leaves as they are: the node's own audit trail. */
+const KEPT_TABLES = new Set(['audit']);
 
 export interface StoreOptions {
   /** The key of sealed secrets; default store.key beside the database (in memory for ":memory:"). */
@@ -79,13 +78,44 @@ declare module '../core/runtime.js' {
 }
 
 export class Store {
-  readonly db: Database.Database;
-  /** Seals and opens the secrets kept in the store (store/secrets.ts). */
-  readonly secrets: Sealer;
+  readonly #db: Database.Database;
+  /** Seals and opens the secrets kept in the store (store/secrets.ts); the repositories of sealed values hold it too. */
+  readonly #secrets: Sealer;
+
+  /** The node's settings, one typed key each (store/settings.ts). */
+  readonly settings: Settings;
+  /** The nodes of the cluster. */
+  readonly inventory: Inventory;
+  /** Console users and the command prefixes granted to them. */
+  readonly users: Users;
+  /** Weights of the web front end's backends. */
+  readonly weights: WebWeights;
+  /** Backup locations (URIs sealed). */
+  readonly locations: BackupLocations;
+  /** Notification targets by level (URIs sealed). */
+  readonly notifyTargets: NotifyTargets;
+  readonly audit: AuditLog;
+  readonly events: Events;
+  readonly mailbox: Mailbox;
+  readonly outbox: Outbox;
+  /** Scheduled jobs and their runs. */
+  readonly schedule: Schedule;
 
   private constructor(db: Database.Database, secrets: Sealer) {
-    this.db = db;
-    this.secrets = secrets;
+    this.#db = db;
+    this.#secrets = secrets;
+    const connection: Connection = { db, secrets, tx: (fn) => this.tx(fn) };
+    this.settings = new Settings(connection);
+    this.inventory = new Inventory(connection, this.settings);
+    this.users = new Users(connection);
+    this.weights = new WebWeights(connection);
+    this.locations = new BackupLocations(connection);
+    this.notifyTargets = new NotifyTargets(connection);
+    this.audit = new AuditLog(connection);
+    this.events = new Events(connection);
+    this.mailbox = new Mailbox(connection);
+    this.outbox = new Outbox(connection);
+    this.schedule = new Schedule(connection);
   }
 
   /** Opens (creating if needed) and migrates to the latest schema. */
@@ -111,6 +141,20 @@ export class Store {
     }
   }
 
+  /**
+   * A first look at a database file without opening it as a store: its
+   * schema version and SQLite's full integrity check ("ok" or the first
+   * problem). Throws what SQLite says of a file that is not a database.
+   */
+  static examine(file: string): { version: number; integrity: string } {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return { version: db.pragma('user_version', { simple: true }) as number, integrity: String(db.pragma('integrity_check', { simple: true })) };
+    } finally {
+      db.close();
+    }
+  }
+
   /** Opens an existing database for reading only (no migration), e.g. while the daemon is down; secrets stay sealed. */
   static openReadOnly(file: string): Store {
     return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral());
@@ -118,15 +162,15 @@ export class Store {
 
   /** `PRAGMA quick_check`: "ok", or what SQLite found wrong (first lines). */
   quickCheck(): string {
-    const rows = this.db.pragma('quick_check(5)') as { quick_check: string }[];
+    const rows = this.#db.pragma('quick_check(5)') as { quick_check: string }[];
     return rows.map((r) => r.quick_check).join('; ');
   }
 
   /** Ends a transaction left open by a failed statement, so the next write starts clean. True when one was open. */
   settle(): boolean {
-    if (!this.db.inTransaction) return false;
+    if (!this.#db.inTransaction) return false;
     try {
-      this.db.exec('ROLLBACK');
+      this.#db.exec('ROLLBACK');
     } catch {
       // SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR do)
     }
@@ -138,8 +182,8 @@ export class Store {
    * alone), then checkpoints so that no clear copy stays in the WAL either.
    */
   private sealClearSecrets(): void {
-    const sealed = this.tx(() => this.changeSecrets((stored) => (isSealed(stored) ? stored : this.secrets.seal(stored))));
-    if (sealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    const sealed = this.tx(() => this.changeSecrets((stored) => (isSealed(stored) ? stored : this.#secrets.seal(stored))));
+    if (sealed > 0) this.#db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /**
@@ -147,46 +191,37 @@ export class Store {
    * store (a restored backup), sealed there with `origin`. Runs inside the
    * caller's transaction, so a value that does not open undoes the copy.
    */
-  resealFrom(origin: Sealer): void {
-    this.changeSecrets((stored) => this.secrets.seal(origin.unseal(stored)));
+  private resealFrom(origin: Sealer): void {
+    this.changeSecrets((stored) => this.#secrets.seal(origin.unseal(stored)));
   }
 
   /** Rewrites every secret column and setting through `change`; returns how many changed. */
   private changeSecrets(change: (stored: string) => string): number {
-    const tables = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    const tables = new Set((this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
     let changed = 0;
     for (const { table, column } of SEALED_COLUMNS) {
       if (!tables.has(table)) continue;
-      const rows = this.db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
-      const update = this.db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
+      const rows = this.#db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
+      const update = this.#db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
       for (const row of rows) {
         const next = change(row.value);
         if (next !== row.value) changed += update.run(next, row.id).changes;
       }
     }
-    if (!tables.has('settings')) return changed;
-    for (const key of SEALED_SETTINGS) {
-      const value = this.get<unknown>(key);
-      if (typeof value !== 'string') continue;
-      const next = change(value);
-      if (next !== value) {
-        this.set(key, next);
-        changed++;
-      }
-    }
+    if (tables.has('settings')) changed += this.settings.changeSealed(change);
     return changed;
   }
 
   get schemaVersion(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
+    return this.#db.pragma('user_version', { simple: true }) as number;
   }
 
   private migrate(migrations: readonly Migration[]): void {
     for (const migration of migrations) {
       if (migration.version <= this.schemaVersion) continue;
-      this.db.transaction(() => {
-        this.db.exec(migration.sql);
-        this.db.pragma(`user_version = ${migration.version}`);
+      this.#db.transaction(() => {
+        this.#db.exec(migration.sql);
+        this.#db.pragma(`user_version = ${migration.version}`);
       })();
     }
   }
@@ -196,60 +231,62 @@ export class Store {
    * SQLite itself (disk full, I/O error) rolls back and becomes a clear error.
    */
   tx<T>(fn: () => T): T {
-    const outermost = !this.db.inTransaction;
+    const outermost = !this.#db.inTransaction;
     try {
-      return this.db.transaction(fn)();
+      return this.#db.transaction(fn)();
     } catch (error) {
       if (outermost) this.settle();
       throw storeFailure(error) ?? error;
     }
   }
 
-  get<T>(key: string): T | undefined {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return row ? (JSON.parse(row.value) as T) : undefined;
+  /**
+   * SQLite's online backup: a consistent copy of the database in `file`
+   * while writers carry on (what a backup archive holds).
+   */
+  async copyTo(file: string): Promise<void> {
+    await this.#db.backup(file);
   }
 
-  set(key: string, value: unknown): void {
-    this.tx(() => {
-      if (value === undefined) {
-        this.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
-        return;
-      }
-      this.db
-        .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-        .run(key, JSON.stringify(value));
-    });
+  /**
+   * Puts the contents of another store file (a restored backup, already
+   * migrated) in place of this one's, in one transaction: every table but
+   * the kept ones (the audit log) and every setting but the kept ones (what
+   * describes this running daemon). Its secrets, sealed with the key beside
+   * that file, are resealed with this store's key; a value that does not
+   * open undoes the whole copy.
+   */
+  replaceContentsFrom(file: string): void {
+    const db = this.#db;
+    db.prepare('ATTACH DATABASE ? AS restored').run(file);
+    try {
+      const tables = (db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name).filter((t) => !KEPT_TABLES.has(t));
+      const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+      const kept = KEPT_SETTINGS.map((key) => [key, this.settings.stored(key)] as const);
+      const origin = Sealer.forKeyFile(storeKeyFile(file));
+      db.transaction(() => {
+        db.pragma('defer_foreign_keys = ON');
+        for (const table of tables) {
+          const columns = (db.prepare(`PRAGMA main.table_info(${quote(table)})`).all() as { name: string }[]).map((c) => quote(c.name)).join(', ');
+          db.prepare(`DELETE FROM main.${quote(table)}`).run();
+          db.prepare(`INSERT INTO main.${quote(table)} (${columns}) SELECT ${columns} FROM restored.${quote(table)}`).run();
+        }
+        this.settings.restore(kept);
+        this.resealFrom(origin);
+      })();
+    } finally {
+      db.prepare('DETACH DATABASE restored').run();
+    }
   }
 
-  /** A secret setting (a proxy URI with a password ...), sealed at rest. */
-  getSecret(key: string): string | undefined {
-    const stored = this.get<string>(key);
-    return stored === undefined ? undefined : this.secrets.unseal(stored);
-  }
-
-  setSecret(key: string, clear: string | undefined): void {
-    this.set(key, clear === undefined ? undefined : this.secrets.seal(clear));
-  }
-
-  audit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): void {
-    this.tx(() =>
-      this.db
-        .prepare(
-          `INSERT INTO audit (at, user, origin, address, words, outcome, exit_status, message)
-           VALUES (@at, @user, @origin, @address, @words, @outcome, @exit_status, @message)`,
-        )
-        .run({ ...entry, at: entry.at ?? new Date().toISOString() }),
-    );
-  }
-
-  auditLog(options: { since?: string; limit?: number } = {}): AuditEntry[] {
-    return this.db
-      .prepare('SELECT * FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?')
-      .all(options.since ?? '', options.limit ?? 100) as AuditEntry[];
+  /** Closes the store as one self-contained file (WAL folded in, rollback journal), ready to be copied or attached. */
+  closeAsSingleFile(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#db.pragma('journal_mode = DELETE');
+    this.#db.close();
   }
 
   close(): void {
-    this.db.close();
+    this.#db.close();
   }
 }

@@ -16,14 +16,12 @@ export interface NodeSettings {
   maintenance: boolean;
 }
 
-const KEY = 'node';
-
 export function readNode(store: Store): NodeSettings | undefined {
-  return store.get<NodeSettings>(KEY);
+  return store.settings.get('node');
 }
 
 export function writeNode(store: Store, node: NodeSettings): void {
-  store.set(KEY, node);
+  store.settings.set('node', node);
 }
 
 /** The node's settings, or an unconfigured default (the OS hostname, no roles). */

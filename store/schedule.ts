@@ -1,6 +1,6 @@
 // The scheduled jobs and their last runs, as rows of the config store.
 
-import type { Store } from './db.js';
+import type { Connection } from './connection.js';
 
 export type Timing = { kind: 'daily'; hour: number; minute: number } | { kind: 'hours'; every: number } | { kind: 'weekly'; day: number };
 
@@ -37,54 +37,53 @@ interface JobRow {
 
 const toJob = (r: JobRow): Job => ({ name: r.name, owner: r.owner, words: JSON.parse(r.words), timing: JSON.parse(r.timing), enabled: r.enabled === 1, createdAt: r.created_at, lastDue: r.last_due });
 
-export function listJobs(store: Store): Job[] {
-  return (store.db.prepare('SELECT * FROM schedule_jobs ORDER BY name').all() as JobRow[]).map(toJob);
-}
+export class Schedule {
+  constructor(private readonly c: Connection) {}
 
-export function findJob(store: Store, name: string): Job | undefined {
-  const row = store.db.prepare('SELECT * FROM schedule_jobs WHERE name = ?').get(name) as JobRow | undefined;
-  return row ? toJob(row) : undefined;
-}
+  list(): Job[] {
+    return (this.c.db.prepare('SELECT * FROM schedule_jobs ORDER BY name').all() as JobRow[]).map(toJob);
+  }
 
-export function addJob(store: Store, job: Omit<Job, 'lastDue'>): void {
-  store.tx(() =>
-    store.db
-      .prepare('INSERT INTO schedule_jobs (name, owner, words, timing, enabled, created_at, last_due) VALUES (?, ?, ?, ?, ?, ?, NULL)')
-      .run(job.name, job.owner, JSON.stringify(job.words), JSON.stringify(job.timing), job.enabled ? 1 : 0, job.createdAt),
-  );
-}
+  find(name: string): Job | undefined {
+    const row = this.c.db.prepare('SELECT * FROM schedule_jobs WHERE name = ?').get(name) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
 
-/** A new timing starts counting from now: no run is "missed" by changing it. */
-export function setTiming(store: Store, name: string, timing: Timing, now: Date): void {
-  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET timing = ?, last_due = ? WHERE name = ?').run(JSON.stringify(timing), now.toISOString(), name));
-}
+  add(job: Omit<Job, 'lastDue'>): void {
+    this.c.tx(() =>
+      this.c.db
+        .prepare('INSERT INTO schedule_jobs (name, owner, words, timing, enabled, created_at, last_due) VALUES (?, ?, ?, ?, ?, ?, NULL)')
+        .run(job.name, job.owner, JSON.stringify(job.words), JSON.stringify(job.timing), job.enabled ? 1 : 0, job.createdAt),
+    );
+  }
 
-export function setEnabled(store: Store, name: string, enabled: boolean, now: Date): void {
-  // Enabling counts from now, so a long-disabled job does not fire at once.
-  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET enabled = ?, last_due = CASE WHEN ? THEN ? ELSE last_due END WHERE name = ?').run(enabled ? 1 : 0, enabled ? 1 : 0, now.toISOString(), name));
-}
+  /** A new timing starts counting from now: no run is "missed" by changing it. */
+  setTiming(name: string, timing: Timing, now: Date): void {
+    this.c.tx(() => this.c.db.prepare('UPDATE schedule_jobs SET timing = ?, last_due = ? WHERE name = ?').run(JSON.stringify(timing), now.toISOString(), name));
+  }
 
-export function deleteJob(store: Store, name: string): boolean {
-  return store.tx(() => store.db.prepare('DELETE FROM schedule_jobs WHERE name = ?').run(name).changes > 0);
-}
+  setEnabled(name: string, enabled: boolean, now: Date): void {
+    // Enabling counts from now, so a long-disabled job does not fire at once.
+    this.c.tx(() => this.c.db.prepare('UPDATE schedule_jobs SET enabled = ?, last_due = CASE WHEN ? THEN ? ELSE last_due END WHERE name = ?').run(enabled ? 1 : 0, enabled ? 1 : 0, now.toISOString(), name));
+  }
 
-export function markDue(store: Store, name: string, due: Date): void {
-  store.tx(() => store.db.prepare('UPDATE schedule_jobs SET last_due = ? WHERE name = ?').run(due.toISOString(), name));
-}
+  delete(name: string): boolean {
+    return this.c.tx(() => this.c.db.prepare('DELETE FROM schedule_jobs WHERE name = ?').run(name).changes > 0);
+  }
 
-export function recordRun(store: Store, job: string, run: JobRun): void {
-  store.tx(() => {
-    store.db.prepare('INSERT INTO schedule_runs (job, due, started_at, outcome, exit_status, output) VALUES (?, ?, ?, ?, ?, ?)').run(job, run.due, run.startedAt, run.outcome, run.exitStatus, run.output);
-    store.db.prepare('DELETE FROM schedule_runs WHERE job = ? AND id NOT IN (SELECT id FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?)').run(job, job, RUNS_KEPT);
-  });
-}
+  markDue(name: string, due: Date): void {
+    this.c.tx(() => this.c.db.prepare('UPDATE schedule_jobs SET last_due = ? WHERE name = ?').run(due.toISOString(), name));
+  }
 
-export function jobRuns(store: Store, job: string, limit = 10): JobRun[] {
-  return (store.db.prepare('SELECT due, started_at, outcome, exit_status, output FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as { due: string; started_at: string; outcome: JobRun['outcome']; exit_status: number | null; output: string | null }[]).map((r) => ({
-    due: r.due,
-    startedAt: r.started_at,
-    outcome: r.outcome,
-    exitStatus: r.exit_status,
-    output: r.output,
-  }));
+  recordRun(job: string, run: JobRun): void {
+    this.c.tx(() => {
+      this.c.db.prepare('INSERT INTO schedule_runs (job, due, started_at, outcome, exit_status, output) VALUES (?, ?, ?, ?, ?, ?)').run(job, run.due, run.startedAt, run.outcome, run.exitStatus, run.output);
+      this.c.db.prepare('DELETE FROM schedule_runs WHERE job = ? AND id NOT IN (SELECT id FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?)').run(job, job, RUNS_KEPT);
+    });
+  }
+
+  runs(job: string, limit = 10): JobRun[] {
+    const rows = this.c.db.prepare('SELECT due, started_at, outcome, exit_status, output FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as { due: string; started_at: string; outcome: JobRun['outcome']; exit_status: number | null; output: string | null }[];
+    return rows.map((r) => ({ due: r.due, startedAt: r.started_at, outcome: r.outcome, exitStatus: r.exit_status, output: r.output }));
+  }
 }

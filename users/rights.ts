@@ -24,7 +24,7 @@ export interface Rights {
 export function rightsOf(store: Store, user: string, authenticated = true): Rights {
   if (!authenticated) return { visible: (c) => c.words[0] === 'help', permits: (line) => line === 'help' };
   if (ADMINISTRATORS.has(user)) return { visible: (c) => !c.hidden, permits: () => true };
-  const grants = [...EVERYONE, ...(store.db.prepare('SELECT prefix FROM user_rights WHERE user = ?').all(user) as { prefix: string }[]).map((g) => g.prefix.split(' '))];
+  const grants = [...EVERYONE, ...store.users.grants(user).map((prefix) => prefix.split(' '))];
   const visible = (command: Command) =>
     !command.hidden && grants.some((grant) => grant.every((word, i) => i >= command.words.length || command.words[i] === word));
   const permits = (line: string) => {

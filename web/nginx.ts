@@ -10,15 +10,16 @@ import { writeFileInside } from '../os/files.js';
 import { runProcess } from '../os/processes.js';
 import { webCertificateFile, webKeyFile } from '../certs/location.js';
 import { portOf } from '../catalog/derive.js';
-import { effectiveRoles, type RoleName } from '../catalog/roles.js';
+import { effectiveRoles } from '../catalog/roles.js';
 import { primaryAddress } from '../status/facts.js';
 import { readNode } from '../store/node.js';
 import { portalStates, readDisabledPortals, type PortalName } from './portals.js';
 import type { Store } from '../store/db.js';
 import type { Paths } from '../core/paths.js';
 
-export const TLS_MINIMUMS = ['1.2', '1.3'] as const;
-export type TlsMinimum = (typeof TLS_MINIMUMS)[number];
+// The TLS minimum is a setting of the store, whose table declares its values.
+export { TLS_MINIMUMS, type TlsMinimum } from '../store/settings.js';
+import type { TlsMinimum } from '../store/settings.js';
 
 /** Weight of a backend nobody set a weight for. */
 export const DEFAULT_WEIGHT = 1;
@@ -37,11 +38,11 @@ const hostPort = (address: string, port: number) => `${address.includes(':') ? `
  */
 export function backends(store: Store): Backend[] {
   const selfAddress = readNode(store)?.ip ?? primaryAddress(); // as the cluster knows this node
-  const weights = new Map((store.db.prepare('SELECT server, weight FROM web_weights').all() as Backend[]).map((w) => [w.server, w.weight]));
-  const others = (store.db.prepare('SELECT address, roles FROM cluster_nodes').all() as { address: string; roles: string }[]).filter((n) => n.address !== selfAddress);
+  const weights = new Map(store.weights.list().map((w) => [w.server, w.weight]));
+  const others = store.inventory.list().filter((n) => n.address !== selfAddress);
   const servers = new Set<string>(weights.keys());
   for (const node of others) {
-    if (effectiveRoles(JSON.parse(node.roles) as RoleName[]).has('application')) servers.add(hostPort(node.address, portOf('https')));
+    if (effectiveRoles(node.roles).has('application')) servers.add(hostPort(node.address, portOf('https')));
   }
   return [...servers].sort().map((server) => ({ server, weight: weights.get(server) ?? DEFAULT_WEIGHT }));
 }
@@ -72,7 +73,7 @@ export function settingsFrom(store: Store, paths: Paths, ports: { https: number;
   return {
     httpsPort: ports.https,
     httpPort: ports.http,
-    tlsMinimum: store.get<TlsMinimum>('web.tlsMinimum') ?? '1.2',
+    tlsMinimum: store.settings.get('web.tlsMinimum'),
     certificate: webCertificateFile(paths),
     key: webKeyFile(paths),
     backends: backends(store),

@@ -71,7 +71,7 @@ export class WebService {
   }
 
   details(): CertDetails {
-    const saved = this.runtime.store.get<CertDetails>('web.certDetails');
+    const saved = this.runtime.store.settings.get('web.certDetails');
     if (saved) return saved;
     const { names, addresses } = this.nodeNames();
     return { commonName: names[names.length - 1]!, altNames: [...names, ...addresses] };
@@ -85,7 +85,7 @@ export class WebService {
   }
 
   saveDetails(details: CertDetails): void {
-    this.runtime.store.tx(() => this.runtime.store.set('web.certDetails', details));
+    this.runtime.store.settings.set('web.certDetails', details);
   }
 
   installed(): InstalledCertificate | undefined {

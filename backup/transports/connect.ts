@@ -21,7 +21,7 @@ export interface LocationEnv {
 
 export async function connectLocation(env: LocationEnv, uri: NetworkUri): Promise<Transport> {
   const keyFile = nodePrivateKeyFile(env.paths);
-  const proxyText = env.store.getSecret('network.proxy');
+  const proxyText = env.store.settings.get('network.proxy');
   return openTransport({
     uri,
     privateKey: existsSync(keyFile) ? readFileSync(keyFile) : undefined,

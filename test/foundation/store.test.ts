@@ -13,29 +13,34 @@ const freshFile = () => {
   homes.push(home);
   return join(home, 'config.db');
 };
+const NODE = { hostname: 'n1', roles: [], ntp: [], dns: [], dataCentre: 'default', maintenance: false };
 afterEach(() => {
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
 });
 
 describe('config store', () => {
   it('migrates an empty database to the latest schema, in WAL mode', () => {
-    const store = Store.open(freshFile());
+    const file = freshFile();
+    const store = Store.open(file);
     expect(store.schemaVersion).toBe(latestVersion);
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(expect.arrayContaining(['settings', 'audit', 'users', 'cluster_nodes', 'web_weights']));
     store.close();
+    // Inspected from outside, as a copy of the file would be.
+    const db = new Database(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(['settings', 'audit', 'users', 'cluster_nodes', 'web_weights']));
+    db.close();
   });
 
   it('migrates an older schema forward and keeps its data', () => {
     const file = freshFile();
     const old = Store.open(file, migrations.slice(0, 1));
     expect(old.schemaVersion).toBe(1);
-    old.set('node', { hostname: 'kept' });
+    old.settings.set('node', { ...NODE, hostname: 'kept' });
     old.close();
     const store = Store.open(file);
     expect(store.schemaVersion).toBe(latestVersion);
-    expect(store.get<{ hostname: string }>('node')?.hostname).toBe('kept');
+    expect(store.settings.get('node')?.hostname).toBe('kept');
     store.close();
   });
 
@@ -58,16 +63,18 @@ describe('config store', () => {
 
   it('applies all of a transaction or none of it', () => {
     const store = Store.open(freshFile());
-    store.set('a', 1);
+    store.settings.set('ssh.sessionLimit', 1);
     expect(() =>
       store.tx(() => {
-        store.set('a', 2);
-        store.set('b', 3);
+        store.settings.set('ssh.sessionLimit', 2);
+        store.settings.set('notify.emailrelay', 'relay.example.test');
+        store.users.add('joe', new Date().toISOString());
         throw new Error('crash mid-command');
       }),
     ).toThrow('crash mid-command');
-    expect(store.get('a')).toBe(1);
-    expect(store.get('b')).toBeUndefined();
+    expect(store.settings.get('ssh.sessionLimit')).toBe(1);
+    expect(store.settings.get('notify.emailrelay')).toBeUndefined();
+    expect(store.users.exists('joe')).toBe(false);
     store.close();
   });
 });

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/db.js';
 import { pathsFor } from '../../core/paths.js';
 import { writeNode } from '../../store/node.js';
-import { addJob, jobRuns } from '../../store/schedule.js';
 import { issueToken } from '../../users/tokens.js';
 import { scheduleRunner } from '../../daemon/schedule.js';
 import type { Runtime } from '../../core/runtime.js';
@@ -64,56 +63,57 @@ describe('the runner', () => {
 
   beforeAll(() => {
     writeNode(store, { hostname: 'n1', roles: ['application'], ntp: [], dns: [], dataCentre: 'dc', maintenance: false });
-    store.db.prepare("INSERT INTO users (name, must_change, created_at) VALUES ('joe', 0, ?), ('ann', 0, ?)").run(now.toISOString(), now.toISOString());
-    store.db.prepare("INSERT INTO user_rights (user, prefix) VALUES ('joe', 'network')").run();
+    store.users.add('joe', now.toISOString());
+    store.users.add('ann', now.toISOString());
+    store.users.grant('joe', 'network');
     issueToken(paths, 'joe');
     issueToken(paths, 'ann');
-    addJob(store, { name: 'proxy', owner: 'joe', words: ['network', 'proxy', 'http://proxy.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
-    addJob(store, { name: 'sneaky', owner: 'ann', words: ['network', 'proxy', 'http://evil.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
+    store.schedule.add({ name: 'proxy', owner: 'joe', words: ['network', 'proxy', 'http://proxy.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
+    store.schedule.add({ name: 'sneaky', owner: 'ann', words: ['network', 'proxy', 'http://evil.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
   });
   afterAll(() => store.close());
 
   it('does nothing before a job is due', async () => {
     now = new Date('2026-03-02T09:30:00Z');
     await runner.tick();
-    expect(jobRuns(store, 'proxy')).toEqual([]);
+    expect(store.schedule.runs('proxy')).toEqual([]);
   });
 
   it("fires when due, with its owner's rights, audited", async () => {
     now = new Date('2026-03-02T10:00:05Z');
     await runner.tick();
-    const [run] = jobRuns(store, 'proxy');
+    const [run] = store.schedule.runs('proxy');
     expect(run).toMatchObject({ outcome: 'ok', exitStatus: 0, due: '2026-03-02T10:00:00.000Z' });
-    expect(store.getSecret('network.proxy')).toBe('http://proxy.example.test:3128');
-    const [refused] = jobRuns(store, 'sneaky');
+    expect(store.settings.get('network.proxy')).toBe('http://proxy.example.test:3128');
+    const [refused] = store.schedule.runs('sneaky');
     expect(refused).toMatchObject({ outcome: 'failed', exitStatus: 1 });
     expect(refused!.output).toContain('no right');
-    expect(store.getSecret('network.proxy')).not.toContain('evil');
-    const audit = store.auditLog({ limit: 10 });
+    expect(store.settings.get('network.proxy')).not.toContain('evil');
+    const audit = store.audit.recent({ limit: 10 });
     expect(audit.some((a) => a.user === 'joe' && a.words.startsWith('network proxy') && a.outcome === 'ok')).toBe(true);
     expect(audit.some((a) => a.user === 'ann' && a.outcome === 'refused')).toBe(true);
     // The same due time never runs twice.
     await runner.tick();
-    expect(jobRuns(store, 'proxy')).toHaveLength(1);
+    expect(store.schedule.runs('proxy')).toHaveLength(1);
   });
 
   it('runs once for many due times missed while the daemon was down', async () => {
     now = new Date('2026-03-02T17:20:00Z');
     await runner.tick();
-    const runs = jobRuns(store, 'proxy');
+    const runs = store.schedule.runs('proxy');
     expect(runs).toHaveLength(2);
     expect(runs[0]!.due).toBe('2026-03-02T17:00:00.000Z');
   });
 
   it('is skipped, and logged as skipped, in maintenance mode', async () => {
     writeNode(store, { hostname: 'n1', roles: ['application'], ntp: [], dns: [], dataCentre: 'dc', maintenance: true });
-    store.set('network.proxy', undefined);
+    store.settings.set('network.proxy', undefined);
     now = new Date('2026-03-02T18:00:01Z');
     await runner.tick();
-    const [skipped] = jobRuns(store, 'proxy');
+    const [skipped] = store.schedule.runs('proxy');
     expect(skipped).toMatchObject({ outcome: 'skipped', due: '2026-03-02T18:00:00.000Z' });
-    expect(store.getSecret('network.proxy')).toBeUndefined();
-    expect(store.auditLog({ limit: 5 }).some((a) => a.message?.includes('skipped: maintenance mode'))).toBe(true);
+    expect(store.settings.get('network.proxy')).toBeUndefined();
+    expect(store.audit.recent({ limit: 5 }).some((a) => a.message?.includes('skipped: maintenance mode'))).toBe(true);
   });
 
   it('walks due times with croner', () => {
