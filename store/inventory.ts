@@ -2,8 +2,7 @@
 // last provisioned them (migration 2, table cluster_nodes).
 
 import type { Connection } from './connection.js';
-import type { NodeSettings } from './node.js';
-import type { Settings } from './settings.js';
+import type { NodeSettings, Settings } from './settings.js';
 
 type RoleName = NodeSettings['roles'][number];
 

@@ -1,20 +1,10 @@
 // The node's identity and basic settings, kept in the config store under
 // one key so that `system setup` changes them in one write.
 
-import type { RoleName } from '../catalog/roles.js';
 import type { Store } from './db.js';
+import type { NodeSettings } from './settings.js';
 
-export interface NodeSettings {
-  hostname: string;
-  roles: RoleName[];
-  /** The address the node is known by in the cluster; detected when unset. */
-  ip?: string;
-  domain?: string;
-  ntp: string[];
-  dns: string[];
-  dataCentre: string;
-  maintenance: boolean;
-}
+export type { NodeSettings } from './settings.js';
 
 export function readNode(store: Store): NodeSettings | undefined {
   return store.settings.get('node');

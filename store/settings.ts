@@ -5,13 +5,26 @@
 
 import type { DaemonOptions } from '../core/runtime.js';
 import type { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
-import type { EventLevel } from './events.js';
+import type { RoleName } from '../catalog/roles.js';
 import type { Connection } from './connection.js';
-import type { NodeSettings } from './node.js';
+import type { EventLevel } from './events.js';
 
 // ---------------------------------------------------------------------------
 // The shapes of structured values. They are declared here, below the floors
 // that use them, so that the table can name them; those floors re-export them.
+
+/** The node's identity and basic settings (store/node.ts reads and writes them). */
+export interface NodeSettings {
+  hostname: string;
+  roles: RoleName[];
+  /** The address the node is known by in the cluster; detected when unset. */
+  ip?: string;
+  domain?: string;
+  ntp: string[];
+  dns: string[];
+  dataCentre: string;
+  maintenance: boolean;
+}
 
 /** Connection rate limits of the firewall (firewall/compiler.ts holds the defaults and ranges). */
 export interface Limits {

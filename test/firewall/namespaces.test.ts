@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Store } from '../../store/db.js';
 import { createLan, reachable, removeStale, startListeners, type Lan, type Listeners } from '../support/netns.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
@@ -45,12 +45,10 @@ beforeAll(async () => {
   lan = createLan(PREFIX, '10.250.1', 'fd00:250:1', { node: 1, peer: 2, out: 3 });
   listeners = await startListeners(nodeHost().ns, ALL_PORTS);
   node = await startDaemon({ netns: nodeHost().ns, args: ['--firewall', 'apply', '--web-port', '443', '--http-port', '80', '--cluster-port', '8443'] });
-  const db = new Database(join(node.home, 'config.db'));
-  const joined = new Date().toISOString();
-  const insert = db.prepare("INSERT INTO cluster_nodes (address, hostname, roles, data_centre, joined_at) VALUES (?, ?, '[\"application\"]', 'dc1', ?)");
-  insert.run(lan.hosts.peer!.ipv4, 'peer4', joined);
-  insert.run(lan.hosts.peer!.ipv6, 'peer6', joined);
-  db.close();
+  const store = Store.open(join(node.home, 'config.db'));
+  const peer = { roles: ['application' as const], dataCentre: 'dc1', primary: false };
+  store.inventory.replace([...store.inventory.list(), { ...peer, address: lan.hosts.peer!.ipv4, hostname: 'peer4' }, { ...peer, address: lan.hosts.peer!.ipv6, hostname: 'peer6' }], new Date().toISOString());
+  store.close();
 });
 
 afterAll(async () => {

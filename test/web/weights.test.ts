@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 import { nginxLayout } from '../../web/nginx.js';
 import { pathsFor } from '../../core/paths.js';
+import { Store } from '../../store/db.js';
 
 let node: RunningDaemon;
 const HTTPS = freePort();
@@ -115,9 +115,9 @@ describe('web weights', () => {
 
   it('returns to the default weight with del, and refuses what it cannot do', async () => {
     // An application node of the cluster is a backend with the default weight.
-    const db = new Database(join(node.home, 'config.db'));
-    db.prepare(`INSERT INTO cluster_nodes (address, hostname, roles, data_centre, joined_at) VALUES ('10.250.9.9', 'app9', '["application"]', 'dc1', '2026-01-01')`).run();
-    db.close();
+    const store = Store.open(join(node.home, 'config.db'));
+    store.inventory.replace([...store.inventory.list(), { address: '10.250.9.9', hostname: 'app9', roles: ['application'], dataCentre: 'dc1', primary: false }], '2026-01-01');
+    store.close();
     const weights = async () => JSON.parse((await node.platform(['--json', 'web', 'weight', 'list'])).stdout) as { server: string; weight: number }[];
     expect(await weights()).toContainEqual({ server: '10.250.9.9:443', weight: 1 });
     expect((await node.platform(['web', 'weight', 'add', '10.250.9.9:443', '5'])).status).toBe(0);
