@@ -141,6 +141,7 @@ export const SETTINGS = {
   'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent'),
   'web.certDetails': plain<CertDetails>('subject details of the web certificate'),
   'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', '1.2'),
+  'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)'),
   'network.proxy': sealed('the HTTP(S) proxy URI, which may hold a password'),
   'notify.emailrelay': plain<string>('the SMTP relay of mailto: targets'),
   'health.monitoring': withDefault<boolean>('whether health monitoring runs', false),

@@ -37,15 +37,13 @@ export function portalStates(disabled: readonly PortalName[]): PortalState[] {
 // The setting: the disabled portals (new portals start enabled). All store
 // access of `web service` is these two functions.
 
-const SETTING = 'web.disabledServices';
-
 export function readDisabledPortals(store: Store): PortalName[] {
-  const saved = store.get<unknown>(SETTING);
+  const saved: unknown = store.settings.get('web.disabledServices');
   // Only known names count: a damaged value must not disable everything.
   const names = Array.isArray(saved) ? PORTAL_NAMES.filter((n) => saved.includes(n)) : [];
   return names.length < PORTAL_NAMES.length ? names : [];
 }
 
 export function writeDisabledPortals(store: Store, names: readonly PortalName[]): void {
-  store.set(SETTING, names.length ? [...names] : undefined);
+  store.settings.set('web.disabledServices', names.length ? [...names] : undefined);
 }

@@ -4,13 +4,19 @@
 
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Store } from '../../store/db.js';
 import { portalStates, readDisabledPortals, writeDisabledPortals } from '../../web/portals.js';
 import { tempHome } from '../support/daemon.js';
 
 describe('the web services setting', () => {
   it('keeps only known names and never disables every portal', () => {
-    const store = Store.open(join(tempHome('ps-portals-'), 'config.db'));
+    const file = join(tempHome('ps-portals-'), 'config.db');
+    const store = Store.open(file);
+    // The damage is done from outside, as a hand edit would: the store itself only writes what its types allow.
+    const damage = new Database(file);
+    const write = damage.prepare("INSERT INTO settings (key, value) VALUES ('web.disabledServices', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    const remove = damage.prepare("DELETE FROM settings WHERE key = 'web.disabledServices'");
     const cases: [unknown, string[]][] = [
       [undefined, []],
       [['selfservice'], ['selfservice']],
@@ -22,12 +28,14 @@ describe('the web services setting', () => {
       [null, []],
     ];
     for (const [saved, disabled] of cases) {
-      store.set('web.disabledServices', saved);
+      if (saved === undefined) remove.run();
+      else write.run(JSON.stringify(saved));
       expect(readDisabledPortals(store), JSON.stringify(saved)).toEqual(disabled);
       expect(portalStates(readDisabledPortals(store)).some((p) => p.enabled)).toBe(true);
     }
     writeDisabledPortals(store, []);
-    expect(store.get('web.disabledServices')).toBeUndefined();
+    expect(store.settings.get('web.disabledServices')).toBeUndefined();
+    damage.close();
     store.close();
   });
 });
