@@ -42,7 +42,7 @@ export class ConditionMonitor {
 
   private async checkNow(): Promise<void> {
     const now = await this.sample();
-    const before = new Map((this.store.settings.get('events.active')).map((c) => [c.key, c]));
+    const before = new Map(this.store.settings.get('events.active').map((c) => [c.key, c]));
     const after = new Map(now.map((c) => [c.key, c]));
     // One transaction: the events and the conditions they came from are saved together.
     this.store.tx(() => {

@@ -6,11 +6,11 @@
 import { statfsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Store } from '../store/db.js';
+import { SETTINGS, type HealthCheck, type HealthResult, type SettingKey, type Thresholds } from '../store/settings.js';
 import type { Paths } from '../core/paths.js';
 
 // Thresholds and results are settings of the store, whose table declares their shapes.
 export type { HealthCheck, HealthResult, Thresholds } from '../store/settings.js';
-import { SETTINGS, type HealthCheck, type HealthResult, type SettingKey, type Thresholds } from '../store/settings.js';
 
 export const DEFAULT_THRESHOLDS: Thresholds = { rootFreePercent: 30, dataFreePercent: 30, logsFreePercent: 10, memoryFreePercent: 10, loadPerCpu: 2 };
 
@@ -28,7 +28,7 @@ export const INTERVAL_KEY = 'health.intervalMinutes' satisfies SettingKey;
 export const DEFAULT_INTERVAL_MINUTES = SETTINGS[INTERVAL_KEY].fallback;
 
 export function thresholds(store: Store): Thresholds {
-  return { ...DEFAULT_THRESHOLDS, ...(store.settings.get('health.thresholds')) };
+  return { ...DEFAULT_THRESHOLDS, ...store.settings.get('health.thresholds') };
 }
 
 export function setThreshold(store: Store, key: keyof Thresholds, value: number): void {
