@@ -49,7 +49,7 @@ const home = tempDir('ps-backupbench-home-');
 const paths = m.pathsFor(home);
 const store = m.Store.open(paths.database);
 store.tx(() => {
-  for (let i = 0; i < 10_000; i++) store.audit({ user: 'platform', origin: 'ssh', address: '10.0.0.1', words: `web weight add 10.0.${i % 250}.1:8080 ${i % 100}`, outcome: 'ok', exit_status: 0, message: null });
+  for (let i = 0; i < 10_000; i++) store.audit.record({ user: 'platform', origin: 'ssh', address: '10.0.0.1', words: `web weight add 10.0.${i % 250}.1:8080 ${i % 100}`, outcome: 'ok', exit_status: 0, message: null });
 });
 for (const dir of ['web', 'cluster', 'pending']) mkdirSync(join(paths.certs, dir), { recursive: true });
 const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
@@ -173,7 +173,7 @@ try {
   // The same data as above: 10,000 audit rows in the node's own store.
   const nodeStore = m.Store.open(m.pathsFor(nodeHome).database);
   nodeStore.tx(() => {
-    for (let i = 0; i < 10_000; i++) nodeStore.audit({ user: 'platform', origin: 'ssh', address: '10.0.0.1', words: `web weight add 10.0.${i % 250}.1:8080 ${i % 100}`, outcome: 'ok', exit_status: 0, message: null });
+    for (let i = 0; i < 10_000; i++) nodeStore.audit.record({ user: 'platform', origin: 'ssh', address: '10.0.0.1', words: `web weight add 10.0.${i % 250}.1:8080 ${i % 100}`, outcome: 'ok', exit_status: 0, message: null });
   });
   nodeStore.close();
   platform('keys', 'create');

@@ -2,10 +2,10 @@
 // self-signed certificate, a key and a CSR; and the end-to-end time of the
 // commands (`web cert gen_selfsigned`, `web cert add`) on a running node.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModule, report, tempDir, time, timeCommand } from './lib.mjs';
+import { loadModule, report, startNode, tempDir, time, timeCommand } from './lib.mjs';
 
 const dir = tempDir('ps-certbench-');
 const { newRsaKey, selfSigned, certificateRequest } = await loadModule('certs/generate.ts');
@@ -17,16 +17,8 @@ const oursSelfSigned = await time(async () => selfSigned(details, await newRsaKe
 const oursCsr = await time(async () => certificateRequest(details, await newRsaKey()));
 
 // End to end on a node with its nginx.
-const home = tempDir('ps-certbench-home-');
-const port = 41000 + (process.pid % 1000);
-const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(port), '--http-port', String(port + 1), '--cluster-port', String(port + 2)], { stdio: 'ignore' });
+const { home, platform, stop } = await startNode('ps-certbench-home-', 41000 + (process.pid % 1000));
 try {
-  while (!existsSync(join(home, 'run', 'platformd.sock'))) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
-  const platform = (...words) => {
-    const r = spawnSync(process.execPath, ['bin/platform.js', '--home', home, '--yes', ...words], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-  };
   platform('system', 'setup', '--hostname', 'bench', '--role', 'webproxy');
   const genCommand = await time(() => platform('web', 'cert', 'gen_selfsigned'), 5);
   // A CA-signed certificate with its own key, uploaded to media.
@@ -44,8 +36,6 @@ try {
     { name: 'web cert add, whole command (checks + install + handshake)', ms: addCommand, baselineName: 'openssl req -x509 -newkey rsa:2048', baselineMs: opensslSelfSigned },
   ]);
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  rmSync(home, { recursive: true, force: true });
+  await stop();
   rmSync(dir, { recursive: true, force: true });
 }

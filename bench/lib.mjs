@@ -1,8 +1,8 @@
 // Shared helpers of the benchmarks: timing with medians, and one table per
 // benchmark with the ratio to its baseline, measured in the same run.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,4 +75,33 @@ export async function loadModule(entry) {
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
   return import(outfile);
+}
+
+/**
+ * A platformd of the benchmark's own: a fresh home, its web, http and cluster
+ * ports from `basePort`, ready once its socket answers. `platform(...words)`
+ * runs the console one-shot with --yes and throws on a non-zero exit;
+ * `stop()` ends the daemon by its PID and removes the home.
+ */
+export async function startNode(prefix, basePort) {
+  const home = tempDir(prefix);
+  const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(basePort), '--http-port', String(basePort + 1), '--cluster-port', String(basePort + 2)], { stdio: 'ignore' });
+  while (!existsSync(join(home, 'run', 'platformd.sock'))) {
+    if (daemon.exitCode !== null) throw new Error(`platformd exited ${daemon.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const platform = (...words) => {
+    const r = spawnSync(process.execPath, ['bin/platform.js', '--home', home, '--yes', ...words], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+  };
+  const stop = async () => {
+    if (daemon.exitCode === null && daemon.signalCode === null) {
+      const exited = new Promise((r) => daemon.once('exit', r));
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(home, { recursive: true, force: true });
+  };
+  return { home, platform, stop };
 }

@@ -3,21 +3,12 @@
 // configuration, `nginx -t`, reload, old workers gone) against `nginx -t`
 // followed by `nginx -s reload` on the same configuration.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { report, tempDir, time, timeCommand } from './lib.mjs';
+import { report, startNode, time } from './lib.mjs';
 
-const home = tempDir('ps-webbench-home-');
-const port = 42000 + (process.pid % 1000);
-const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(port), '--http-port', String(port + 1), '--cluster-port', String(port + 2)], { stdio: 'ignore' });
+const { home, platform, stop } = await startNode('ps-webbench-home-', 42000 + (process.pid % 1000));
 try {
-  while (!existsSync(join(home, 'run', 'platformd.sock'))) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
-  const platform = (...words) => {
-    const r = spawnSync(process.execPath, ['bin/platform.js', '--home', home, '--yes', ...words], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-  };
   const nothing = () => spawnSync(process.execPath, ['bin/platform.js', '--home', home, 'web', 'service', 'list'], { stdio: 'ignore' });
   platform('system', 'setup', '--hostname', 'bench', '--role', 'webproxy');
   platform('web', 'weight', 'add', '127.0.0.1:1', '1');
@@ -44,7 +35,5 @@ try {
     { name: 'web weight add, beyond the round trip', ms: weights - listOnly, baselineName: 'nginx -t; nginx -s reload', baselineMs: byHand, aim: '<= 1.5x' },
   ]);
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  rmSync(home, { recursive: true, force: true });
+  await stop();
 }

@@ -12,4 +12,5 @@ export interface FloorsReport {
   unknownFolders: string[];
 }
 
-export function measure(): FloorsReport;
+/** The folder graph of the checkout at `root` (this one by default). */
+export function measure(root?: string): FloorsReport;

@@ -3,14 +3,15 @@
 // to its own floor or below, never up, and no two files or folders may need
 // each other in a loop. Prints the counts and each offending import.
 //
-//   node scripts/floors.mjs          # report, exit 1 when anything breaks the rule
-//   node scripts/floors.mjs --json   # the same as data (used by test/foundation/floors.test.ts)
+//   node scripts/floors.mjs              # report, exit 1 when anything breaks the rule
+//   node scripts/floors.mjs --json       # the same as data
+//   node scripts/floors.mjs --root DIR   # another checkout (e.g. an older commit's worktree)
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const thisCheckout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The floors, lowest first. A folder not listed here is reported as unknown. */
 export const FLOORS = [
@@ -44,20 +45,18 @@ function importsOf(file) {
   const targets = [];
   for (const match of text.matchAll(IMPORT)) {
     const spec = match[1] ?? match[2];
-    const typeOnly = /^\s*(?:import|export)\s+type\s/.test(match[0].trimStart());
     const target = resolve(dirname(file), spec).replace(/\.js$/, '');
     for (const candidate of [`${target}.ts`, `${target}.tsx`, join(target, 'index.ts')]) {
       try {
-        if (statSync(candidate).isFile()) { targets.push({ file: candidate, typeOnly }); break; }
+        if (statSync(candidate).isFile()) { targets.push(candidate); break; }
       } catch { /* try the next spelling */ }
     }
   }
   return targets;
 }
 
-const folderOf = (file) => relative(root, file).split('/')[0];
-
-export function measure() {
+export function measure(root = thisCheckout) {
+  const folderOf = (file) => relative(root, file).split('/')[0];
   const files = readdirSync(root)
     .filter((entry) => !NOT_PRODUCT.has(entry) && !entry.startsWith('.') && statSync(join(root, entry)).isDirectory())
     .flatMap((folder) => sourceFiles(join(root, folder)));
@@ -70,7 +69,7 @@ export function measure() {
   for (const [file, targets] of graph) {
     const from = folderOf(file);
     if (!floorOf.has(from)) unknown.add(from);
-    for (const { file: target } of targets) {
+    for (const target of targets) {
       const to = folderOf(target);
       if (from === to) continue;
       betweenFolders += 1;
@@ -87,7 +86,7 @@ export function measure() {
     files: files.length,
     importsBetweenFolders: betweenFolders,
     upward,
-    fileCycles: cycles(new Map([...graph].map(([file, targets]) => [file, targets.map((t) => t.file)]))).map((cycle) => cycle.map((f) => relative(root, f))),
+    fileCycles: cycles(graph).map((cycle) => cycle.map((f) => relative(root, f))),
     folderCycles: cycles(new Map([...folderEdges].map(([from, to]) => [from, [...to]]))),
     unknownFolders: [...unknown],
   };
@@ -127,7 +126,8 @@ function cycles(graph) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const report = measure();
+  const rootFlag = process.argv.indexOf('--root');
+  const report = measure(rootFlag > 0 ? resolve(process.argv[rootFlag + 1] ?? '.') : thisCheckout);
   if (process.argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
