@@ -146,7 +146,6 @@ export function nginxConfig(paths: Paths, s: NginxSettings): string {
 
 export class NginxError extends Error {}
 
-/** Runs nginx with the product's own prefix; every change is tested before it is loaded. */
 /** How long a reload waits for the old workers to finish their connections. */
 const RELOAD_WAIT_MS = 10_000;
 
@@ -159,6 +158,7 @@ function workerPids(master: number): number[] {
   }
 }
 
+/** Runs nginx with the product's own prefix; every change is tested before it is loaded. */
 export class Nginx {
   private child?: ChildProcess;
   readonly layout: NginxLayout;
