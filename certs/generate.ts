@@ -12,7 +12,6 @@ import { promisify } from 'node:util';
 const generateKeyPair = promisify(generateKeyPairCallback);
 
 /** The subject details kept in the config system (`web cert details`): a setting of the store, which declares their shape. */
-export type { CertDetails } from '../store/settings.js';
 import type { CertDetails } from '../store/settings.js';
 
 export const DETAIL_FIELDS: readonly { key: keyof Omit<CertDetails, 'altNames'>; label: string; attribute: string }[] = [

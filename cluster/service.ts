@@ -30,7 +30,6 @@ export const JOIN_ATTEMPTS = 5;
 export const CHECK_TIMEOUT_MS = 1000;
 
 /** A node of the cluster, as the inventory (store/inventory.ts) keeps it. */
-export type { InventoryNode } from '../store/inventory.js';
 import type { InventoryNode } from '../store/inventory.js';
 
 /** One node's part of `cluster run`: its answer as checked (core/protocol.ts), or why there is none. */

@@ -1,7 +1,8 @@
 // `cluster ...`: join nodes, look at them, provision them, run commands on
 // them and check the flows between them.
 
-import type { CheckRow, ClusterService, InventoryNode } from '../cluster/service.js';
+import type { CheckRow, ClusterService } from '../cluster/service.js';
+import type { InventoryNode } from '../store/inventory.js';
 import { choice, integer, ipAddress, text } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';

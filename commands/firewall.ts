@@ -9,7 +9,8 @@ import { badInput, failure } from '../core/errors.js';
 import { reply, type Reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
-import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Limits } from '../firewall/compiler.js';
+import { FirewallInputError, LIMIT_RANGES, parseNetwork } from '../firewall/compiler.js';
+import { type Limits } from '../store/settings.js';
 
 function firewallOf(ctx: Context): FirewallService {
   const firewall = ctx.services.firewall;

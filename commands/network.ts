@@ -6,7 +6,8 @@
 import { networkInterfaces, hostname as osHostname } from 'node:os';
 import { writeFileInside } from '../os/files.js';
 import { ipJson } from './diag.js';
-import { nodeOrDefault, writeNode, type NodeSettings } from '../store/node.js';
+import { nodeOrDefault, writeNode } from '../store/node.js';
+import { type NodeSettings } from '../store/settings.js';
 import { primaryAddress } from '../status/facts.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';

@@ -2,7 +2,8 @@
 
 import { hostname as osHostname, networkInterfaces, release } from 'node:os';
 import { ROLE_NAMES } from '../catalog/roles.js';
-import { readNode, writeNode, nodeOrDefault, type NodeSettings } from '../store/node.js';
+import { readNode, writeNode, nodeOrDefault } from '../store/node.js';
+import { type NodeSettings } from '../store/settings.js';
 import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
 import { sshSystemCommands } from './system-ssh.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
@@ -14,7 +15,6 @@ import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgsOf, type Group, type OptionSpec } from '../core/command.js';
 import { type Context } from '../core/context.js';
-
 
 const roleType = listOf(choice('<role>', ROLE_NAMES), '<role>[,<role>...]');
 const SETUP = {

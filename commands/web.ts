@@ -2,8 +2,9 @@
 // weights of the application backends, its web services (portals) and
 // preparing a node to join a cluster as a web proxy.
 
-import { DETAIL_FIELDS, type CertDetails } from '../certs/generate.js';
-import { backends, zeroIsBackup, TLS_MINIMUMS, type Backend } from '../web/nginx.js';
+import { DETAIL_FIELDS } from '../certs/generate.js';
+import { TLS_MINIMUMS, type CertDetails } from '../store/settings.js';
+import { backends, zeroIsBackup, type Backend } from '../web/nginx.js';
 import { PORTAL_NAMES, type PortalState } from '../web/portals.js';
 import type { ClusterService } from '../cluster/service.js';
 import { readNode, nodeOrDefault, writeNode } from '../store/node.js';

@@ -7,7 +7,8 @@
 import { hostname as osHostname } from 'node:os';
 import { EventBus } from '../events/bus.js';
 import type { NodeEvent } from '../events/catalog.js';
-import { ConditionMonitor, type ActiveCondition } from '../events/monitor.js';
+import { ConditionMonitor } from '../events/monitor.js';
+import { type ActiveCondition } from '../store/settings.js';
 import { Deliverer } from '../notify/outbox.js';
 import { conditionsOf } from '../status/conditions.js';
 import { gatherFacts } from '../status/facts.js';

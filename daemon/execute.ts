@@ -7,7 +7,7 @@ import { groups } from '../commands/index.js';
 import { PlatformError, badInput, type ExitStatus } from '../core/errors.js';
 import { type Caller, type Context } from '../core/context.js';
 import { type Json, type Reply } from '../core/reply.js';
-import type { AuditOutcome } from '../store/db.js';
+import type { AuditOutcome } from '../store/audit.js';
 import type { Request, Response, SessionKind } from '../core/protocol.js';
 import { rightsOf } from '../users/rights.js';
 import type { Runtime } from '../core/runtime.js';

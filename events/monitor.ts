@@ -8,7 +8,6 @@ import type { ActiveCondition } from '../store/settings.js';
 import type { NodeEvent } from './catalog.js';
 
 // The conditions that hold are a setting of the store ('events.active'), whose table declares their shape.
-export type { ActiveCondition } from '../store/settings.js';
 
 export class ConditionMonitor {
   private timer?: NodeJS.Timeout;

@@ -13,7 +13,6 @@ export const TABLE = 'platform';
 export const FAMILY = 'inet';
 
 // The limits are a setting of the store, whose table declares their shape.
-export type { Limits } from '../store/settings.js';
 import type { Limits } from '../store/settings.js';
 
 export const DEFAULT_LIMITS: Limits = {

@@ -14,7 +14,8 @@ import { localPortMap, servicesFor } from '../catalog/derive.js';
 import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
-import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Limits, type Peer, type Policy, type Verdict } from './compiler.js';
+import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Peer, type Policy, type Verdict } from './compiler.js';
+import { type Limits } from '../store/settings.js';
 import { listeningPorts } from './listening.js';
 
 declare module '../core/context.js' {

@@ -10,7 +10,6 @@ import { SETTINGS, type HealthCheck, type HealthResult, type SettingKey, type Th
 import type { Paths } from '../core/paths.js';
 
 // Thresholds and results are settings of the store, whose table declares their shapes.
-export type { HealthCheck, HealthResult, Thresholds } from '../store/settings.js';
 
 export const DEFAULT_THRESHOLDS: Thresholds = { rootFreePercent: 30, dataFreePercent: 30, logsFreePercent: 10, memoryFreePercent: 10, loadPerCpu: 2 };
 

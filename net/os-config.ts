@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
 import { runProcess } from '../os/processes.js';
-import type { NodeSettings } from '../store/node.js';
+import type { NodeSettings } from '../store/settings.js';
 
 export const osRoot = () => process.env.PLATFORM_OS_ROOT ?? '/';
 

@@ -13,7 +13,8 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/db.js';
-import { agentWanted, renderSnmpdConf, SnmpInputError, type SnmpSettings, type V3Secrets } from './config.js';
+import { agentWanted, renderSnmpdConf, SnmpInputError, type V3Secrets } from './config.js';
+import { type SnmpSettings } from '../store/settings.js';
 
 export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';

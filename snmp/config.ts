@@ -8,7 +8,6 @@ import { isIP } from 'node:net';
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../net/uri.js';
 
 // What the administrator set is a setting of the store, whose table declares its shape.
-export type { Community, SnmpSettings, V3User } from '../store/settings.js';
 import type { SnmpSettings } from '../store/settings.js';
 
 /** Kept outside the store (see agent.ts): the v3 users' passwords, which snmpd needs in clear. */

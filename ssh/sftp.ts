@@ -15,7 +15,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AuditOutcome } from '../store/db.js';
+import type { AuditOutcome } from '../store/audit.js';
 
 export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 

@@ -7,9 +7,6 @@ import type { BannerLine } from '../core/protocol.js';
 import { conditionsOf, type StatusFacts } from './conditions.js';
 import { formatOffset, formatSize, formatTime, formatUptime } from './format.js';
 
-export { formatSize, formatTime, formatUptime } from './format.js';
-
-
 /** Warn from 30 days before expiry, as the seed says (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
 

@@ -21,9 +21,6 @@ import { KEPT_SETTINGS, Settings } from './settings.js';
 import { Users } from './users.js';
 import { WebWeights } from './weights.js';
 
-export type { AuditEntry, AuditOutcome } from './audit.js';
-export { SEALED_SETTINGS } from './settings.js';
-
 /** The store's key file: beside the database, readable by root only (store/secrets.ts). */
 export const storeKeyFile = (database: string) => join(dirname(database), 'store.key');
 

@@ -4,8 +4,6 @@
 import type { Store } from './db.js';
 import type { NodeSettings } from './settings.js';
 
-export type { NodeSettings } from './settings.js';
-
 export function readNode(store: Store): NodeSettings | undefined {
   return store.settings.get('node');
 }

@@ -7,7 +7,8 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEALED_COLUMNS, SEALED_SETTINGS, Store, storeKeyFile } from './db.js';
+import { SEALED_COLUMNS, Store, storeKeyFile } from './db.js';
+import { SEALED_SETTINGS } from './settings.js';
 import { SEALED_PREFIX } from './secrets.js';
 import type { Paths } from '../core/paths.js';
 

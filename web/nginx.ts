@@ -18,7 +18,6 @@ import type { Store } from '../store/db.js';
 import type { Paths } from '../core/paths.js';
 
 // The TLS minimum is a setting of the store, whose table declares its values.
-export { TLS_MINIMUMS, type TlsMinimum } from '../store/settings.js';
 import type { TlsMinimum } from '../store/settings.js';
 
 /** Weight of a backend nobody set a weight for. */
