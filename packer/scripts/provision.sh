@@ -80,6 +80,11 @@ ExecStartPre=/bin/sh -c 'for t in ed25519 ecdsa; do [ -s /etc/ssh/ssh_host_$${t}
 ExecStartPre=/usr/sbin/sshd -t
 EOF
 printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' >/etc/ssh/sshd_config.d/host-keys.conf
+# The network is online once one interface is: an interface without DHCP on
+# its network (a private cluster network before first boot gives it its
+# ADDRESS=) must not hold platformd back for wait-online's two minutes.
+install -d /etc/systemd/system/systemd-networkd-wait-online.service.d
+printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any\n' >/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf
 # A node's first boot enables units by preset: nginx stays off (platformd runs it).
 install -d /etc/systemd/system-preset
 echo 'disable nginx.service' >/etc/systemd/system-preset/20-platform.preset

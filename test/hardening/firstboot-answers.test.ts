@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 
@@ -15,11 +15,13 @@ const SCRIPT = join(ROOT, 'packer', 'systemd', 'platform-firstboot');
 let KEY: string;
 let node: RunningDaemon;
 let consoleWrapper: string;
+/** Where first boot writes its systemd-networkd files here (never the host's /etc). */
+let networkDir: string;
 
 function firstboot(answers: string): Promise<{ status: number; stderr: string }> {
   writeFileSync(join(node.home, 'setup.answers'), answers);
   return new Promise((resolve) => {
-    execFile('sh', [SCRIPT], { env: withoutCI({ PLATFORM_HOME: node.home, PLATFORM_CONSOLE: consoleWrapper, PATH: process.env.PATH }), timeout: 60_000 }, (error, _stdout, stderr) => {
+    execFile('sh', [SCRIPT], { env: withoutCI({ PLATFORM_HOME: node.home, PLATFORM_CONSOLE: consoleWrapper, PLATFORM_NETWORK_DIR: networkDir, PATH: process.env.PATH }), timeout: 60_000 }, (error, _stdout, stderr) => {
       resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
     });
   });
@@ -31,6 +33,7 @@ async function unchanged() {
   expect(existsSync(join(node.home, '.setup-done'))).toBe(false);
   expect(existsSync(join(node.home, 'etc', 'authorized_keys', 'platform'))).toBe(false);
   expect(readdirSync(join(node.home, 'media'))).toEqual([]);
+  expect(readdirSync(networkDir)).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -38,6 +41,8 @@ beforeAll(async () => {
   const dir = tempHome('ps-firstboot-');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'admin@example', '-f', join(dir, 'key')]);
   KEY = readFileSync(join(dir, 'key.pub'), 'utf8').trim();
+  networkDir = join(dir, 'network');
+  mkdirSync(networkDir);
   consoleWrapper = join(dir, 'platform');
   writeFileSync(consoleWrapper, `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'bin', 'platform.js')} "$@"\n`, { mode: 0o755 });
 });
@@ -55,6 +60,12 @@ describe('first boot answers', () => {
     ['too many keys', () => `HOSTNAME=n1\nROLE=unified\n${`ADMIN_KEY=${KEY}\n`.repeat(17)}`, /more than 16 ADMIN_KEY lines/],
     ['a bad host name', () => 'HOSTNAME=-bad-\nROLE=unified\n', /hostname/i],
     ['an unknown role', () => 'HOSTNAME=n1\nROLE=mainframe\n', /role/i],
+    ['an address without its interface', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=10.77.0.11/24\n', /ADDRESS 1 is not/],
+    ['an address out of range', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.256/24\n', /ADDRESS 1 is not/],
+    ['a prefix out of range', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/33\n', /ADDRESS 1 is not/],
+    ['an interface name that is a command', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nADDRESS=$(reboot) 10.77.0.12/24\n', /ADDRESS 2 is not/],
+    ['an address after a good one, with a bad host name', () => 'ADDRESS=eth1 10.77.0.11/24\nHOSTNAME=-bad-\nROLE=unified\n', /hostname/i],
+    ['too many addresses', () => `HOSTNAME=n1\nROLE=unified\n${'ADDRESS=eth1 10.77.0.11/24\n'.repeat(9)}`, /more than 8 ADDRESS lines/],
   ];
   for (const [what, answers, message] of refused) {
     it(`refuses ${what}: exit 2, nothing changed`, async () => {
@@ -65,8 +76,8 @@ describe('first boot answers', () => {
     });
   }
 
-  it('sets the node up from good answers, with the administrator key through user addkey', async () => {
-    const result = await firstboot(`HOSTNAME=n1\nROLE=webproxy\n# a comment\n\nDATA_CENTRE=dc2\nADMIN_KEY=${KEY}`);
+  it('sets the node up from good answers, with the administrator key through user addkey and static addresses for networkd', async () => {
+    const result = await firstboot(`HOSTNAME=n1\nROLE=webproxy\n# a comment\n\nDATA_CENTRE=dc2\nADDRESS=52:54:00:77:00:11 10.77.0.11/24\nADDRESS=enp0s4 192.0.2.7/28\nADMIN_KEY=${KEY}`);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const info = JSON.parse((await node.platform(['--json', 'system', 'info'])).stdout);
@@ -74,6 +85,10 @@ describe('first boot answers', () => {
     expect(readFileSync(join(node.home, 'etc', 'authorized_keys', 'platform'), 'utf8')).toContain(KEY.split(' ')[1]);
     expect(readdirSync(join(node.home, 'media'))).toEqual([]);
     expect(existsSync(join(node.home, '.setup-done'))).toBe(true);
+    // Ahead of the image's DHCP default (20-wired.network), matched by MAC address or by name.
+    expect(readdirSync(networkDir).sort()).toEqual(['10-platform-address-1.network', '10-platform-address-2.network']);
+    expect(readFileSync(join(networkDir, '10-platform-address-1.network'), 'utf8')).toMatch(/\[Match\]\nMACAddress=52:54:00:77:00:11\n\n\[Network\]\nAddress=10\.77\.0\.11\/24\n/);
+    expect(readFileSync(join(networkDir, '10-platform-address-2.network'), 'utf8')).toMatch(/\[Match\]\nName=enp0s4\n\n\[Network\]\nAddress=192\.0\.2\.7\/28\n/);
     rmSync(join(node.home, 'setup.answers'));
   });
 });
