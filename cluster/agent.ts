@@ -12,6 +12,12 @@ import type { ClusterFiles } from './identity.js';
 import { NODE_ANSWER_LIMITS } from '../core/protocol.js';
 
 export const AGENT_TIMEOUT_MS = 5000;
+/**
+ * For the routes that change a node (join/complete, provision): they answer
+ * once the store, the firewall and nginx have followed, which takes seconds on
+ * a slow node; giving up earlier left a joined node its primary did not record.
+ */
+export const AGENT_WORK_TIMEOUT_MS = 60_000;
 
 /** The proof a primary sends: the join code keyed over the nonce and the fingerprint it saw. */
 export function joinProof(code: string, nonce: string, fingerprint: string): string {

@@ -15,7 +15,7 @@ import type { Runtime } from '../core/runtime.js';
 import { errorResponse, parseNodeAnswer, type FinalAnswer } from '../core/protocol.js';
 import { primaryAddress } from '../status/facts.js';
 import { nodeOrDefault } from '../store/node.js';
-import { AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
+import { AGENT_WORK_TIMEOUT_MS, AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
 
 declare module '../core/context.js' {
@@ -212,7 +212,7 @@ export class ClusterService {
     const certificate = await issueNodeCertificate(this.files, hello.body.certificate, joining.hostname, address);
     const next = [...inventory, { ...joining, fingerprint: fingerprintOf(certificate) }];
     progress(`issuing the cluster certificate of ${joining.hostname}`);
-    await callAgent(this.files, address, this.port, 'join/complete', { proof: joinProof(code, hello.body.nonce, hello.fingerprint), ca: readFileSync(this.files.ca, 'utf8'), cert: certificate, inventory: next }, { asMember: false }).catch((error) => {
+    await callAgent(this.files, address, this.port, 'join/complete', { proof: joinProof(code, hello.body.nonce, hello.fingerprint), ca: readFileSync(this.files.ca, 'utf8'), cert: certificate, inventory: next }, { asMember: false, timeoutMs: AGENT_WORK_TIMEOUT_MS }).catch((error) => {
       throw failure('join-refused', error instanceof AgentError && error.status === 403 ? `${address} refused: ${error.message.replace(/^[^:]*: /, '')}` : (error as Error).message);
     });
     await this.saveInventory(next);
@@ -326,7 +326,7 @@ export class ClusterService {
     const phase = async (route: string, targets: InventoryNode[]) =>
       each(targets, async (node) => {
           try {
-            await this.onNode(node, route, { id, inventory: nodes });
+            await this.onNode(node, route, { id, inventory: nodes }, AGENT_WORK_TIMEOUT_MS);
             progress(`${label(node)}: ${route.split('/')[1]} ok`);
             return { node, error: undefined as string | undefined };
           } catch (error) {
