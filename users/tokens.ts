@@ -14,7 +14,8 @@ const tokenFile = (paths: Paths, user: string) => fileIn(paths.userTokens, user,
 
 /** The Unix uid of a user, when the account exists on this system. */
 async function uidOf(user: string): Promise<number | undefined> {
-  const result = await runProcess('id', ['-u', user], { timeoutMs: 5000 });
+  // runProcess's default bound: 5 s killed platformd's start on a booting, emulated, busy node.
+  const result = await runProcess('id', ['-u', user]);
   return result.status === 0 ? Number(result.stdout.trim()) : undefined;
 }
 
