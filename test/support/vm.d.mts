@@ -17,4 +17,6 @@ export function freeLocalPort(): Promise<number>;
 export function answersDisk(dir: string, answers: string): string;
 export function testDisk(image: string, dir: string, options?: { probeKey?: string }): string;
 export function waitForSshBanner(port: number, timeoutMs: number, exited?: Promise<unknown>): Promise<number>;
-export function startVm(options: { disk: string; format?: string; answers?: string; forwards?: Record<string, number>; dir: string; memory?: number }): Promise<Vm>;
+/** A second NIC on a QEMU socket netdev to another VM, on 127.0.0.1 only: one side listens, the other connects. */
+export type PrivateLink = { listen: number; connect?: undefined; mac: string } | { connect: number; listen?: undefined; mac: string };
+export function startVm(options: { disk: string; format?: string; answers?: string; forwards?: Record<string, number>; dir: string; memory?: number; cpus?: number; privateLink?: PrivateLink }): Promise<Vm>;

@@ -2,8 +2,11 @@
 // JavaScript so that bench/ shares it). TCG by default (KVM guests hang on
 // these machines; PLATFORM_IMAGE_ACCEL=kvm where they run), user-mode
 // networking whose host forwards listen on 127.0.0.1 only, first-boot
-// answers on a small second disk labelled PS-SETUP. The VM is stopped by its
-// PID; QEMU exits by itself when the guest powers off.
+// answers on a small second disk labelled PS-SETUP; optionally a second NIC
+// on a private socket netdev between two VMs (127.0.0.1 only, nothing
+// bridged). The VM is stopped by its PID; QEMU exits by itself when the
+// guest powers off, and dies with the process that started it (an exit
+// handler, and the kernel's parent-death signal when that process is killed).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -92,11 +95,36 @@ export async function waitForSshBanner(port, timeoutMs, exited) {
   throw new Error(`no SSH banner on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
+/** QEMU processes still running, killed when this process exits however it ends. */
+const liveQemu = new Set();
+process.once('exit', () => {
+  for (const pid of liveQemu) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+});
+
+/**
+ * The second NIC of a private link between two VMs: a QEMU socket netdev,
+ * one side listening on 127.0.0.1:port, the other connecting to it.
+ */
+function privateLinkArgs({ listen, connect, mac }) {
+  if (!mac || !/^52:54:00(:[0-9a-f]{2}){3}$/.test(mac)) throw new Error(`privateLink.mac: a QEMU MAC address 52:54:00:xx:xx:xx, not ${mac}`);
+  if ((listen === undefined) === (connect === undefined)) throw new Error('privateLink: either listen or connect, with a port');
+  const endpoint = listen !== undefined ? `listen=127.0.0.1:${Number(listen)}` : `connect=127.0.0.1:${Number(connect)}`;
+  return ['-netdev', `socket,id=n1,${endpoint}`, '-device', `virtio-net-pci,netdev=n1,mac=${mac}`];
+}
+
 /**
  * Starts QEMU. `forwards` maps a name to a guest TCP port; each gets a free
- * host port on 127.0.0.1. Returns { pid, ports, exited, console(), stop() }.
+ * host port on 127.0.0.1. `privateLink` ({ listen | connect: port, mac }) adds
+ * a NIC on a socket netdev to another VM (start the listening one first).
+ * Returns { pid, ports, exited, console(), stop() }.
  */
-export async function startVm({ disk, format = 'raw', answers, forwards = { ssh: 22 }, dir, memory = 1024 }) {
+export async function startVm({ disk, format = 'raw', answers, forwards = { ssh: 22 }, dir, memory = 1024, cpus = 2, privateLink }) {
   const ports = {};
   for (const [name, guest] of Object.entries(forwards)) ports[name] = { host: await freeLocalPort(), guest };
   const hostfwd = Object.values(ports)
@@ -104,24 +132,30 @@ export async function startVm({ disk, format = 'raw', answers, forwards = { ssh:
     .join(',');
   const consoleLog = join(dir, 'console.log');
   const args = [
-    '-machine', `q35,accel=${ACCELERATOR}`, '-cpu', 'max', '-smp', '2', '-m', String(memory),
+    '-machine', `q35,accel=${ACCELERATOR}`, '-cpu', 'max', '-smp', String(cpus), '-m', String(memory),
     '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
     '-drive', `file=${disk},format=${format},if=virtio`,
     ...(answers ? ['-drive', `file=${answers},format=raw,if=virtio,readonly=on`] : []),
     '-netdev', `user,id=n0,${hostfwd}`, '-device', 'virtio-net-pci,netdev=n0',
+    ...(privateLink ? privateLinkArgs(privateLink) : []),
     '-device', 'virtio-rng-pci',
   ];
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // setpriv execs QEMU (same PID) with SIGKILL as its parent-death signal.
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'qemu-system-x86_64', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  liveQemu.add(child.pid);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  let running = true;
-  exited.then(() => (running = false));
+  let alive = true;
+  exited.then(() => {
+    alive = false;
+    liveQemu.delete(child.pid);
+  });
   return {
     pid: child.pid,
     ports: Object.fromEntries(Object.entries(ports).map(([name, p]) => [name, p.host])),
     exited,
-    running: () => running,
+    running: () => alive,
     stderr: () => stderr,
     console: () => {
       try {
@@ -131,7 +165,7 @@ export async function startVm({ disk, format = 'raw', answers, forwards = { ssh:
       }
     },
     async stop() {
-      if (!running) return;
+      if (!alive) return;
       const signal = (name) => {
         try {
           process.kill(child.pid, name);
@@ -140,7 +174,7 @@ export async function startVm({ disk, format = 'raw', answers, forwards = { ssh:
         }
       };
       signal('SIGTERM');
-      const timer = setTimeout(() => running && signal('SIGKILL'), 5000);
+      const timer = setTimeout(() => alive && signal('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     },
