@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { withoutCI } from '../support/daemon.js';
 import { answersDisk, freeLocalPort, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
 import { ensureImage } from '../../packer/image.mjs';
+import { portOf } from '../../catalog/derive.js';
 
 const dir = `/var/tmp/ps-cluster-${process.pid}`;
 /** A unified primary with a web proxy in front of it: the proxy's web traffic and the cluster agent flow between them. */
@@ -26,6 +27,10 @@ const NODES = {
   proxy: { hostname: 'node02', role: 'webproxy', address: '10.77.0.12', mac: '52:54:00:77:00:12' },
 } as const;
 type NodeName = keyof typeof NODES;
+/** The catalog's ports (the image runs platformd on them unmapped). */
+const AGENT = portOf('cluster');
+const HTTPS = portOf('https');
+const DATABASE = portOf('database');
 /** One vCPU each: two TCG VMs on a 2-core machine. */
 const CPUS = Number(process.env.PLATFORM_CLUSTER_VM_CPUS ?? 1);
 const BOOT_TIMEOUT = 1_200_000;
@@ -142,7 +147,7 @@ describe('two booted nodes', () => {
     const prepared = json('proxy', 'cluster', 'prepnode');
     expect(prepared.address).toBe(NODES.proxy.address);
     // While joinable, node02's agent is open to anyone (the primary is no member yet).
-    expect(json('proxy', 'firewall', 'explain', '10.0.2.2', '8443')).toMatchObject({ allowed: true });
+    expect(json('proxy', 'firewall', 'explain', '10.0.2.2', String(AGENT))).toMatchObject({ allowed: true });
 
     const added = json('primary', 'cluster', 'add', NODES.proxy.address, prepared.code);
     expect(added).toMatchObject({ address: NODES.proxy.address, hostname: 'node02', roles: ['webproxy'], dataCentre: 'dc1', primary: false });
@@ -162,12 +167,12 @@ describe('two booted nodes', () => {
 
   it("admits each peer on the cluster ports the catalog gives it, and nobody else once joined", () => {
     // node01 (unified) takes the proxy on the agent; node02 (webproxy) takes the primary.
-    expect(json('primary', 'firewall', 'explain', NODES.proxy.address, '8443')).toMatchObject({ allowed: true, service: 'cluster' });
-    expect(json('proxy', 'firewall', 'explain', NODES.primary.address, '8443')).toMatchObject({ allowed: true, service: 'cluster' });
+    expect(json('primary', 'firewall', 'explain', NODES.proxy.address, String(AGENT))).toMatchObject({ allowed: true, service: 'cluster' });
+    expect(json('proxy', 'firewall', 'explain', NODES.primary.address, String(AGENT))).toMatchObject({ allowed: true, service: 'cluster' });
     // The catalog gives a web proxy no flow to the database.
-    expect(json('primary', 'firewall', 'explain', NODES.proxy.address, '27017')).toMatchObject({ allowed: false });
+    expect(json('primary', 'firewall', 'explain', NODES.proxy.address, String(DATABASE))).toMatchObject({ allowed: false });
     // The join window closed: an outsider (QEMU's host side) no longer reaches node02's agent.
-    expect(json('proxy', 'firewall', 'explain', '10.0.2.2', '8443')).toMatchObject({ allowed: false });
+    expect(json('proxy', 'firewall', 'explain', '10.0.2.2', String(AGENT))).toMatchObject({ allowed: false });
     // The kernel's ruleset holds them too, not only the console's view.
     expect(probe('primary', 'nft list set inet platform peers_cluster_v4').out).toContain(NODES.proxy.address);
     expect(probe('proxy', 'nft list set inet platform peers_cluster_v4').out).toContain(NODES.primary.address);
@@ -182,10 +187,10 @@ describe('two booted nodes', () => {
     expect(result.status).toBe(0);
     const row = (from: string, to: string, port: number) => rows.find((r) => r.from === from && r.to === to && r.port === port);
     const [a, b] = [NODES.primary.address, NODES.proxy.address];
-    expect(row(a, b, 8443)).toMatchObject({ expected: 'open', outcome: 'ok' });
-    expect(row(b, a, 8443)).toMatchObject({ expected: 'open', outcome: 'ok' });
-    expect(row(b, a, 443)).toMatchObject({ service: 'https', expected: 'open', outcome: 'ok' });
-    expect(row(b, a, 27017)).toMatchObject({ service: 'database', expected: 'blocked', outcome: 'blocked' });
+    expect(row(a, b, AGENT)).toMatchObject({ expected: 'open', outcome: 'ok' });
+    expect(row(b, a, AGENT)).toMatchObject({ expected: 'open', outcome: 'ok' });
+    expect(row(b, a, HTTPS)).toMatchObject({ service: 'https', expected: 'open', outcome: 'ok' });
+    expect(row(b, a, DATABASE)).toMatchObject({ service: 'database', expected: 'blocked', outcome: 'blocked' });
     // The console's matrix says it in words too.
     const text = admin('primary', 'cluster', 'check');
     expect(text.status, text.stdout).toBe(0);
