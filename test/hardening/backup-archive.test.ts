@@ -3,7 +3,7 @@
 // there, and must refuse it with a clear reason, writing nothing outside
 // its staging folder.
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,7 +91,15 @@ describe('entries inside an archive', () => {
     length.writeUInt32BE(json.length);
     return Buffer.concat([length, json, content]);
   };
-  const staging = () => mkdtempSync(join(tmpdir(), 'ps-entries-'));
+  const made: string[] = [];
+  const staging = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ps-entries-'));
+    made.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
   const read = (bytes: Buffer, dir: string, maxBytes = 1 << 20) => readEntries(Readable.from([bytes]), { maxBytes, place: (name) => (name.startsWith('ok/') ? under(dir, name) : undefined) });
 
   it('unpacks what writeEntries wrote', async () => {
