@@ -176,7 +176,6 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
       if (out) process.stdout.write(`${out}\n`);
       if (paged.length) {
         const { page } = await import('./pager.js');
-        const { escapeControls } = await import('../core/escape.js');
         // A log's own escape sequences never reach the terminal: shown escaped, as everywhere else.
         for (const block of paged) if (block.kind === 'page') await page(escapeControls(block.text, { lines: true }));
       }
