@@ -1,7 +1,8 @@
 // The firewall inside platformd: it keeps the kernel's table in step with
 // what runs on the node. It watches the listening sockets (and the service
 // manager), recompiles when a service starts or stops, applies within a
-// second, and saves the last good ruleset for boot. Changes an administrator
+// second (a load nft refuses is tried again, backing off), and saves the last
+// good ruleset for boot. Changes an administrator
 // makes by hand (management sources, limits) are confirmed commits: they
 // roll back by themselves unless `firewall confirm` follows.
 
@@ -26,6 +27,9 @@ declare module '../core/context.js' {
 
 /** How often the listening sockets are read: a stopped service closes within a second. */
 export const WATCH_INTERVAL_MS = 250;
+/** A load nft refused is tried again after 1 s, then 2 s, 4 s ... up to a minute: never left unapplied by one bad moment. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 export const DEFAULT_CONFIRM_SECONDS = 120;
 
 export interface ManagedSettings {
@@ -178,13 +182,24 @@ export class FirewallService {
    */
   start(): void {
     let seen = '';
+    let retryAt = 0;
+    let retryDelay = RETRY_FIRST_MS;
     this.timer = setInterval(() => {
       this.running = this.detectRunning();
       const now = JSON.stringify(this.input(), (_, v) => (v instanceof Set ? [...v].sort() : v));
-      if (now !== seen) {
-        seen = now;
-        void this.reconcile();
-      }
+      const changed = now !== seen;
+      const retry = !changed && this.mode === 'apply' && !this.lastResult.applied && Date.now() >= retryAt;
+      if (!changed && !retry) return;
+      seen = now;
+      retryAt = Infinity; // until this attempt is over
+      void this.reconcile(retry).then((result) => {
+        if (result.applied) {
+          retryDelay = RETRY_FIRST_MS;
+          return;
+        }
+        retryAt = Date.now() + retryDelay;
+        retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+      });
     }, WATCH_INTERVAL_MS);
   }
 

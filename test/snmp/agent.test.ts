@@ -31,12 +31,20 @@ function run(ns: string, file: string, args: string[]): Promise<{ status: number
 /** snmpget of sysName from a namespace; -t 1 -r 0: one second, no retry. */
 const snmpget = (from: string, auth: string[]) => run(from, '/usr/bin/snmpget', ['-On', '-t', '1', '-r', '0', ...auth, nodeIp(), SYS_NAME]);
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+/** Waits for a condition; on timeout the error carries what the node says of itself, so a failure explains itself. */
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await nodeState()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+async function nodeState(): Promise<string> {
+  const snmp = await node.platform(['snmp', 'status']);
+  const firewall = await node.platform(['firewall', 'status']);
+  const listening = await run(lan.hosts.node!.ns, 'ss', ['-lunp']);
+  return [snmp.stdout, firewall.stdout, listening.stdout, `platformd's output, last lines:\n${node.output().split('\n').slice(-30).join('\n')}`].join('\n');
 }
 
 beforeAll(async () => {
