@@ -1,6 +1,6 @@
 // On an appliance the network settings are also written to the operating
 // system's own files, each atomically (written aside, then renamed):
-// /etc/hostname, /etc/resolv.conf and chrony's sources. PLATFORM_OS_ROOT
+// /etc/hostname, /etc/hosts, /etc/resolv.conf and chrony's sources. PLATFORM_OS_ROOT
 // moves that root (tests, image builds); the embedded default never calls this.
 
 import { mkdirSync } from 'node:fs';
@@ -19,9 +19,21 @@ export function osFiles(node: NodeSettings): { path: string; content: string }[]
     ...node.dns.map((server) => `nameserver ${server}`),
     '',
   ].join('\n');
+  // Debian's layout: the node's own name resolves without DNS (sudo, hostname -f), whatever the resolvers do.
+  const names = node.domain ? `${node.hostname}.${node.domain}\t${node.hostname}` : node.hostname;
+  const hosts = [
+    '# Written by platformd from "network hostname" and "network domain".',
+    '127.0.0.1\tlocalhost',
+    `127.0.1.1\t${names}`,
+    '::1\t\tlocalhost ip6-localhost ip6-loopback',
+    'ff02::1\t\tip6-allnodes',
+    'ff02::2\t\tip6-allrouters',
+    '',
+  ].join('\n');
   const chrony = ['# Written by platformd from "network ntp".', ...node.ntp.map((server) => `server ${server} iburst`), ''].join('\n');
   return [
     { path: 'etc/hostname', content: `${node.hostname}\n` },
+    { path: 'etc/hosts', content: hosts },
     { path: 'etc/resolv.conf', content: resolv },
     { path: 'etc/chrony/sources.d/platform.sources', content: chrony },
   ];

@@ -184,6 +184,8 @@ describe('the booted node', () => {
     expect(info.addresses.join()).toContain('10.0.2.15/24');
     expect(info.versions.node).toBe(process.versions.node);
     expect(probe('hostnamectl --static').out).toBe('node01');
+    // Its own name resolves from /etc/hosts, not from DNS.
+    expect(probe('getent -s files hosts node01').out).toMatch(/^127\.0\.1\.1\s+node01\.example\.net\s+node01$/);
     expect(probe('cat /etc/resolv.conf').out).toContain('nameserver 10.0.2.3');
   }, 600_000);
 
@@ -256,6 +258,7 @@ describe('the booted node', () => {
     expect(renamed.stdout).not.toMatch(/failed/);
     expect(probe('hostnamectl --static').out).toBe('node02');
     expect(probe('hostname').out).toBe('node02');
+    expect(probe('getent -s files hosts node02').out).toMatch(/^127\.0\.1\.1\s/);
     // Back to the first name, for the checks after the reboot.
     expect(admin('network', 'hostname', 'node01').status).toBe(0);
     expect(probe('hostname').out).toBe('node01');

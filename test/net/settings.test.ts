@@ -28,6 +28,11 @@ describe('network settings', () => {
     await appliance.platform(['network', 'dns', 'add', '10.250.40.53']);
     await appliance.platform(['network', 'ntp', 'add', 'ntp.example.test']);
     expect(readFileSync(join(root, 'etc', 'hostname'), 'utf8')).toBe('as01\n');
+    // The node's own name resolves without DNS, under its new name only.
+    const hosts = readFileSync(join(root, 'etc', 'hosts'), 'utf8');
+    expect(hosts).toMatch(/^127\.0\.1\.1\tas01\.example\.test\tas01$/m);
+    expect(hosts).toMatch(/^127\.0\.0\.1\tlocalhost$/m);
+    expect(hosts).not.toContain('first01');
     expect(readFileSync(join(root, 'etc', 'resolv.conf'), 'utf8')).toContain('search example.test\nnameserver 10.250.40.53\n');
     expect(readFileSync(join(root, 'etc', 'chrony', 'sources.d', 'platform.sources'), 'utf8')).toContain('server ntp.example.test iburst');
     expect(existsSync(join(root, 'etc', 'hostname.platform-new'))).toBe(false);
