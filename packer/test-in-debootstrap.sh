@@ -85,6 +85,9 @@ for unit in platform-firewall platformd platform-firstboot ssh chrony; do
   [ "$(in_root systemctl is-enabled "$unit.service")" = enabled ] || fail "$unit.service is not enabled"
 done
 [ "$(in_root systemctl is-enabled nginx.service || true)" = disabled ] || fail "nginx.service is enabled (platformd runs nginx)"
+for unit in apt-daily.timer apt-daily-upgrade.timer; do
+  [ "$(in_root systemctl is-enabled "$unit" || true)" != enabled ] || fail "$unit is enabled (an appliance is updated by a new image, not by apt)"
+done
 # The units as installed, their programs at their real paths.
 verify=$(in_root systemd-analyze verify /etc/systemd/system/platform-firewall.service /etc/systemd/system/platformd.service /etc/systemd/system/platform-firstboot.service 2>&1) ||
   fail "systemd-analyze verify: $verify"

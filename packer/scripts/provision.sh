@@ -91,14 +91,19 @@ echo 'disable nginx.service' >/etc/systemd/system-preset/20-platform.preset
 # The first boot's questions are the product's (platform-firstboot), never systemd's.
 ln -sf /dev/null /etc/systemd/system/systemd-firstboot.service
 install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
-if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-systemctl enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
+# Links only (--no-reload): the image is powered off next, and each reload of
+# a running systemd costs seconds under an emulated CPU.
+systemctl --no-reload enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
+# platformd runs the web server itself.
+systemctl --no-reload disable --quiet nginx.service
 # SNMP: platformd runs Debian's snmpd as platform-snmpd.service with the product's file; Debian's own unit stays off.
-systemctl disable --quiet snmpd.service 2>/dev/null || true
+# No LVM, so e2scrub has nothing to check or reap (and would take a boot's CPU for it).
+# An appliance is updated by a new image, never by apt on its own: no daily apt runs.
+for unit in snmpd.service e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer; do
+  systemctl --no-reload disable --quiet "$unit" 2>/dev/null || true
+done
 # The platform's logs rotate daily, 28 kept, compressed.
 install -m 0644 "$UNITS_DIR"/platform.logrotate /etc/logrotate.d/platform
-# platformd runs the web server itself.
-systemctl disable --quiet nginx.service
 
 if [ -n "${BUILD_USER:-}" ] && id "$BUILD_USER" >/dev/null 2>&1; then
   echo "the build account $BUILD_USER is removed at first boot" > /etc/platform-remove-build-user
