@@ -58,6 +58,8 @@ export class FirewallService {
   private running = new Set<string>();
   private listening = new Set<string>();
   private lastText = '';
+  /** The input the last reconcile compiled (inputKey): the watcher reconciles whenever the node differs from it. */
+  private reconciledKey = '';
   private lastPeers = '';
   private lastResult: ApplyResult = { applied: false, reason: 'not yet applied', ms: 0 };
   private lastChange?: Date;
@@ -65,7 +67,11 @@ export class FirewallService {
   private timer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly runtime: Runtime) {
+  /** `readListening` reads the node's listening sockets (a test gives its own). */
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly readListening: () => Set<string> = listeningPorts,
+  ) {
     this.applier = new Applier(runtime.options.firewall);
   }
 
@@ -102,7 +108,7 @@ export class FirewallService {
 
   /** Services of the node's roles that are seen running, by their (mapped) ports. */
   private detectRunning(): Set<string> {
-    this.listening = listeningPorts();
+    this.listening = this.readListening();
     const map = this.portMap();
     const node = nodeOrDefault(this.runtime.store, osHostname());
     const running = new Set<string>();
@@ -144,12 +150,16 @@ export class FirewallService {
 
   private async reconcileNow(force: boolean): Promise<ApplyResult> {
     this.running = this.detectRunning();
-    const text = compilePolicy(this.policy());
-    const peers = JSON.stringify(this.peers());
+    const input = this.input();
+    // What the watcher compares the node with from now on: the state this reconcile saw, not the one that asked for it.
+    this.reconciledKey = inputKey(input);
+    const policy = policyOf(input);
+    const text = compilePolicy(policy);
+    const peers = JSON.stringify(input.peers);
     if (!force && text === this.lastText) return this.lastResult;
     // Only the peers changed: update the set elements, reload no rule.
     const onlyPeers = this.lastText !== '' && this.lastResult.applied && withoutElements(text) === withoutElements(this.lastText) && peers !== this.lastPeers;
-    const result = onlyPeers ? await this.applier.updatePeers(this.policy()) : await this.applier.applyTable(text);
+    const result = onlyPeers ? await this.applier.updatePeers(policy) : await this.applier.applyTable(text);
     if (result.applied && !onlyPeers) {
       const kernel = await this.applier.readBack();
       if (!kernel || kernel.inputRules !== countInputRules(text)) {
@@ -181,18 +191,19 @@ export class FirewallService {
    * kernel within a second, with nobody asking.
    */
   start(): void {
-    let seen = '';
+    let busy = false;
     let retryAt = 0;
     let retryDelay = RETRY_FIRST_MS;
     this.timer = setInterval(() => {
+      // One reconcile of the watcher's at a time; the next look compares with what that one saw.
+      if (busy) return;
       this.running = this.detectRunning();
-      const now = JSON.stringify(this.input(), (_, v) => (v instanceof Set ? [...v].sort() : v));
-      const changed = now !== seen;
+      const changed = inputKey(this.input()) !== this.reconciledKey;
       const retry = !changed && this.mode === 'apply' && !this.lastResult.applied && Date.now() >= retryAt;
       if (!changed && !retry) return;
-      seen = now;
-      retryAt = Infinity; // until this attempt is over
+      busy = true;
       void this.reconcile(retry).then((result) => {
+        busy = false;
         if (result.applied) {
           retryDelay = RETRY_FIRST_MS;
           return;
@@ -293,4 +304,9 @@ export class FirewallService {
 /** The table without the peer sets' elements, to tell a peer-only change from any other. */
 function withoutElements(text: string): string {
   return text.replace(/(  set peers_[a-z]+_v[46] \{\n    type \S+\n    flags interval\n    auto-merge)\n    elements = \{[^}]*\}/g, '$1');
+}
+
+/** An input as a comparable string (the listening set sorted). */
+function inputKey(input: FirewallInput): string {
+  return JSON.stringify(input, (_, value: unknown) => (value instanceof Set ? [...value].sort() : value));
 }
