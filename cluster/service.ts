@@ -13,7 +13,7 @@ import { flowsBetween, localPort, outsiderPorts, type NodeEnd } from '../catalog
 import { ROLE_NAMES, effectiveRoles, type RoleName } from '../catalog/roles.js';
 import type { Runtime } from '../core/runtime.js';
 import { errorResponse, parseNodeAnswer, type FinalAnswer } from '../core/protocol.js';
-import { primaryAddress } from '../status/facts.js';
+import { primaryAddress } from '../os/host.js';
 import { nodeOrDefault } from '../store/node.js';
 import { AGENT_WORK_TIMEOUT_MS, AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';

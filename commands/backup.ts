@@ -10,7 +10,6 @@ import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey,
 import { parseBackupName } from '../backup/manifest.js';
 import { issueToken } from '../users/tokens.js';
 import { readCertificateDates } from '../status/facts.js';
-import { webCertificateFile } from '../certs/location.js';
 import { hostname, integer, name, secret } from '../core/argtypes.js';
 import { PLATFORM_VERSION } from './version.js';
 import { json, messageShape } from '../core/json-shape.js';
@@ -74,7 +73,7 @@ async function restartDependents(ctx: Context): Promise<void> {
   await services.firewall?.reconcile(true);
   if (services.web) {
     services.web.reconfigure();
-    const chain = readFileSync(webCertificateFile(ctx.paths), 'utf8');
+    const chain = readFileSync(ctx.paths.webCertificate, 'utf8');
     if (services.web.nginx.running()) await services.web.waitForHandshake(chain, 5000);
   }
   if (services.cluster) {
@@ -211,7 +210,7 @@ const commands: Command[] = [
         restoreBackup(envOf(ctx), args.location, restoreKey, { archive: args.backup, from: args.from, restart: () => restartDependents(ctx) }),
       );
       if (imported) writeKey(ctx.paths, restoreKey, true);
-      const dates = readCertificateDates(webCertificateFile(ctx.paths));
+      const dates = readCertificateDates(ctx.paths.webCertificate);
       return reply.tree(
         { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, 'web certificate valid to': dates?.notAfter.toISOString() ?? 'none' },
         { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, webCertificateValidTo: dates?.notAfter.toISOString() ?? null },

@@ -8,7 +8,7 @@ import { writeFileInside } from '../os/files.js';
 import { ipJson } from './diag.js';
 import { nodeOrDefault, writeNode } from '../store/node.js';
 import { type NodeSettings } from '../store/settings.js';
-import { primaryAddress } from '../status/facts.js';
+import { primaryAddress } from '../os/host.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri, uriArg } from '../net/uri.js';

@@ -20,6 +20,10 @@ export interface Paths {
   /** Generated configuration of the services the product drives (nginx ...). */
   etc: string;
   firewall: string;
+  /** The web server's installed chain, leaf first (PEM): nginx, the banner and the certificate commands read it. */
+  webCertificate: string;
+  /** Its private key (PEM, mode 0600, never printed). */
+  webKey: string;
 }
 
 /** On an appliance the home is /opt/platform; elsewhere PLATFORM_HOME or --home. */
@@ -44,5 +48,7 @@ export function pathsFor(home: string): Paths {
     history: join(home, 'history'),
     etc: join(home, 'etc'),
     firewall: join(home, 'firewall'),
+    webCertificate: join(home, 'certs', 'web', 'fullchain.pem'),
+    webKey: join(home, 'certs', 'web', 'privkey.pem'),
   };
 }

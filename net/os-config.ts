@@ -1,15 +1,15 @@
 // On an appliance the network settings are also written to the operating
 // system's own files, each atomically (written aside, then renamed):
-// /etc/hostname, /etc/hosts, /etc/resolv.conf and chrony's sources. PLATFORM_OS_ROOT
-// moves that root (tests, image builds); the embedded default never calls this.
+// /etc/hostname, /etc/hosts, /etc/resolv.conf and chrony's sources, under
+// os/host.ts osRoot(); the embedded default never calls this.
 
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
+import { osRoot } from '../os/host.js';
 import { runProcess } from '../os/processes.js';
 import type { NodeSettings } from '../store/settings.js';
 
-export const osRoot = () => process.env.PLATFORM_OS_ROOT ?? '/';
 
 /** The files and their contents for a node's settings: one table, one writer. */
 export function osFiles(node: NodeSettings): { path: string; content: string }[] {

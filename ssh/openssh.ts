@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
 import { failure } from '../core/errors.js';
-import { osRoot } from '../net/os-config.js';
+import { osRoot } from '../os/host.js';
 import type { Paths } from '../core/paths.js';
 import { consoleGroupName, faillockDir } from './accounts.js';
 import { LOCKOUT_POLICY, PASSWORD_POLICY } from './policy.js';

@@ -4,10 +4,10 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
-import { availableParallelism, hostname as osHostname, loadavg, networkInterfaces, uptime } from 'node:os';
+import { availableParallelism, hostname as osHostname, loadavg, uptime } from 'node:os';
 import { join } from 'node:path';
-import { webCertificateFile } from '../certs/location.js';
 import { effectiveRoles } from '../catalog/roles.js';
+import { primaryAddress } from '../os/host.js';
 import type { Services } from '../core/context.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
@@ -46,20 +46,13 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     healthProblems: store.settings.get('health.last')?.problems ?? [],
     databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
-    certificate: readCertificateDates(webCertificateFile(paths)),
+    certificate: readCertificateDates(paths.webCertificate),
     maintenance: node.maintenance,
     lowDisk: lowDisk(paths.home),
     memoryAvailablePercent: memoryAvailablePercent(),
     lockedAccounts: lockedAccounts(paths),
     unreadMail: store.mailbox.unread(),
   };
-}
-
-/** The first non-internal IPv4 address, else IPv6. */
-export function primaryAddress(): string | undefined {
-  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
-  const external = all.filter((a) => !a.internal);
-  return (external.find((a) => a.family === 'IPv4') ?? external[0])?.address;
 }
 
 export function readCertificateDates(file: string): { notBefore: Date; notAfter: Date } | undefined {

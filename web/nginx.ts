@@ -8,10 +8,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
 import { runProcess } from '../os/processes.js';
-import { webCertificateFile, webKeyFile } from '../certs/location.js';
 import { portOf } from '../catalog/derive.js';
 import { effectiveRoles } from '../catalog/roles.js';
-import { primaryAddress } from '../status/facts.js';
+import { primaryAddress } from '../os/host.js';
 import { readNode } from '../store/node.js';
 import { portalStates, readDisabledPortals, type PortalName } from './portals.js';
 import type { Store } from '../store/db.js';
@@ -73,8 +72,8 @@ export function settingsFrom(store: Store, paths: Paths, ports: { https: number;
     httpsPort: ports.https,
     httpPort: ports.http,
     tlsMinimum: store.settings.get('web.tlsMinimum'),
-    certificate: webCertificateFile(paths),
-    key: webKeyFile(paths),
+    certificate: paths.webCertificate,
+    key: paths.webKey,
     backends: backends(store),
     disabledPortals: readDisabledPortals(store),
   };

@@ -11,12 +11,11 @@ import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:tls';
 import { badInput, failure } from '../core/errors.js';
 import { type Context } from '../core/context.js';
-import { webCertificateFile, webKeyFile } from '../certs/location.js';
 import { certificateRequest, newRsaKey, selfSigned } from '../certs/generate.js';
 import { type CertDetails } from '../store/settings.js';
 import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
 import type { Runtime } from '../core/runtime.js';
-import { primaryAddress } from '../status/facts.js';
+import { primaryAddress } from '../os/host.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
 import { PORTAL_NAMES, portalStates, readDisabledPortals, writeDisabledPortals, type PortalName, type PortalState } from './portals.js';
@@ -90,7 +89,7 @@ export class WebService {
   }
 
   installed(): InstalledCertificate | undefined {
-    const file = webCertificateFile(this.paths);
+    const file = this.paths.webCertificate;
     if (!existsSync(file)) return undefined;
     const pem = readFileSync(file, 'utf8');
     const { certificates } = readBundle(Buffer.from(pem));
@@ -147,10 +146,10 @@ export class WebService {
   }
 
   async start(): Promise<void> {
-    if (!existsSync(webCertificateFile(this.paths))) await this.generateSelfSigned();
+    if (!existsSync(this.paths.webCertificate)) await this.generateSelfSigned();
     else await this.reconfigure();
     this.nginx.start((code) => this.runtime.log('error', `nginx exited (${code})`));
-    await this.waitForHandshake(readFileSync(webCertificateFile(this.paths), 'utf8'), 5000).catch((error) => this.runtime.log('warn', `nginx: ${error.message}`));
+    await this.waitForHandshake(readFileSync(this.paths.webCertificate, 'utf8'), 5000).catch((error) => this.runtime.log('warn', `nginx: ${error.message}`));
   }
 
   generateSelfSigned(): Promise<InstalledCertificate> {
@@ -242,8 +241,8 @@ export class WebService {
    * pair is restored and served again.
    */
   private async install(chain: string, key: KeyObject): Promise<InstalledCertificate> {
-    const certFile = webCertificateFile(this.paths);
-    const keyFile = webKeyFile(this.paths);
+    const certFile = this.paths.webCertificate;
+    const keyFile = this.paths.webKey;
     mkdirSync(join(this.paths.certs, 'web'), { recursive: true, mode: 0o700 });
     const hadPrevious = existsSync(certFile) && existsSync(keyFile);
     if (hadPrevious) {

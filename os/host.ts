@@ -1,0 +1,15 @@
+// Facts of the host this node runs on that several floors need: the address
+// it is reached at when none is configured, and where the operating system's
+// own files are (PLATFORM_OS_ROOT moves that root for tests and image builds;
+// on an appliance it is /).
+
+import { networkInterfaces } from 'node:os';
+
+/** The first non-internal IPv4 address, else IPv6. */
+export function primaryAddress(): string | undefined {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const external = all.filter((a) => !a.internal);
+  return (external.find((a) => a.family === 'IPv4') ?? external[0])?.address;
+}
+
+export const osRoot = (): string => process.env.PLATFORM_OS_ROOT ?? '/';
