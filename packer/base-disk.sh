@@ -6,12 +6,12 @@
 # installed system. Needs root, the Debian mirror, loop devices, and on the
 # host: debootstrap, extlinux, fdisk (sfdisk), e2fsprogs, qemu-utils.
 #   bash packer/base-disk.sh OUT.qcow2
-#   MIRROR=url          Debian mirror (default: the one apt is configured with)
-#   ROOTFS_CACHE=file   the bare debootstrap root, shared with test-in-debootstrap.sh
-#                       (default /var/cache/platform-shell/bookworm-minbase.tar.gz; empty: no cache)
+#   MIRROR, ROOTFS_CACHE  the mirror and the cached bare root (packer/bare-root.sh)
 # The build account (installer/installer, in group sudo) is what Packer logs in
 # with; provisioning arranges its removal at first boot.
 set -euo pipefail
+# shellcheck source=packer/bare-root.sh
+. "$(dirname "$0")/bare-root.sh"
 
 OUT=${1:?usage: base-disk.sh OUT.qcow2}
 # The packages of the base: boot, systemd, SSH, and what the product drives
@@ -21,45 +21,21 @@ PACKAGES="linux-image-cloud-amd64 systemd-sysv udev dbus openssh-server sudo
 DISK_SIZE=3G
 WORK=/var/tmp/ps-base-$$
 ROOT=$WORK/root
-CACHE=${ROOTFS_CACHE-/var/cache/platform-shell/bookworm-minbase.tar.gz}
-PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 in_root() { chroot "$ROOT" env -i PATH=$PATH_IN DEBIAN_FRONTEND=noninteractive "$@"; }
-
-configured_mirror() {
-  awk '/^URIs:/ {uri=$2} /^Suites:/ && / bookworm( |$)/ {print uri; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
-  awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true
-}
-MIRROR=${MIRROR:-$(configured_mirror | head -1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 LOOP=
 cleanup() {
   set +e
   [ -n "$LOOP" ] && { umount "$WORK/mnt" 2>/dev/null; losetup -d "$LOOP"; }
-  for m in dev/pts dev sys proc; do umount -l "$ROOT/$m" 2>/dev/null; done
+  unmount_bare_root "$ROOT"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap "exit 143" TERM INT
 
 start=$(date +%s)
-mkdir -p "$ROOT" "$WORK/mnt"
-if [ -n "$CACHE" ] && [ -s "$CACHE" ]; then
-  tar -xzf "$CACHE" -C "$ROOT"
-else
-  echo "debootstrap bookworm from $MIRROR"
-  debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >/dev/null
-  if [ -n "$CACHE" ]; then
-    mkdir -p "$(dirname "$CACHE")"
-    tar -czf "$CACHE.$$" -C "$ROOT" . && mv "$CACHE.$$" "$CACHE"
-  fi
-fi
-for m in proc sys dev dev/pts; do mkdir -p "$ROOT/$m"; done
-mount -t proc proc "$ROOT/proc"
-mount --bind /sys "$ROOT/sys"
-mount --bind /dev "$ROOT/dev"
-mount --bind /dev/pts "$ROOT/dev/pts"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+mkdir -p "$WORK/mnt"
+make_bare_root "$ROOT"
 
 echo "installing the base packages"
 in_root apt-get update -qq
@@ -88,10 +64,17 @@ in_root systemctl enable --quiet systemd-networkd.service
 ln -sf /dev/null "$ROOT/etc/systemd/system/systemd-firstboot.service"
 in_root useradd --create-home --shell /bin/bash --groups sudo installer
 in_root usermod -p "$(openssl passwd -6 installer)" installer
-# Host keys are made per node at its first boot, never shared by every image
-# (provision.sh installs the same drop-in on the ISO source's system).
+# Host keys are made per node at its first boot, never shared by every image:
+# Ed25519 and ECDSA, made in milliseconds (an RSA key takes many seconds on an
+# emulated CPU), as provision.sh makes them on the ISO source's system.
 mkdir -p "$ROOT/etc/systemd/system/ssh.service.d"
-printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$ROOT/etc/systemd/system/ssh.service.d/host-keys.conf"
+cat >"$ROOT/etc/systemd/system/ssh.service.d/host-keys.conf" <<'EOF'
+[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'for t in ed25519 ecdsa; do [ -s /etc/ssh/ssh_host_$${t}_key ] || ssh-keygen -q -t $$t -N "" -f /etc/ssh/ssh_host_$${t}_key; done'
+ExecStartPre=/usr/sbin/sshd -t
+EOF
+printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' >"$ROOT/etc/ssh/sshd_config.d/host-keys.conf"
 rm -f "$ROOT"/etc/ssh/ssh_host_*
 
 kernel=$(cd "$ROOT/boot" && ls vmlinuz-* | sort -V | tail -1)
@@ -105,7 +88,7 @@ LABEL platform
   INITRD /boot/initrd.img-${kernel#vmlinuz-}
   APPEND root=UUID=$UUID ro console=tty0 console=ttyS0,115200 net.ifnames=1
 EOF
-for m in dev/pts dev sys proc; do umount -l "$ROOT/$m"; done
+unmount_bare_root "$ROOT"
 
 echo "making the disk"
 # One bootable partition from sector 2048; the partition is built as a file

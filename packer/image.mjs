@@ -59,10 +59,10 @@ function run(cmd, args, { log = () => {}, env = process.env, cwd = ROOT } = {}) 
   });
 }
 
-/** The base disk: built once per version of base-disk.sh. */
+/** The base disk: built once per version of base-disk.sh and the bare root it starts from. */
 export async function ensureBaseDisk({ log } = {}) {
   const script = join(ROOT, 'packer', 'base-disk.sh');
-  const path = join(CACHE_DIR, `base-${await keyOf([script])}.qcow2`);
+  const path = join(CACHE_DIR, `base-${await keyOf([script, join(ROOT, 'packer', 'bare-root.sh')])}.qcow2`);
   if (existsSync(path)) return { path, built: false, seconds: 0 };
   mkdirSync(CACHE_DIR, { recursive: true });
   const start = Date.now();

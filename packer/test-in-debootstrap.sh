@@ -6,28 +6,17 @@
 # file, `platform --json system info`, and on the next boot the last good
 # ruleset. Needs root, the Debian mirror, and a built checkout (npm run build).
 #   bash packer/test-in-debootstrap.sh     (npm test runs it too, test/packer; ~90 s, ~15-40 s with the cached root)
-#   MIRROR=url          Debian mirror (default: the one apt is configured with)
-#   ROOTFS_CACHE=file   the bare debootstrap root, made once and reused
-#                       (default /var/cache/platform-shell/bookworm-minbase.tar.gz; empty: no cache)
+#   MIRROR, ROOTFS_CACHE  the mirror and the cached bare root (packer/bare-root.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=packer/bare-root.sh
+. packer/bare-root.sh
 
 ROOT=/var/tmp/ps-image-$$
 NS=psimgd$$
-CACHE=${ROOTFS_CACHE-/var/cache/platform-shell/bookworm-minbase.tar.gz}
-PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 in_root() { chroot "$ROOT" env -i PATH=$PATH_IN "$@"; }
 in_image() { ip netns exec "$NS" chroot "$ROOT" env -i PATH=$PATH_IN PLATFORM_HOME=/opt/platform "$@"; }
 fail() { echo "image test FAILED: $*" >&2; [ -f "$ROOT/tmp/platformd.log" ] && sed 's/^/  platformd: /' "$ROOT/tmp/platformd.log" >&2; exit 1; }
-
-configured_mirror() {
-  # deb822 stanzas (URIs before Suites), then the one-line format.
-  awk '/^URIs:/ {uri=$2} /^Suites:/ && / bookworm( |$)/ {print uri; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null ||
-    true
-  awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true
-}
-MIRROR=${MIRROR:-$(configured_mirror | head -1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 stop_daemon() {
   if [ -n "${DAEMON:-}" ]; then kill "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; DAEMON=; fi
@@ -35,7 +24,7 @@ stop_daemon() {
 cleanup() {
   set +e
   stop_daemon
-  for m in dev/pts dev sys proc; do umount -l "$ROOT/$m" 2>/dev/null; done
+  unmount_bare_root "$ROOT"
   ip netns del "$NS" 2>/dev/null
   rm -rf "$ROOT"
 }
@@ -47,24 +36,7 @@ for ns in $(ip netns list | awk '/^psimgd[0-9]+/ {print $1}'); do
 done
 
 start=$(date +%s)
-mkdir -p "$ROOT"
-if [ -n "$CACHE" ] && [ -s "$CACHE" ]; then
-  echo "bare root from $CACHE"
-  tar -xzf "$CACHE" -C "$ROOT"
-else
-  echo "debootstrap bookworm from $MIRROR"
-  debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >/dev/null
-  if [ -n "$CACHE" ]; then
-    mkdir -p "$(dirname "$CACHE")"
-    tar -czf "$CACHE.$$" -C "$ROOT" . && mv "$CACHE.$$" "$CACHE"
-  fi
-fi
-for m in proc sys dev dev/pts; do mkdir -p "$ROOT/$m"; done
-mount -t proc proc "$ROOT/proc"
-mount --bind /sys "$ROOT/sys"
-mount --bind /dev "$ROOT/dev"
-mount --bind /dev/pts "$ROOT/dev/pts"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+make_bare_root "$ROOT"
 
 # The product as the image gets it: the built bundle and its production
 # modules (native addons included), without the development ones.

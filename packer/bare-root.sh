@@ -1,0 +1,46 @@
+# A bare Debian 12 root to chroot into, shared by base-disk.sh and
+# test-in-debootstrap.sh (sourced, not run): debootstrap --variant=minbase,
+# or its cached tarball, with /proc, /sys and /dev mounted.
+#   MIRROR=url          Debian mirror (default: the one apt is configured with)
+#   ROOTFS_CACHE=file   the bare root as a tarball, made once and reused
+#                       (default /var/cache/platform-shell/bookworm-minbase.tar.gz; empty: no cache)
+
+PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ROOTFS_CACHE=${ROOTFS_CACHE-/var/cache/platform-shell/bookworm-minbase.tar.gz}
+
+configured_mirror() {
+  # deb822 stanzas (URIs before Suites), then the one-line format.
+  awk '/^URIs:/ {uri=$2} /^Suites:/ && / bookworm( |$)/ {print uri; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+  awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true
+}
+MIRROR=${MIRROR:-$(configured_mirror | head -1)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+
+# make_bare_root DIR: the root in DIR, its kernel file systems mounted, the host's resolver copied in.
+make_bare_root() {
+  local root=$1
+  mkdir -p "$root"
+  if [ -n "$ROOTFS_CACHE" ] && [ -s "$ROOTFS_CACHE" ]; then
+    echo "bare root from $ROOTFS_CACHE"
+    tar -xzf "$ROOTFS_CACHE" -C "$root"
+  else
+    echo "debootstrap bookworm from $MIRROR"
+    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >/dev/null
+    if [ -n "$ROOTFS_CACHE" ]; then
+      mkdir -p "$(dirname "$ROOTFS_CACHE")"
+      tar -czf "$ROOTFS_CACHE.$$" -C "$root" . && mv "$ROOTFS_CACHE.$$" "$ROOTFS_CACHE"
+    fi
+  fi
+  for m in proc sys dev dev/pts; do mkdir -p "$root/$m"; done
+  mount -t proc proc "$root/proc"
+  mount --bind /sys "$root/sys"
+  mount --bind /dev "$root/dev"
+  mount --bind /dev/pts "$root/dev/pts"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+}
+
+# unmount_bare_root DIR: what make_bare_root mounted (lazily: a process may still hold it).
+unmount_bare_root() {
+  for m in dev/pts dev sys proc; do umount -l "$1/$m" 2>/dev/null; done
+  return 0
+}
