@@ -35,11 +35,12 @@ export function resolveHome(flag?: string): string {
 
 export function pathsFor(home: string): Paths {
   const run = join(home, 'run');
+  const certs = join(home, 'certs');
   return {
     home,
     database: join(home, 'config.db'),
     media: join(home, 'media'),
-    certs: join(home, 'certs'),
+    certs,
     logs: join(home, 'logs'),
     run,
     socket: join(run, 'platformd.sock'),
@@ -48,7 +49,7 @@ export function pathsFor(home: string): Paths {
     history: join(home, 'history'),
     etc: join(home, 'etc'),
     firewall: join(home, 'firewall'),
-    webCertificate: join(home, 'certs', 'web', 'fullchain.pem'),
-    webKey: join(home, 'certs', 'web', 'privkey.pem'),
+    webCertificate: join(certs, 'web', 'fullchain.pem'),
+    webKey: join(certs, 'web', 'privkey.pem'),
   };
 }

@@ -1,10 +1,10 @@
 // The firewall inside platformd: it keeps the kernel's table in step with
 // what runs on the node. It watches the listening sockets (and the service
 // manager), recompiles when a service starts or stops, applies within a
-// second (a load nft refuses is tried again, backing off), and saves the last
-// good ruleset for boot. Changes an administrator
-// makes by hand (management sources, limits) are confirmed commits: they
-// roll back by themselves unless `firewall confirm` follows.
+// second (a load nft refuses is tried again, backing off), and saves the
+// last good ruleset for boot. Changes an administrator makes by hand
+// (management sources, limits) are confirmed commits: they roll back by
+// themselves unless `firewall confirm` follows.
 
 import { hostname as osHostname } from 'node:os';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
