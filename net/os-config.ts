@@ -4,12 +4,14 @@
 // os/host.ts osRoot(); the embedded default never calls this.
 
 import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { isHostname } from '../core/argtypes.js';
+import { failure } from '../core/errors.js';
 import { writeFileInside } from '../os/files.js';
 import { osRoot } from '../os/host.js';
 import { runProcess } from '../os/processes.js';
 import type { NodeSettings } from '../store/settings.js';
-
 
 /** The files and their contents for a node's settings: one table, one writer. */
 export function osFiles(node: NodeSettings): { path: string; content: string }[] {
@@ -39,7 +41,19 @@ export function osFiles(node: NodeSettings): { path: string; content: string }[]
   ];
 }
 
+/**
+ * Each value checked again before root writes it into a system file: the
+ * commands check them too, but a restored store or an older version's row
+ * reaches here as well, and one newline would add a line to /etc/hosts.
+ */
+function checkOsValues(node: NodeSettings): void {
+  const names = [node.hostname, ...(node.domain ? [node.domain] : []), ...node.ntp.filter((server) => !isIP(server))];
+  const bad = [...names.filter((name) => !isHostname(name)), ...node.dns.filter((server) => !isIP(server))];
+  if (bad.length > 0) throw failure('bad-os-value', `not written to the system files: ${bad.map((v) => JSON.stringify(v)).join(', ')} is not a host name or address`);
+}
+
 export function writeOsFiles(node: NodeSettings, root = osRoot()): string[] {
+  checkOsValues(node);
   const written: string[] = [];
   for (const file of osFiles(node)) {
     const path = join(root, file.path);

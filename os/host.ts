@@ -12,4 +12,5 @@ export function primaryAddress(): string | undefined {
   return (external.find((a) => a.family === 'IPv4') ?? external[0])?.address;
 }
 
+/** Where the operating system's files are: / on an appliance. */
 export const osRoot = (): string => process.env.PLATFORM_OS_ROOT ?? '/';
