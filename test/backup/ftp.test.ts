@@ -53,13 +53,15 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'users'), `${USER}\n`);
   vsftpd = spawn('/usr/sbin/vsftpd', [join(dir, 'vsftpd.conf')], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
+  // Seconds on a machine busy with a VM under TCG.
+  for (const deadline = Date.now() + 30_000; ; ) {
     const up = await new Promise((r) => {
       const s = connect(PORT, '127.0.0.1');
       s.on('connect', () => (s.destroy(), r(true)));
       s.on('error', () => r(false));
     });
     if (up) break;
+    if (Date.now() > deadline) throw new Error(`vsftpd did not listen on ${PORT} in 30 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
   node = await startDaemon();

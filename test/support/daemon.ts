@@ -27,7 +27,9 @@ export interface RunningDaemon {
   output(): string;
 }
 
-let nextPort = 30000 + ((process.pid * 37) % 20000);
+// Below the kernel's ephemeral range (32768-60999), where listen(0) and
+// outgoing connections take theirs (QEMU's forwards, clients): 20000-31999.
+let nextPort = 20000 + ((process.pid * 37) % 12000);
 /** A port unlikely to be taken: spread by pid, counted up within a process. */
 export function freePort(): number {
   return nextPort++;

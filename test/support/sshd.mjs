@@ -34,6 +34,21 @@ const portOpen = (port) =>
     socket.on('error', () => done(false));
   });
 
+/** How long an sshd may take to listen: seconds on a machine busy with a VM under TCG. */
+const LISTEN_TIMEOUT_MS = 30_000;
+
+/** Resolves once `port` accepts; rejects, with what sshd said, if it exits first or takes too long. */
+async function untilListening(child, port, said) {
+  const deadline = Date.now() + LISTEN_TIMEOUT_MS;
+  while (!(await portOpen(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const why = child.exitCode !== null ? `exited ${child.exitCode}` : `not listening after ${LISTEN_TIMEOUT_MS / 1000} s`;
+      throw new Error(`sshd on port ${port} ${why}: ${said().trim().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 let started = 0;
 
 /**
@@ -69,12 +84,11 @@ export async function startSshd({ home, dir, port, allowUsers, env = process.env
     rmSync(join(PAM_DIR, service), { force: true });
     rmSync(program, { force: true });
   };
-  for (let i = 0; !(await portOpen(port)); i++) {
-    if (child.exitCode !== null || i > 100) {
-      await stop();
-      throw new Error(`sshd did not start: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await untilListening(child, port, () => log);
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return { port, pamService: service, osRoot, log: () => log, stop };
 }
@@ -105,13 +119,14 @@ export async function startSftpServer({ dir, port, user, hostKey = join(dir, 'ho
   const yesNo = passwords ? 'yes' : 'no';
   writeFileSync(config, [`HostKey ${hostKey}`, 'ListenAddress 127.0.0.1', `Port ${port}`, 'UsePAM no', `PasswordAuthentication ${yesNo}`, 'KbdInteractiveAuthentication no', `PidFile ${join(dir, `sftp_sshd.${port}.pid`)}`, `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', ''].join('\n'));
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
-  for (let i = 0; !(await portOpen(port)); i++) {
-    if (child.exitCode !== null || i > 100) {
-      child.kill();
-      throw new Error(`sshd for sftp on ${port} did not listen`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => (log = (log + d).slice(-20_000)));
+  try {
+    await untilListening(child, port, () => log);
+  } catch (error) {
+    child.kill();
+    throw error;
   }
   return child;
 }
