@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CACHE_DIR = process.env.PLATFORM_IMAGE_CACHE ?? '/var/cache/platform-shell/images';
 export const ACCELERATOR = process.env.PLATFORM_IMAGE_ACCEL ?? 'tcg';
-/** How many built images the cache keeps (each about 1 GB). */
-const KEEP = 3;
+/** How many built images, and base disks, the cache keeps (about 1 GB and 0.4 GB each). */
+const KEEP = { images: 3, baseDisks: 2 };
 
 const files = (dir) =>
   readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -67,6 +67,7 @@ export async function ensureBaseDisk({ log } = {}) {
   mkdirSync(CACHE_DIR, { recursive: true });
   const start = Date.now();
   await run('bash', [script, path], { log });
+  prune(/^base-[0-9a-f]+\.qcow2$/, KEEP.baseDisks);
   return { path, built: true, seconds: (Date.now() - start) / 1000 };
 }
 
@@ -124,7 +125,7 @@ export async function ensureImage({ log = () => {} } = {}) {
     rmSync(tarball);
     rmSync(join(work, 'packer_cache'), { recursive: true, force: true });
     renameSync(out, dir);
-    prune();
+    prune(/^platform-[0-9a-f]+$/, KEEP.images);
     return { ...describe(dir), baseDisk: base, built: true, packerSeconds: (Date.now() - start) / 1000 };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -142,13 +143,13 @@ function describe(dir) {
   return { image: join(dir, image), sha256File: join(dir, sha256), manifestFile: join(dir, manifest), manifest: JSON.parse(readFileSync(join(dir, manifest), 'utf8')) };
 }
 
-/** Keeps the newest built images only. */
-function prune() {
+/** Keeps the newest `keep` finished entries named like `pattern` (built images, or base disks); work in progress is never touched. */
+function prune(pattern, keep) {
   const built = readdirSync(CACHE_DIR)
-    .filter((n) => n.startsWith('platform-'))
+    .filter((n) => pattern.test(n))
     .map((n) => ({ path: join(CACHE_DIR, n), at: statSync(join(CACHE_DIR, n)).mtimeMs }))
     .sort((a, b) => b.at - a.at);
-  for (const old of built.slice(KEEP)) rmSync(old.path, { recursive: true, force: true });
+  for (const old of built.slice(keep)) rmSync(old.path, { recursive: true, force: true });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
