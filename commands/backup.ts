@@ -8,7 +8,7 @@ import { uriArg } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
-import { issueToken } from '../users/tokens.js';
+import { issueTokens } from '../users/tokens.js';
 import { readCertificateDates } from '../status/facts.js';
 import { hostname, integer, name, secret } from '../core/argtypes.js';
 import { PLATFORM_VERSION } from './version.js';
@@ -69,7 +69,7 @@ function nodeKey(ctx: Context): Buffer {
 /** Restarts what reads the restored store and files, so the node serves them. */
 async function restartDependents(ctx: Context): Promise<void> {
   const { services } = ctx;
-  for (const user of ctx.store.users.names()) issueToken(ctx.paths, user);
+  await issueTokens(ctx.paths, ctx.store.users.names());
   await services.firewall?.reconcile(true);
   if (services.web) {
     services.web.reconfigure();

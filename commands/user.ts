@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ADMINISTRATORS } from '../users/rights.js';
-import { issueToken, revokeToken } from '../users/tokens.js';
+import { issueTokens, revokeToken } from '../users/tokens.js';
 import { askNewPassword, faillockDir, loginFailures } from '../ssh/accounts.js';
 import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from '../core/argtypes.js';
@@ -87,7 +87,7 @@ const commands: Command[] = [
         await ctx.services.accounts?.remove(name).catch(() => undefined);
         throw error;
       }
-      await issueToken(ctx.paths, name);
+      await issueTokens(ctx.paths, [name]);
       const where = ctx.services.accounts ? 'operating system account made' : EMBEDDED;
       return reply.blocks(
         [

@@ -16,7 +16,7 @@ import { groups } from '../commands/index.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
-import { issueToken } from '../users/tokens.js';
+import { issueTokens } from '../users/tokens.js';
 import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Console users prove who they are with a token only they can read.
-  for (const user of [...ADMINISTRATORS, ...store.users.names()]) await issueToken(paths, user);
+  await issueTokens(paths, [...ADMINISTRATORS, ...store.users.names()]);
   store.settings.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
   const runtime: Runtime = { store, paths, options: opts, services: {}, log };
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).

@@ -12,21 +12,36 @@ import type { Paths } from '../core/paths.js';
 
 const tokenFile = (paths: Paths, user: string) => fileIn(paths.userTokens, user, 'user name');
 
-/** The Unix uid of a user, when the account exists on this system. */
-async function uidOf(user: string): Promise<number | undefined> {
-  // runProcess's default bound: 5 s killed platformd's start on a booting, emulated, busy node.
-  const result = await runProcess('id', ['-u', user]);
-  return result.status === 0 ? Number(result.stdout.trim()) : undefined;
+/**
+ * The Unix uids of those users that have an account on this system: one
+ * `getent` for all of them (a process each cost seconds at platformd's start
+ * on an emulated node). getent exits 2 when some name has none; the lines it
+ * prints are the accounts that exist. Only a line whose name is one asked for
+ * counts: a numeric name would be looked up as a uid.
+ */
+async function uidsOf(users: readonly string[]): Promise<Map<string, number>> {
+  const uids = new Map<string, number>();
+  if (users.length === 0) return uids;
+  const result = await runProcess('getent', ['passwd', ...users]);
+  for (const line of result.stdout.split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name !== undefined && users.includes(name) && /^\d+$/.test(uid ?? '')) uids.set(name, Number(uid));
+  }
+  return uids;
 }
 
-/** Makes (or keeps) the token of a console user, readable by that user only. */
-export async function issueToken(paths: Paths, user: string): Promise<void> {
+/** Makes (or keeps) each console user's token, readable by that user only. */
+export async function issueTokens(paths: Paths, users: readonly string[]): Promise<void> {
   mkdirSync(paths.userTokens, { recursive: true, mode: 0o755 });
   chmodSync(paths.userTokens, 0o755); // the daemon's umask is 077; each file inside is its user's alone
-  const file = tokenFile(paths, user);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o400 });
-  const uid = await uidOf(user);
-  if (uid !== undefined && uid !== userInfo().uid) chownSync(file, uid, -1);
+  // Every name is checked (it becomes a file name) before any is looked up.
+  const files = users.map((user) => ({ user, file: tokenFile(paths, user) }));
+  for (const { file } of files) if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o400 });
+  const uids = await uidsOf(users);
+  for (const { user, file } of files) {
+    const uid = uids.get(user);
+    if (uid !== undefined && uid !== userInfo().uid) chownSync(file, uid, -1);
+  }
 }
 
 export function revokeToken(paths: Paths, user: string): void {

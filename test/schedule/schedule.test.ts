@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/db.js';
 import { pathsFor } from '../../core/paths.js';
 import { writeNode } from '../../store/node.js';
-import { issueToken } from '../../users/tokens.js';
+import { issueTokens } from '../../users/tokens.js';
 import { scheduleRunner } from '../../daemon/schedule.js';
 import type { Runtime } from '../../core/runtime.js';
 import { latestDue } from '../../schedule/timing.js';
@@ -61,13 +61,12 @@ describe('the runner', () => {
   } as Runtime;
   const runner = scheduleRunner(runtime, () => now);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     writeNode(store, { hostname: 'n1', roles: ['application'], ntp: [], dns: [], dataCentre: 'dc', maintenance: false });
     store.users.add('joe', now.toISOString());
     store.users.add('ann', now.toISOString());
     store.users.grant('joe', 'network');
-    issueToken(paths, 'joe');
-    issueToken(paths, 'ann');
+    await issueTokens(paths, ['joe', 'ann']);
     store.schedule.add({ name: 'proxy', owner: 'joe', words: ['network', 'proxy', 'http://proxy.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
     store.schedule.add({ name: 'sneaky', owner: 'ann', words: ['network', 'proxy', 'http://evil.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
   });
