@@ -23,9 +23,8 @@ export async function runNft(args: string[], input?: string): Promise<{ code: nu
     const result = await runProcess('nft', args, { input: input ?? '', timeoutMs: NFT_TIMEOUT_MS, maxOutputBytes: NFT_MAX_OUTPUT });
     return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
   } catch (error) {
-    // Not installed, or out of time (killed): its answer is the reason.
-    const message = (error as Error).message.replace(/ on this node$/, '');
-    return { code: 127, stdout: '', stderr: message };
+    // Not installed, or out of time (killed): runProcess's message is the reason.
+    return { code: 127, stdout: '', stderr: (error as Error).message };
   }
 }
 
