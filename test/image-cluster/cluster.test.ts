@@ -19,6 +19,7 @@ import { withoutCI } from '../support/daemon.js';
 import { answersDisk, freeLocalPort, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
 import { ensureImage } from '../../packer/image.mjs';
 import { portOf } from '../../catalog/derive.js';
+import { until } from '../support/until.js';
 
 const dir = `/var/tmp/ps-cluster-${process.pid}`;
 /** A unified primary with a web proxy in front of it: the proxy's web traffic and the cluster agent flow between them. */
@@ -59,14 +60,6 @@ function json(node: NodeName, ...words: string[]) {
 function probe(node: NodeName, script: string) {
   const result = spawnSync('ssh', [...ssh(node, 'probe_key'), 'probe@127.0.0.1', 'sudo sh -s'], { input: script, encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, out: (result.stdout ?? '').trim(), err: (result.stderr ?? '').trim() };
-}
-
-async function until(what: string, fn: () => boolean, timeoutMs: number, everyMs = 3000): Promise<void> {
-  const start = Date.now();
-  while (!fn()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 async function boot(name: NodeName, link: { listen: number } | { connect: number }): Promise<void> {
@@ -110,7 +103,7 @@ beforeAll(async () => {
       timings[`${NODES[name].hostname} SSH banner`] = ms / 1000;
       log(`${NODES[name].hostname}: SSH banner after ${(ms / 1000).toFixed(1)} s`);
       // First boot's setup (answers, addresses) runs after platformd: wait for it to finish.
-      await until(`${NODES[name].hostname}'s first boot setup`, () => probe(name, 'test -f /opt/platform/.setup-done && echo done').out === 'done', BOOT_TIMEOUT);
+      await until(`${NODES[name].hostname}'s first boot setup`, () => probe(name, 'test -f /opt/platform/.setup-done && echo done').out === 'done', BOOT_TIMEOUT, 3000);
       timings[`${NODES[name].hostname} first boot done`] = seconds(bootStart);
       log(`${NODES[name].hostname}: first boot done after ${seconds(bootStart)} s`);
     }),

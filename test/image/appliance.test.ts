@@ -18,6 +18,7 @@ import { withoutCI } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
 import { answersDisk, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
 import { ensureImage, type BuiltImage } from '../../packer/image.mjs';
+import { until } from '../support/until.js';
 
 const dir = `/var/tmp/ps-vm-${process.pid}`;
 const PASSWORD = 'Chosen-Pa55word';
@@ -62,16 +63,6 @@ function passwordLogin(password: string): Promise<number> {
   const env = withoutCI({ SSH_ASKPASS: join(dir, 'askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: 'none', ANSWER: password });
   const child = spawn('ssh', [...clientOptions, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1', '-p', String(vm.ports.ssh), 'platform@127.0.0.1', 'system', 'info'], { env, stdio: 'ignore', detached: true });
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 2000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The web certificate's SHA-256 fingerprint, from a real TLS handshake through the forward (retried while nginx starts). */
@@ -138,7 +129,7 @@ beforeAll(async () => {
   log(`QEMU pid ${vm.pid}, ssh on 127.0.0.1:${vm.ports.ssh}`);
   await bootTime('first boot');
   // First boot's setup runs after platformd: wait for it to finish.
-  await until('first boot setup', () => probe('test -f /opt/platform/.setup-done && echo done').out === 'done', 600_000);
+  await until('first boot setup', () => probe('test -f /opt/platform/.setup-done && echo done').out === 'done', 600_000, 2000);
 }, 2_400_000);
 
 afterAll(async () => {
@@ -293,7 +284,7 @@ describe('reboot and shutdown', () => {
     // The banner goes away, then comes back.
     await until('the node going down', async () => !(await waitForSshBanner(vm.ports.ssh, 3000).then(() => true, () => false)), 300_000, 500);
     await bootTime('reboot');
-    await until('platformd after the reboot', () => admin('--json', 'firewall', 'status').status === 0, 600_000);
+    await until('platformd after the reboot', () => admin('--json', 'firewall', 'status').status === 0, 600_000, 2000);
     expect(probe('cat /proc/sys/kernel/random/boot_id').out).not.toBe(bootId);
     const after = json(admin('--json', 'system', 'info'));
     for (const key of ['hostname', 'roles', 'ip', 'ntp', 'dns', 'domain', 'dataCentre']) expect(after[key], key).toEqual(before[key]);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createLan, removeStale, type Lan } from '../support/netns.js';
 import { startDaemon, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { startMailServer, startTrapReceiver, type MailServer, type TrapReceiver } from '../support/servers.js';
+import { until } from '../support/until.js';
 
 const PREFIX = `psnt${process.pid % 10000}`;
 const OID = '1.3.6.1.4.1.8072.9999.9999.7';
@@ -22,16 +23,6 @@ let traps: TrapReceiver;
 let home: string;
 const relayIp = () => lan.hosts.relay!.ipv4;
 const env = withoutCI({ PLATFORM_EVENTS_INTERVAL_MS: '500' });
-
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const start = (h?: string) => startDaemon({ netns: lan.hosts.node!.ns, home: h, env });
 

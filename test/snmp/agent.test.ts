@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createLan, removeStale, type Lan } from '../support/netns.js';
 import { PLATFORM, startDaemon, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
+import { until } from '../support/until.js';
 
 const PREFIX = `pssa${process.pid % 10000}`;
 const SYS_NAME = '1.3.6.1.2.1.1.5.0';
@@ -31,14 +32,8 @@ function run(ns: string, file: string, args: string[]): Promise<{ status: number
 /** snmpget of sysName from a namespace; -t 1 -r 0: one second, no retry. */
 const snmpget = (from: string, auth: string[]) => run(from, '/usr/bin/snmpget', ['-On', '-t', '1', '-r', '0', ...auth, nodeIp(), SYS_NAME]);
 
-/** Waits for a condition; on timeout the error carries what the node says of itself, so a failure explains itself. */
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await nodeState()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits for a condition; on timeout the error carries what the node says of itself. */
+const untilNode = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) => until(what, check, timeoutMs, 200, nodeState);
 
 async function nodeState(): Promise<string> {
   const snmp = await node.platform(['snmp', 'status']);
@@ -73,7 +68,7 @@ describe('snmp agent', () => {
     const added = await node.platform(['snmp', 'community', 'add', 'public7']);
     expect(added.status, added.stderr).toBe(0);
     expect((await node.platform(['snmp', 'location', 'Rack', '7,', 'Room', '2'])).status).toBe(0);
-    await until('161/udp open', async () => /\b161\b/.test(await nft()));
+    await untilNode('161/udp open', async () => /\b161\b/.test(await nft()));
     const got = await snmpget(lan.hosts.mgmt!.ns, ['-v2c', '-c', 'public7']);
     expect(got.stdout, got.stderr).toContain(`.${SYS_NAME} = STRING: "snmpnode"`);
     const location = await run(lan.hosts.mgmt!.ns, '/usr/bin/snmpget', ['-On', '-t', '1', '-r', '0', '-v2c', '-c', 'public7', nodeIp(), '1.3.6.1.2.1.1.6.0']);
@@ -101,7 +96,7 @@ describe('snmp agent', () => {
     expect(await term.exited).toBe(0);
     expect(term.screen()).not.toContain('Auth-pass-1');
     const v3 = (a: string, x: string) => ['-v3', '-l', 'authPriv', '-u', 'alice', '-a', 'SHA', '-A', a, '-x', 'AES', '-X', x];
-    await until('v3 answers', async () => (await snmpget(lan.hosts.mgmt!.ns, v3('Auth-pass-1', 'Priv-pass-1'))).stdout.includes('STRING'));
+    await untilNode('v3 answers', async () => (await snmpget(lan.hosts.mgmt!.ns, v3('Auth-pass-1', 'Priv-pass-1'))).stdout.includes('STRING'));
     const wrong = await snmpget(lan.hosts.mgmt!.ns, v3('Wrong-pass-1', 'Priv-pass-1'));
     expect(wrong.stdout).not.toContain('STRING');
     expect(wrong.status).not.toBe(0);
@@ -114,20 +109,20 @@ describe('snmp agent', () => {
   it('restarts an snmpd that dies, and raises app-stopped', async () => {
     const pid = Number(readFileSync(join(node.home, 'run', 'snmpd.pid'), 'utf8').trim());
     process.kill(pid, 'SIGKILL');
-    await until('the event in the mailbox', async () => (await node.platform(['mail', 'list'])).stdout.includes('app-stopped'));
-    await until('snmpd back', async () => (await snmpget(lan.hosts.mgmt!.ns, ['-v2c', '-c', 'public7'])).stdout.includes('STRING'));
+    await untilNode('the event in the mailbox', async () => (await node.platform(['mail', 'list'])).stdout.includes('app-stopped'));
+    await untilNode('snmpd back', async () => (await snmpget(lan.hosts.mgmt!.ns, ['-v2c', '-c', 'public7'])).stdout.includes('STRING'));
   });
 
   it('closes 161/udp once nobody may read the agent (snmpd stopped)', async () => {
     expect((await node.platform(['snmp', 'community', 'del', 'public7'])).status).toBe(0);
     expect((await node.platform(['snmp', 'user', 'del', 'alice'])).status).toBe(0);
     expect((await node.platform(['snmp', 'status'])).stdout).toContain('off (no community or user)');
-    await until('161/udp closed', async () => !/\b161\b/.test(await nft()));
+    await untilNode('161/udp closed', async () => !/\b161\b/.test(await nft()));
     expect((await snmpget(lan.hosts.mgmt!.ns, ['-v2c', '-c', 'public7'])).status).not.toBe(0);
   });
 
   it('raises firewall-rolled-back when a change is not confirmed in time', async () => {
     expect((await node.platform(['firewall', 'allow', `${lan.hosts.out!.ipv4}/32`, '2'])).status).toBe(0);
-    await until('the rollback event', async () => (await node.platform(['mail', 'list'])).stdout.includes('firewall-rolled-back'), 10_000);
+    await untilNode('the rollback event', async () => (await node.platform(['mail', 'list'])).stdout.includes('firewall-rolled-back'), 10_000);
   });
 });
