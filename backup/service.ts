@@ -253,6 +253,13 @@ export async function listAt(env: BackupEnv, locationName: string): Promise<List
   }
 }
 
+/** Which backup: a named one, or a node's newest; `confirm` (a restore's question) sees it once chosen, before anything is downloaded. */
+interface RestoreChoice {
+  archive?: string;
+  from?: string;
+  confirm?: (chosen: Manifest) => Promise<void>;
+}
+
 interface Checked {
   manifest: Manifest;
   unpacked: Awaited<ReturnType<typeof unpackArchive>>;
@@ -260,7 +267,7 @@ interface Checked {
 }
 
 /** Picks, downloads and fully checks a backup; the node is not touched. The caller removes `work`. */
-async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, options: { archive?: string; from?: string }, work: string): Promise<Checked> {
+async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, options: RestoreChoice, work: string): Promise<Checked> {
   const self = thisNode(env).hostname;
   const wanted = options.from ?? self;
   const listed = await listBackups(env, transport);
@@ -284,6 +291,7 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   if (manifest.schemaVersion > latestVersion) throw new BackupError('newer-schema', `${chosen.archive} has store schema ${manifest.schemaVersion}, newer than this product's ${latestVersion} (product ${manifest.productVersion}): restore it with that product or newer`);
   if (manifest.keyId !== keyId(key).toString('hex')) throw new BackupError('wrong-key', `${chosen.archive} was encrypted with another backup key than this node's (key id ${manifest.keyId}); import that key with "backup key import"`);
   if (manifest.size > MAX_ARCHIVE_BYTES) throw new BackupError('too-large', `${chosen.archive} is larger than ${formatBytes(MAX_ARCHIVE_BYTES)}`);
+  await options.confirm?.(manifest);
   const local = join(work, 'archive');
   checkRoom(work, manifest.size, `${chosen.archive} (${formatBytes(manifest.size)})`);
   await transport.get(chosen.archive, local, manifest.size, progressLine(env, `downloading ${chosen.archive}`, manifest.size));
@@ -329,7 +337,7 @@ export function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, 
  * with a restore command gets its dump, then `restart` brings the services
  * that read them (nginx, firewall, cluster agent) onto the restored state.
  */
-export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string; restart: () => Promise<void> }): Promise<Manifest> {
+export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: RestoreChoice & { restart: () => Promise<void> }): Promise<Manifest> {
   return oneAtATime(env, 'restore', async () => {
     const target = location(env, locationName);
     const transport = await connect(env, target.uri);

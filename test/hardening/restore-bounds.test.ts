@@ -258,6 +258,45 @@ describe('one restore or verify at a time, and cancelling', () => {
   });
 });
 
+describe("the administrator's first day (issue 22)", () => {
+  let node: RunningDaemon;
+  const location = tempHome('ps-firstday-');
+  let archive = '';
+
+  beforeAll(async () => {
+    node = await startDaemon();
+    await ok(node, 'system', 'setup', '--hostname', 'web01', '--role', 'webproxy');
+    await ok(node, 'backup', 'key', 'generate');
+    await ok(node, 'backup', 'add', 'local', `file://${location}`);
+    await ok(node, 'backup', 'create', 'local');
+    archive = readdirSync(location).find((n) => n.endsWith('.psbk'))!;
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('a file:// location whose folder does not exist is refused', async () => {
+    const result = await node.platform(['backup', 'add', 'nowhere', `file:///nonexistent-${process.pid}`]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('does not exist');
+    expect(await ok(node, 'backup', 'list')).not.toContain('nowhere');
+  });
+
+  it("restore's question names the backup it would restore", async () => {
+    const result = await node.platform(['backup', 'restore', 'local']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`with ${archive} (web01,`);
+    expect(result.stderr).toContain('add --yes');
+  });
+
+  it("Tab completes the archives of the location typed before", async () => {
+    for (const verb of ['restore', 'verify']) {
+      const tab = await node.platform(['--complete', '--', 'backup', verb, 'local', '']);
+      expect(tab.stdout.trim().split('\n'), verb).toEqual([archive]);
+    }
+  });
+});
+
 describe('a restore killed at any step leaves the old node or the new one, recovered at the next start', () => {
   const location = tempHome('ps-crash-');
   const home = tempHome('ps-crash-home-');
