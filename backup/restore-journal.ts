@@ -1,5 +1,6 @@
-// A restore changes the node's file trees and its store together or not at
-// all, whatever moment the daemon dies at. Before the first tree moves, a
+// Putting a restored backup in place (`swapIn`). A restore changes the
+// node's file trees and its store together or not at all, whatever moment
+// the daemon dies at. Before the first tree moves, a
 // journal under run/ names the restore and the trees it moves; each old tree
 // is kept aside (run/restore-aside/) until the store's transaction, which
 // also records the restore's id (setting `backup.lastRestore`), has
@@ -15,6 +16,7 @@ import * as z from 'zod/mini';
 import type { Paths } from '../core/paths.js';
 import type { Store } from '../store/db.js';
 import { writeFileInside } from '../os/files.js';
+import { FILE_TREES, type UnpackedArchive } from './snapshot.js';
 
 const JOURNAL = 'restore-journal.json';
 const ASIDE = 'restore-aside';
@@ -24,7 +26,8 @@ export const WORK_PREFIX = 'backup-';
 const journalSchema = z.strictObject({
   id: z.string().check(z.regex(/^[0-9a-f-]{36}$/)),
   archive: z.string().check(z.maxLength(300)),
-  trees: z.array(z.strictObject({ home: z.string().check(z.maxLength(64)), hadLive: z.boolean() })).check(z.maxLength(16)),
+  // Only the trees a backup holds: the journal never names another folder to remove or replace.
+  trees: z.array(z.strictObject({ home: z.enum(FILE_TREES.map((t) => t.home)), hadLive: z.boolean() })).check(z.maxLength(FILE_TREES.length)),
 });
 export type RestoreJournal = z.infer<typeof journalSchema>;
 
@@ -34,6 +37,9 @@ const journalFile = (paths: Paths) => join(paths.run, JOURNAL);
 const asideRoot = (paths: Paths) => join(paths.run, ASIDE);
 /** Where a tree's old copy waits while a restore is under way. */
 export const asideOf = (paths: Paths, home: string) => join(asideRoot(paths), home.replace(/\//g, '_'));
+
+/** A swap that failed and could not be undone at once: the journal stays, and the next start undoes it. */
+export class UndoFailed extends Error {}
 
 /** Makes renames inside `dir` durable before what depends on them (the store's commit). */
 function syncFolder(dir: string): void {
@@ -115,6 +121,48 @@ export function recoverRestore(paths: Paths, store: Store): string[] {
   for (const name of stale) rmSync(join(paths.run, name), { recursive: true, force: true });
   if (stale.length) said.push(`removed ${stale.length} backup work folder${stale.length === 1 ? '' : 's'} left by a stopped daemon`);
   return said;
+}
+
+/**
+ * Puts a staged backup in place, trees and store together or not at all
+ * (backup/restore-journal.ts): the journal first, then the file trees by
+ * rename (the old ones kept aside), then every table of the store in one
+ * transaction that also records `restoreId` (the staged store holds it as
+ * `backup.lastRestore`). A failure before the commit puts the old trees
+ * back; a crash is finished or undone at the next start.
+ */
+export async function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, migrated: string, journal: RestoreJournal): Promise<void> {
+  beginJournal(paths, journal);
+  await testPause(paths, 'journal');
+  try {
+    for (const [index, tree] of FILE_TREES.entries()) {
+      const live = join(paths.home, tree.home);
+      const staged = unpacked.trees.get(tree.home);
+      if (journal.trees.find((t) => t.home === tree.home)?.hadLive) renameSync(live, asideOf(paths, tree.home));
+      mkdirSync(dirname(live), { recursive: true });
+      if (staged) renameSync(staged, live);
+      else mkdirSync(live, { recursive: true, mode: 0o700 });
+      if (index === 0) await testPause(paths, 'first-tree');
+    }
+    syncMovedTrees(paths, journal);
+    await testPause(paths, 'trees');
+    // Every table but the audit log takes the backup's rows, in one transaction (store/db.ts).
+    await store.replaceContentsFrom(migrated);
+  } catch (error) {
+    try {
+      rollBack(paths, journal);
+    } catch (undoError) {
+      throw new UndoFailed(`the restore failed (${(error as Error).message}), and so did putting the previous files back (${(undoError as Error).message}): restart platformd, which puts them back at start`);
+    }
+    throw error;
+  }
+  await testPause(paths, 'committed');
+  endJournal(paths);
+}
+
+/** The journal of a restore of `archive`: the trees it moves, and whether the node has each now. */
+export function journalFor(paths: Paths, id: string, archive: string): RestoreJournal {
+  return { id, archive, trees: FILE_TREES.map((tree) => ({ home: tree.home, hadLive: existsSync(join(paths.home, tree.home)) })) };
 }
 
 /**

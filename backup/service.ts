@@ -17,9 +17,9 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
-import { checkStagedStore, hashFile, journalFor, runFromFile, swapIn, treesMissingFrom, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { checkStagedStore, hashFile, runFromFile, treesMissingFrom, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
 import { NoRoomError } from './entries.js';
-import { newRestoreId, testPause, WORK_PREFIX } from './restore-journal.js';
+import { journalFor, newRestoreId, swapIn, testPause, UndoFailed, WORK_PREFIX } from './restore-journal.js';
 import { connectLocation } from './transports/connect.js';
 import { TransportError, type Transport } from './transports/index.js';
 
@@ -377,6 +377,7 @@ export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer,
       try {
         await swapIn(env.store, env.paths, checked.unpacked, checked.unpacked.store, journal);
       } catch (error) {
+        if (error instanceof UndoFailed) throw new BackupError('restore-failed', error.message);
         throw new BackupError('restore-failed', `nothing was changed: ${(error as Error).message}`);
       }
       const apps = env.apps();

@@ -4,8 +4,8 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -13,7 +13,6 @@ import { Store, storeKeyFile } from '../store/db.js';
 import type { Paths } from '../core/paths.js';
 import { decryptStream } from './crypto-stream.js';
 import { readEntries, under, writeEntries, type EntrySource } from './entries.js';
-import { asideOf, beginJournal, endJournal, rollBack, syncMovedTrees, testPause, type RestoreJournal } from './restore-journal.js';
 
 /** Folders of the home restored as a whole (each replaced in one rename). */
 export const FILE_TREES = [
@@ -222,44 +221,6 @@ export function checkStagedStore(file: string, latestVersion: number): number {
     if ((error as { newer?: boolean }).newer) throw error;
     throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
   }
-}
-
-/**
- * Puts a staged backup in place, trees and store together or not at all
- * (backup/restore-journal.ts): the journal first, then the file trees by
- * rename (the old ones kept aside), then every table of the store in one
- * transaction that also records `restoreId` (the staged store holds it as
- * `backup.lastRestore`). A failure before the commit puts the old trees
- * back; a crash is finished or undone at the next start.
- */
-export async function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, migrated: string, journal: RestoreJournal): Promise<void> {
-  beginJournal(paths, journal);
-  await testPause(paths, 'journal');
-  try {
-    for (const [index, tree] of FILE_TREES.entries()) {
-      const live = join(paths.home, tree.home);
-      const staged = unpacked.trees.get(tree.home);
-      if (journal.trees.find((t) => t.home === tree.home)?.hadLive) renameSync(live, asideOf(paths, tree.home));
-      mkdirSync(dirname(live), { recursive: true });
-      if (staged) renameSync(staged, live);
-      else mkdirSync(live, { recursive: true, mode: 0o700 });
-      if (index === 0) await testPause(paths, 'first-tree');
-    }
-    syncMovedTrees(paths, journal);
-    await testPause(paths, 'trees');
-    // Every table but the audit log takes the backup's rows, in one transaction (store/db.ts).
-    await store.replaceContentsFrom(migrated);
-  } catch (error) {
-    rollBack(paths, journal);
-    throw error;
-  }
-  await testPause(paths, 'committed');
-  endJournal(paths);
-}
-
-/** The journal of a restore of `archive`: the trees it moves, and whether the node has each now. */
-export function journalFor(paths: Paths, id: string, archive: string): RestoreJournal {
-  return { id, archive, trees: FILE_TREES.map((tree) => ({ home: tree.home, hadLive: existsSync(join(paths.home, tree.home)) })) };
 }
 
 /** Copies a file through the hashing tap; returns its SHA-256 and size. */

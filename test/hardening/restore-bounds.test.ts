@@ -361,4 +361,15 @@ describe('a restore killed at any step leaves the old node or the new one, recov
     node = await hooked('none');
     expect(existsSync(stale)).toBe(false);
   });
+
+  it('a journal naming a folder a backup does not hold is not acted on', async () => {
+    await node.stop();
+    writeFileSync(join(home, 'media', 'upload.pem'), 'kept');
+    const forged = { id: '00000000-0000-4000-8000-000000000000', archive: 'x', trees: [{ home: 'media', hadLive: false }] };
+    writeFileSync(join(home, 'run', 'restore-journal.json'), JSON.stringify(forged));
+    node = await hooked('none');
+    expect(readFileSync(join(home, 'media', 'upload.pem'), 'utf8')).toBe('kept');
+    expect(node.output()).toContain('cannot be read');
+    rmSync(join(home, 'run', 'restore-journal.json'));
+  });
 });
