@@ -124,10 +124,9 @@ export function roomIn(dir: string): { room: number; free: number; reserve: numb
   return { room: free - reserve, free, reserve };
 }
 
-function checkRoom(dir: string, needed: number, what: string): number {
+function checkRoom(dir: string, needed: number, what: string): void {
   const { room, free, reserve } = roomIn(dir);
   if (needed > room) throw new NoRoomError(`${what} needs ${formatBytes(needed)}, and the data folder has ${formatBytes(free)} free, of which ${formatBytes(reserve)} stays free`);
-  return room;
 }
 
 /** Which verify or restore runs on each node (by home): they unpack whole archives and may swap the node's state, so one at a time. */

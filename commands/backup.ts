@@ -243,7 +243,7 @@ const commands: Command[] = [
           restart: () => restartDependents(ctx),
           async confirm(chosen) {
             const question = `Replace this node's configuration, certificates and keys with ${chosen.archive} (${chosen.node}, ${chosen.createdAt}) from ${args.location}?`;
-            if (!(await ctx.confirm(question))) throw failure('not-confirmed', ctx.caller.interactive ? 'cancelled' : `${question} — not confirmed; add --yes to confirm`);
+            if (!(await ctx.confirm(question))) throw new BackupError('not-confirmed', ctx.caller.interactive ? 'cancelled' : `${question} — not confirmed; add --yes to confirm`);
           },
         }),
       );

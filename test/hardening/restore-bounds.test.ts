@@ -285,7 +285,7 @@ describe("the administrator's first day (issue 22)", () => {
   it("restore's question names the backup it would restore", async () => {
     const result = await node.platform(['backup', 'restore', 'local']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`with ${archive} (web01,`);
+    expect(result.stderr).toMatch(new RegExp(`^Replace this node's configuration, certificates and keys with ${archive.replace('.', '\\.')} \\(web01, `));
     expect(result.stderr).toContain('add --yes');
   });
 
