@@ -82,6 +82,9 @@ export function rollBack(paths: Paths, journal: RestoreJournal): void {
   endJournal(paths);
 }
 
+/** The commit point of a restore: the store's transaction recorded its id. */
+const hasCommitted = (store: Store, journal: RestoreJournal) => store.settings.get('backup.lastRestore')?.id === journal.id;
+
 /** The restore is complete (committed, or rolled back): the journal goes first, then the old copies. */
 export function endJournal(paths: Paths): void {
   rmSync(journalFile(paths), { force: true });
@@ -105,7 +108,7 @@ export function recoverRestore(paths: Paths, store: Store): string[] {
       said.push(`the restore journal ${file} cannot be read (${(error as Error).message}); the trees kept in ${asideRoot(paths)} are left for an administrator`);
     }
     if (journal) {
-      if (store.settings.get('backup.lastRestore')?.id === journal.id) {
+      if (hasCommitted(store, journal)) {
         endJournal(paths);
         said.push(`the restore of ${journal.archive} had committed when platformd stopped: finished it`);
       } else {
@@ -124,10 +127,10 @@ export function recoverRestore(paths: Paths, store: Store): string[] {
 }
 
 /**
- * Puts a staged backup in place, trees and store together or not at all
- * (backup/restore-journal.ts): the journal first, then the file trees by
- * rename (the old ones kept aside), then every table of the store in one
- * transaction that also records `restoreId` (the staged store holds it as
+ * Puts a staged backup in place, trees and store together or not at all:
+ * the journal first, then the file trees by rename (the old ones kept
+ * aside), then every table of the store in one transaction that also
+ * records the journal's id (the staged store holds it as
  * `backup.lastRestore`). A failure before the commit puts the old trees
  * back; a crash is finished or undone at the next start.
  */
@@ -150,6 +153,8 @@ export async function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchi
     await store.replaceContentsFrom(migrated);
   } catch (error) {
     try {
+      // A failure after the commit (detaching the staged store, say) changes nothing: the restore is done.
+      if (hasCommitted(store, journal)) return endJournal(paths);
       rollBack(paths, journal);
     } catch (undoError) {
       throw new UndoFailed(`the restore failed (${(error as Error).message}), and so did putting the previous files back (${(undoError as Error).message}): restart platformd, which puts them back at start`);

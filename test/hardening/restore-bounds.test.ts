@@ -191,6 +191,47 @@ describe('an archive that declares more than the data folder can take', () => {
     expect(workFolders(node.home)).toEqual([]);
   });
 
+  it("a store that fails at its commit (secrets sealed with another key): the trees already moved are put back", async () => {
+    await ok(node, 'network', 'proxy', 'http://proxy.example.test:3128');
+    const key = nodeKey(node.home);
+    const info = { hostname: 'web01', schemaVersion: schemaVersion(node.home) };
+    const copy = join(locations, 'config2.db');
+    const db = new Database(join(node.home, 'config.db'), { readonly: true });
+    await db.backup(copy);
+    db.close();
+    // Every tree the node has, the web certificate changed: a restore that went through would show it.
+    const trees: Buffer[] = [];
+    const walk = (dir: string, name: string) => {
+      for (const item of readdirSync(dir, { withFileTypes: true })) {
+        if (item.isDirectory()) walk(join(dir, item.name), `${name}/${item.name}`);
+        else if (item.isFile()) trees.push(entry(`${name}/${item.name}`, `${name}/${item.name}` === 'files/certs/web/fullchain.pem' ? Buffer.from('RESTORED') : readFileSync(join(dir, item.name))));
+      }
+    };
+    for (const tree of ['certs', 'etc/ssh', 'etc/authorized_keys']) if (existsSync(join(node.home, tree))) walk(join(node.home, tree), `files/${tree}`);
+    const archive = `web01-20260101T000000Z.psbk`;
+    const plain = Buffer.concat([
+      entry('manifest.json', Buffer.from(JSON.stringify(innerManifest(archive, key, info)))),
+      entry('store/config.db', readFileSync(copy)),
+      entry('store/store.key', randomBytes(32)),
+      ...trees,
+      endMarker(3 + trees.length),
+    ]);
+    writeBackup(join(locations, 'wrongkey'), key, info, [gzipSync(plain)]);
+    await ok(node, 'backup', 'add', 'wrongkey', `file://${join(locations, 'wrongkey')}`);
+    const cert = webCert(node.home);
+    const users = await ok(node, 'user', 'list');
+    const result = await node.platform(['backup', 'restore', 'wrongkey', '--yes']);
+    expect(result.status).toBe(1);
+    // It got as far as the swap (the trees moved), and failed at the store's commit.
+    expect(result.stderr).toContain('putting the backup in place');
+    expect(result.stderr).toContain('nothing was changed');
+    expect(webCert(node.home)).toBe(cert);
+    expect(await ok(node, 'user', 'list')).toBe(users);
+    expect(await ok(node, 'network', 'proxy')).toContain('proxy.example.test');
+    expect(workFolders(node.home)).toEqual([]);
+    expect(readdirSync(join(node.home, 'run')).filter((n) => n.startsWith('restore-'))).toEqual([]);
+  });
+
   it('a write that runs out of room ends the unpack with the clear error instead of waiting for ever', async () => {
     const tiny = smallFolder('1m');
     async function* content() {
