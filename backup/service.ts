@@ -3,9 +3,10 @@
 // as one encrypted archive, and uploaded (archive first, its manifest last,
 // each under a temporary name renamed when complete), so a location only
 // ever shows complete backups. A restore downloads, checks and unpacks the
-// whole archive before the node changes at all.
+// whole archive before the node changes at all, within the room the data
+// folder has, and one verify or restore runs at a time on a node.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { backupLocations, type BackupLocation } from '../net/locations.js';
@@ -16,13 +17,18 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
-import { checkStagedStore, hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { checkStagedStore, hashFile, runFromFile, treesMissingFrom, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { NoRoomError } from './entries.js';
+import { journalFor, newRestoreId, swapIn, testPause, UndoFailed, WORK_PREFIX } from './restore-journal.js';
 import { connectLocation } from './transports/connect.js';
 import { TransportError, type Transport } from './transports/index.js';
 
 /** The largest archive a restore downloads, and the most it unpacks. */
 export const MAX_ARCHIVE_BYTES = 8 * 1024 ** 3;
 export const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
+/** What a restore leaves free in the data folder: a tenth of it, at most 256 MiB. */
+const RESERVE_FRACTION = 0.1;
+const MAX_RESERVE_BYTES = 256 * 1024 ** 2;
 
 /** Why a backup operation failed; `input` errors are the person's (exit 2). */
 export class BackupError extends Error {
@@ -67,12 +73,15 @@ async function connect(env: BackupEnv, uri: NetworkUri): Promise<Transport> {
 
 function asBackupError(error: unknown, where: string): BackupError {
   if (error instanceof BackupError) return error;
+  if (error instanceof NoRoomError) return new BackupError('no-room', `the data folder has no room for this backup: ${error.message}; nothing was changed`);
+  if ((error as Error)?.name === 'AbortError') return new BackupError('cancelled', 'cancelled; nothing was changed');
   if (error instanceof ArchiveError) return new BackupError(`archive-${error.reason}`, error.message);
   if (error instanceof ManifestError) return new BackupError('bad-manifest', `the backup's manifest is not valid: ${error.message}`);
   if (error instanceof TransportError) return new BackupError('transfer-failed', error.message);
   const code = (error as { code?: string }).code;
   if (code === 'needs-answer' || (error as { exitStatus?: number }).exitStatus === 2) throw error;
-  if (code === 'ABORT_ERR') return new BackupError('cancelled', 'cancelled');
+  if (code === 'ABORT_ERR') return new BackupError('cancelled', 'cancelled; nothing was changed');
+  if (code === 'EIO' || code === 'EROFS') return new BackupError('data-folder-failed', `the data folder could not be written: ${(error as Error).message}; nothing was changed`);
   return new BackupError('backup-failed', `${where}: ${(error as Error).message}`);
 }
 
@@ -100,10 +109,38 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** A private folder under run/ for one operation; its caller removes it, and platformd's start removes any left by a kill. */
 function workFolder(env: BackupEnv, what: string): string {
-  const dir = join(env.paths.run, `backup-${what}-${process.pid}-${Date.now()}`);
+  const dir = join(env.paths.run, `${WORK_PREFIX}${what}-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
+}
+
+/** Bytes that may still be written in `dir`'s file system, keeping its reserve free. */
+export function roomIn(dir: string): { room: number; free: number; reserve: number } {
+  const fs = statfsSync(dir);
+  const free = fs.bavail * fs.bsize;
+  const reserve = Math.min(MAX_RESERVE_BYTES, Math.floor(fs.blocks * fs.bsize * RESERVE_FRACTION));
+  return { room: free - reserve, free, reserve };
+}
+
+function checkRoom(dir: string, needed: number, what: string): void {
+  const { room, free, reserve } = roomIn(dir);
+  if (needed > room) throw new NoRoomError(`${what} needs ${formatBytes(needed)}, and the data folder has ${formatBytes(free)} free, of which ${formatBytes(reserve)} stays free`);
+}
+
+/** Which verify or restore runs on each node (by home): they unpack whole archives and may swap the node's state, so one at a time. */
+const running = new Map<string, 'verify' | 'restore'>();
+
+async function oneAtATime<T>(env: BackupEnv, what: 'verify' | 'restore', work: () => Promise<T>): Promise<T> {
+  const busy = running.get(env.paths.home);
+  if (busy) throw new BackupError('busy', `a backup ${busy} is already running on this node; wait for it to end, then try again`);
+  running.set(env.paths.home, what);
+  try {
+    return await work();
+  } finally {
+    running.delete(env.paths.home);
+  }
 }
 
 export interface CreatedBackup {
@@ -115,6 +152,8 @@ export interface CreatedBackup {
 
 export async function createBackup(env: BackupEnv, locationName: string, key: Buffer): Promise<CreatedBackup> {
   const target = location(env, locationName);
+  // A snapshot taken while a restore swaps the trees would hold a mixture.
+  if (running.get(env.paths.home) === 'restore') throw new BackupError('busy', 'a backup restore is running on this node; back it up once it has ended');
   const node = thisNode(env);
   const now = (env.now ?? (() => new Date()))();
   const archive = backupName(node.hostname, now);
@@ -213,6 +252,13 @@ export async function listAt(env: BackupEnv, locationName: string): Promise<List
   }
 }
 
+/** Which backup: a named one, or a node's newest; `confirm` (a restore's question) sees it once chosen, before anything is downloaded. */
+interface RestoreChoice {
+  archive?: string;
+  from?: string;
+  confirm?: (chosen: Manifest) => Promise<void>;
+}
+
 interface Checked {
   manifest: Manifest;
   unpacked: Awaited<ReturnType<typeof unpackArchive>>;
@@ -220,7 +266,7 @@ interface Checked {
 }
 
 /** Picks, downloads and fully checks a backup; the node is not touched. The caller removes `work`. */
-async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, options: { archive?: string; from?: string }, work: string): Promise<Checked> {
+async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, options: RestoreChoice, work: string): Promise<Checked> {
   const self = thisNode(env).hostname;
   const wanted = options.from ?? self;
   const listed = await listBackups(env, transport);
@@ -244,12 +290,17 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   if (manifest.schemaVersion > latestVersion) throw new BackupError('newer-schema', `${chosen.archive} has store schema ${manifest.schemaVersion}, newer than this product's ${latestVersion} (product ${manifest.productVersion}): restore it with that product or newer`);
   if (manifest.keyId !== keyId(key).toString('hex')) throw new BackupError('wrong-key', `${chosen.archive} was encrypted with another backup key than this node's (key id ${manifest.keyId}); import that key with "backup key import"`);
   if (manifest.size > MAX_ARCHIVE_BYTES) throw new BackupError('too-large', `${chosen.archive} is larger than ${formatBytes(MAX_ARCHIVE_BYTES)}`);
+  await options.confirm?.(manifest);
   const local = join(work, 'archive');
+  checkRoom(work, manifest.size, `${chosen.archive} (${formatBytes(manifest.size)})`);
   await transport.get(chosen.archive, local, manifest.size, progressLine(env, `downloading ${chosen.archive}`, manifest.size));
   const { sha256, size } = await hashFile(local);
   if (size !== manifest.size || sha256 !== manifest.sha256) throw new BackupError('archive-tampered', `${chosen.archive} does not match its manifest (${size !== manifest.size ? `size ${size}, expected ${manifest.size}` : 'SHA-256 differs'}): truncated or altered`);
   env.progress(`checking ${chosen.archive}`);
-  const unpacked = await unpackArchive(local, key, join(work, 'staging'), MAX_UNPACKED_BYTES, env.signal);
+  // The content's declared sizes, added up as each entry comes, must fit in what is left once the archive is here.
+  const { room } = roomIn(work);
+  const unpacked = await unpackArchive(local, key, join(work, 'staging'), { maxBytes: MAX_UNPACKED_BYTES, room }, env.signal);
+  await testPause(env.paths, 'unpacked');
   const inner = parseManifest(unpacked.manifest, false);
   const differs = sameBackup(manifest, inner);
   if (differs) throw new BackupError('archive-tampered', `${chosen.archive}: the manifest beside it disagrees with the one inside it (${differs})`);
@@ -263,18 +314,20 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   return { manifest, unpacked, work };
 }
 
-export async function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string }): Promise<Manifest> {
-  const target = location(env, locationName);
-  const transport = await connect(env, target.uri);
-  const work = workFolder(env, 'verify');
-  try {
-    return (await fetchAndCheck(env, transport, key, options, work)).manifest;
-  } catch (error) {
-    throw asBackupError(error, redactUri(target.uri));
-  } finally {
-    await transport.close();
-    rmSync(work, { recursive: true, force: true });
-  }
+export function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string }): Promise<Manifest> {
+  return oneAtATime(env, 'verify', async () => {
+    const target = location(env, locationName);
+    const transport = await connect(env, target.uri);
+    const work = workFolder(env, 'verify');
+    try {
+      return (await fetchAndCheck(env, transport, key, options, work)).manifest;
+    } catch (error) {
+      throw asBackupError(error, redactUri(target.uri));
+    } finally {
+      await transport.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
 }
 
 /**
@@ -283,42 +336,65 @@ export async function verifyBackup(env: BackupEnv, locationName: string, key: Bu
  * with a restore command gets its dump, then `restart` brings the services
  * that read them (nginx, firewall, cluster agent) onto the restored state.
  */
-export async function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string; restart: () => Promise<void> }): Promise<Manifest> {
-  const target = location(env, locationName);
-  const transport = await connect(env, target.uri);
-  const work = workFolder(env, 'restore');
-  try {
-    let checked: Checked;
+export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: RestoreChoice & { restart: () => Promise<void> }): Promise<Manifest> {
+  return oneAtATime(env, 'restore', async () => {
+    const target = location(env, locationName);
+    const transport = await connect(env, target.uri);
+    const work = workFolder(env, 'restore');
     try {
-      checked = await fetchAndCheck(env, transport, key, options, work);
-    } catch (error) {
-      throw asBackupError(error, redactUri(target.uri));
-    } finally {
-      await transport.close();
-    }
-    // Bring an older backup's store up to this product's schema before it goes live.
-    Store.open(checked.unpacked.store).closeAsSingleFile();
-    env.progress('putting the backup in place');
-    try {
-      swapIn(env.store, env.paths, checked.unpacked, join(work, 'aside'), checked.unpacked.store);
-    } catch (error) {
-      throw new BackupError('restore-failed', `nothing was changed: ${(error as Error).message}`);
-    }
-    const apps = env.apps();
-    for (const [name, dump] of checked.unpacked.dumps) {
-      const app = apps.find((a) => a.name === name);
-      if (!app?.restore?.length) continue;
-      env.progress(`restoring ${name}'s data`);
-      await runFromFile(name, app.restore, dump, env.signal).catch((error) => {
-        throw new BackupError('app-restore-failed', `the node's configuration was restored, but ${(error as Error).message}`);
+      const checked = await (async () => {
+        try {
+          const found = await fetchAndCheck(env, transport, key, options, work);
+          const missing = treesMissingFrom(env.paths, found.unpacked);
+          if (missing.length) {
+            const trees = missing.map((t) => `${t.archive} (${t.holds})`).join(', ');
+            throw new BackupError('incomplete-backup', `${found.manifest.archive} lacks ${trees}, which this node has: restoring it would leave the node without them; nothing was changed`);
+          }
+          return found;
+        } finally {
+          await transport.close();
+        }
+      })().catch((error) => {
+        throw asBackupError(error, redactUri(target.uri));
       });
+      const journal = journalFor(env.paths, newRestoreId(), checked.manifest.archive);
+      try {
+        // Bring an older backup's store up to this product's schema before it goes live, and let
+        // it carry this restore's id: the store's transaction then says the restore committed.
+        const staged = Store.open(checked.unpacked.store);
+        try {
+          staged.settings.set('backup.lastRestore', { id: journal.id, archive: checked.manifest.archive, at: new Date().toISOString() });
+        } finally {
+          staged.closeAsSingleFile();
+        }
+      } catch (error) {
+        throw new BackupError('bad-store', `the backup's store cannot be brought up to date: ${(error as Error).message}; nothing was changed`);
+      }
+      // The last moment to stop: from here the trees and the store change together.
+      if (env.signal.aborted) throw new BackupError('cancelled', 'cancelled; nothing was changed');
+      env.progress('putting the backup in place');
+      try {
+        await swapIn(env.store, env.paths, checked.unpacked, checked.unpacked.store, journal);
+      } catch (error) {
+        if (error instanceof UndoFailed) throw new BackupError('restore-failed', error.message);
+        throw new BackupError('restore-failed', `nothing was changed: ${(error as Error).message}`);
+      }
+      const apps = env.apps();
+      for (const [name, dump] of checked.unpacked.dumps) {
+        const app = apps.find((a) => a.name === name);
+        if (!app?.restore?.length) continue;
+        env.progress(`restoring ${name}'s data`);
+        await runFromFile(name, app.restore, dump, env.signal).catch((error) => {
+          throw new BackupError('app-restore-failed', `the node's configuration was restored, but ${(error as Error).message}`);
+        });
+      }
+      env.progress('restarting nginx, the firewall and the cluster agent');
+      await options.restart();
+      return checked.manifest;
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
-    env.progress('restarting nginx, the firewall and the cluster agent');
-    await options.restart();
-    return checked.manifest;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Keeps the `keep` newest backups of each node at a location; returns the removed names. */

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -165,22 +165,23 @@ export interface UnpackedArchive {
   dumps: Map<string, string>;
 }
 
-/** Decrypts, authenticates and unpacks into `staging`; throws ArchiveError on anything wrong. */
-export async function unpackArchive(file: string, key: Buffer, staging: string, maxBytes: number, signal: AbortSignal): Promise<UnpackedArchive> {
+/**
+ * Decrypts, authenticates and unpacks into `staging`; throws ArchiveError on
+ * anything wrong, NoRoomError when the declared content does not fit in
+ * `room` bytes or a write runs out of space. Every stream is ended on every
+ * path, `signal` included.
+ */
+export async function unpackArchive(file: string, key: Buffer, staging: string, limits: { maxBytes: number; room: number }, signal: AbortSignal): Promise<UnpackedArchive> {
   mkdirSync(staging, { recursive: true, mode: 0o700 });
   const place = (name: string): string | undefined => {
     if (name === MANIFEST_ENTRY || name === STORE_ENTRY || name === STORE_KEY_ENTRY) return under(staging, name);
     if (APP_DUMP.test(name)) return under(staging, name);
     return FILE_TREES.some((t) => name.startsWith(`${t.archive}/`)) ? under(staging, name) : undefined;
   };
-  const gunzip = createGunzip();
-  const source = createReadStream(file);
-  const decrypted = source.pipe(decryptStream(key));
-  decrypted.on('error', (error) => gunzip.destroy(error));
-  source.on('error', (error) => gunzip.destroy(error));
-  signal.addEventListener('abort', () => gunzip.destroy(new Error('cancelled')), { once: true });
-  decrypted.pipe(gunzip);
-  const entries = await readEntries(gunzip, { maxBytes, place });
+  let entries: Awaited<ReturnType<typeof readEntries>> = [];
+  await pipeline(createReadStream(file), decryptStream(key), createGunzip(), async (plain: AsyncIterable<Buffer>) => {
+    entries = await readEntries(plain, { ...limits, place });
+  }, { signal });
   const names = new Set(entries.map((e) => e.name));
   if (!names.has(MANIFEST_ENTRY) || !names.has(STORE_ENTRY) || !names.has(STORE_KEY_ENTRY)) throw new Error('the archive lacks its manifest, its store or the store\'s key');
   const trees = new Map<string, string>();
@@ -195,6 +196,20 @@ export async function unpackArchive(file: string, key: Buffer, staging: string, 
   return { manifest: readFileSync(under(staging, MANIFEST_ENTRY)), store: under(staging, STORE_ENTRY), trees, dumps };
 }
 
+/** Whether a folder holds at least one file (an archive carries files, never empty folders). */
+function holdsFiles(dir: string): boolean {
+  if (!existsSync(dir) || !lstatSync(dir).isDirectory()) return false;
+  return readdirSync(dir).some((name) => {
+    const stat = lstatSync(join(dir, name));
+    return stat.isFile() || (stat.isDirectory() && holdsFiles(join(dir, name)));
+  });
+}
+
+/** The trees this node has that the archive lacks: restoring it would leave the node without them (a new identity, no keys). */
+export function treesMissingFrom(paths: Paths, unpacked: UnpackedArchive): (typeof FILE_TREES)[number][] {
+  return FILE_TREES.filter((tree) => !unpacked.trees.has(tree.home) && holdsFiles(join(paths.home, tree.home)));
+}
+
 /** Checks a staged store: a real SQLite database, intact, of a schema this product knows. */
 export function checkStagedStore(file: string, latestVersion: number): number {
   try {
@@ -205,40 +220,6 @@ export function checkStagedStore(file: string, latestVersion: number): number {
   } catch (error) {
     if ((error as { newer?: boolean }).newer) throw error;
     throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
-  }
-}
-
-/**
- * Puts a staged backup in place: the file trees by rename (the old ones
- * kept aside in `aside`), then every table of the store in one transaction.
- * If the store step fails, the trees are put back: nothing half-done.
- */
-export function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, aside: string, migrated: string): void {
-  mkdirSync(aside, { recursive: true, mode: 0o700 });
-  const moved: { live: string; old: string | undefined }[] = [];
-  const undo = () => {
-    for (const { live, old } of moved.reverse()) {
-      rmSync(live, { recursive: true, force: true });
-      if (old) renameSync(old, live);
-    }
-  };
-  try {
-    for (const tree of FILE_TREES) {
-      const live = join(paths.home, tree.home);
-      const staged = unpacked.trees.get(tree.home);
-      const old = join(aside, tree.home.replace(/\//g, '_'));
-      const hadLive = existsSync(live);
-      if (hadLive) renameSync(live, old);
-      moved.push({ live, old: hadLive ? old : undefined });
-      mkdirSync(join(live, '..'), { recursive: true });
-      if (staged) renameSync(staged, live);
-      else mkdirSync(live, { recursive: true, mode: 0o700 });
-    }
-    // Every table but the audit log takes the backup's rows, in one transaction (store/db.ts).
-    store.replaceContentsFrom(migrated);
-  } catch (error) {
-    undo();
-    throw error;
   }
 }
 

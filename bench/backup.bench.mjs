@@ -74,7 +74,7 @@ const oursCreate = await time(async () => {
 
 const oursRestore = await time(async () => {
   const dir = join(work, `r${n++}`);
-  const unpacked = await m.unpackArchive(archive, key, dir, 1 << 30, signal);
+  const unpacked = await m.unpackArchive(archive, key, dir, { maxBytes: 1 << 30, room: 1 << 30 }, signal);
   m.checkStagedStore(unpacked.store, m.latestVersion);
   rmSync(dir, { recursive: true });
 }, 7);

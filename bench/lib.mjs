@@ -81,19 +81,21 @@ export async function loadModule(entry) {
  * A platformd of the benchmark's own: a fresh home, its web, http and cluster
  * ports from `basePort`, ready once its socket answers. `platform(...words)`
  * runs the console one-shot with --yes and throws on a non-zero exit;
- * `stop()` ends the daemon by its PID and removes the home.
+ * `stop()` ends the daemon by its PID and removes the home. `root` is the
+ * checkout whose build runs (another one's, to compare with it).
  */
-export async function startNode(prefix, basePort) {
+export async function startNode(prefix, basePort, root = '.') {
   const home = tempDir(prefix);
-  const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home, '--web-port', String(basePort), '--http-port', String(basePort + 1), '--cluster-port', String(basePort + 2)], { stdio: 'ignore' });
+  const daemon = spawn(process.execPath, [join(root, 'bin/platformd.js'), '--home', home, '--web-port', String(basePort), '--http-port', String(basePort + 1), '--cluster-port', String(basePort + 2)], { stdio: 'ignore' });
   while (!existsSync(join(home, 'run', 'platformd.sock'))) {
     if (daemon.exitCode !== null) throw new Error(`platformd exited ${daemon.exitCode}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 500));
   const platform = (...words) => {
-    const r = spawnSync(process.execPath, ['bin/platform.js', '--home', home, '--yes', ...words], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'bin/platform.js'), '--home', home, '--yes', ...words], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
   };
   const stop = async () => {
     if (daemon.exitCode === null && daemon.signalCode === null) {

@@ -2,7 +2,7 @@
 // and restores from them, and the node's backup key. The work is done in
 // backup/; this file parses, asks and renders.
 
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { addBackupLocation, backupLocations, shown } from '../net/locations.js';
 import { uriArg } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
@@ -30,8 +30,21 @@ const keepWord: ArgType<'keep'> = {
   },
 };
 
+/** How long Tab may wait for a location's listing (an unreachable server must not hold the console). */
+const COMPLETION_WAIT_MS = 5000;
+
 const backupArg: ArgType<string> = {
   hint: '<backup>',
+  // The archives at the location typed before it; no password is asked for a completion.
+  async complete(ctx, before) {
+    const at = before.find((word) => backupLocations(ctx.store).some((l) => l.name === word));
+    if (!at) return [];
+    const env = { ...envOf(ctx), signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(COMPLETION_WAIT_MS)]), ask: () => Promise.reject(new BackupError('needs-password', 'a completion asks for no password')) };
+    return listAt(env, at).then(
+      (found) => found.filter((b) => !b.problem).map((b) => b.archive),
+      () => [],
+    );
+  },
   parse(value) {
     if (!parseBackupName(value)) throw badInput('bad-backup-name', `<backup>: "${value}" is not a backup's name (<hostname>-<YYYYMMDDTHHMMSSZ>.psbk)`);
     return value;
@@ -64,6 +77,22 @@ function nodeKey(ctx: Context): Buffer {
   const key = readKey(ctx.paths);
   if (!key) throw failure('no-backup-key', 'this node has no backup key yet: run "backup key generate", and keep what "backup key show" prints offline');
   return key;
+}
+
+/** A file:// location is a folder of this node that exists and platformd can write (a mounted disk or share). */
+function checkLocalFolder(folder: string): void {
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    throw badInput('no-such-folder', `${folder} does not exist on this node; create it (or mount the disk) first`);
+  }
+  if (!isFolder) throw badInput('not-a-folder', `${folder} is not a folder`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw badInput('folder-not-writable', `${folder} cannot be written by platformd`);
+  }
 }
 
 /** Restarts what reads the restored store and files, so the node serves them. */
@@ -126,6 +155,7 @@ const commands: Command[] = [
       const uri = args.uri;
       const exists = ctx.store.locations.has(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name} exists; delete it first`);
+      if (uri.scheme === 'file') checkLocalFolder(uri.path ?? '/');
       addBackupLocation(ctx.store, args.name, uri);
       return reply.tree({ [args.name]: shown(uri) }, { name: args.name, uri: shown(uri) });
     },
@@ -194,7 +224,7 @@ const commands: Command[] = [
     ],
     options: [{ name: 'from', type: hostname(), summary: "restore another node's backup onto this one" }],
     json: json.object({ restored: json.string(), node: json.string(), created: json.time(), webCertificateValidTo: json.nullable(json.time()) }),
-    confirm: (args) => `Replace this node's configuration, certificates and keys with ${args.backup ?? 'the newest backup'} from ${args.location}?`,
+    // Asked in run, once the backup is chosen: the question names it.
     async run(ctx, args) {
       let key = readKey(ctx.paths);
       let imported = false;
@@ -207,7 +237,15 @@ const commands: Command[] = [
       }
       const restoreKey = key;
       const manifest = await guarded(() =>
-        restoreBackup(envOf(ctx), args.location, restoreKey, { archive: args.backup, from: args.from, restart: () => restartDependents(ctx) }),
+        restoreBackup(envOf(ctx), args.location, restoreKey, {
+          archive: args.backup,
+          from: args.from,
+          restart: () => restartDependents(ctx),
+          async confirm(chosen) {
+            const question = `Replace this node's configuration, certificates and keys with ${chosen.archive} (${chosen.node}, ${chosen.createdAt}) from ${args.location}?`;
+            if (!(await ctx.confirm(question))) throw new BackupError('not-confirmed', ctx.caller.interactive ? 'cancelled' : `${question} — not confirmed; add --yes to confirm`);
+          },
+        }),
       );
       if (imported) writeKey(ctx.paths, restoreKey, true);
       const dates = readCertificateDates(ctx.paths.webCertificate);

@@ -352,7 +352,7 @@ export async function complete(
   const spec = node.command && visible(node.command) ? nextArg(node.command, argWords) : undefined;
   if (spec) {
     candidates.push(...(spec.type.choices ?? []));
-    if (spec.type.complete && ctx) candidates.push(...(await spec.type.complete(ctx)));
+    if (spec.type.complete && ctx) candidates.push(...(await spec.type.complete(ctx, argWords)));
   }
   return { partial, candidates: [...new Set(candidates.filter((c) => c.startsWith(partial)))] };
 }

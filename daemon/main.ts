@@ -17,6 +17,7 @@ import type { DaemonOptions, Runtime } from '../core/runtime.js';
 import { notifyReady } from './readiness.js';
 import { subsystems } from './subsystems.js';
 import { issueTokens } from '../users/tokens.js';
+import { recoverRestore } from '../backup/restore-journal.js';
 import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
@@ -182,6 +183,15 @@ async function main(): Promise<void> {
     if (!(error instanceof StoreRefused)) throw error;
     log('error', `platformd does not start: ${error.message.split('\n')[0]}`);
     console.error(`platformd: ${error.message}`);
+    rmSync(paths.pidFile, { force: true });
+    process.exit(1);
+  }
+  // A restore a killed daemon left half-way is finished or undone before anything reads the trees.
+  try {
+    for (const line of recoverRestore(paths, store)) log('warn', line);
+  } catch (error) {
+    log('error', `platformd does not start: an interrupted restore could not be recovered: ${(error as Error).message}`);
+    console.error(`platformd: an interrupted restore could not be recovered: ${(error as Error).message}`);
     rmSync(paths.pidFile, { force: true });
     process.exit(1);
   }

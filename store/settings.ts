@@ -151,6 +151,7 @@ export const SETTINGS = {
   'log.auditRetentionDays': withDefault<number>('days the audit log is kept', 365),
   snmp: withDefault<Partial<SnmpSettings>>('the SNMP agent: communities, v3 users (passwords are kept outside the store), location, contact', {}),
   'backup.verified': withDefault<Record<string, string>>('archives verified whole, by name: their SHA-256', {}),
+  'backup.lastRestore': plain<{ id: string; archive: string; at: string }>('the last restore that committed (its id tells start-up whether an interrupted restore committed: backup/restore-journal.ts)'),
   'events.active': withDefault<ActiveCondition[]>('conditions that hold, so that a restart does not raise them again', []),
 } as const;
 
