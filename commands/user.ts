@@ -58,7 +58,7 @@ function grantable(ctx: Context, typed: string[]): { prefix: string; leftOut: st
   const commands = commandsUnder(node).filter((c) => !c.hidden);
   const leftOut = commands.filter((c) => c.adminOnly).map((c) => c.words.join(' '));
   if (leftOut.length === commands.length) {
-    throw badInput('administrator-only', `"${words.join(' ')}" is for administrators only: no grant includes it (see "Rights" in the README)`);
+    throw badInput('administrator-only', `"${words.join(' ')}" is for administrators only: no grant includes it`);
   }
   return { prefix: words.join(' '), leftOut };
 }
