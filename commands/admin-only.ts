@@ -43,6 +43,11 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
 
 const covers = (entry: AdminOnlyEntry, words: readonly string[]) => entry.words.split(' ').every((word, i) => words[i] === word);
 
+/** Why a command is the administrators' (its entry's reason), or undefined when it is not. */
+export function whyAdminOnly(words: readonly string[]): string | undefined {
+  return ADMIN_ONLY.find((entry) => covers(entry, words))?.why;
+}
+
 /** The groups with every command the table names marked `adminOnly`; an entry that names no command is a mistake in the table. */
 export function withAdminOnly(groups: readonly Group[]): Group[] {
   const all = groups.flatMap((g) => g.commands);

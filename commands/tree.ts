@@ -216,7 +216,8 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   const refuseUngranted = (reached: number) => {
     const full = safeWalk(root, words, everything);
     if (full && full.consumed > reached && full.node.command && !visible(full.node.command) && !full.node.command.hidden) {
-      throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"`, 1);
+      const only = full.node.command.adminOnly ? ': only an administrator may run it' : '';
+      throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"${only}`, 1);
     }
   };
   let found: Walk;

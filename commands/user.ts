@@ -13,6 +13,7 @@ import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from '../core/argtypes.js';
 import { userAddKey } from './keys.js';
 import { commandsUnder, registeredTree, resolvePrefix } from './tree.js';
+import { whyAdminOnly } from './admin-only.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
@@ -58,7 +59,8 @@ function grantable(ctx: Context, typed: string[]): { prefix: string; leftOut: st
   const commands = commandsUnder(node).filter((c) => !c.hidden);
   const leftOut = commands.filter((c) => c.adminOnly).map((c) => c.words.join(' '));
   if (leftOut.length === commands.length) {
-    throw badInput('administrator-only', `"${words.join(' ')}" is for administrators only: no grant includes it`);
+    const why = whyAdminOnly(commands[0]?.words ?? words);
+    throw badInput('administrator-only', `"${words.join(' ')}" is for administrators only, and no grant includes it${why ? `: ${why}` : ''}`);
   }
   return { prefix: words.join(' '), leftOut };
 }

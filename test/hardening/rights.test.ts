@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { groups } from '../../commands/index.js';
+import { withAdminOnly } from '../../commands/admin-only.js';
 import { buildTree, commandsUnder } from '../../commands/tree.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { ask, provenCaller, socketOf } from './raw-socket.js';
@@ -56,6 +57,8 @@ describe('the administrator-only table', () => {
     for (const words of ['backup restore', 'backup key import', 'backup key show', 'backup add', 'backup del', 'user add', 'user grant', 'user addkey', 'keys add', 'cluster add', 'cluster prepnode', 'system reboot', 'system setup', 'system ssh_session_limit set', 'firewall deny']) {
       expect(adminOnly, words).toContain(words);
     }
+    // Each entry names a command: a misspelt one is a mistake found at start, not a right left open.
+    expect(() => withAdminOnly([{ word: 'user', summary: 'users', commands: [] }])).toThrow(/names no command/);
     // What every user may do to themselves is not the administrator's.
     expect(adminOnly).not.toContain('system password');
     expect(adminOnly).not.toContain('help');
@@ -82,8 +85,9 @@ describe('a narrow grant', () => {
     for (const grant of ['user', 'keys', 'backup key', 'backup restore', 'user list', 'cluster add', 'system reboot']) {
       const answer = await admin('user', 'grant', 'narrow0', ...grant.split(' '));
       expect(answer, grant).toMatchObject({ type: 'error', code: 'administrator-only', exitStatus: 2 });
-      expect(String(answer.message)).toContain('administrators only');
+      expect(String(answer.message)).toContain('is for administrators only, and no grant includes it: ');
     }
+    expect((await admin('user', 'grant', 'narrow0', 'keys')).message).toBe('"keys" is for administrators only, and no grant includes it: the node\'s own SSH identity and the hosts it trusts');
     const wide = await admin('user', 'grant', users.get('backup')!, 'backup');
     expect(JSON.stringify(wide.blocks)).toMatch(/not included, administrators only: .*backup restore/);
   });
@@ -103,6 +107,7 @@ describe('a narrow grant', () => {
       for (const words of adminOnly) {
         const refused = await run(user, ...words.split(' '));
         expect(refused, `${grant}: ${words}`).toMatchObject({ type: 'error', code: 'not-permitted', exitStatus: 1 });
+        expect(String(refused.message)).toContain(`you have no right to run "${words}": only an administrator may run it`);
         for (const syntax of shown) expect(syntax === words || syntax.startsWith(`${words} `), `${grant}: help shows ${syntax}`).toBe(false);
         const parent = words.split(' ').slice(0, -1).join(' ');
         const last = words.split(' ').at(-1)!;

@@ -13,7 +13,8 @@ import { openTerminal } from '../support/pty.js';
 /** An account every Debian system has stands in for the operator, and its group for the console users' group. */
 const OPERATOR = 'nobody';
 const CONSOLE_GROUP = 'nogroup';
-const CTRL_U = '\x15';
+/** Ctrl-A, then Ctrl-K: the whole line killed, as in the console's own tests. */
+const CLEAR_LINE = '\x01\x0b';
 
 let node: RunningDaemon;
 beforeAll(async () => {
@@ -39,6 +40,17 @@ describe('an operator granted backup and system info', () => {
     );
     try {
       const prompt = await term.waitFor(`${OPERATOR}@lim01:~$`, { timeout: 30_000 });
+      /** Types text and waits until the console has drawn it: a key sent with it in one chunk would be pasted text, not a key. */
+      const typed = async (text: string, from: number) => {
+        term.write(text);
+        await term.waitFor(`${OPERATOR}@lim01:~$ ${text}`, { from });
+      };
+      /** Kills the line and waits for the empty prompt, so the next line is drawn anew. */
+      const clearLine = async () => {
+        const from = term.screen().length;
+        term.write(CLEAR_LINE);
+        await term.waitFor(new RegExp(`${OPERATOR}@lim01:~\\$\\s*$`), { from });
+      };
 
       // help: the groups they may use, and nothing else.
       term.write('help\r');
@@ -50,34 +62,34 @@ describe('an operator granted backup and system info', () => {
 
       // ?: the backup commands they may run, each with its help; not restore, key, add or del.
       let mark = term.screen().length;
-      term.write('backup ');
-      term.write('?'); // a key of its own: in one chunk with the words it would be pasted text
+      await typed('backup ', mark);
+      term.write('?');
       await term.waitFor(/verify\s+Check a backup/, { from: mark });
       const offered = term.screen().slice(mark);
       expect(offered).toMatch(/create\s+Back up the node/);
       expect(offered).not.toMatch(/restore\s+Restore|key\s|add\s+Add a backup location|del\s+Delete a backup location/);
-      term.write(CTRL_U);
+      await clearLine();
 
       // Tab: "backup " offers clean, create, list, verify only.
       mark = term.screen().length;
-      term.write('backup ');
+      await typed('backup ', mark);
       term.write('\t');
       await term.waitFor(/clean\s+create\s+list\s+verify/, { from: mark });
       expect(term.screen().slice(mark)).not.toMatch(/restore|\bkey\b/);
-      term.write(CTRL_U);
+      await clearLine();
 
       // Tab on the first letters of an administrator's command completes nothing to it.
       mark = term.screen().length;
-      term.write('backup res');
+      await typed('backup res', mark);
       term.write('\t');
       await new Promise((r) => setTimeout(r, 500));
       expect(term.screen().slice(mark)).not.toContain('restore');
-      term.write(CTRL_U);
+      await clearLine();
 
       // Typed whole, it is refused.
       mark = term.screen().length;
       term.write('backup restore offsite\r');
-      await term.waitFor('you have no right to run "backup restore"', { from: mark });
+      await term.waitFor('you have no right to run "backup restore": only an administrator may run it', { from: mark });
       mark = term.screen().length;
       term.write('user list\r');
       await term.waitFor('you have no right to run "user list"', { from: mark });
