@@ -112,6 +112,7 @@ const view = defineCommand({
 const follow = defineCommand({
   words: ['log', 'follow'],
   summary: 'Show lines as they are added to a log, until Ctrl-C',
+  endless: true,
   json: json.object({ file: json.string() }),
   args: [{ name: 'file', type: logName }],
   async run(ctx, args) {

@@ -1,21 +1,54 @@
 // `schedule ...`: console commands run by platformd at set times, with the
-// rights of the user who scheduled them (schedule/runner.ts runs them).
+// rights of the user who scheduled them (schedule/runner.ts runs them). A job
+// is its owner's: only they, or an administrator, see it, change it or read
+// its log, and it goes when its owner is deleted.
 
-import type { Timing } from '../store/schedule.js';
+import type { Job, JobRun, Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
 import { name, text } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
-import { badInput } from '../core/errors.js';
+import { badInput, failure, PlatformError } from '../core/errors.js';
 import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
+import { isAdministrator, rightsOf } from '../users/rights.js';
+import { parse, registeredTree, type Parsed } from './tree.js';
 
-const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => ctx.store.schedule.list().map((j) => j.name) } : {}) });
+/** What `schedule run` asks of the daemon (daemon/schedule.ts): the job run now, as its owner, and recorded in its log. */
+export interface JobStarter {
+  runNow(job: Job): Promise<JobRun>;
+}
 
-function mustFind(ctx: Context, job: string) {
+declare module '../core/context.js' {
+  interface Services {
+    scheduler?: JobStarter;
+  }
+}
+
+const mayTouch = (ctx: Context, job: Job) => job.owner === ctx.caller.user || isAdministrator(ctx.caller.user, ctx.caller.authenticated);
+
+/** The jobs the caller sees: their own; an administrator sees every one. */
+const jobsOf = (ctx: Context) => ctx.store.schedule.list().filter((j) => mayTouch(ctx, j));
+
+const jobArg = (existing: boolean): ArgType<string> => ({ ...name('<job>'), ...(existing ? { complete: (ctx: Context) => jobsOf(ctx).map((j) => j.name) } : {}) });
+
+/** Another user's job is answered exactly like one that does not exist. */
+function mustFind(ctx: Context, job: string): Job {
   const found = ctx.store.schedule.find(job);
-  if (!found) throw badInput('no-such-job', `no scheduled job named ${job}; see "schedule list"`);
+  if (!found || !mayTouch(ctx, found)) throw badInput('no-such-job', `no scheduled job named ${job}; see "schedule list"`);
   return found;
+}
+
+/**
+ * Why a line, parsed through the tree as its owner would type it, cannot be
+ * a job; undefined when it can. Checked at `schedule add`, and again before
+ * every run (daemon/schedule.ts), on the resolved command, not the typed words.
+ */
+export function whyNotSchedulable(parsed: Parsed): string | undefined {
+  if (parsed.kind === 'group') return `"${parsed.node.path.join(' ')}" is a group of commands, not a command; see "help ${parsed.node.path.join(' ')}"`;
+  if (parsed.command.words[0] === 'schedule') return 'a scheduled job cannot change the schedule';
+  if (parsed.command.endless) return `"${parsed.command.words.join(' ')}" runs until someone stops it, so it cannot be scheduled`;
+  return undefined;
 }
 
 const TIME_SYNTAX = 'schedule time <job> <hour> <minute> | every <n> hours | weekly <0-6>';
@@ -59,10 +92,15 @@ const commands: Command[] = [
     json: jobShape,
     run(ctx, args) {
       const job = args.job;
-      const words = args.command;
-      if (ctx.store.schedule.find(job)) throw badInput('duplicate-job', `a job named ${job} exists; delete it first`);
-      if (words[0] === 'schedule') throw badInput('bad-command', 'a scheduled job cannot change the schedule');
-      if (words.length > 64 || words.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
+      if (args.command.length > 64 || args.command.some((w) => w.length > 1024)) throw badInput('bad-command', 'the command is too long');
+      if (ctx.store.schedule.find(job)) throw badInput('duplicate-job', `a job named ${job} exists (yours or another user's); choose another name`);
+      // The command as the tree reads it for this user: unknown words get the tree's own error, a command they may not run is refused.
+      const rights = rightsOf(ctx.store, ctx.caller.user, ctx.caller.authenticated);
+      const parsed = parse(registeredTree(ctx), args.command, rights.visible);
+      const why = whyNotSchedulable(parsed);
+      if (why || parsed.kind !== 'command') throw badInput('not-schedulable', why ?? 'not a command');
+      if (!rights.permits(parsed.audit)) throw new PlatformError('not-permitted', `you have no right to run "${parsed.audit}"`, 1);
+      const words = parsed.words;
       const now = new Date();
       ctx.store.schedule.add({ name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
       return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) }, jobJson({ name: job, words, owner: ctx.caller.user, timing: DEFAULT_TIMING, enabled: true }, now));
@@ -104,17 +142,18 @@ const commands: Command[] = [
     json: messageShape,
     args: [{ name: 'job', type: jobArg(true) }],
     run(ctx, args) {
-      if (!ctx.store.schedule.delete(args.job)) throw badInput('no-such-job', `no scheduled job named ${args.job}; see "schedule list"`);
-      return reply.text(`deleted job ${args.job}`);
+      const job = mustFind(ctx, args.job);
+      if (!ctx.store.schedule.delete(job.name)) throw badInput('no-such-job', `no scheduled job named ${job.name}; see "schedule list"`);
+      return reply.text(`deleted job ${job.name}`);
     },
   }),
   defineCommand({
     words: ['schedule', 'list'],
-    summary: 'List the scheduled jobs: command, owner, time, next run',
+    summary: 'List your scheduled jobs (an administrator: every job): command, owner, time, next run',
     json: json.array(jobShape),
     run(ctx) {
       const now = new Date();
-      const jobs = ctx.store.schedule.list();
+      const jobs = jobsOf(ctx);
       return reply.table(
         ['job', 'command', 'owner', 'runs', 'enabled', 'next run'],
         jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? 'never') : '-']),
@@ -134,6 +173,23 @@ const commands: Command[] = [
       return reply.blocks(
         runs.map((r) => ({ kind: 'text' as const, text: `${r.startedAt} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),
         { job: job.name, runs: runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })) },
+      );
+    },
+  }),
+  defineCommand({
+    words: ['schedule', 'run'],
+    summary: 'Run a job now, as its owner; the run is recorded in its log',
+    json: json.object({ job: json.string(), outcome: json.oneOf('ok', 'failed', 'skipped'), exitStatus: json.nullable(json.integer()), output: json.nullable(json.string()) }),
+    args: [{ name: 'job', type: jobArg(true) }],
+    async run(ctx, args) {
+      const job = mustFind(ctx, args.job);
+      if (!ctx.services.scheduler) throw failure('no-scheduler', 'the schedule subsystem is not running in this daemon');
+      const run = await ctx.services.scheduler.runNow(job);
+      const status = run.exitStatus !== null ? ` (exit ${run.exitStatus})` : '';
+      return reply.blocks(
+        [{ kind: 'text', text: `${job.name} ${run.outcome}${status}\n${(run.output ?? '').trimEnd()}`.trimEnd() }],
+        { job: job.name, outcome: run.outcome, exitStatus: run.exitStatus, output: run.output },
+        run.outcome === 'ok' ? 0 : 1,
       );
     },
   }),

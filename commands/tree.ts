@@ -3,7 +3,7 @@
 // completion, `?` help and the USAGE listings. It is pure: rights and
 // dynamic completions come in as functions.
 
-import { badInput, PlatformError } from '../core/errors.js';
+import { badInput, failure, PlatformError } from '../core/errors.js';
 import { type Args, type Command, type Group, type OptionSpec } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import type { Visibility } from '../users/rights.js';
@@ -142,6 +142,33 @@ export function nodeAt(root: TreeNode, words: readonly string[], visible: Visibi
   return node;
 }
 
+/**
+ * A prefix of a command line as the tree reads it: the command words
+ * resolved (abbreviations allowed, the tree's own errors otherwise), then any
+ * argument words as typed. `firewal st` is `firewall status`.
+ */
+export function resolvePrefix(root: TreeNode, words: readonly string[], visible: Visibility = everything): { node: TreeNode; words: string[] } {
+  const { node, consumed } = walk(root, words, visible);
+  if (consumed < words.length && !node.command) throw badInput('unknown-command', `unknown command "${[...node.path, words[consumed]!].join(' ')}"`);
+  return { node, words: [...node.path, ...words.slice(consumed)] };
+}
+
+/** Every command at or under a node. */
+export function commandsUnder(node: TreeNode): Command[] {
+  return [...(node.command ? [node.command] : []), ...node.children.flatMap(commandsUnder)];
+}
+
+const registered = new WeakMap<readonly Group[], TreeNode>();
+
+/** The daemon's whole tree, for a command that reads another command line (core/command.ts CommandIndex). */
+export function registeredTree(ctx: Context): TreeNode {
+  const groups = ctx.services.commands?.groups;
+  if (!groups) throw failure('no-command-tree', 'the command tree is not registered in this daemon');
+  let root = registered.get(groups);
+  if (!root) registered.set(groups, (root = buildTree(groups)));
+  return root;
+}
+
 /** Words within an edit distance of 2, or that start with what was typed, nearest first. */
 export function nearest(typed: string, words: readonly string[]): string[] {
   return words
@@ -170,24 +197,38 @@ function distance(a: string, b: string): number {
 // Parsing a whole command line.
 
 export type Parsed =
-  | { kind: 'command'; command: Command; args: Args; /** Canonical words with secrets redacted, for the audit log. */ audit: string }
+  | {
+      kind: 'command';
+      command: Command;
+      args: Args;
+      /** The line with its command words resolved (no abbreviation), arguments as typed. */
+      words: string[];
+      /** Canonical words with secrets redacted, for the audit log. */
+      audit: string;
+    }
   /** A group (or partial path) without a command: show its USAGE. */
   | { kind: 'group'; node: TreeNode };
 
 export function parse(root: TreeNode, words: readonly string[], visible: Visibility = everything): Parsed {
   if (words.length === 0) throw badInput('no-command', 'no command given; type "help" for the list');
+  // A command that exists but is not granted is refused, not "unknown", nor
+  // read as the arguments of a granted command above it (`firewall limits set`).
+  const refuseUngranted = (reached: number) => {
+    const full = safeWalk(root, words, everything);
+    if (full && full.consumed > reached && full.node.command && !visible(full.node.command) && !full.node.command.hidden) {
+      const only = full.node.command.adminOnly ? ': only an administrator may run it' : '';
+      throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"${only}`, 1);
+    }
+  };
   let found: Walk;
   try {
     found = walk(root, words, visible);
   } catch (error) {
-    // A command that exists but is not granted is refused, not "unknown".
-    const full = safeWalk(root, words, everything);
-    if (full?.node.command && !visible(full.node.command) && !full.node.command.hidden) {
-      throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"`, 1);
-    }
+    refuseUngranted(0);
     throw error;
   }
   const { node, consumed } = found;
+  if (consumed < words.length) refuseUngranted(consumed);
   if (!node.command || !visible(node.command)) {
     if (consumed < words.length) {
       const typed = words[consumed]!;
@@ -197,7 +238,7 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   }
   const command = node.command;
   const { args, auditWords } = parseArgs(command, words.slice(consumed));
-  return { kind: 'command', command, args, audit: [...node.path, ...auditWords].join(' ') };
+  return { kind: 'command', command, args, words: [...node.path, ...words.slice(consumed)], audit: [...node.path, ...auditWords].join(' ') };
 }
 
 function safeWalk(root: TreeNode, words: readonly string[], visible: Visibility): Walk | undefined {

@@ -12,6 +12,8 @@ import { askNewPassword, faillockDir, loginFailures } from '../ssh/accounts.js';
 import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from '../core/argtypes.js';
 import { userAddKey } from './keys.js';
+import { commandsUnder, registeredTree, resolvePrefix } from './tree.js';
+import { whyAdminOnly } from './admin-only.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
@@ -46,16 +48,33 @@ function initialPassword(): string {
   }
 }
 
-/** A grant must name a command path of the tree (arguments may follow). */
-function checkPrefix(ctx: Context, words: string[]): string {
-  const groups = ctx.services.commands?.groups;
-  if (!groups) throw failure('no-command-tree', 'the command tree is not registered in this daemon');
-  const [group, ...rest] = words;
-  const commands = groups.find((g) => g.word === group)?.commands;
-  if (!commands) throw badInput('unknown-command', `"${group}" is not a command group; see "help"`);
-  const fits = commands.some((c) => rest.every((word, i) => i + 1 >= c.words.length || c.words[i + 1] === word));
-  if (!fits) throw badInput('unknown-command', `"${words.join(' ')}" names no command`);
-  return words.join(' ');
+/**
+ * A grant names a command path of the tree (abbreviations allowed, as
+ * everywhere; arguments may follow) and is stored in canonical words. A
+ * prefix that holds only administrator-only commands is refused; one that
+ * holds some says which it leaves out.
+ */
+function grantable(ctx: Context, typed: string[]): { prefix: string; leftOut: string[] } {
+  const { node, words } = resolvePrefix(registeredTree(ctx), typed);
+  const commands = commandsUnder(node).filter((c) => !c.hidden);
+  const leftOut = commands.filter((c) => c.adminOnly).map((c) => c.words.join(' '));
+  if (leftOut.length === commands.length) {
+    const why = whyAdminOnly(commands[0]?.words ?? words);
+    throw badInput('administrator-only', `"${words.join(' ')}" is for administrators only, and no grant includes it${why ? `: ${why}` : ''}`);
+  }
+  return { prefix: words.join(' '), leftOut };
+}
+
+/** The stored grant a revoke names: as typed when held (a grant from before abbreviations resolved), else resolved through the tree. */
+function resolveStored(ctx: Context, name: string, typed: string[]): string {
+  const held = ctx.store.users.grants(name);
+  if (held.includes(typed.join(' '))) return typed.join(' ');
+  return resolvePrefix(registeredTree(ctx), typed).words.join(' ');
+}
+
+function rightsReply(ctx: Context, name: string) {
+  const held = ctx.store.users.grants(name);
+  return reply.tree({ [name]: { rights: held.join(', ') || null } }, { user: name, rights: held });
 }
 
 /** One user's line of the security policy, from what PAM holds where it can be read. */
@@ -82,7 +101,11 @@ const commands: Command[] = [
       // The account first: one that cannot be made leaves no user behind; a store that cannot record it removes the account again.
       await ctx.services.accounts?.add(name, initial);
       try {
-        ctx.store.users.add(name, new Date().toISOString());
+        // Jobs left by an earlier user of this name (a store from before jobs went with their owner) are not theirs.
+        ctx.store.tx(() => {
+          ctx.store.users.add(name, new Date().toISOString());
+          ctx.store.schedule.deleteOwnedBy(name);
+        });
       } catch (error) {
         await ctx.services.accounts?.remove(name).catch(() => undefined);
         throw error;
@@ -100,7 +123,7 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['user', 'del'],
-    summary: 'Delete a user and their rights',
+    summary: 'Delete a user, their rights and their scheduled jobs',
     json: messageShape,
     args: [{ name: 'name', type: userName }],
     confirm: (args) => `Delete user ${args.name}?`,
@@ -109,7 +132,11 @@ const commands: Command[] = [
       if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} is the appliance's administrator and cannot be deleted`);
       requireUser(ctx, name);
       await ctx.services.accounts?.remove(name);
-      ctx.store.users.remove(name);
+      // Their jobs go with them: a later user of the same name inherits nothing.
+      ctx.store.tx(() => {
+        ctx.store.users.remove(name);
+        ctx.store.schedule.deleteOwnedBy(name);
+      });
       revokeToken(ctx.paths, name);
       return reply.text(`deleted ${name}${ctx.services.accounts ? ' and their operating system account' : ''}`);
     },
@@ -157,11 +184,17 @@ const commands: Command[] = [
         const name = args.name;
         if (ADMINISTRATORS.has(name)) throw badInput('protected-user', `${name} holds every right`);
         requireUser(ctx, name);
-        const prefix = checkPrefix(ctx, args.prefix);
-        if (verb === 'grant') ctx.store.users.grant(name, prefix);
-        else if (!ctx.store.users.revoke(name, prefix)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
-        const held = ctx.store.users.grants(name);
-        return reply.tree({ [name]: { rights: held.join(', ') || null } }, { user: name, rights: held });
+        if (verb === 'revoke') {
+          // What was granted is taken back as stored; a typed abbreviation is resolved first.
+          const prefix = resolveStored(ctx, name, args.prefix);
+          if (!ctx.store.users.revoke(name, prefix)) throw badInput('not-granted', `${name} does not hold "${prefix}"`);
+          return rightsReply(ctx, name);
+        }
+        const { prefix, leftOut } = grantable(ctx, args.prefix);
+        ctx.store.users.grant(name, prefix);
+        const note = leftOut.length ? [{ kind: 'text' as const, text: `not included, administrators only: ${leftOut.join(', ')}` }] : [];
+        const granted = rightsReply(ctx, name);
+        return { ...granted, blocks: [...granted.blocks, ...note] };
       },
     }),
   ),

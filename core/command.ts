@@ -49,6 +49,14 @@ export interface Command {
   confirm?: string | ((args: Args) => string | undefined);
   /** Hidden from help and completion (e.g. internal cluster verbs). */
   hidden?: boolean;
+  /** Runs until the person stops it (Ctrl-C): never a scheduled job, which nobody would stop. */
+  endless?: boolean;
+  /**
+   * Only an administrator may run it, whatever the grants. Set by
+   * commands/admin-only.ts, the one table of such commands, never by a
+   * command's own file.
+   */
+  adminOnly?: boolean;
   /** What `--json` prints (core/json-shape.ts): one convention for every command, checked over the whole tree. */
   json?: Shape;
   run(ctx: Context, args: Args): Promise<Reply> | Reply;

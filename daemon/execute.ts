@@ -9,7 +9,7 @@ import { type Caller, type Context } from '../core/context.js';
 import { type Json, type Reply } from '../core/reply.js';
 import type { AuditOutcome } from '../store/audit.js';
 import type { Request, Response, SessionKind } from '../core/protocol.js';
-import { rightsOf } from '../users/rights.js';
+import { isAdministrator, rightsOf } from '../users/rights.js';
 import type { Runtime } from '../core/runtime.js';
 import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
@@ -70,28 +70,44 @@ function writeAudit(runtime: Runtime, caller: Caller, entry: { words: string; ou
   });
 }
 
-/** The SSH sessions open now: each console holds one connection for its whole life. */
-const openSessions = new Set<Channel>();
+/** The SSH sessions open now, by whose they are: each console holds one connection for its whole life. */
+const openSessions = new Map<Channel, string>();
 
 /** How a session shows in the audit log; a one-shot command is audited as itself. */
 const SESSION_WORDS: Record<SessionKind, string> = { login: 'ssh login', command: 'ssh command', sftp: 'sftp session' };
 
+/**
+ * The most sessions one user who is not an administrator may hold: half the
+ * node's limit, at least one. And the last free slot is always kept for an
+ * administrator, so no other user can keep them from logging in.
+ */
+export const perUserSessions = (limit: number) => Math.max(1, Math.floor(limit / 2));
+
+function sessionRefusal(caller: Caller, limit: number): string | undefined {
+  if (!caller.authenticated) return 'refused: the caller did not prove to be a console user of this node';
+  const open = openSessions.size;
+  if (open >= limit) return `refused: this node already has ${open} SSH sessions, its limit (see "system ssh_session_limit")`;
+  if (isAdministrator(caller.user)) return undefined;
+  if (open >= limit - 1) return `refused: the last of this node's ${limit} SSH sessions is kept for an administrator`;
+  const own = [...openSessions.values()].filter((user) => user === caller.user).length;
+  const cap = perUserSessions(limit);
+  if (own >= cap) return `refused: ${caller.user} already holds ${own} SSH sessions, the most one user may (half the node's limit of ${limit}); end one first`;
+  return undefined;
+}
+
 async function holdSession(runtime: Runtime, kind: SessionKind, caller: Caller, channel: Channel): Promise<void> {
   const audit = (outcome: AuditOutcome, message: string | null) => writeAudit(runtime, caller, { words: SESSION_WORDS[kind], outcome, exitStatus: outcome === 'ok' ? 0 : 1, message });
   const limit = sessionLimit(runtime);
-  const refusal = !caller.authenticated
-    ? 'refused: the caller did not prove to be a console user of this node'
-    : openSessions.size >= limit
-      ? `refused: this node already has ${openSessions.size} SSH sessions, its limit (see "system ssh_session_limit")`
-      : undefined;
+  const refusal = sessionRefusal(caller, limit);
   if (refusal) {
     audit('refused', refusal);
     return channel.send({ type: 'error', code: 'session-refused', message: refusal, hints: [], exitStatus: 1 });
   }
-  openSessions.add(channel);
+  openSessions.set(channel, caller.user);
   if (kind !== 'command') audit('ok', null);
   channel.send({ type: 'session', active: openSessions.size, limit });
-  await new Promise((resolve) => channel.signal.addEventListener('abort', resolve, { once: true }));
+  // A client gone before this point must not hold its slot for ever.
+  if (!channel.signal.aborted) await new Promise((resolve) => channel.signal.addEventListener('abort', resolve, { once: true }));
   openSessions.delete(channel);
 }
 

@@ -27,7 +27,8 @@ export interface RunnerDeps {
 
 /** How often due times are looked for: a job runs within this of its time. */
 export const TICK_MS = 15_000;
-const OUTPUT_KEPT = 4000;
+/** The end of a run's output kept in its log. */
+export const OUTPUT_KEPT = 4000;
 
 export class ScheduleRunner {
   private timer: NodeJS.Timeout | undefined;

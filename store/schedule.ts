@@ -71,6 +71,11 @@ export class Schedule {
     return this.c.tx(() => this.c.db.prepare('DELETE FROM schedule_jobs WHERE name = ?').run(name).changes > 0);
   }
 
+  /** A deleted user's jobs (and their logs) go with them. */
+  deleteOwnedBy(owner: string): number {
+    return this.c.tx(() => this.c.db.prepare('DELETE FROM schedule_jobs WHERE owner = ?').run(owner).changes);
+  }
+
   markDue(name: string, due: Date): void {
     this.c.tx(() => this.c.db.prepare('UPDATE schedule_jobs SET last_due = ? WHERE name = ?').run(due.toISOString(), name));
   }

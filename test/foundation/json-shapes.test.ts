@@ -102,6 +102,7 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['schedule', 'disable', 'walkjob'] },
   { words: ['schedule', 'enable', 'walkjob'] },
   { words: ['schedule', 'list'] },
+  { words: ['schedule', 'run', 'walkjob'] },
   { words: ['schedule', 'log', 'walkjob'] },
   { words: ['schedule', 'del', 'walkjob'] },
   { words: ['system', 'health_monitoring', 'threshold', 'load', '100'] },

@@ -147,9 +147,12 @@ describe('one-shot commands over ssh', () => {
     expect(info.stderr).toBe('');
     expect(info.status).toBe(0);
     expect(JSON.parse(info.stdout).hostname).toBe('ssh01');
-    const bad = ssh('system', 'setup', '--role', 'mainframe');
+    const bad = ssh('system', 'health_monitoring', 'threshold', 'mainframe', '5');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('"mainframe" is not one of');
+    const adminOnly = ssh('system', 'setup', '--role', 'webproxy');
+    expect(adminOnly.status).toBe(1);
+    expect(adminOnly.stderr).toContain('no right to run "system setup"');
     const unconfirmed = ssh('system', 'maintenance-mode', 'start');
     expect(unconfirmed.status).toBe(1);
   });
@@ -225,13 +228,13 @@ describe('session limit and banner', () => {
     expect(result.stderr).toContain('Authorised administrators only.');
   });
 
-  it('refuses the eleventh session with the default limit of 10', async () => {
-    const terms = Array.from({ length: 10 }, () => openTerminal('ssh', [...sshArgs('-tt'), `${ADMIN}@127.0.0.1`]));
+  it('refuses a sixth session of one user: with the default limit of 10, a user holds at most 5', async () => {
+    const terms = Array.from({ length: 5 }, () => openTerminal('ssh', [...sshArgs('-tt'), `${ADMIN}@127.0.0.1`]));
     try {
       for (const term of terms) await term.waitFor(`${ADMIN}@ssh01:~$`, { timeout: 30_000 });
-      const eleventh = ssh('health');
-      expect(eleventh.status).toBe(1);
-      expect(eleventh.stderr).toContain('already has 10 SSH sessions');
+      const sixth = ssh('health');
+      expect(sixth.status).toBe(1);
+      expect(sixth.stderr).toContain(`${ADMIN} already holds 5 SSH sessions`);
     } finally {
       for (const term of terms) term.kill();
     }
@@ -300,7 +303,7 @@ describe('the audit log', () => {
     seen('web cert add bundle.pem', 'ok');
     seen('sftp put ../escaped.pem', 'refused');
     seen('sftp symlink', 'refused');
-    seen('ssh command', 'refused'); // the eleventh session
+    seen('ssh command', 'refused'); // the sixth session
     const text = (await node.platform(['log', 'audit', '--since', '1h'])).stdout;
     expect(text).toMatch(new RegExp(`${ADMIN} +ssh 127\\.0\\.0\\.1 +sftp put media/bundle\\.pem +ok`));
   });

@@ -32,8 +32,8 @@ describe('users', () => {
   it('grants and revokes command prefixes that exist', async () => {
     expect((await node.platform(['user', 'grant', 'joebrown', 'app', 'start'])).stdout).toContain('rights: app start');
     expect((await node.platform(['user', 'grant', 'joebrown', 'web'])).stdout).toContain('rights: app start, web');
-    expect((await node.platform(['user', 'grant', 'joebrown', 'bogus'])).stderr).toContain('"bogus" is not a command group');
-    expect((await node.platform(['user', 'grant', 'joebrown', 'app', 'fly'])).stderr).toContain('"app fly" names no command');
+    expect((await node.platform(['user', 'grant', 'joebrown', 'bogus'])).stderr).toContain('unknown command "bogus"');
+    expect((await node.platform(['user', 'grant', 'joebrown', 'app', 'fly'])).stderr).toContain('unknown command "app fly"');
     expect((await node.platform(['user', 'revoke', 'joebrown', 'web'])).stdout).toContain('rights: app start');
     expect((await node.platform(['user', 'revoke', 'joebrown', 'web'])).stderr).toContain('does not hold "web"');
   });
