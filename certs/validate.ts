@@ -143,3 +143,17 @@ export function namesCovering(cert: X509Certificate, names: string[], addresses:
   for (const address of addresses) if (cert.checkIP(address)) covered.push(address);
   return covered;
 }
+
+/** The node's network names: its host name and, with a domain, its full name. */
+export function networkNames(node: { hostname: string; domain?: string }): string[] {
+  return [node.hostname, ...(node.domain ? [`${node.hostname}.${node.domain}`] : [])];
+}
+
+/**
+ * Why the certificate does not match the node's network name (it covers
+ * neither the host name nor the full name), or undefined when it does.
+ */
+export function networkNameMismatch(cert: X509Certificate, names: string[]): string | undefined {
+  if (namesCovering(cert, names, []).length > 0) return undefined;
+  return `the web certificate is for ${cert.subjectAltName ?? subjectName(cert)}, not for this node's network name ${names[names.length - 1]}`;
+}

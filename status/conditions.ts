@@ -28,6 +28,8 @@ export interface StatusFacts {
   /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
   applicationDown?: string[];
   certificate?: { notBefore: Date; notAfter: Date };
+  /** The node's network name, when the CA-signed web certificate does not cover it. */
+  webCertNameMismatch?: string;
   maintenance: boolean;
   /** Mount points below their free-space threshold, with the free percentage. */
   lowDisk: { mount: string; freePercent: number }[];
@@ -66,6 +68,7 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
     if (now >= notAfter) add('web-cert-expired', 'error', '', `WEB CERT EXPIRED AT: ${formatTime(notAfter, 0)}`);
     else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter, 0)}`);
   }
+  if (facts.webCertNameMismatch) add('web-cert-name-mismatch', 'warn', '', `WEB CERT DOES NOT MATCH NETWORK NAME: ${facts.webCertNameMismatch.toUpperCase()}`);
   if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
   for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {
