@@ -40,6 +40,9 @@ export const DETAIL_FIELDS: readonly DetailField[] = [
 /** At most this many extra names in the subjectAltName. */
 export const MAX_ALT_NAMES = 100;
 
+/** A value in a message: quoted, escaped, and cut short when long. */
+const quoted = (value: string) => JSON.stringify([...value].length > 60 ? `${[...value].slice(0, 60).join('')}...` : value);
+
 /**
  * One field's answer, checked: the value to keep (undefined when empty, for
  * an optional field), or a bad-input error saying what the field expects.
@@ -50,7 +53,7 @@ export function checkDetail(field: DetailField, answer: string): string | undefi
     if (field.key === 'commonName') throw badInput('no-common-name', 'the CN must not be empty');
     return undefined;
   }
-  const refuse = (why: string) => badInput(`bad-${field.key}`, `${field.label} ${JSON.stringify(value).slice(0, 80)} ${why}`);
+  const refuse = (why: string) => badInput(`bad-${field.key}`, `${field.label} ${quoted(value)} ${why}`);
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f-\x9f]/.test(value)) throw refuse('holds a control character');
   if ([...value].length > field.maxLength) throw refuse(`is longer than ${field.maxLength} characters`);
@@ -65,7 +68,7 @@ export function checkAltNames(answer: string): string[] {
   const names = answer.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length > MAX_ALT_NAMES) throw badInput('too-many-names', `SAN holds ${names.length} names; at most ${MAX_ALT_NAMES}`);
   const bad = names.find((n) => isIP(n) === 0 && !isHostname(n.replace(/^\*\./, '')));
-  if (bad !== undefined) throw badInput('bad-altNames', `SAN ${JSON.stringify(bad).slice(0, 80)} is neither a host name nor an IP address`);
+  if (bad !== undefined) throw badInput('bad-altNames', `SAN ${quoted(bad)} is neither a host name nor an IP address`);
   return names;
 }
 

@@ -12,6 +12,7 @@ import { connect } from 'node:tls';
 import { badInput, failure } from '../core/errors.js';
 import { type Context } from '../core/context.js';
 import { certificateRequest, newRsaKey, requestMatchesDetails, selfSigned } from '../certs/generate.js';
+import { checkDetails } from '../certs/details.js';
 import { type CertDetails } from '../store/settings.js';
 import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, networkNameMismatch, networkNames, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
 import type { Runtime } from '../core/runtime.js';
@@ -155,7 +156,7 @@ export class WebService {
   generateSelfSigned(): Promise<InstalledCertificate> {
     return this.oneAtATime(async () => {
       const key = await newRsaKey();
-      const certificate = await selfSigned(this.details(), key);
+      const certificate = await selfSigned(checkDetails(this.details()), key);
       return this.install(certificate, key);
     });
   }
@@ -181,7 +182,7 @@ export class WebService {
     return this.oneAtATime(async () => {
       const name = this.csrFileName();
       const key = await newRsaKey();
-      const csr = await certificateRequest(this.details(), key);
+      const csr = await certificateRequest(checkDetails(this.details()), key);
       mkdirSync(this.pendingDir, { recursive: true, mode: 0o700 });
       writeFileInside(this.pendingDir, 'privkey.pem', key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
       writeFileInside(this.pendingDir, 'request.csr', csr, 0o644);

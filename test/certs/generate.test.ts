@@ -51,7 +51,7 @@ describe('generation', () => {
   it('makes a CSR with an e-mail address and non-ASCII names that "openssl ca" signs (emailAddress as IA5String)', async () => {
     const withEmail = { ...details, organization: 'Société Exemple & Cie', email: 'pki@example.test' };
     writeFileSync(join(dir, 'email.csr'), await certificateRequest(withEmail, await newRsaKey()));
-    writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial.txt\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\nemailAddress = optional\n');
+    writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial.txt\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\norganizationName = optional\ncountryName = optional\nemailAddress = optional\n');
     writeFileSync(join(dir, 'index.txt'), '');
     writeFileSync(join(dir, 'serial.txt'), '1000\n');
     const openssl = (...args: string[]) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
