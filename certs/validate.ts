@@ -7,6 +7,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { badInput } from '../core/errors.js';
+import { formatTime } from '../core/time.js';
 
 export interface Bundle {
   certificates: X509Certificate[];
@@ -124,8 +125,8 @@ export function checkStrength(key: KeyObject): void {
 export function checkValidity(cert: X509Certificate, now = new Date()): void {
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
-  if (now < from) throw badInput('not-yet-valid', `the certificate is not valid before ${from.toISOString()}`);
-  if (now >= to) throw badInput('expired', `the certificate expired at ${to.toISOString()}`);
+  if (now < from) throw badInput('not-yet-valid', `the certificate is not valid before ${formatTime(from)}`);
+  if (now >= to) throw badInput('expired', `the certificate expired at ${formatTime(to)}`);
 }
 
 /** serverAuth must be among the extended key usages, when the extension is there. */

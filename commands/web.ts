@@ -13,6 +13,7 @@ import type { InstalledCertificate, WebService } from '../web/service.js';
 import { choice, hostPort, integer, text } from '../core/argtypes.js';
 import { json, type JsonOf } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
+import { formatTime } from '../core/time.js';
 import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
@@ -46,8 +47,8 @@ function installedTree(cert: InstalledCertificate | undefined): Json {
     subject: cert.subject,
     issuer: cert.issuer,
     'subject alt names': cert.altNames,
-    'valid from': cert.validFrom,
-    'valid to': cert.validTo,
+    'valid from': formatTime(cert.validFrom),
+    'valid to': formatTime(cert.validTo),
     'sha256 fingerprint': cert.fingerprint,
     key: cert.keyType,
     'self-signed': cert.selfSigned,
@@ -207,7 +208,7 @@ const webPrepnode = defineCommand({
     ];
     return reply.blocks(
       [
-        { kind: 'tree', value: { role: `webproxy${roleSet ? ' (set now)' : ''}`, address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': prepared.until } },
+        { kind: 'tree', value: { role: `webproxy${roleSet ? ' (set now)' : ''}`, address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': formatTime(prepared.until) } },
         ...warnings.map((text) => ({ kind: 'warning' as const, text: `WARNING: ${text}` })),
         { kind: 'text', text: next.join('\n') },
       ],
@@ -308,7 +309,7 @@ const commands: Command[] = [
       ctx.progress('checking the certificate');
       const { installed, warnings } = await webOf(ctx).add(ctx, args.file);
       return reply.blocks(
-        [...warnings.map((w) => ({ kind: 'warning' as const, text: `WARNING: ${w}` })), { kind: 'text', text: `installed and served: ${installed.subject}, valid to ${installed.validTo}` }],
+        [...warnings.map((w) => ({ kind: 'warning' as const, text: `WARNING: ${w}` })), { kind: 'text', text: `installed and served: ${installed.subject}, valid to ${formatTime(installed.validTo)}` }],
         { installed: installedJson(installed), warnings },
       );
     },

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatTime } from '../../status/format.js';
+import { formatTime } from '../../core/time.js';
 import { PLATFORM, freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 import { openTerminal, type Terminal } from '../support/pty.js';
 
@@ -144,7 +144,7 @@ describe('setting up a web certificate in the console (seed 003)', () => {
     await type('web cert add web01-29d.pem', 'installed and served');
     expect(handshake().served.fingerprint256).toBe(shortLived.fingerprint256);
 
-    const expiry = `WEB CERT EXPIRES AT: ${formatTime(new Date(shortLived.validTo), 0)}`;
+    const expiry = `WEB CERT EXPIRES AT: ${formatTime(shortLived.validTo)}`;
     await type('help', expiry);
     term.write('exit\r');
     expect(await term.exited).toBe(0);
