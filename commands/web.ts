@@ -238,8 +238,9 @@ function fromOptions(current: CertDetails, args: DetailArgs): CertDetails {
 async function detailsForm(ctx: Context, current: CertDetails): Promise<CertDetails> {
   const answer = async <T>(text: string, initial: string, check: (value: string) => T): Promise<T> => {
     for (;;) {
+      const value = await ctx.ask({ text, initial }); // fails when nobody can answer: that ends the form
       try {
-        return check(await ctx.ask({ text, initial }));
+        return check(value);
       } catch (error) {
         ctx.progress(`${(error as Error).message}; try again`);
       }

@@ -133,6 +133,12 @@ describe('serving certificates', () => {
     expect((await node.platform(['health'])).stdout).not.toContain('DOES NOT MATCH');
   });
 
+  it('asks for the details only where someone can answer: one-shot use without options is refused at once', async () => {
+    const result = await node.platform(['web', 'cert', 'details', 'edit']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('CN: nobody to ask; give the value as an argument');
+  });
+
   it('installs a file that carries its own key, RSA or EC', async () => {
     leafWithKey('own-ec', ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
     media('own-ec.pem', read('own-ec.key') + read('own-ec.pem') + read('inter.pem') + read('root.pem'));
