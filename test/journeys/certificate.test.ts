@@ -5,7 +5,8 @@
 // CSR is copied from the screen, a CA made here signs it with `openssl ca`,
 // the reply lands in media/ and `web cert add` puts it in service; `openssl
 // s_client` against the node's nginx must get it back. Then a certificate
-// with 29 days left makes the banner say when it expires.
+// with 29 days left (a second gen_csr asks before replacing the pending key)
+// makes the banner say when it expires.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -140,7 +141,15 @@ describe('setting up a web certificate in the console (seed 003)', () => {
   it('shows "WEB CERT EXPIRES AT" on the banner once the certificate has 29 days left', async () => {
     expect(term.screen()).not.toContain('WEB CERT EXPIRES AT');
     await type('web cert gen_csr', '-----END CERTIFICATE REQUEST-----');
-    const shortLived = signWithCa(csrFromScreen(), 'web01-29d', ['-days', '29']);
+    const pending = csrFromScreen();
+    // A second gen_csr would replace the pending key: the console asks, and no keeps it.
+    await type('web cert gen_csr', 'A certificate request is already pending');
+    const mark = term.screen().length;
+    term.write('n\r');
+    await term.waitFor('the pending certificate request is kept', { from: mark });
+    await type('web cert print_csr', '-----END CERTIFICATE REQUEST-----');
+    expect(csrFromScreen()).toBe(pending);
+    const shortLived = signWithCa(pending, 'web01-29d', ['-days', '29']);
     await type('web cert add web01-29d.pem', 'installed and served');
     expect(handshake().served.fingerprint256).toBe(shortLived.fingerprint256);
 
