@@ -11,18 +11,8 @@ import { promisify } from 'node:util';
 
 const generateKeyPair = promisify(generateKeyPairCallback);
 
-/** The subject details kept in the config system (`web cert details`): a setting of the store, which declares their shape. */
 import type { CertDetails } from '../store/settings.js';
-
-export const DETAIL_FIELDS: readonly { key: keyof Omit<CertDetails, 'altNames'>; label: string; attribute: string }[] = [
-  { key: 'commonName', label: 'CN', attribute: 'commonName' },
-  { key: 'organization', label: 'O', attribute: 'organizationName' },
-  { key: 'organizationalUnit', label: 'OU', attribute: 'organizationalUnitName' },
-  { key: 'locality', label: 'L', attribute: 'localityName' },
-  { key: 'state', label: 'ST', attribute: 'stateOrProvinceName' },
-  { key: 'country', label: 'C', attribute: 'countryName' },
-  { key: 'email', label: 'email', attribute: 'emailAddress' },
-];
+import { DETAIL_FIELDS, type AttributeString } from './details.js';
 
 export const SELF_SIGNED_DAYS = 730;
 
@@ -53,9 +43,13 @@ function forgePublicKey(f: Forge, key: KeyObject) {
   return f.pki.publicKeyFromPem(createPublicKey(key).export({ type: 'spki', format: 'pem' }) as string);
 }
 
-function subjectOf(details: CertDetails) {
-  return DETAIL_FIELDS.filter((f) => details[f.key]).map((f) => ({ name: f.attribute, value: details[f.key] as string }));
+function subjectOf(f: Forge, details: CertDetails) {
+  const tags: Record<AttributeString, number> = { printable: f.asn1.Type.PRINTABLESTRING, ia5: f.asn1.Type.IA5STRING, utf8: f.asn1.Type.UTF8 };
+  return DETAIL_FIELDS.filter((d) => details[d.key]).map((d) => ({ name: d.attribute, value: details[d.key] as string, valueTagClass: tags[d.string] }));
 }
+
+/** PEM as files and terminals want it: forge ends its lines with CR LF, openssl and nginx expect LF. */
+const withLf = (pem: string) => pem.replace(/\r\n/g, '\n');
 
 function altNamesOf(details: CertDetails) {
   const names = [...new Set([details.commonName, ...details.altNames].filter(Boolean))];
@@ -70,8 +64,8 @@ export async function selfSigned(details: CertDetails, key: KeyObject, days = SE
   cert.serialNumber = '01' + randomBytes(15).toString('hex');
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
-  cert.setSubject(subjectOf(details));
-  cert.setIssuer(subjectOf(details));
+  cert.setSubject(subjectOf(f, details));
+  cert.setIssuer(subjectOf(f, details));
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
@@ -80,16 +74,32 @@ export async function selfSigned(details: CertDetails, key: KeyObject, days = SE
   ]);
   const signer = nativeSigner(key);
   cert.sign(signer.key, signer.md);
-  return f.pki.certificateToPem(cert);
+  return withLf(f.pki.certificateToPem(cert));
 }
 
 export async function certificateRequest(details: CertDetails, key: KeyObject): Promise<string> {
   const f = await forge();
   const csr = f.pki.createCertificationRequest();
   csr.publicKey = forgePublicKey(f, key);
-  csr.setSubject(subjectOf(details));
+  csr.setSubject(subjectOf(f, details));
   csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: altNamesOf(details) }] }]);
   const signer = nativeSigner(key);
   csr.sign(signer.key, signer.md);
-  return f.pki.certificationRequestToPem(csr);
+  return withLf(f.pki.certificationRequestToPem(csr));
+}
+
+/**
+ * Whether a CSR asks for what the details say now (subject and names): a
+ * CSR made before `web cert details edit` asks for the old ones.
+ */
+export async function requestMatchesDetails(csrPem: string, details: CertDetails): Promise<boolean> {
+  const f = await forge();
+  const csr = f.pki.certificationRequestFromPem(csrPem);
+  const text = (a: { value?: unknown; valueTagClass?: number }) => (a.valueTagClass === f.asn1.Type.UTF8 ? f.util.decodeUtf8(String(a.value)) : String(a.value));
+  const asked = csr.subject.attributes.map((a) => `${a.type}=${text(a)}`);
+  const wanted = subjectOf(f, details).map((a) => `${f.pki.oids[a.name]}=${a.value}`);
+  const extensions = (csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name: string; altNames?: { ip?: string; value?: string }[] }[] } | null)?.extensions ?? [];
+  const askedNames = (extensions.find((e) => e.name === 'subjectAltName')?.altNames ?? []).map((n) => n.ip ?? n.value);
+  const wantedNames = altNamesOf(details).map((n) => ('ip' in n ? n.ip : n.value));
+  return JSON.stringify(asked) === JSON.stringify(wanted) && JSON.stringify(askedNames) === JSON.stringify(wantedNames);
 }

@@ -7,6 +7,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { badInput } from '../core/errors.js';
+import { formatTime } from '../core/time.js';
 
 export interface Bundle {
   certificates: X509Certificate[];
@@ -124,8 +125,8 @@ export function checkStrength(key: KeyObject): void {
 export function checkValidity(cert: X509Certificate, now = new Date()): void {
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
-  if (now < from) throw badInput('not-yet-valid', `the certificate is not valid before ${from.toISOString()}`);
-  if (now >= to) throw badInput('expired', `the certificate expired at ${to.toISOString()}`);
+  if (now < from) throw badInput('not-yet-valid', `the certificate is not valid before ${formatTime(from)}`);
+  if (now >= to) throw badInput('expired', `the certificate expired at ${formatTime(to)}`);
 }
 
 /** serverAuth must be among the extended key usages, when the extension is there. */
@@ -142,4 +143,18 @@ export function namesCovering(cert: X509Certificate, names: string[], addresses:
   for (const name of names) if (cert.checkHost(name)) covered.push(name);
   for (const address of addresses) if (cert.checkIP(address)) covered.push(address);
   return covered;
+}
+
+/** The node's network names: its host name and, with a domain, its full name. */
+export function networkNames(node: { hostname: string; domain?: string }): string[] {
+  return [node.hostname, ...(node.domain ? [`${node.hostname}.${node.domain}`] : [])];
+}
+
+/**
+ * Why the certificate does not match the node's network name (it covers
+ * neither the host name nor the full name), or undefined when it does.
+ */
+export function networkNameMismatch(cert: X509Certificate, names: string[]): string | undefined {
+  if (namesCovering(cert, names, []).length > 0) return undefined;
+  return `the web certificate is for ${cert.subjectAltName ?? subjectName(cert)}, not for this node's network name ${names[names.length - 1]}`;
 }

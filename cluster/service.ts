@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
 import { badInput, failure } from '../core/errors.js';
+import { formatTime } from '../core/time.js';
 import { flowsBetween, localPort, outsiderPorts, type NodeEnd } from '../catalog/derive.js';
 import { ROLE_NAMES, effectiveRoles, type RoleName } from '../catalog/roles.js';
 import type { Runtime } from '../core/runtime.js';
@@ -158,7 +159,7 @@ export class ClusterService {
       const joinable = this.joinable();
       if (joinable) return joinable;
       const expired = this.store.settings.get('cluster.joinable');
-      throw new AgentError(403, expired ? `its join code expired at ${expired.until}: run "cluster prepnode" on it again` : 'this node is not joinable: run "cluster prepnode" on it first');
+      throw new AgentError(403, expired ? `its join code expired at ${formatTime(expired.until)}: run "cluster prepnode" on it again` : 'this node is not joinable: run "cluster prepnode" on it first');
     };
     return {
       'join/hello': async () => {

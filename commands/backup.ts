@@ -13,6 +13,7 @@ import { readCertificateDates } from '../status/facts.js';
 import { hostname, integer, name, secret } from '../core/argtypes.js';
 import { PLATFORM_VERSION } from './version.js';
 import { json, messageShape } from '../core/json-shape.js';
+import { formatTime } from '../core/time.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
@@ -170,7 +171,7 @@ const commands: Command[] = [
       const found = await guarded(() => listAt(envOf(ctx), at));
       return reply.table(
         ['backup', 'node', 'date', 'size', 'verified'],
-        found.map((b) => [b.archive, b.node, b.time, formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
+        found.map((b) => [b.archive, b.node, formatTime(b.time), formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
         { backups: found.map(asJson) },
       );
     },
@@ -210,7 +211,7 @@ const commands: Command[] = [
       const key = nodeKey(ctx);
       const manifest = await guarded(() => verifyBackup(envOf(ctx), args.location, key, { archive: args.backup, from: args.from }));
       return reply.tree(
-        { verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: manifest.createdAt, product: manifest.productVersion, schema: manifest.schemaVersion },
+        { verified: manifest.archive, node: manifest.node, roles: manifest.roles.join(','), created: formatTime(manifest.createdAt), product: manifest.productVersion, schema: manifest.schemaVersion },
         { archive: manifest.archive, node: manifest.node, roles: manifest.roles, created: manifest.createdAt, productVersion: manifest.productVersion, schemaVersion: manifest.schemaVersion },
       );
     },
@@ -250,7 +251,7 @@ const commands: Command[] = [
       if (imported) writeKey(ctx.paths, restoreKey, true);
       const dates = readCertificateDates(ctx.paths.webCertificate);
       return reply.tree(
-        { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, 'web certificate valid to': dates?.notAfter.toISOString() ?? 'none' },
+        { restored: manifest.archive, node: manifest.node, created: formatTime(manifest.createdAt), 'web certificate valid to': dates ? formatTime(dates.notAfter) : 'none' },
         { restored: manifest.archive, node: manifest.node, created: manifest.createdAt, webCertificateValidTo: dates?.notAfter.toISOString() ?? null },
       );
     },

@@ -6,6 +6,7 @@ import type { InventoryNode } from '../store/inventory.js';
 import { choice, integer, ipAddress, text } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';
+import { formatTime } from '../core/time.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Block } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
@@ -72,7 +73,7 @@ const commands: Command[] = [
       const prepared = await clusterOf(ctx).prepnode();
       return reply.blocks(
         [
-          { kind: 'tree', value: { address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': prepared.until } },
+          { kind: 'tree', value: { address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': formatTime(prepared.until) } },
           { kind: 'text', text: `On the primary: cluster add ${prepared.address} ${prepared.code}` },
         ],
         prepared,
@@ -114,7 +115,7 @@ const commands: Command[] = [
       const nodes = clusterOf(ctx).inventory();
       return reply.table(
         ['hostname', 'address', 'roles', 'data centre', 'primary', 'last seen'],
-        nodes.map((n) => [n.hostname, n.address, n.roles.join(','), n.dataCentre, n.primary ? 'yes' : '', n.lastSeen ?? '']),
+        nodes.map((n) => [n.hostname, n.address, n.roles.join(','), n.dataCentre, n.primary ? 'yes' : '', n.lastSeen ? formatTime(n.lastSeen) : '']),
         nodes.map(memberJson),
       );
     },

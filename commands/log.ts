@@ -9,6 +9,7 @@ import { LogNameError, logFiles, readLogTail, resolveLog, VIEW_MAX_BYTES, type L
 import { backupLocations } from '../net/locations.js';
 import { integer, text } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
+import { formatTime } from '../core/time.js';
 import { badInput, failure, PlatformError } from '../core/errors.js';
 import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Group } from '../core/command.js';
@@ -46,7 +47,7 @@ const audit = defineCommand({
     const entries = ctx.store.audit.recent({ since: args.since, limit: args.limit });
     return reply.table(
       ['time', 'user', 'from', 'command', 'result'],
-      entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
+      entries.map((e) => [formatTime(e.at), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
       entries.map((e) => ({ id: e.id, at: e.at, user: e.user, origin: e.origin, address: e.address ?? null, words: e.words, outcome: e.outcome, exitStatus: e.exit_status, message: e.message ?? null })),
     );
   },
@@ -91,7 +92,7 @@ const list = defineCommand({
       const stat = f.path ? statSync(f.path, { throwIfNoEntry: false }) : undefined;
       return { file: f.name, bytes: stat ? stat.size : null, modified: stat ? stat.mtime.toISOString() : null };
     });
-    const rows = files.map((f) => [f.file, f.bytes === null ? '-' : String(f.bytes), f.modified ? f.modified.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : f.file === 'audit/audit.log' ? 'in the store' : '-']);
+    const rows = files.map((f) => [f.file, f.bytes === null ? '-' : String(f.bytes), f.modified ? formatTime(f.modified) : f.file === 'audit/audit.log' ? 'in the store' : '-']);
     return reply.table(['file', 'bytes', 'modified'], rows, files);
   },
 });

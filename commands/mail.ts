@@ -3,7 +3,7 @@
 // are unread. Messages are numbered from 1, oldest first.
 
 import type { MailMessage } from '../store/events.js';
-import { formatTime } from '../status/format.js';
+import { formatTime } from '../core/time.js';
 import { json } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
@@ -34,7 +34,7 @@ function nth(ctx: Context, n: number): MailMessage {
   return message;
 }
 
-const when = (iso: string) => formatTime(new Date(iso), 0);
+const when = (iso: string) => formatTime(iso);
 
 const commands: Command[] = [
   defineCommand({

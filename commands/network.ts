@@ -42,6 +42,12 @@ async function change(ctx: Context, mutate: (node: NodeSettings) => void): Promi
   return { node, warnings: warnings.map((text) => ({ kind: 'warning' as const, text })) };
 }
 
+/** The seed: the web certificate must match the node's network name; a new name leaves it behind. */
+const certificateWarnings = (ctx: Context): Block[] => {
+  const warning = ctx.services.web?.networkNameWarning();
+  return warning ? [{ kind: 'warning', text: `WARNING: ${warning}` }] : [];
+};
+
 const listShape = (word: 'dns' | 'ntp') => json.object({ [word]: json.array(json.string()) });
 
 /** `network dns`, `network dns add <x>`, `network dns del <x>` for a list setting. */
@@ -109,7 +115,7 @@ const commands: Command[] = [
     args: [{ name: 'name', type: hostname(), optional: true }],
     async run(ctx, { name }) {
       const { node, warnings } = name ? await change(ctx, (n) => (n.hostname = name)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
-      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(name ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { hostname: node.hostname });
+      return reply.blocks([{ kind: 'tree', value: { hostname: node.hostname } }, ...(name ? [{ kind: 'text' as const, text: whereKept(ctx) }, ...certificateWarnings(ctx)] : []), ...warnings], { hostname: node.hostname });
     },
   }),
   defineCommand({
@@ -119,7 +125,7 @@ const commands: Command[] = [
     args: [{ name: 'domain', type: hostname('<domain>'), optional: true }],
     async run(ctx, { domain }) {
       const { node, warnings } = domain ? await change(ctx, (n) => (n.domain = domain)) : { node: nodeOrDefault(ctx.store, osHostname()), warnings: [] };
-      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(domain ? [{ kind: 'text' as const, text: whereKept(ctx) }] : []), ...warnings], { domain: node.domain ?? null });
+      return reply.blocks([{ kind: 'tree', value: { domain: node.domain ?? null } }, ...(domain ? [{ kind: 'text' as const, text: whereKept(ctx) }, ...certificateWarnings(ctx)] : []), ...warnings], { domain: node.domain ?? null });
     },
   }),
   ...listSetting('dns', 'dns', ipAddress('<dns-server>'), 'DNS resolvers'),

@@ -7,6 +7,7 @@ import type { Job, JobRun, Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
 import { name, text } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
+import { formatTime } from '../core/time.js';
 import { badInput, failure, PlatformError } from '../core/errors.js';
 import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
@@ -119,7 +120,7 @@ const commands: Command[] = [
       const timing = parseTiming(args.when);
       const now = new Date();
       ctx.store.schedule.setTiming(job.name, timing, now);
-      return reply.tree({ job: job.name, runs: describeTiming(timing), next: nextDue(timing, now)?.toISOString() ?? 'never' }, jobJson({ ...job, timing }, now));
+      return reply.tree({ job: job.name, runs: describeTiming(timing), next: formatTime(nextDue(timing, now) ?? 'never') }, jobJson({ ...job, timing }, now));
     },
   }),
   ...(['enable', 'disable'] as const).map(
@@ -156,7 +157,7 @@ const commands: Command[] = [
       const jobs = jobsOf(ctx);
       return reply.table(
         ['job', 'command', 'owner', 'runs', 'enabled', 'next run'],
-        jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? (nextDue(j.timing, now)?.toISOString() ?? 'never') : '-']),
+        jobs.map((j) => [j.name, j.words.join(' '), j.owner, describeTiming(j.timing), j.enabled ? 'yes' : 'no', j.enabled ? formatTime(nextDue(j.timing, now) ?? 'never') : '-']),
         jobs.map((j) => jobJson(j, now)),
       );
     },
@@ -171,7 +172,7 @@ const commands: Command[] = [
       const runs = ctx.store.schedule.runs(job.name);
       if (!runs.length) return reply.text(`${job.name} has not run yet`, { job: job.name, runs: [] });
       return reply.blocks(
-        runs.map((r) => ({ kind: 'text' as const, text: `${r.startedAt} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),
+        runs.map((r) => ({ kind: 'text' as const, text: `${formatTime(r.startedAt)} ${r.outcome}${r.exitStatus !== null ? ` (exit ${r.exitStatus})` : ''}\n${(r.output ?? '').trimEnd()}` })),
         { job: job.name, runs: runs.map((r) => ({ started: r.startedAt, due: r.due, outcome: r.outcome, exitStatus: r.exitStatus, output: r.output })) },
       );
     },

@@ -19,6 +19,7 @@ import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { json, messageShape } from '../core/json-shape.js';
+import { formatTime } from '../core/time.js';
 
 /** The reference's rule: a letter, then letters, digits, ".", "_" and "-". */
 const userName: ArgType<string> = {
@@ -82,8 +83,8 @@ function securityPolicy(ctx: Context, name: string, mustChange: boolean): { [key
   const failures = loginFailures(faillockDir(ctx.paths), name);
   const last = failures.recent.at(-1);
   return {
-    account_locked: failures.lockedUntil ? `Yes, until ${failures.lockedUntil.toISOString()}` : 'No',
-    failed_logins: last ? `${failures.recent.length} (last from ${last.from} at ${last.at.toISOString()})` : 0,
+    account_locked: failures.lockedUntil ? `Yes, until ${formatTime(failures.lockedUntil)}` : 'No',
+    failed_logins: last ? `${failures.recent.length} (last from ${last.from} at ${formatTime(last.at)})` : 0,
     must_change_password: mustChange ? 'Yes' : 'No',
   };
 }

@@ -2,7 +2,7 @@
 // weights of the application backends, its web services (portals) and
 // preparing a node to join a cluster as a web proxy.
 
-import { DETAIL_FIELDS } from '../certs/generate.js';
+import { DETAIL_FIELDS, checkAltNames, checkDetail, checkDetails } from '../certs/details.js';
 import { TLS_MINIMUMS, type CertDetails } from '../store/settings.js';
 import { backends, zeroIsBackup, type Backend } from '../web/nginx.js';
 import { PORTAL_NAMES, type PortalState } from '../web/portals.js';
@@ -13,11 +13,11 @@ import type { InstalledCertificate, WebService } from '../web/service.js';
 import { choice, hostPort, integer, text } from '../core/argtypes.js';
 import { json, type JsonOf } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
+import { formatTime } from '../core/time.js';
 import { reply, type Json } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { readdirSync } from 'node:fs';
-import { safeName } from '../os/names.js';
 
 function webOf(ctx: Context): WebService {
   if (!ctx.services.web) throw failure('no-web', 'the web subsystem is not running in this daemon');
@@ -47,8 +47,8 @@ function installedTree(cert: InstalledCertificate | undefined): Json {
     subject: cert.subject,
     issuer: cert.issuer,
     'subject alt names': cert.altNames,
-    'valid from': cert.validFrom,
-    'valid to': cert.validTo,
+    'valid from': formatTime(cert.validFrom),
+    'valid to': formatTime(cert.validTo),
     'sha256 fingerprint': cert.fingerprint,
     key: cert.keyType,
     'self-signed': cert.selfSigned,
@@ -208,7 +208,7 @@ const webPrepnode = defineCommand({
     ];
     return reply.blocks(
       [
-        { kind: 'tree', value: { role: `webproxy${roleSet ? ' (set now)' : ''}`, address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': prepared.until } },
+        { kind: 'tree', value: { role: `webproxy${roleSet ? ' (set now)' : ''}`, address: prepared.address, 'join code': prepared.code, 'certificate fingerprint': prepared.fingerprint, 'joinable until': formatTime(prepared.until) } },
         ...warnings.map((text) => ({ kind: 'warning' as const, text: `WARNING: ${text}` })),
         { kind: 'text', text: next.join('\n') },
       ],
@@ -216,6 +216,41 @@ const webPrepnode = defineCommand({
     );
   },
 });
+
+const REPLACE_PENDING = "A certificate request is already pending. A new one replaces its private key: the CA's reply to the old request could no longer be installed. Make a new one?";
+const STALE_CSR = 'the pending CSR no longer matches the certificate details (they were edited after it was made): make a new one with "web cert gen_csr"';
+
+type DetailArgs = { [key in (typeof detailOptions)[number]['name']]?: string };
+
+/** One-shot use: the options given, over the details kept; all checked before anything is saved. */
+function fromOptions(current: CertDetails, args: DetailArgs): CertDetails {
+  const merged: CertDetails = { ...current };
+  for (const field of DETAIL_FIELDS) if (args[field.key] !== undefined) Object.assign(merged, { [field.key]: args[field.key] });
+  if (args.altNames !== undefined) merged.altNames = args.altNames.split(',');
+  return checkDetails(merged);
+}
+
+/**
+ * The console's form: each field asked in turn, its current value offered,
+ * and checked as it is answered; a bad answer says why and asks that field
+ * again (what was answered before is kept).
+ */
+async function detailsForm(ctx: Context, current: CertDetails): Promise<CertDetails> {
+  const answer = async <T>(text: string, initial: string, check: (value: string) => T): Promise<T> => {
+    for (;;) {
+      const value = await ctx.ask({ text, initial }); // fails when nobody can answer: that ends the form
+      try {
+        return check(value);
+      } catch (error) {
+        ctx.progress(`${(error as Error).message}; try again`);
+      }
+    }
+  };
+  const details: CertDetails = { ...current };
+  for (const field of DETAIL_FIELDS) Object.assign(details, { [field.key]: await answer(field.label, current[field.key] ?? '', (value) => checkDetail(field, value)) });
+  details.altNames = await answer('SAN (comma-separated)', current.altNames.join(','), checkAltNames);
+  return details;
+}
 
 const commands: Command[] = [
   defineCommand({
@@ -234,20 +269,11 @@ const commands: Command[] = [
     options: detailOptions,
     async run(ctx, args) {
       const web = webOf(ctx);
-      const details = { ...web.details() };
       const given = detailOptions.some((o) => args[o.name] !== undefined);
-      for (const field of DETAIL_FIELDS) {
-        const value = given ? args[field.key] : await ctx.ask({ text: field.label, initial: details[field.key] ?? '' });
-        if (value !== undefined) (details as unknown as Record<string, string | undefined>)[field.key] = value || undefined;
-      }
-      const alt = given ? args.altNames : await ctx.ask({ text: 'SAN (comma-separated)', initial: details.altNames.join(',') });
-      if (alt !== undefined) details.altNames = alt.split(',').map((s) => s.trim()).filter(Boolean);
-      if (!details.commonName) throw badInput('no-common-name', 'the CN must not be empty');
-      // The CN names the CSR's file in media: it must be a plain name.
-      safeName(`${details.commonName}.csr`, 'CN');
-      if (details.country && !/^[A-Z]{2}$/.test(details.country)) throw badInput('bad-country', `C must be a two-letter country code, not "${details.country}"`);
+      const details = given ? fromOptions(web.details(), args) : await detailsForm(ctx, web.details());
       web.saveDetails(details);
-      return reply.tree(detailsTree(details), detailsJson(details));
+      const warnings = (await web.pendingMatchesDetails()) === false ? [STALE_CSR] : [];
+      return reply.blocks([{ kind: 'tree', value: detailsTree(details) }, ...warnings.map((text) => ({ kind: 'warning' as const, text: `WARNING: ${text}` }))], detailsJson(details));
     },
   }),
   defineCommand({
@@ -255,18 +281,24 @@ const commands: Command[] = [
     summary: 'Make a new private key and a CSR from the details; the CSR is written to the media folder',
     json: json.object({ file: json.string(), csr: json.string() }),
     async run(ctx) {
+      const web = webOf(ctx);
+      web.csrFileName(); // a CN that cannot name the file is refused before anything is asked
+      if (web.pendingRequestExists() && !(await ctx.confirm(REPLACE_PENDING))) {
+        throw failure('not-confirmed', 'the pending certificate request is kept ("web cert print_csr" prints it); confirm, or give --yes, to replace it');
+      }
       ctx.progress('generating an RSA key and a certificate request');
-      const { file, csr } = await webOf(ctx).generateCsr();
+      const { file, csr } = await web.generateCsr();
       return reply.blocks([{ kind: 'text', text: `CSR written to ${file}\nSend it to your CA, upload its reply with scp to media/ and run "web cert add <filename>".\n\n${csr.trimEnd()}` }], { file, csr });
     },
   }),
   defineCommand({
     words: ['web', 'cert', 'print_csr'],
     summary: 'Print the pending CSR (and write it to the media folder)',
-    json: json.object({ file: json.string(), csr: json.string() }),
-    run(ctx) {
-      const { file, csr } = webOf(ctx).pendingCsr();
-      return reply.blocks([{ kind: 'text', text: csr.trimEnd() }], { file, csr });
+    json: json.object({ file: json.string(), csr: json.string(), warnings: json.array(json.string()) }),
+    async run(ctx) {
+      const { file, csr, matchesDetails } = await webOf(ctx).pendingCsr();
+      const warnings = matchesDetails ? [] : [STALE_CSR];
+      return reply.blocks([...warnings.map((text) => ({ kind: 'warning' as const, text: `WARNING: ${text}` })), { kind: 'text', text: csr.trimEnd() }], { file, csr, warnings });
     },
   }),
   defineCommand({
@@ -278,7 +310,7 @@ const commands: Command[] = [
       ctx.progress('checking the certificate');
       const { installed, warnings } = await webOf(ctx).add(ctx, args.file);
       return reply.blocks(
-        [...warnings.map((w) => ({ kind: 'warning' as const, text: `WARNING: ${w}` })), { kind: 'text', text: `installed and served: ${installed.subject}, valid to ${installed.validTo}` }],
+        [...warnings.map((w) => ({ kind: 'warning' as const, text: `WARNING: ${w}` })), { kind: 'text', text: `installed and served: ${installed.subject}, valid to ${formatTime(installed.validTo)}` }],
         { installed: installedJson(installed), warnings },
       );
     },

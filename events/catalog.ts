@@ -14,6 +14,7 @@ export interface EventKind {
 export const EVENT_KINDS = {
   'web-cert-expiring': { level: 'warn', condition: true, summary: 'the web certificate expires within 30 days' },
   'web-cert-expired': { level: 'error', condition: true, summary: 'the web certificate has expired' },
+  'web-cert-name-mismatch': { level: 'warn', condition: true, summary: "the CA-signed web certificate does not cover the node's network name" },
   'disk-low': { level: 'warn', condition: true, summary: 'a file system is below its free-space threshold' },
   'load-high': { level: 'warn', condition: true, summary: 'the load average is above the number of cores' },
   'memory-low': { level: 'warn', condition: true, summary: 'available memory is below its threshold' },

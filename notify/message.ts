@@ -3,6 +3,7 @@
 // summary of many. Pure, so the mail and the trap say the same thing.
 
 import type { EventLevel, OutboxGroup } from '../store/events.js';
+import { formatTime } from '../core/time.js';
 
 export interface Notification {
   node: string;
@@ -22,7 +23,7 @@ export function summaryOf(node: string, groups: OutboxGroup[], why: string): Not
   const parts = groups.map((g) => `${g.name} (${g.level}) x${g.count}`);
   const first = groups.map((g) => g.first).sort()[0] ?? '';
   const last = groups.map((g) => g.last).sort().at(-1) ?? '';
-  return { node, level, event: 'notify-summary', at: last, text: `${count} more event${count === 1 ? '' : 's'} ${why}, from ${first} to ${last}: ${parts.join(', ')}`.slice(0, 1000) };
+  return { node, level, event: 'notify-summary', at: last, text: `${count} more event${count === 1 ? '' : 's'} ${why}, from ${formatTime(first)} to ${formatTime(last)}: ${parts.join(', ')}`.slice(0, 1000) };
 }
 
 export function mailSubject(n: Notification): string {
@@ -30,5 +31,5 @@ export function mailSubject(n: Notification): string {
 }
 
 export function mailBody(n: Notification): string {
-  return [`node:  ${n.node}`, `level: ${n.level}`, `event: ${n.event}`, `time:  ${n.at}`, '', n.text, ''].join('\n');
+  return [`node:  ${n.node}`, `level: ${n.level}`, `event: ${n.event}`, `time:  ${formatTime(n.at)}`, '', n.text, ''].join('\n');
 }

@@ -5,7 +5,8 @@
 import { expiryWarningStart } from '../certs/expiry.js';
 import type { BannerLine } from '../core/protocol.js';
 import { conditionsOf, type StatusFacts } from './conditions.js';
-import { formatOffset, formatSize, formatTime, formatUptime } from './format.js';
+import { formatSize, formatUptime } from './format.js';
+import { formatTime } from '../core/time.js';
 
 /** Warn from 30 days before expiry, as the seed says (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
@@ -18,7 +19,7 @@ export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   if (facts.daemonUnreachable) warn('PLATFORMD NOT RUNNING: ONLY LOCAL COMMANDS ARE AVAILABLE');
   const loadKey = facts.load > facts.cpus ? 'LOAD' : 'load';
   plain(`host: ${facts.hostname}, role: ${facts.roles.join(',') || 'not set'}, ${loadKey}: ${facts.load.toFixed(2)}`);
-  plain(`date: ${formatTime(now, facts.utcOffsetMinutes)} ${formatOffset(facts.utcOffsetMinutes)}, up: ${formatUptime(facts.uptime)}`);
+  plain(`date: ${formatTime(now)}, up: ${formatUptime(facts.uptime)}`);
   plain(`network: ${facts.address}, ntp: ${facts.ntp.join(',') || 'not set'}`);
   if (facts.healthMonitored && facts.healthProblems?.length) warn(`HEALTH: ${facts.healthProblems.join(', ').toUpperCase()}`);
   else plain(`HEALTH: ${facts.healthMonitored ? 'MONITORED' : 'NOT MONITORED'}`);

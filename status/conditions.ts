@@ -6,7 +6,7 @@
 import { expiryWarningStart } from '../certs/expiry.js';
 import type { EventName } from '../events/catalog.js';
 import type { EventLevel } from '../store/events.js';
-import { formatTime } from './format.js';
+import { formatTime } from '../core/time.js';
 
 /** What the node knows about itself: the banner and the conditions are both drawn from these. */
 export interface StatusFacts {
@@ -28,6 +28,8 @@ export interface StatusFacts {
   /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
   applicationDown?: string[];
   certificate?: { notBefore: Date; notAfter: Date };
+  /** The node's network name, when the CA-signed web certificate does not cover it. */
+  webCertNameMismatch?: string;
   maintenance: boolean;
   /** Mount points below their free-space threshold, with the free percentage. */
   lowDisk: { mount: string; freePercent: number }[];
@@ -63,16 +65,17 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
   }
   if (facts.certificate) {
     const { notBefore, notAfter } = facts.certificate;
-    if (now >= notAfter) add('web-cert-expired', 'error', '', `WEB CERT EXPIRED AT: ${formatTime(notAfter, 0)}`);
-    else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter, 0)}`);
+    if (now >= notAfter) add('web-cert-expired', 'error', '', `WEB CERT EXPIRED AT: ${formatTime(notAfter)}`);
+    else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter)}`);
   }
+  if (facts.webCertNameMismatch) add('web-cert-name-mismatch', 'warn', '', `WEB CERT DOES NOT MATCH NETWORK NAME: ${facts.webCertNameMismatch.toUpperCase()}`);
   if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
   for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {
     add('memory-low', 'warn', '', `LOW MEMORY: ${facts.memoryAvailablePercent}% AVAILABLE`);
   }
   // Raised and mailed, but not a banner line: `user list` shows locks, and a locked user's key login must not see the node as unhealthy (health's exit status).
-  for (const account of facts.lockedAccounts ?? []) add('account-locked', 'warn', account.user, `ACCOUNT LOCKED: ${account.user.toUpperCase()} UNTIL ${formatTime(account.until, 0)}`, false);
+  for (const account of facts.lockedAccounts ?? []) add('account-locked', 'warn', account.user, `ACCOUNT LOCKED: ${account.user.toUpperCase()} UNTIL ${formatTime(account.until)}`, false);
   // The host line already shows LOAD in capitals; the event needs its own text.
   if (facts.load > facts.cpus) add('load-high', 'warn', '', `load ${facts.load.toFixed(2)} is above the ${facts.cpus} cores`, false);
   return out;

@@ -14,6 +14,7 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { loginFailures, faillockDir } from '../ssh/accounts.js';
 import type { StatusFacts } from './conditions.js';
+import { isSelfSigned, networkNameMismatch, networkNames } from '../certs/validate.js';
 
 declare module '../core/context.js' {
   interface Services {
@@ -47,6 +48,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
     certificate: readCertificateDates(paths.webCertificate),
+    webCertNameMismatch: caSignedNameMismatch(paths.webCertificate, networkNames(node)),
     maintenance: node.maintenance,
     lowDisk: lowDisk(paths.home),
     memoryAvailablePercent: memoryAvailablePercent(),
@@ -59,6 +61,20 @@ export function readCertificateDates(file: string): { notBefore: Date; notAfter:
   try {
     const cert = new X509Certificate(readFileSync(file));
     return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The node's network name when the CA-signed certificate in service does not
+ * cover it (after a host name change). A self-signed one is never trusted by
+ * browsers anyway: `network hostname` says how to renew it, the banner does not.
+ */
+function caSignedNameMismatch(file: string, names: string[]): string | undefined {
+  try {
+    const cert = new X509Certificate(readFileSync(file));
+    return !isSelfSigned(cert) && networkNameMismatch(cert, names) ? names[names.length - 1] : undefined;
   } catch {
     return undefined;
   }

@@ -1,18 +1,6 @@
-// Times, offsets, uptimes and sizes as the appliance prints them.
+// Uptimes and sizes as the appliance prints them (times: core/time.ts).
 
 const pad = (n: number) => String(n).padStart(2, '0');
-
-/** `YYYY-MM-DD HH:MM:SS` in the given offset from UTC. */
-export function formatTime(time: Date, offsetMinutes: number): string {
-  const t = new Date(time.getTime() + offsetMinutes * 60_000);
-  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
-}
-
-export function formatOffset(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
 
 /** `6 days, 3:03` or `2:05`, as `uptime` prints it. */
 export function formatUptime(seconds: number): string {

@@ -11,9 +11,10 @@ import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:tls';
 import { badInput, failure } from '../core/errors.js';
 import { type Context } from '../core/context.js';
-import { certificateRequest, newRsaKey, selfSigned } from '../certs/generate.js';
+import { certificateRequest, newRsaKey, requestMatchesDetails, selfSigned } from '../certs/generate.js';
+import { checkDetails } from '../certs/details.js';
 import { type CertDetails } from '../store/settings.js';
-import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
+import { checkServerAuth, checkStrength, findLeaf, isSelfSigned, checkValidity, keyMatches, namesCovering, networkNameMismatch, networkNames, orderChain, readBundle, strengthOf, subjectName } from '../certs/validate.js';
 import type { Runtime } from '../core/runtime.js';
 import { primaryAddress } from '../os/host.js';
 import { nodeOrDefault } from '../store/node.js';
@@ -65,7 +66,7 @@ export class WebService {
   /** The node's names and addresses, which the certificate must cover. */
   nodeNames(): { names: string[]; addresses: string[] } {
     const node = nodeOrDefault(this.runtime.store, osHostname());
-    const names = [node.hostname, ...(node.domain ? [`${node.hostname}.${node.domain}`] : [])];
+    const names = networkNames(node);
     const address = node.ip ?? primaryAddress();
     return { names, addresses: address ? [address] : [] };
   }
@@ -155,13 +156,24 @@ export class WebService {
   generateSelfSigned(): Promise<InstalledCertificate> {
     return this.oneAtATime(async () => {
       const key = await newRsaKey();
-      const certificate = await selfSigned(this.details(), key);
+      const certificate = await selfSigned(checkDetails(this.details()), key);
       return this.install(certificate, key);
     });
   }
 
+  /**
+   * A warning when the certificate in service does not match the node's
+   * network name (the seed: certificates must match it), saying how to renew it.
+   */
+  networkNameWarning(): string | undefined {
+    if (!existsSync(this.paths.webCertificate)) return undefined;
+    const { certificates } = readBundle(readFileSync(this.paths.webCertificate));
+    const mismatch = networkNameMismatch(certificates[0]!, networkNames(nodeOrDefault(this.runtime.store, osHostname())));
+    return mismatch && `${mismatch}: set its CN with "web cert details edit", then "web cert gen_csr" and "web cert add <file>" with the CA's reply (or "web cert gen_selfsigned")`;
+  }
+
   /** The CSR's file in media: named after the common name, which must be a plain name. */
-  private csrFileName(): string {
+  csrFileName(): string {
     return safeName(`${this.details().commonName}.csr`, 'the CSR file name (from the CN, see "web cert details edit")');
   }
 
@@ -170,7 +182,7 @@ export class WebService {
     return this.oneAtATime(async () => {
       const name = this.csrFileName();
       const key = await newRsaKey();
-      const csr = await certificateRequest(this.details(), key);
+      const csr = await certificateRequest(checkDetails(this.details()), key);
       mkdirSync(this.pendingDir, { recursive: true, mode: 0o700 });
       writeFileInside(this.pendingDir, 'privkey.pem', key.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
       writeFileInside(this.pendingDir, 'request.csr', csr, 0o644);
@@ -179,11 +191,30 @@ export class WebService {
     });
   }
 
-  pendingCsr(): { file: string; csr: string } {
+  /** A request made by "web cert gen_csr" waits for the CA's reply (its key is kept aside until then). */
+  pendingRequestExists(): boolean {
+    return existsSync(join(this.pendingDir, 'request.csr'));
+  }
+
+  private readPendingRequest(): string | undefined {
     const source = join(this.pendingDir, 'request.csr');
-    if (!existsSync(source)) throw badInput('no-pending-csr', 'there is no pending certificate request; make one with "web cert gen_csr"');
-    const csr = readFileSync(source, 'utf8');
-    return { file: writeFileInside(this.paths.media, this.csrFileName(), csr, 0o644), csr };
+    // One made by an older version has CR LF lines.
+    return existsSync(source) ? readFileSync(source, 'utf8').replace(/\r\n/g, '\n') : undefined;
+  }
+
+  /** Whether the pending CSR still asks for the details kept now; undefined when none is pending. */
+  async pendingMatchesDetails(): Promise<boolean | undefined> {
+    const csr = this.readPendingRequest();
+    return csr === undefined ? undefined : requestMatchesDetails(csr, this.details()).catch(() => false);
+  }
+
+  /** The pending CSR, written to media again, and whether it still asks for the details kept now. */
+  async pendingCsr(): Promise<{ file: string; csr: string; matchesDetails: boolean }> {
+    const csr = this.readPendingRequest();
+    if (csr === undefined) throw badInput('no-pending-csr', 'there is no pending certificate request; make one with "web cert gen_csr"');
+    const file = this.csrFileName();
+    const matchesDetails = (await this.pendingMatchesDetails()) === true;
+    return { file: writeFileInside(this.paths.media, file, csr, 0o644), csr, matchesDetails };
   }
 
   /** Reads an upload from media: a plain name, opened once, checked through its descriptor, at most 1 MiB. */

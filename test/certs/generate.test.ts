@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certificateRequest, newRsaKey, selfSigned } from '../../certs/generate.js';
+import { certificateRequest, newRsaKey, requestMatchesDetails, selfSigned } from '../../certs/generate.js';
 import { expiryState, expiryWarningStart, nextExpiryCheckMs } from '../../certs/expiry.js';
 import { tempHome } from '../support/daemon.js';
 
@@ -38,6 +38,37 @@ describe('generation', () => {
     const out = check.stdout;
     expect(out).toContain('DNS:web01.example.test, DNS:web01, IP Address:192.0.2.7');
     expect(out).toMatch(/Subject: CN ?= ?web01\.example\.test, O ?= ?Example Ltd, C ?= ?ZA/);
+  });
+
+  it('writes PEM with LF line endings, as openssl and nginx expect (forge writes CR LF)', async () => {
+    const key = await newRsaKey();
+    for (const pem of [await certificateRequest(details, key), await selfSigned(details, key)]) {
+      expect(pem).not.toContain('\r');
+      expect(pem.split('\n')[0]).toMatch(/^-----BEGIN [A-Z ]+-----$/);
+    }
+  });
+
+  it('makes a CSR with an e-mail address and non-ASCII names that "openssl ca" signs (emailAddress as IA5String)', async () => {
+    const withEmail = { ...details, organization: 'Société Exemple & Cie', email: 'pki@example.test' };
+    writeFileSync(join(dir, 'email.csr'), await certificateRequest(withEmail, await newRsaKey()));
+    writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial.txt\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\norganizationName = optional\ncountryName = optional\nemailAddress = optional\n');
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial.txt'), '1000\n');
+    const openssl = (...args: string[]) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test CA');
+    const signed = openssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'email.csr', '-out', 'email.pem', '-days', '1');
+    expect(signed.stderr).not.toContain('needs to be of type');
+    expect(signed.status, signed.stderr).toBe(0);
+    const cert = new X509Certificate(readFileSync(join(dir, 'email.pem')));
+    expect(cert.subject).toContain('emailAddress=pki@example.test');
+    expect(cert.subject).toContain('O=Société Exemple & Cie');
+  });
+
+  it('tells whether a CSR still asks for the details kept now', async () => {
+    const csr = await certificateRequest({ ...details, email: 'pki@example.test', organization: 'Société' }, await newRsaKey());
+    expect(await requestMatchesDetails(csr, { ...details, email: 'pki@example.test', organization: 'Société' })).toBe(true);
+    expect(await requestMatchesDetails(csr, { ...details, email: 'pki@example.test', organization: 'Other' })).toBe(false);
+    expect(await requestMatchesDetails(csr, { ...details, email: 'pki@example.test', organization: 'Société', altNames: ['web02'] })).toBe(false);
   });
 });
 

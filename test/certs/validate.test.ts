@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkServerAuth, checkStrength, checkValidity, findLeaf, keyMatches, namesCovering, orderChain, readBundle } from '../../certs/validate.js';
+import { checkServerAuth, checkStrength, checkValidity, findLeaf, keyMatches, namesCovering, networkNameMismatch, networkNames, orderChain, readBundle } from '../../certs/validate.js';
 import { tempHome } from '../support/daemon.js';
 
 const dir = tempHome('ps-certval-');
@@ -103,5 +103,20 @@ describe('the key and the certificate', () => {
     expect(namesCovering(cert('ecleaf.pem'), ['web01', 'web01.example.test'], ['192.0.2.7'])).toEqual(['web01.example.test', '192.0.2.7']);
     expect(namesCovering(cert('rsaleaf.pem'), ['web01', 'web01.example.test'], [])).toEqual(['web01.example.test']);
     expect(namesCovering(cert('other.pem'), ['web01', 'web01.example.test'], ['192.0.2.7'])).toEqual([]);
+  });
+});
+
+describe("the node's network name (seed 003: certificates must match it)", () => {
+  it('is the host name, and the full name with a domain', () => {
+    expect(networkNames({ hostname: 'web01' })).toEqual(['web01']);
+    expect(networkNames({ hostname: 'web01', domain: 'example.test' })).toEqual(['web01', 'web01.example.test']);
+  });
+
+  it('is matched by a certificate for either, a wildcard included, and not after a rename', () => {
+    expect(networkNameMismatch(cert('ecleaf.pem'), networkNames({ hostname: 'web01', domain: 'example.test' }))).toBeUndefined();
+    expect(networkNameMismatch(cert('rsaleaf.pem'), networkNames({ hostname: 'web02', domain: 'example.test' }))).toBeUndefined();
+    expect(networkNameMismatch(cert('ecleaf.pem'), networkNames({ hostname: 'web02', domain: 'example.test' }))).toBe(
+      "the web certificate is for DNS:web01.example.test, IP Address:192.0.2.7, not for this node's network name web02.example.test",
+    );
   });
 });

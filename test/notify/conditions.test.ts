@@ -40,11 +40,11 @@ describe('conditions', () => {
     ]);
     const warnings = bannerLines({ ...facts, memoryAvailablePercent: 4, lockedAccounts: [{ user: 'ann', until: new Date('2026-06-01T00:15:00Z') }], unreadMail: 2 }, now).filter((l) => l.warning).map((l) => l.text);
     expect(warnings).toEqual(['LOW MEMORY: 4% AVAILABLE', 'MAIL: 2 UNREAD']);
-    expect(conditions.find((c) => c.name === 'account-locked')!.text).toBe('ACCOUNT LOCKED: ANN UNTIL 2026-06-01 00:15:00');
+    expect(conditions.find((c) => c.name === 'account-locked')!.text).toBe('ACCOUNT LOCKED: ANN UNTIL 2026-06-01 00:15:00 UTC');
   });
 
   it('turn an expired certificate into an error', () => {
     const [expired] = conditionsOf({ ...facts, certificate: { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2026-05-01T00:00:00Z') } }, now);
-    expect(expired).toMatchObject({ name: 'web-cert-expired', level: 'error', text: 'WEB CERT EXPIRED AT: 2026-05-01 00:00:00' });
+    expect(expired).toMatchObject({ name: 'web-cert-expired', level: 'error', text: 'WEB CERT EXPIRED AT: 2026-05-01 00:00:00 UTC' });
   });
 });

@@ -98,7 +98,7 @@ describe('notify', () => {
     const dir = join(home, 'certs', 'web');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem'), '-days', '10', '-subj', '/CN=node'], { stdio: 'ignore' });
     const mail = await until('the expiry mail', () => relay.messages().find((m) => m.includes('web-cert-expiring')));
-    expect(mail).toMatch(/^WEB CERT EXPIRES AT: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    expect(mail).toMatch(/^WEB CERT EXPIRES AT: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
     expect(mail).toMatch(/^Subject: \[\S+\] WARN: web-cert-expiring/m);
 
     const banner = await node.platform(['health']);

@@ -268,7 +268,7 @@ describe('lockout after failed logins', () => {
     expect(locked.status).toBe(255);
     expect(locked.prompts.join('\n')).not.toMatch(/current password/i); // never got past the password
     const list = (await node.platform(['user', 'list'])).stdout;
-    expect(list).toMatch(new RegExp(`${VICTIM}:\\n {8}account_locked: Yes, until \\S+\\n {8}failed_logins: 5 \\(last from 127\\.0\\.0\\.1 at \\S+\\)`));
+    expect(list).toMatch(new RegExp(`${VICTIM}:\\n {8}account_locked: Yes, until \\S+ \\S+ UTC\\n {8}failed_logins: 5 \\(last from 127\\.0\\.0\\.1 at \\S+ \\S+ UTC\\)`));
 
     const unlock = await node.platform(['user', 'unlock', VICTIM]);
     expect(unlock.stdout).toContain(`unlocked ${VICTIM} (5 failed logins, the last from 127.0.0.1)`);

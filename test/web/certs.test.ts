@@ -76,7 +76,11 @@ describe('serving certificates', () => {
     expect(csr.status).toBe(0);
     const csrFile = join(node.home, 'media', 'web01.example.test.csr');
     expect(csr.stdout).toContain(csrFile);
-    expect((await node.platform(['web', 'cert', 'print_csr'])).stdout).toContain('BEGIN CERTIFICATE REQUEST');
+    // What print_csr prints, redirected to a file, is a CSR openssl reads (LF lines, nothing escaped).
+    const printed = await node.platform(['web', 'cert', 'print_csr']);
+    expect(printed.stdout).not.toContain('\\r');
+    writeFileSync(file('printed.csr'), printed.stdout);
+    expect(openssl('req', '-in', 'printed.csr', '-noout', '-subject')).toContain('O = Example Ltd');
     writeFileSync(file('reply.csr'), readFileSync(csrFile));
     expect(openssl('req', '-in', 'reply.csr', '-noout', '-subject')).toContain('O = Example Ltd');
     sign('reply.csr', 'reply.pem');
@@ -89,6 +93,50 @@ describe('serving certificates', () => {
     const chain = readFileSync(join(node.home, 'certs', 'web', 'fullchain.pem'), 'utf8');
     expect(chain.indexOf(read('reply.pem').trim().split('\n')[1]!)).toBe(chain.indexOf('\n') + 1);
     expect((await node.platform(['web', 'cert', 'print_csr'])).status).toBe(2); // the pending request is used up
+  });
+
+  it('asks before a new gen_csr replaces the pending key, and says when the CSR no longer matches the details', async () => {
+    expect((await node.platform(['web', 'cert', 'gen_csr'])).status).toBe(0);
+    const pending = readFileSync(join(node.home, 'certs', 'pending', 'privkey.pem'), 'utf8');
+    const refused = await node.platform(['web', 'cert', 'gen_csr']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('the pending certificate request is kept');
+    expect(readFileSync(join(node.home, 'certs', 'pending', 'privkey.pem'), 'utf8')).toBe(pending);
+
+    expect((await node.platform(['web', 'cert', 'print_csr'])).stdout).not.toContain('WARNING');
+    const edit = await node.platform(['web', 'cert', 'details', 'edit', '--organization', 'Other Ltd']);
+    expect(edit.stdout).toContain('WARNING: the pending CSR no longer matches the certificate details');
+    const stale = await node.platform(['web', 'cert', 'print_csr']);
+    expect(stale.stdout).toMatch(/WARNING: the pending CSR no longer matches the certificate details .*make a new one with "web cert gen_csr"/);
+    expect(JSON.parse((await node.platform(['--json', 'web', 'cert', 'print_csr'])).stdout).warnings).toHaveLength(1);
+
+    expect((await node.platform(['web', 'cert', 'gen_csr', '--yes'])).status).toBe(0);
+    expect(readFileSync(join(node.home, 'certs', 'pending', 'privkey.pem'), 'utf8')).not.toBe(pending);
+    expect((await node.platform(['web', 'cert', 'print_csr'])).stdout).not.toContain('WARNING');
+    // The CA's reply uses the pending request up.
+    writeFileSync(file('second.csr'), readFileSync(join(node.home, 'media', 'web01.example.test.csr')));
+    sign('second.csr', 'second.pem');
+    media('second.pem', read('second.pem') + read('inter.pem') + read('root.pem'));
+    expect((await node.platform(['web', 'cert', 'add', 'second.pem'])).status).toBe(0);
+  });
+
+  it('says, after a new host name, that the CA-signed certificate no longer matches it: in the answer and on the banner', async () => {
+    expect((await node.platform(['health'])).stdout).not.toContain('DOES NOT MATCH');
+    const renamed = await node.platform(['network', 'hostname', 'web02']);
+    expect(renamed.status).toBe(0);
+    expect(renamed.stdout).toMatch(/WARNING: the web certificate is for DNS:web01, DNS:web01\.example\.test, not for this node's network name web02\.example\.test: set its CN with "web cert details edit"/);
+    const health = await node.platform(['health']);
+    expect(health.stdout).toMatch(/^WEB CERT DOES NOT MATCH NETWORK NAME: WEB02\.EXAMPLE\.TEST$/m);
+    expect(health.status).toBe(1);
+    const back = await node.platform(['network', 'hostname', 'web01']);
+    expect(back.stdout).not.toContain('WARNING');
+    expect((await node.platform(['health'])).stdout).not.toContain('DOES NOT MATCH');
+  });
+
+  it('asks for the details only where someone can answer: one-shot use without options is refused at once', async () => {
+    const result = await node.platform(['web', 'cert', 'details', 'edit']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('CN: nobody to ask; give the value as an argument');
   });
 
   it('installs a file that carries its own key, RSA or EC', async () => {
