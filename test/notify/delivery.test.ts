@@ -22,7 +22,8 @@ let relay: MailServer;
 let traps: TrapReceiver;
 let home: string;
 const relayIp = () => lan.hosts.relay!.ipv4;
-const env = withoutCI({ PLATFORM_EVENTS_INTERVAL_MS: '500' });
+// Conditions sampled twice a second and raised after a 1 s grace (20 s on a node).
+const env = withoutCI({ PLATFORM_EVENTS_INTERVAL_MS: '500', PLATFORM_EVENTS_GRACE_MS: '1000' });
 
 const start = (h?: string) => startDaemon({ netns: lan.hosts.node!.ns, home: h, env });
 
