@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { targetKey } from '../events/bus.js';
 import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, shown, type NotifyLevel } from '../net/locations.js';
-import { formatUri, redactText, uriArg } from '../net/uri.js';
+import { formatUri, redactText, uriArg, type NetworkUri } from '../net/uri.js';
 import { parseRelay } from '../notify/mail.js';
 import { ENTERPRISE_OID } from '../notify/trap.js';
 import { choice, host } from '../core/argtypes.js';
@@ -61,7 +61,15 @@ const relay: ArgType<string> = {
 };
 
 const level = choice('<info|warn|error>', NOTIFY_LEVELS);
-const target = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
+const anyTarget = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
+/** A target URI; a bare mail address is answered with the URI it should be (the scheme it lacks is mailto:). */
+const target: ArgType<NetworkUri> = {
+  ...anyTarget,
+  parse(value) {
+    if (/^[^\s:/@]+@[^\s:/@]+$/.test(value)) throw badInput('bad-uri', `<email/snmp-uri>: "${value}" has no scheme; a mail target is written mailto:${value}`);
+    return anyTarget.parse(value);
+  },
+};
 
 const commands: Command[] = [
   defineCommand({
