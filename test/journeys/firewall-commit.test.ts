@@ -6,6 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLan, removeStale, type Lan } from '../support/netns.js';
 import { startDaemon, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { until } from '../support/until.js';
@@ -65,6 +67,13 @@ describe('a confirmed firewall change', () => {
     // The plan still holds the source: SSH from inside it is allowed as a management source.
     const explain = await planNode.platform(['firewall', 'explain', '172.16.5.5', '22']);
     expect(explain.stdout).toContain('allowed: 172.16.5.5 is a management source');
+  });
+
+  it('explain refuses a network as bad input (exit 2), and the daemon logs no trace of it', async () => {
+    const refused = await planNode.platform(['firewall', 'explain', '10.0.0.0/8', '22']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('"10.0.0.0/8" is a network; explain needs one address');
+    expect(readFileSync(join(planNode.home, 'logs', 'platformd.log'), 'utf8')).not.toMatch(/FirewallInputError|^\s+at /m);
   });
 
   it('in apply mode, not confirmed: says when it rolls back, and rolls back then', async () => {

@@ -55,6 +55,12 @@ describe('notify', () => {
     expect((await node.platform(['notify', 'list'])).stdout).toContain(`${relayIp()}:2525`);
   });
 
+  it('answers a bare mail address with the URI it should be', async () => {
+    const bare = await node.platform(['notify', 'add', 'error', 'ops@example.com']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('"ops@example.com" has no scheme; a mail target is written mailto:ops@example.com');
+  });
+
   it('sends notify test by mail (STARTTLS, sender platform@<hostname>) and as v2c and v3 informs; secrets stay ***', async () => {
     const v3 = `snmp://${V3.name}:${V3.auth}:${V3.authPassword}:${V3.priv}:${V3.privPassword}@${relayIp()}:1162`;
     expect((await node.platform(['notify', 'add', 'warn', 'mailto:ops@example.test'])).status).toBe(0);
