@@ -6,7 +6,9 @@
 
 import { badInput, failure } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
-import type { ServiceManager } from './service-manager.js';
+
+/** The service manager (apps/service-manager.ts), as the runtime hands it: no import back into the file that uses this one. */
+type ServiceManager = NonNullable<Runtime['services']['apps']>;
 
 export interface ServiceControl {
   /** The catalog service, as `app list` names it. */
