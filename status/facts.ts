@@ -3,7 +3,7 @@
 // certificate's dates from the file nginx serves, disk space from statfs.
 
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
 import { availableParallelism, hostname as osHostname, loadavg, uptime } from 'node:os';
 import { join } from 'node:path';
 import { servicesFor } from '../catalog/derive.js';
@@ -48,7 +48,8 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     ntp: node.ntp,
     healthMonitored: store.settings.get('health.monitoring'),
     healthProblems: store.settings.get('health.last')?.problems ?? [],
-    databaseBytes: roles.has('database') && !notInstalled.includes('database') ? directorySize(join(paths.home, 'database')) : undefined,
+    // No database folder (and no service manager to ask, without the daemon): no size to show, rather than "0b".
+    databaseBytes: roles.has('database') && !notInstalled.includes('database') && existsSync(join(paths.home, 'database')) ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []).filter((s) => !notInstalled.includes(s)) : undefined,
     notInstalled,
     certificate: readCertificateDates(paths.webCertificate),
