@@ -11,7 +11,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failure } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
-import { localPortMap, servicesFor } from '../catalog/derive.js';
+import { localPort, localPortMap, servicesFor } from '../catalog/derive.js';
 import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
@@ -138,7 +138,7 @@ export class FirewallService {
 
   /** The port a catalog port has on this node. */
   localPort(port: number): number {
-    return this.portMap()[port] ?? port;
+    return localPort(port, this.runtime.options);
   }
 
   listeningNow(): Set<string> {
