@@ -47,7 +47,7 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
     if (resolved.outcome !== 'ok') return steps;
   }
   if (uri.scheme === 'snmp') {
-    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP traps are UDP ${port}: nothing answers a send, so only the name is checked` } });
+    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here, since a test inform would reach the receiver's people: "notify test" sends one, and the receiver acknowledges it` } });
     return steps;
   }
   const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
