@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import { badInput, failure } from '../core/errors.js';
 import type { Runtime, Subsystem } from '../core/runtime.js';
 import { runProcess } from '../os/processes.js';
+import { controlOf, type ServiceControl } from './controls.js';
 
 declare module '../core/context.js' {
   interface Services {
     apps?: ServiceManager;
+    /** How a catalog service is run on this node, and whether `app start|stop` may act on it (apps/controls.ts). */
+    appControl?: (service: string) => Promise<ServiceControl>;
   }
 }
 
@@ -144,6 +147,9 @@ export class Systemd implements ServiceManager {
     if (web) return web.nginx.running() ? 'running' : 'stopped';
     const unit = this.definitions.find((a) => a.name === name)?.unit;
     if (!unit) return 'not installed';
+    // A unit systemd has no file for is not installed, not stopped.
+    const load = await runProcess('systemctl', ['show', '--property=LoadState', '--value', unit], { timeoutMs: 10_000 });
+    if (load.stdout.trim() === 'not-found') return 'not installed';
     const result = await runProcess('systemctl', ['is-active', unit], { timeoutMs: 10_000 });
     return result.stdout.trim() === 'active' ? 'running' : 'stopped';
   }
@@ -184,6 +190,8 @@ export const appsSubsystem: Subsystem = {
   async start(runtime) {
     const manager: ServiceManager = runtime.options.appliance ? new Systemd([...APPLIANCE_APPS], runtime) : new Supervisor(runtime);
     runtime.services.apps = manager;
+    runtime.services.appControl = (service) => controlOf(runtime, service);
+    runtime.services.serviceInstalled = async (service) => (await controlOf(runtime, service)).installed;
     return () => manager.stopAll();
   },
 };

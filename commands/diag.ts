@@ -1,7 +1,8 @@
 // `diag ...`: what support staff run to find out why something does not
 // connect. Every probe is bounded in time and answers in words.
 
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listeningPorts } from '../firewall/listening.js';
@@ -10,7 +11,7 @@ import { renderBlock } from '../core/text.js';
 import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
-import { probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
+import { probeFolder, probeNtp, probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
 import { describeUri, effectivePort, parseUri, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { nodeOrDefault } from '../store/node.js';
 import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
@@ -33,7 +34,7 @@ const proxyOf = (ctx: Context): NetworkUri | undefined => {
 /** Tests one URI for real: resolve, connect, and what its scheme allows (TLS, SFTP login). */
 async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; result: ProbeResult }[]> {
   const steps: { step: string; result: ProbeResult }[] = [];
-  if (uri.scheme === 'file') return [{ step: 'path', result: { outcome: 'ok', detail: 'local path; nothing to connect to' } }];
+  if (uri.scheme === 'file') return [{ step: `folder ${uri.path}`, result: await probeFolder(uri.path ?? '/') }];
   // Mail goes to the relay (notify emailrelay), or straight to the address's host without one.
   const relayText = ctx.store.settings.get('notify.emailrelay');
   const relay = uri.scheme !== 'mailto' ? undefined : relayText ? parseRelay(relayText) : { host: uri.host!, port: defaultPort('smtp') };
@@ -46,18 +47,27 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
     if (resolved.outcome !== 'ok') return steps;
   }
   if (uri.scheme === 'snmp') {
-    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP traps are UDP ${port}: nothing answers a send, so only the name is checked` } });
+    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here, since a test inform would reach the receiver's people: "notify test" sends one, and the receiver acknowledges it` } });
     return steps;
   }
   const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
   if (uri.scheme === 'https') {
-    steps.push({ step: `TLS to ${target}:${port}${via}`, result: await probeTls(target, port, { proxy }) });
+    steps.push({ step: `TLS to ${target}:${port}${via}`, result: await probeTls(target, port, { proxy, ownFingerprint: ownCertificateFingerprint(ctx) }) });
   } else if (uri.scheme === 'sftp' || uri.scheme === 'scp') {
     steps.push({ step: `SFTP login to ${target}:${port}`, result: await probeSftp(uri) });
   } else {
     steps.push({ step: `connect to ${target}:${port}${via}${uri.scheme === 'mailto' ? ' (mail relay)' : ''}`, result: await probeTcp(target, port, { proxy }) });
   }
   return steps;
+}
+
+/** The node's own web certificate, to recognise it when a test reaches this node. */
+function ownCertificateFingerprint(ctx: Context): string | undefined {
+  try {
+    return new X509Certificate(readFileSync(ctx.paths.webCertificate)).fingerprint256;
+  } catch {
+    return undefined;
+  }
 }
 
 function stepsReply(steps: { step: string; result: ProbeResult }[], extra: { [key: string]: Json } = {}) {
@@ -162,30 +172,26 @@ const commands: Command[] = [
     json: json.union(json.object({ steps: stepsShape }), messageShape),
     async run(ctx) {
       const node = nodeOrDefault(ctx.store, osHostname());
-      const checks: Promise<{ step: string; result: ProbeResult }>[] = [];
-      const add = (step: string, probe: Promise<ProbeResult>) => checks.push(probe.then((result) => ({ step, result })));
+      const checks: Promise<{ step: string; result: ProbeResult }[]>[] = [];
+      const add = (step: string, probe: Promise<ProbeResult>) => checks.push(probe.then((result) => [{ step, result }]));
       // Each external flow of the catalog towards a system configured here, on the catalog's ports.
       const dns = configuredFlow('dns');
-      for (const server of node.dns) {
+      // Without servers of its own the node asks the system's resolvers: those are what it depends on then.
+      const resolvers = node.dns.length ? node.dns : systemResolvers();
+      for (const server of resolvers) {
         const [udp, tcp] = [flowPort(dns, 'udp'), flowPort(dns, 'tcp')];
         add(`DNS ${server} UDP ${udp}`, queryUdp(node.hostname, server, udp).then((a) => ({ outcome: a.detail === 'timed out' ? 'timed out' : 'ok', detail: a.detail, ms: a.ms })));
         add(`DNS ${server} TCP ${tcp}`, probeTcp(server, tcp));
       }
-      for (const location of backupLocations(ctx.store)) {
-        if (location.uri.host) add(`backup ${location.name} ${redactUri(location.uri)}`, probeTcp(location.uri.host, effectivePort(location.uri)!));
-      }
+      const ntp = flowPort(configuredFlow('ntp'), 'udp');
+      for (const server of node.ntp) add(`NTP ${server} UDP ${ntp}`, probeNtp(server, ntp));
       const proxy = proxyOf(ctx);
       if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
-      for (const target of notifyTargets(ctx.store).filter((t) => t.uri.scheme === 'mailto')) {
-        const relay = ctx.store.settings.get('notify.emailrelay');
-        if (relay) {
-          const { host, port } = parseRelay(relay);
-          add(`mail relay ${relay} for ${redactUri(target.uri)}`, probeTcp(host, port));
-        }
-      }
-      const ntp = flowPort(configuredFlow('ntp'), 'udp');
-      for (const server of node.ntp) add(`NTP ${server} UDP ${ntp}`, resolveName(server).then((r) => (r.outcome === 'ok' ? { ...r, detail: `resolves to ${r.detail}; NTP answers are checked by the time service` } : r)));
-      const steps = await Promise.all(checks);
+      // Backups and notifications as their flows go: the same test as "diag uri <uri> test".
+      const viaUri = (what: string, uri: NetworkUri) => checks.push(testUri(ctx, uri).then((steps) => steps.map((s) => ({ step: `${what}: ${s.step}`, result: s.result }))));
+      for (const location of backupLocations(ctx.store)) viaUri(`backup ${location.name} ${redactUri(location.uri)}`, location.uri);
+      for (const target of notifyTargets(ctx.store)) viaUri(`notify ${target.level} ${redactUri(target.uri)}`, target.uri);
+      const steps = (await Promise.all(checks)).flat();
       if (steps.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
       return stepsReply(steps);
     },

@@ -2,14 +2,15 @@
 // an administrator may change (management sources, limits) as confirmed
 // commits that roll back unless confirmed.
 
-import type { FirewallService } from '../firewall/service.js';
+import type { CommitResult, FirewallService } from '../firewall/service.js';
+import { formatTime } from '../status/format.js';
 import { choice, integer } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
-import { FirewallInputError, LIMIT_RANGES, parseNetwork } from '../firewall/compiler.js';
+import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Verdict } from '../firewall/compiler.js';
 import { type Limits } from '../store/settings.js';
 
 function firewallOf(ctx: Context): FirewallService {
@@ -45,7 +46,30 @@ const notAppliedWarning = (fw: FirewallService): Reply['blocks'] => {
   return status.applied ? [] : [{ kind: 'warning', text: `NOT APPLIED: ${status.reason ?? 'unknown reason'}` }];
 };
 
-const confirmHint = (seconds: number) => `applied; it rolls back in ${seconds} s unless you run "firewall confirm"`;
+/** What a confirmed commit did and what happens next, with the time: said on the screen, in both modes. */
+function commitMessage(result: CommitResult, seconds: number): string {
+  if (!result.rollsBackAt) return 'saved in the plan, not applied: in plan mode no rule reaches this machine\'s firewall, so nothing needs confirming and nothing rolls back';
+  const at = formatTime(result.rollsBackAt, -result.rollsBackAt.getTimezoneOffset()).slice(11);
+  return `applied; rolls back at ${at} (in ${seconds} s) unless you run "firewall confirm"`;
+}
+
+const commitData = (result: CommitResult, seconds: number) => ({
+  applied: result.applied,
+  rollsBackInSeconds: result.rollsBackAt ? seconds : null,
+  rollsBackAt: result.rollsBackAt?.toISOString() ?? null,
+  message: commitMessage(result, seconds),
+});
+const commitShape = { applied: json.boolean(), rollsBackInSeconds: json.nullable(json.integer()), rollsBackAt: json.nullable(json.time()), message: json.string() };
+
+/** One source address for `firewall explain` (a network is refused here, as bad input). */
+const address: ArgType<string> = {
+  hint: '<source-address>',
+  parse(value) {
+    const text = network('<source-address>').parse(value);
+    if (text.includes('/')) throw badInput('bad-address', `<source-address>: "${value}" is a network; explain needs one address, e.g. ${text.split('/')[0]}`);
+    return text;
+  },
+};
 
 const LIMIT_NAMES = Object.keys(LIMIT_RANGES) as (keyof Limits)[];
 
@@ -94,12 +118,18 @@ const commands: Command[] = [
     summary: 'Say whether a connection from an address to a port is allowed or dropped, and which entry decides',
     json: json.object({ allowed: json.boolean(), reason: json.string(), service: json.nullable(json.string()), source: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp') }),
     args: [
-      { name: 'source', type: network('<source-address>') },
+      { name: 'source', type: address },
       { name: 'port', type: portWithProtocol },
     ],
     run(ctx, args) {
       const { port, protocol } = args.port;
-      const verdict = firewallOf(ctx).explain(args.source, port, protocol);
+      let verdict: Verdict;
+      try {
+        verdict = firewallOf(ctx).explain(args.source, port, protocol);
+      } catch (error) {
+        if (error instanceof FirewallInputError) throw badInput('bad-address', error.message);
+        throw error;
+      }
       return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, service: verdict.service ?? null, source: args.source, port, protocol });
     },
   }),
@@ -128,7 +158,7 @@ const commands: Command[] = [
   defineCommand({
     words: ['firewall', 'limits', 'set'],
     summary: 'Change a rate limit (a confirmed commit: it rolls back unless confirmed)',
-    json: json.object({ limits: json.map(json.integer()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
+    json: json.object({ limits: json.map(json.integer()), ...commitShape }),
     args: [
       { name: 'limit', type: choice('<limit>', LIMIT_NAMES) },
       { name: 'value', type: integer('<value>', 1, 1_000_000) },
@@ -140,8 +170,8 @@ const commands: Command[] = [
       const seconds = args.seconds ?? 120;
       const limits = { ...fw.managed().limits, [name]: args.value };
       const result = await fw.commitConfirmed({ limits }, `limit ${name} = ${args.value}`, ctx.caller.sshConnection, seconds);
-      const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
-      return reply.blocks([{ kind: 'text', text: message }], { limits, applied: result.applied, rollsBackInSeconds: seconds, message });
+      const data = commitData(result, seconds);
+      return reply.blocks([{ kind: 'text', text: data.message }], { limits, ...data });
     },
   }),
   ...(['allow', 'deny'] as const).map(
@@ -155,7 +185,7 @@ const commands: Command[] = [
         { name: 'source', type: network('<management-source>') },
         { name: 'seconds', type: integer('<confirm-within-seconds>', 2, 3600), optional: true },
       ],
-      json: json.object({ management: json.array(json.string()), applied: json.boolean(), rollsBackInSeconds: json.integer(), message: json.string() }),
+      json: json.object({ management: json.array(json.string()), ...commitShape }),
       async run(ctx, args) {
         const fw = firewallOf(ctx);
         const source = args.source;
@@ -165,8 +195,8 @@ const commands: Command[] = [
         const management = verb === 'allow' ? [...current, source] : current.filter((m) => m !== source);
         const seconds = args.seconds ?? 120;
         const result = await fw.commitConfirmed({ management }, `${verb} ${source}`, ctx.caller.sshConnection, seconds);
-        const message = result.applied ? confirmHint(seconds) : `saved; not applied (${result.reason})`;
-        return reply.blocks([{ kind: 'text', text: message }], { management, applied: result.applied, rollsBackInSeconds: seconds, message });
+        const data = commitData(result, seconds);
+        return reply.blocks([{ kind: 'text', text: data.message }], { management, ...data });
       },
     }),
   ),

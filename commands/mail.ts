@@ -43,6 +43,7 @@ const commands: Command[] = [
     json: json.array(json.object({ n: json.integer(), read: json.boolean(), at: json.time(), level: json.oneOf('info', 'warn', 'error'), event: json.string(), text: json.string() })),
     run(ctx) {
       const all = ctx.store.mailbox.list();
+      if (all.length === 0) return reply.blocks([{ kind: 'text', text: 'the mailbox is empty' }], []);
       const rows = all.map((m, i) => [String(i + 1), m.read ? ' ' : 'N', when(m.at), m.level, m.name, m.text.length > 60 ? `${m.text.slice(0, 57)}...` : m.text]);
       return reply.table(['n', '', 'time', 'level', 'event', 'text'], rows, all.map((m, i) => ({ n: i + 1, read: m.read === 1, at: m.at, level: m.level, event: m.name, text: m.text })) as Json);
     },

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { targetKey } from '../events/bus.js';
 import { NOTIFY_LEVELS, addNotifyTargets, notifyTargets, removeNotifyTarget, shown, type NotifyLevel } from '../net/locations.js';
-import { formatUri, redactText, uriArg } from '../net/uri.js';
+import { formatUri, redactText, uriArg, type NetworkUri } from '../net/uri.js';
 import { parseRelay } from '../notify/mail.js';
 import { ENTERPRISE_OID } from '../notify/trap.js';
 import { choice, host } from '../core/argtypes.js';
@@ -27,8 +27,8 @@ function listing(ctx: Context): Reply {
   // The outbox knows a target by its key: shown as the target's redacted URI.
   const byKey = new Map(targets.map((t) => [targetKey(formatUri(t.uri)), shown(t.uri)]));
   const waiting = ctx.store.outbox.summary().map((row) => ({ target: byKey.get(row.target) ?? '(a removed target)', waiting: row.pending, held: row.held, lastError: row.last_error ? redactText(row.last_error) : null }));
-  const outbox: { [key: string]: Json } = {};
-  for (const w of waiting) outbox[w.target] = `${w.waiting} waiting${w.held ? ` (${w.held} from maintenance mode)` : ''}${w.lastError ? `, last error: ${w.lastError}` : ''}`;
+  // One entry per target, never keyed by its shown URI: two targets can look alike once their secrets are hidden.
+  const outbox: Json[] = waiting.map((w) => ({ target: w.target, waiting: `${w.waiting}${w.held ? ` (${w.held} from maintenance mode)` : ''}`, 'last error': w.lastError ?? 'none' }));
   const sender = `platform@${ctx.store.settings.get('node')?.hostname ?? 'localhost'}`;
   return reply.tree(
     { notifications: { emailrelay: relay, sender, level, ...(waiting.length ? { outbox } : {}), 'snmp enterprise': ENTERPRISE_OID } },
@@ -61,7 +61,15 @@ const relay: ArgType<string> = {
 };
 
 const level = choice('<info|warn|error>', NOTIFY_LEVELS);
-const target = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
+const anyTarget = uriArg('<email/snmp-uri>', ['mailto', 'snmp']);
+/** A target URI; a bare mail address is answered with the URI it should be (the scheme it lacks is mailto:). */
+const target: ArgType<NetworkUri> = {
+  ...anyTarget,
+  parse(value) {
+    if (/^[^\s:/@]+@[^\s:/@]+$/.test(value)) throw badInput('bad-uri', `<email/snmp-uri>: "${value}" has no scheme; a mail target is written mailto:${value}`);
+    return anyTarget.parse(value);
+  },
+};
 
 const commands: Command[] = [
   defineCommand({

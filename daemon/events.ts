@@ -28,6 +28,8 @@ declare module '../core/context.js' {
 
 /** How often the conditions are sampled. */
 export const MONITOR_INTERVAL_MS = Number(process.env.PLATFORM_EVENTS_INTERVAL_MS) || 60_000;
+/** How long a condition must hold before it is raised or cleared: the time services get to start (events/monitor.ts). */
+export const MONITOR_GRACE_MS = Number(process.env.PLATFORM_EVENTS_GRACE_MS) || 20_000;
 
 async function clusterConditions(runtime: Runtime): Promise<ActiveCondition[]> {
   const cluster = runtime.services.cluster;
@@ -61,6 +63,7 @@ export const eventsSubsystem: Subsystem = {
       },
       (event) => bus.raise(event),
       runtime.log,
+      { graceMs: MONITOR_GRACE_MS },
     );
     runtime.services.checkConditions = () => monitor.check();
     deliverer.start();

@@ -11,7 +11,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failure } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
-import { localPortMap, servicesFor } from '../catalog/derive.js';
+import { localPort, localPortMap, servicesFor } from '../catalog/derive.js';
 import type { ServiceSpec } from '../catalog/services.js';
 import { nodeOrDefault } from '../store/node.js';
 import { Applier, countInputRules, type ApplyResult } from './applier.js';
@@ -42,6 +42,11 @@ interface Pending {
   deadline: Date;
   timer: NodeJS.Timeout;
   description: string;
+}
+
+/** What a confirmed commit did: applied or not, and when it rolls back unless confirmed (none in plan mode). */
+export interface CommitResult extends ApplyResult {
+  rollsBackAt?: Date;
 }
 
 export interface FirewallStatus {
@@ -126,8 +131,14 @@ export class FirewallService {
       .map((s) => s.name);
   }
 
+  /** Whether something listens on the service's ports now (SSH too: always open is the firewall's rule, not a process). */
   isRunning(service: ServiceSpec): boolean {
-    return Boolean(service.alwaysOpen) || this.running.has(service.name);
+    return this.running.has(service.name);
+  }
+
+  /** The port a catalog port has on this node. */
+  localPort(port: number): number {
+    return localPort(port, this.runtime.options);
   }
 
   listeningNow(): Set<string> {
@@ -241,8 +252,10 @@ export class FirewallService {
   /**
    * A confirmed commit: refuses a change that would cut the caller's own SSH
    * session, applies it, and rolls it back after `seconds` unless confirmed.
+   * In plan mode nothing reaches the kernel, so nothing can lock anyone out:
+   * the change is saved into the plan with nothing to confirm and no rollback.
    */
-  async commitConfirmed(change: Partial<ManagedSettings>, description: string, sshConnection: string | undefined, seconds = DEFAULT_CONFIRM_SECONDS): Promise<ApplyResult> {
+  async commitConfirmed(change: Partial<ManagedSettings>, description: string, sshConnection: string | undefined, seconds = DEFAULT_CONFIRM_SECONDS): Promise<CommitResult> {
     const previous = this.managed();
     const candidate = { ...previous, ...change };
     let policy: Policy;
@@ -262,15 +275,17 @@ export class FirewallService {
     if (this.pending) throw failure('pending-change', `a change is waiting for confirmation (${this.pending.description}); run "firewall confirm" or "firewall rollback" first`);
     this.save(candidate);
     const result = await this.reconcile(true);
-    if (!result.applied && this.mode === 'apply') {
+    if (this.mode === 'plan') return { ...result };
+    if (!result.applied) {
       this.save(previous);
       await this.reconcile(true);
       throw failure('not-applied', `the change was not applied (${result.reason}); the previous rules stay`);
     }
+    const deadline = new Date(Date.now() + seconds * 1000);
     const timer = setTimeout(() => void this.rollback('not confirmed in time'), seconds * 1000);
     timer.unref();
-    this.pending = { previous, deadline: new Date(Date.now() + seconds * 1000), timer, description };
-    return result;
+    this.pending = { previous, deadline, timer, description };
+    return { ...result, rollsBackAt: deadline };
   }
 
   confirm(): string {

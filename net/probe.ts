@@ -3,7 +3,9 @@
 // log in over SFTP. Every probe is bounded in time and says what happened in
 // words: ok, refused, timed out, TLS intercepted.
 
+import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
+import { stat } from 'node:fs/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { NetworkUri } from './uri.js';
@@ -101,7 +103,7 @@ export async function resolveName(host: string): Promise<ProbeResult & { address
  * chains to a trusted root. A private issuer in front of a public name
  * usually means a proxy is inspecting TLS.
  */
-export async function probeTls(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number; ca?: string[] } = {}): Promise<ProbeResult & { issuer?: string }> {
+export async function probeTls(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number; ca?: string[]; ownFingerprint?: string } = {}): Promise<ProbeResult & { issuer?: string }> {
   const start = performance.now();
   let raw: Socket;
   try {
@@ -119,6 +121,13 @@ export async function probeTls(host: string, port: number, options: { proxy?: Ne
       socket.destroy();
       if (socket.authorized) return resolve({ outcome: 'ok', detail: `certificate issued by ${issuer}, trusted`, issuer, ms });
       const reason = String(error instanceof Error ? error.message : error);
+      // A self-signed certificate is the server's own, not an inspecting proxy's: this node's, or one whose issuer is its subject.
+      if (cert && options.ownFingerprint && cert.fingerprint256 === options.ownFingerprint) {
+        return resolve({ outcome: 'ok', detail: `this node's own web certificate (issued by ${issuer}); no TLS inspection on the way`, issuer, ms });
+      }
+      if (cert && cert.issuer === cert.subject && cert.checkIssued(cert)) {
+        return resolve({ outcome: 'tls untrusted', detail: `the server's own self-signed certificate (issuer = subject: ${issuer}), not TLS inspection; trust it or give the server a CA-signed one`, issuer, ms });
+      }
       const untrustedIssuer = /UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED/i.test(reason);
       if (untrustedIssuer) return resolve({ outcome: 'tls intercepted', detail: `certificate issued by ${issuer}, which no trusted root vouches for (${reason}): TLS inspection is likely`, issuer, ms });
       resolve({ outcome: 'tls untrusted', detail: `certificate issued by ${issuer} is not accepted: ${reason}`, issuer, ms });
@@ -161,5 +170,60 @@ export async function probeSftp(uri: NetworkUri, options: { timeoutMs?: number; 
       });
     });
     client.connect({ sock, username: uri.user, password: uri.password, privateKey: options.privateKey, readyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  });
+}
+
+/** A local folder (file:// locations): it must exist and be a folder. */
+export async function probeFolder(path: string): Promise<ProbeResult> {
+  try {
+    const info = await stat(path);
+    return info.isDirectory() ? { outcome: 'ok', detail: `${path} is a folder` } : { outcome: 'failed', detail: `${path} is not a folder` };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { outcome: 'failed', detail: code === 'ENOENT' ? `${path} does not exist` : `${path}: ${code ?? (error as Error).message}` };
+  }
+}
+
+// NTP (RFC 5905): a 48-byte client packet, the answer read and checked.
+const NTP_PACKET_BYTES = 48;
+/** Seconds from the NTP era (1900) to the Unix epoch (1970). */
+const NTP_UNIX_OFFSET = 2_208_988_800;
+const NTP_MODE_CLIENT = 3;
+const NTP_MODE_SERVER = 4;
+const NTP_VERSION = 4;
+
+/** Asks an NTP server for the time over UDP, as a client does: ok only with a server answer to this very request. */
+export async function probeNtp(host: string, port: number, options: { timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const start = performance.now();
+  const resolved = await resolveName(host);
+  const address = resolved.addresses?.[0];
+  if (!address) return resolved;
+  const request = Buffer.alloc(NTP_PACKET_BYTES);
+  request[0] = (NTP_VERSION << 3) | NTP_MODE_CLIENT;
+  // The transmit timestamp: a server copies it into its answer's origin field, which ties the answer to this request.
+  const sent = Date.now();
+  request.writeUInt32BE(Math.floor(sent / 1000) + NTP_UNIX_OFFSET, 40);
+  request.writeUInt32BE(Math.floor(Math.random() * 0xffffffff), 44);
+  const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+  return new Promise((resolve) => {
+    const done = (result: ProbeResult) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve({ ...result, ms: performance.now() - start });
+    };
+    const timer = setTimeout(() => done({ outcome: 'timed out', detail: `no NTP answer from ${address}:${port} in time: UDP ${port} is dropped, or no time server runs there` }), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    socket.on('error', (error) => done(outcomeOf(error as NodeJS.ErrnoException)));
+    socket.on('message', (answer) => {
+      // Anything else arriving on this port is not the answer: only a well-formed reply to our request ends the probe.
+      if (answer.length < NTP_PACKET_BYTES || (answer[0]! & 0x07) !== NTP_MODE_SERVER || !answer.subarray(24, 32).equals(request.subarray(40, 48))) return;
+      const stratum = answer[1]!;
+      if (stratum === 0) return done({ outcome: 'failed', detail: `${address} answered "kiss of death" (${answer.subarray(12, 16).toString('latin1').replace(/[^ -~]/g, '?')}): it refuses to serve this node` });
+      const serverSeconds = answer.readUInt32BE(40) - NTP_UNIX_OFFSET + answer.readUInt32BE(44) / 2 ** 32;
+      const offset = serverSeconds - (sent + Date.now()) / 2000;
+      done({ outcome: 'ok', detail: `NTP answer from ${address}: stratum ${stratum}, clock offset ${offset.toFixed(3)} s` });
+    });
+    socket.send(request, port, address, (error) => {
+      if (error) done(outcomeOf(error as NodeJS.ErrnoException));
+    });
   });
 }

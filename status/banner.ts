@@ -23,11 +23,13 @@ export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   plain(`network: ${facts.address}, ntp: ${facts.ntp.join(',') || 'not set'}`);
   if (facts.healthMonitored && facts.healthProblems?.length) warn(`HEALTH: ${facts.healthProblems.join(', ').toUpperCase()}`);
   else plain(`HEALTH: ${facts.healthMonitored ? 'MONITORED' : 'NOT MONITORED'}`);
-  if (facts.databaseBytes !== undefined) plain(`database: ${formatSize(facts.databaseBytes)}`);
+  if (facts.notInstalled?.includes('database')) plain('database: not installed');
+  else if (facts.databaseBytes !== undefined) plain(`database: ${formatSize(facts.databaseBytes)}`);
   if (facts.applicationDown?.length === 0) plain('application: up');
   // Every warning line is a condition, the same ones the events monitor raises.
   for (const condition of conditionsOf(facts, now)) if (condition.banner) warn(condition.text);
-  if (facts.unreadMail) warn(`MAIL: ${facts.unreadMail} UNREAD`);
+  // Mail records warnings already raised; what still holds is a condition above, so unread mail alone is no warning (health's exit status).
+  if (facts.unreadMail) plain(`MAIL: ${facts.unreadMail} UNREAD`);
   return lines;
 }
 

@@ -25,8 +25,10 @@ export interface StatusFacts {
   healthProblems?: string[];
   /** Bytes used by the database (database roles only). */
   databaseBytes?: number;
-  /** Apps that should run but do not; empty = up. Undefined when the node runs no application. */
+  /** Installed services of the node's roles that should run but do not; empty = up. Undefined when the node runs no application. */
   applicationDown?: string[];
+  /** Services of the node's roles that are not installed on it (not a warning: nothing to run). */
+  notInstalled?: string[];
   certificate?: { notBefore: Date; notAfter: Date };
   /** The node's network name, when the CA-signed web certificate does not cover it. */
   webCertNameMismatch?: string;
@@ -59,10 +61,8 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
   const out: Condition[] = [];
   const add = (name: EventName, level: EventLevel, subject: string, text: string, banner = true) => out.push({ key: subject ? `${name}:${subject}` : name, name, level, text, banner });
 
-  if (facts.applicationDown?.length) {
-    const names = facts.applicationDown.join(', ').toUpperCase();
-    add('service-down', 'warn', facts.applicationDown.join(','), `APPLICATION: ${names} DOWN`);
-  }
+  // One condition per service: one coming back clears its own, never another's.
+  for (const service of facts.applicationDown ?? []) add('service-down', 'warn', service, `APPLICATION: ${service.toUpperCase()} DOWN`);
   if (facts.certificate) {
     const { notBefore, notAfter } = facts.certificate;
     if (now >= notAfter) add('web-cert-expired', 'error', '', `WEB CERT EXPIRED AT: ${formatTime(notAfter)}`);

@@ -3,10 +3,11 @@
 // certificate's dates from the file nginx serves, disk space from statfs.
 
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
 import { availableParallelism, hostname as osHostname, loadavg, uptime } from 'node:os';
 import { join } from 'node:path';
-import { effectiveRoles } from '../catalog/roles.js';
+import { servicesFor } from '../catalog/derive.js';
+import { effectiveRoles, type RoleName } from '../catalog/roles.js';
 import { primaryAddress } from '../os/host.js';
 import type { Services } from '../core/context.js';
 import type { Store } from '../store/db.js';
@@ -20,6 +21,8 @@ declare module '../core/context.js' {
   interface Services {
     /** Names of the node's applications that should run but do not (service manager). */
     applicationDown?: () => Promise<string[]> | string[];
+    /** Whether something is installed to run a catalog service (service manager); a service not installed is not down. */
+    serviceInstalled?: (service: string) => Promise<boolean>;
   }
 }
 
@@ -34,6 +37,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
   const node = nodeOrDefault(store, osHostname());
   const roles = effectiveRoles(node.roles);
   const runsApplication = roles.has('application') || roles.has('webproxy');
+  const notInstalled = await servicesNotInstalled(node.roles, services);
   return {
     hostname: node.hostname,
     roles: node.roles,
@@ -45,8 +49,10 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     ntp: node.ntp,
     healthMonitored: store.settings.get('health.monitoring'),
     healthProblems: store.settings.get('health.last')?.problems ?? [],
-    databaseBytes: roles.has('database') ? directorySize(join(paths.home, 'database')) : undefined,
-    applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []) : undefined,
+    // No database folder (and no service manager to ask, without the daemon): no size to show, rather than "0b".
+    databaseBytes: roles.has('database') && !notInstalled.includes('database') && existsSync(join(paths.home, 'database')) ? directorySize(join(paths.home, 'database')) : undefined,
+    applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []).filter((s) => !notInstalled.includes(s)) : undefined,
+    notInstalled,
     certificate: readCertificateDates(paths.webCertificate),
     webCertNameMismatch: caSignedNameMismatch(paths.webCertificate, networkNames(node)),
     maintenance: node.maintenance,
@@ -55,6 +61,15 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     lockedAccounts: lockedAccounts(paths),
     unreadMail: store.mailbox.unread(),
   };
+}
+
+/** The services of the node's roles nothing is installed to run (none known without the daemon's service manager). */
+async function servicesNotInstalled(roles: readonly RoleName[], services: Services): Promise<string[]> {
+  const installed = services.serviceInstalled;
+  if (!installed) return [];
+  const names = servicesFor(roles).map((s) => s.name);
+  const flags = await Promise.all(names.map((name) => installed(name)));
+  return names.filter((_, i) => !flags[i]);
 }
 
 export function readCertificateDates(file: string): { notBefore: Date; notAfter: Date } | undefined {

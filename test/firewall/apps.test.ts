@@ -4,18 +4,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
+import { freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 
 let node: RunningDaemon;
 // The database's catalog port: nothing else on a test machine listens there.
 const DB_PORT = 27019;
+// The web front end moved off the catalog's 443 and 80, as in the embedded default.
+const WEB_PORT = freePort();
+const HTTP_PORT = freePort();
 
 beforeAll(async () => {
   const home = tempHome();
   mkdirSync(join(home, 'etc'), { recursive: true });
   const listener = `require('node:net').createServer().listen(${DB_PORT})`;
   writeFileSync(join(home, 'etc', 'apps.json'), JSON.stringify([{ name: 'db', service: 'database', command: [process.execPath, '-e', listener] }, { name: 'ghost', service: 'snmp' }]));
-  node = await startDaemon({ home });
+  node = await startDaemon({ home, args: ['--web-port', String(WEB_PORT), '--http-port', String(HTTP_PORT)] });
   await node.platform(['system', 'setup', '--hostname', 'app01', '--role', 'unified,webproxy']);
 });
 afterAll(async () => {
@@ -56,6 +59,16 @@ describe('apps and the firewall', () => {
     expect(ghost.status).toBe(1);
     expect(ghost.stderr).toContain('ghost is not installed on this node');
     expect((await node.platform(['app', 'stop', 'db', '--yes'])).stderr).toContain('db is not running');
+  });
+
+  it('lists the ports as this node serves them, and what runs each', async () => {
+    const apps = JSON.parse((await node.platform(['--json', 'app', 'list'])).stdout) as { app: string; ports: string; state: string }[];
+    expect(apps.find((a) => a.app === 'https')).toMatchObject({ ports: `${WEB_PORT}/tcp`, state: 'running' });
+    expect(apps.find((a) => a.app === 'http')).toMatchObject({ ports: `${HTTP_PORT}/tcp`, state: 'running' });
+    // Nothing listens on 22 in a test daemon's view unless the host's sshd does: app status says what the sockets say.
+    const drift = JSON.parse((await node.platform(['--json', 'firewall', 'drift'])).stdout) as { allowedButNothingListening: string[] };
+    const sshIdle = drift.allowedButNothingListening.some((p) => p.startsWith('22/tcp'));
+    expect((await node.platform(['app', 'status'])).stdout).toMatch(sshIdle ? /ssh \(22\/tcp\)\n {3}\|-sshd +stopped/ : /\|-sshd +running/);
   });
 
   it('shows the application line of the banner from what runs', async () => {

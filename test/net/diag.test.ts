@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { removeStale } from '../support/netns.js';
 import { startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
+import { until } from '../support/until.js';
 
 const NS = `psnet${process.pid % 10000}`;
 const USER = `psnu${process.pid % 10000}`;
@@ -22,7 +23,7 @@ const background = (cmd: string, args: string[]) => {
   return child;
 };
 let node: RunningDaemon;
-const PORTS = { dns: 5353, https: 8444, refused: 5998, blackhole: 5999, proxy: 3128, ssh: 2222 };
+const PORTS = { dns: 5353, https: 8444, selfSigned: 8445, refused: 5998, blackhole: 5999, proxy: 3128, ssh: 2222, web: 8446, webHttp: 8081 };
 
 async function waitForPort(port: number) {
   for (let i = 0; i < 100; i++) {
@@ -54,6 +55,10 @@ beforeAll(async () => {
   execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'www.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, 'www.pem'), '-days', '1', '-extfile', join(dir, 'www.ext')], { stdio: 'ignore' });
   background(process.execPath, ['-e', `require('https').createServer({key:require('fs').readFileSync('${join(dir, 'www.key')}'),cert:require('fs').readFileSync('${join(dir, 'www.pem')}')},(q,s)=>s.end('ok')).listen(${PORTS.https},'127.0.0.1')`]);
 
+  // HTTPS with a self-signed certificate (issuer = subject): the server's own, no proxy in between.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'self.key'), '-out', join(dir, 'self.pem'), '-days', '2', '-subj', '/CN=printer.example.test'], { stdio: 'ignore' });
+  background(process.execPath, ['-e', `require('https').createServer({key:require('fs').readFileSync('${join(dir, 'self.key')}'),cert:require('fs').readFileSync('${join(dir, 'self.pem')}')},(q,s)=>s.end('ok')).listen(${PORTS.selfSigned},'127.0.0.1')`]);
+
   writeFileSync(join(dir, 'tinyproxy.conf'), `Port ${PORTS.proxy}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Critical\nMaxClients 10\n`);
   background('tinyproxy', ['-d', '-c', join(dir, 'tinyproxy.conf')]);
 
@@ -69,9 +74,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'sshd_config'), `HostKey ${join(dir, 'host_key')}\nListenAddress 127.0.0.1\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM no\nPidFile ${join(dir, 'sshd.pid')}\nSubsystem sftp internal-sftp\nAllowUsers ${USER}\n`);
   background('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), '-p', String(PORTS.ssh)]);
 
-  node = await startDaemon({ netns: NS });
+  node = await startDaemon({ netns: NS, args: ['--web-port', String(PORTS.web), '--http-port', String(PORTS.webHttp)] });
   await node.platform(['system', 'setup', '--hostname', 'diag01', '--role', 'unified']);
-  for (const port of [PORTS.https, PORTS.proxy, PORTS.ssh, PORTS.dns]) await waitForPort(port);
+  for (const port of [PORTS.https, PORTS.selfSigned, PORTS.proxy, PORTS.ssh, PORTS.dns, PORTS.web]) await waitForPort(port);
 }, 120_000);
 
 afterAll(async () => {
@@ -103,6 +108,26 @@ describe('diag uri ... test', () => {
     expect(result.stdout).toContain('tls intercepted');
     expect(result.stdout).toContain('Corporate Inspection CA');
     expect(result.status).toBe(1);
+  });
+
+  it('recognises the node\'s own certificate and a self-signed one: neither is TLS inspection', async () => {
+    const own = await node.platform(['diag', 'uri', `https://127.0.0.1:${PORTS.web}/`, 'test']);
+    expect(own.stdout).toContain("this node's own web certificate");
+    expect(own.stdout).not.toContain('intercepted');
+    expect(own.status).toBe(0);
+    const self = await node.platform(['diag', 'uri', `https://127.0.0.1:${PORTS.selfSigned}/`, 'test']);
+    expect(self.stdout).toContain('tls untrusted');
+    expect(self.stdout).toContain("the server's own self-signed certificate (issuer = subject: CN=printer.example.test)");
+    expect(self.status).toBe(1);
+  });
+
+  it('checks that a file location\'s folder exists', async () => {
+    const missing = await node.platform(['diag', 'uri', 'file:///missing-folder', 'test']);
+    expect(missing.stdout).toContain('folder /missing-folder: failed - /missing-folder does not exist');
+    expect(missing.status).toBe(1);
+    const there = await node.platform(['diag', 'uri', `file://${dir}`, 'test']);
+    expect(there.stdout).toContain(`${dir} is a folder`);
+    expect(there.status).toBe(0);
   });
 
   it('goes through the configured HTTP CONNECT proxy', async () => {
@@ -195,6 +220,49 @@ describe('support tools', () => {
   it('checks the node networks for range conflicts', async () => {
     const result = await node.platform(['diag', 'subnet']);
     expect(result.stdout).toMatch(/what +result +finding/);
+  });
+});
+
+/** A time server in the namespace on the catalog's NTP port: it answers a client packet as RFC 5905 says (stratum 2, its origin field echoing the request). */
+const NTP_RESPONDER = `
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (q, r) => {
+  const a = Buffer.alloc(48);
+  a[0] = (4 << 3) | 4; a[1] = 2;
+  q.copy(a, 24, 40, 48);
+  const now = Date.now() / 1000 + 2208988800;
+  a.writeUInt32BE(Math.floor(now), 40);
+  s.send(a, r.port, r.address);
+});
+s.bind(123, '127.0.0.1');
+`;
+
+describe('diag connectivity', () => {
+  it('asks each NTP server for the time (resolving is not enough), and tests backup folders and notify targets', async () => {
+    expect((await node.platform(['network', 'ntp', 'add', '127.0.0.1'])).status).toBe(0);
+    expect((await node.platform(['backup', 'add', 'gone', 'file:///no-such-backups'])).status).toBe(0);
+    expect((await node.platform(['notify', 'add', 'error', `mailto:ops@127.0.0.1`])).status).toBe(0);
+    try {
+      // Nothing answers on UDP 123 yet: the name resolves, and still the flow fails.
+      const silent = JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as { steps: { step: string; outcome: string; detail: string }[] };
+      const stepOf = (steps: typeof silent.steps, prefix: string) => steps.find((s) => s.step.startsWith(prefix));
+      expect(stepOf(silent.steps, 'NTP 127.0.0.1 UDP 123')).toMatchObject({ outcome: 'timed out' });
+      expect(stepOf(silent.steps, 'backup gone')).toMatchObject({ outcome: 'failed', detail: '/no-such-backups does not exist' });
+      // Without a relay, mail goes to the address's host on the SMTP port: nothing listens there.
+      expect(stepOf(silent.steps, 'notify error mailto:ops@127.0.0.1: connect to 127.0.0.1:25')).toMatchObject({ outcome: 'refused' });
+
+      background(process.execPath, ['-e', NTP_RESPONDER]);
+      const answered = await until('an NTP answer', async () => {
+        const steps = (JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as typeof silent).steps;
+        const ntp = stepOf(steps, 'NTP 127.0.0.1 UDP 123');
+        return ntp?.outcome === 'ok' && ntp;
+      });
+      expect(answered.detail).toMatch(/^NTP answer from 127\.0\.0\.1: stratum 2, clock offset -?\d+\.\d{3} s$/);
+    } finally {
+      await node.platform(['network', 'ntp', 'del', '127.0.0.1']);
+      await node.platform(['backup', 'del', 'gone', '--yes']);
+      await node.platform(['notify', 'del', 'error', 'mailto:ops@127.0.0.1']);
+    }
   });
 });
 

@@ -39,8 +39,24 @@ describe('conditions', () => {
       ['load-high', 'warn'],
     ]);
     const warnings = bannerLines({ ...facts, memoryAvailablePercent: 4, lockedAccounts: [{ user: 'ann', until: new Date('2026-06-01T00:15:00Z') }], unreadMail: 2 }, now).filter((l) => l.warning).map((l) => l.text);
-    expect(warnings).toEqual(['LOW MEMORY: 4% AVAILABLE', 'MAIL: 2 UNREAD']);
+    // Unread mail is shown, but is no warning: what still holds is a condition of its own.
+    expect(warnings).toEqual(['LOW MEMORY: 4% AVAILABLE']);
     expect(conditions.find((c) => c.name === 'account-locked')!.text).toBe('ACCOUNT LOCKED: ANN UNTIL 2026-06-01 00:15:00 UTC');
+  });
+
+  it('are one per service down, so that one service coming back clears only its own', () => {
+    const conditions = conditionsOf({ ...facts, applicationDown: ['https', 'database'] }, now);
+    expect(conditions.map((c) => [c.key, c.text])).toEqual([
+      ['service-down:https', 'APPLICATION: HTTPS DOWN'],
+      ['service-down:database', 'APPLICATION: DATABASE DOWN'],
+    ]);
+  });
+
+  it('say "not installed" for a service nothing is installed to run, and warn of nothing', () => {
+    const lines = bannerLines({ ...facts, notInstalled: ['database'], unreadMail: 1 }, now);
+    expect(lines.find((l) => l.text.startsWith('database:'))).toEqual({ text: 'database: not installed', warning: false });
+    expect(lines.filter((l) => l.warning)).toEqual([]);
+    expect(bannerLines({ ...facts, databaseBytes: 2048 }, now).map((l) => l.text)).toContain('database: 2.0Kb');
   });
 
   it('turn an expired certificate into an error', () => {

@@ -22,7 +22,8 @@ let relay: MailServer;
 let traps: TrapReceiver;
 let home: string;
 const relayIp = () => lan.hosts.relay!.ipv4;
-const env = withoutCI({ PLATFORM_EVENTS_INTERVAL_MS: '500' });
+// Conditions sampled twice a second and raised after a 1 s grace (20 s on a node).
+const env = withoutCI({ PLATFORM_EVENTS_INTERVAL_MS: '500', PLATFORM_EVENTS_GRACE_MS: '1000' });
 
 const start = (h?: string) => startDaemon({ netns: lan.hosts.node!.ns, home: h, env });
 
@@ -52,6 +53,12 @@ describe('notify', () => {
       expect(refused.status, bad).toBe(2);
     }
     expect((await node.platform(['notify', 'list'])).stdout).toContain(`${relayIp()}:2525`);
+  });
+
+  it('answers a bare mail address with the URI it should be', async () => {
+    const bare = await node.platform(['notify', 'add', 'error', 'ops@example.com']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('"ops@example.com" has no scheme; a mail target is written mailto:ops@example.com');
   });
 
   it('sends notify test by mail (STARTTLS, sender platform@<hostname>) and as v2c and v3 informs; secrets stay ***', async () => {
@@ -118,18 +125,38 @@ describe('notify', () => {
     await relay.stop();
     const before = relay.messages().length;
     expect((await node.platform(['notify', 'test', 'warn'])).status).toBe(0);
-    await until('a failed attempt', async () => /1 waiting, last error/.test((await node.platform(['notify', 'list'])).stdout));
+    await until('a failed attempt', async () => /waiting: 1\n\s+last error: (?!none)/.test((await node.platform(['notify', 'list'])).stdout));
     await relay.start();
     await until('the mail after the relay came back', () => relay.messages().length === before + 1);
 
     await relay.stop();
     expect((await node.platform(['notify', 'test', 'warn'])).status).toBe(0);
-    await until('a failed attempt', async () => /1 waiting, last error/.test((await node.platform(['notify', 'list'])).stdout));
+    await until('a failed attempt', async () => /waiting: 1\n\s+last error: (?!none)/.test((await node.platform(['notify', 'list'])).stdout));
     await node.stop({ keepHome: true });
     await relay.start();
     node = await start(home);
     await until('the mail after the restart', () => relay.messages().length === before + 2);
     expect((await node.platform(['notify', 'list'])).stdout).not.toContain('waiting');
+  });
+
+  it('shows each waiting target with its own last error, also two that look alike once their secrets are hidden', async () => {
+    // Two communities on a port where no receiver answers: both informs time out.
+    const alike = [`snmp://alike1@${relayIp()}:1999`, `snmp://alike2@${relayIp()}:1999`];
+    expect((await node.platform(['notify', 'add', 'warn', ...alike])).status).toBe(0);
+    try {
+      expect((await node.platform(['notify', 'test', 'warn'])).status).toBe(0);
+      const shown = `target: snmp://***@${relayIp()}:1999`;
+      const list = await until('both targets failed', async () => {
+        const text = (await node.platform(['notify', 'list'])).stdout;
+        const entries = text.split('- ').filter((e) => e.startsWith(shown));
+        return entries.length === 2 && entries.every((e) => /last error: (?!none)\S/.test(e)) && text;
+      });
+      const json = JSON.parse((await node.platform(['--json', 'notify', 'list'])).stdout) as { outbox: { target: string; lastError: string | null }[] };
+      // Every last error the JSON has is on the screen.
+      for (const entry of json.outbox) if (entry.lastError) expect(list).toContain(`last error: ${entry.lastError}`);
+    } finally {
+      for (const uri of alike) await node.platform(['notify', 'del', 'warn', uri]);
+    }
   });
 
   it('sends at most 20 messages a minute to a target and summarises the rest', async () => {
@@ -160,7 +187,7 @@ describe('notify', () => {
     for (let i = 0; i < 3; i++) expect((await node.platform(['notify', 'test', 'error'])).status).toBe(0);
     await new Promise((r) => setTimeout(r, 3000));
     expect(relay.messages()).toHaveLength(before);
-    expect((await node.platform(['notify', 'list'])).stdout).toMatch(/3 waiting \(3 from maintenance mode\)/);
+    expect((await node.platform(['notify', 'list'])).stdout).toMatch(/waiting: 3 \(3 from maintenance mode\)/);
     expect((await node.platform(['--yes', 'system', 'maintenance-mode', 'stop'])).status).toBe(0);
     const summary = await until('the summary', () => relay.messages().slice(before).find((m) => m.includes('notify-summary')));
     expect(summary).toMatch(/3 more events raised while the node was in maintenance mode/);
