@@ -3,7 +3,7 @@
 // commits that roll back unless confirmed.
 
 import type { CommitResult, FirewallService } from '../firewall/service.js';
-import { formatTime } from '../status/format.js';
+import { formatTime } from '../core/time.js';
 import { choice, integer } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
@@ -49,7 +49,7 @@ const notAppliedWarning = (fw: FirewallService): Reply['blocks'] => {
 /** What a confirmed commit did and what happens next, with the time: said on the screen, in both modes. */
 function commitMessage(result: CommitResult, seconds: number): string {
   if (!result.rollsBackAt) return 'saved in the plan, not applied: in plan mode no rule reaches this machine\'s firewall, so nothing needs confirming and nothing rolls back';
-  const at = formatTime(result.rollsBackAt, -result.rollsBackAt.getTimezoneOffset()).slice(11);
+  const at = formatTime(result.rollsBackAt).slice(11);
   return `applied; rolls back at ${at} (in ${seconds} s) unless you run "firewall confirm"`;
 }
 
@@ -85,8 +85,8 @@ const commands: Command[] = [
         applied: s.applied,
         ...(s.applied ? {} : { reason: s.reason ?? null }),
         rules: s.rules,
-        'last change': s.lastChange ?? null,
-        'pending confirmation': s.pending ? `${s.pending.description} (rolls back at ${s.pending.rollsBackAt})` : 'none',
+        'last change': s.lastChange ? formatTime(s.lastChange) : null,
+        'pending confirmation': s.pending ? `${s.pending.description} (rolls back at ${formatTime(s.pending.rollsBackAt)})` : 'none',
       }, { mode: s.mode, applied: s.applied, reason: s.applied ? null : (s.reason ?? null), rules: s.rules, lastChange: s.lastChange ?? null, pendingConfirmation: s.pending ?? null });
     },
   }),

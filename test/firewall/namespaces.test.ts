@@ -147,7 +147,7 @@ describe('confirmed commits', () => {
     const before = nft('list', 'set', 'inet', 'platform', 'management_v4');
     const allow = await node.platform(['firewall', 'allow', lan.hosts.peer!.ipv4, '2']);
     expect(allow.status).toBe(0);
-    expect(allow.stdout).toMatch(/applied; rolls back at \d\d:\d\d:\d\d \(in 2 s\) unless you run "firewall confirm"/);
+    expect(allow.stdout).toMatch(/applied; rolls back at \d\d:\d\d:\d\d UTC \(in 2 s\) unless you run "firewall confirm"/);
     expect(nft('list', 'set', 'inet', 'platform', 'management_v4')).toContain(lan.hosts.peer!.ipv4);
     // Only the management source reaches SSH now.
     expect(await reachable(lan.hosts.out!.ns, nodeHost().ipv4, ['22/tcp'])).toEqual([]);

@@ -26,7 +26,7 @@ const managementSet = () => execFileSync('ip', ['netns', 'exec', ns(), 'nft', 'l
 function clockTime(text: string): Date {
   const [h, m, s] = text.split(':').map(Number);
   const at = new Date();
-  at.setHours(h!, m!, s!, 0);
+  at.setUTCHours(h!, m!, s!, 0);
   return at;
 }
 
@@ -81,7 +81,7 @@ describe('a confirmed firewall change', () => {
     let deadline = new Date();
     await withConsole(applyNode, ns(), async (session) => {
       const said = await session.type(`firewall allow ${admin} 4`, 'unless you run "firewall confirm"');
-      const at = /applied; rolls back at (\d\d:\d\d:\d\d) \(in 4 s\)/.exec(said)?.[1];
+      const at = /applied; rolls back at (\d\d:\d\d:\d\d) UTC \(in 4 s\)/.exec(said)?.[1];
       expect(at, said).toBeDefined();
       deadline = clockTime(at!);
     });
