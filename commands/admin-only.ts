@@ -3,7 +3,9 @@
 // the administrator out (reboot, firewall, session limit). A grant never
 // includes them (users/rights.ts), so `help`, `?` and Tab never show them to
 // anyone else, and `user grant` refuses a prefix that holds nothing else.
-// An entry names a command, or a path under which every command is one.
+// An entry names a command, or a path under which every command is one; the
+// first entry that covers a command gives its reason, so a command's own
+// entry comes before its group's.
 
 import type { Group } from '../core/command.js';
 
@@ -16,6 +18,7 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'user', why: 'users, their rights and keys: whoever manages them can give themselves every right' },
   { words: 'keys', why: "the node's own SSH identity and the hosts it trusts" },
   { words: 'backup restore', why: 'replaces every user, right, key and secret of the node with what an archive holds' },
+  { words: 'backup key export', why: 'prints the key that reads every backup of the node' },
   { words: 'backup key', why: 'whoever holds the key reads every backup, and a key of their own makes an archive they built restorable' },
   { words: 'backup add', why: 'a location decides where restores come from and where the node\'s (encrypted) secrets go' },
   { words: 'backup del', why: 'a location decides where restores come from and where the node\'s (encrypted) secrets go' },

@@ -291,9 +291,23 @@ const commands: Command[] = [
     async run(ctx) {
       const key = nodeKey(ctx);
       const when = shownAt(ctx.paths);
-      if (when) throw failure('already-shown', `the backup key was shown on ${when}; it is printed only once`, ['use the copy kept offline, or "backup key generate" a new one']);
+      if (when) throw failure('already-shown', `the backup key was shown on ${formatTime(when)}, and "backup key show" printed only once: to print it again, an administrator at the console runs "backup key export"`, ['use the copy kept offline, or "backup key generate" a new one']);
       markShown(ctx.paths);
       const note = 'keep it offline: it is not shown again';
+      return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note }, { keyId: keyFingerprint(key), key: keyText(key), message: note });
+    },
+  }),
+  defineCommand({
+    words: ['backup', 'key', 'export'],
+    summary: 'Print the backup key again, after a question, to an administrator at the console',
+    json: keyShape,
+    async run(ctx) {
+      const key = nodeKey(ctx);
+      // What a script or a scheduled job prints is kept (a file, the job's log in the store): the key goes to a person's screen only.
+      if (!ctx.caller.interactive) throw badInput('needs-terminal', 'the backup key is printed only to a person at the console: run "backup key export" in an interactive session (ssh -t)');
+      if (!(await ctx.confirm('This prints the backup key on the screen: whoever sees it can read every backup of this node. Print it?'))) throw failure('not-confirmed', 'the backup key was not printed');
+      if (!shownAt(ctx.paths)) markShown(ctx.paths);
+      const note = 'keep it offline, and clear the screen once it is copied';
       return reply.tree({ 'backup key': keyText(key), 'key id': keyFingerprint(key), note }, { keyId: keyFingerprint(key), key: keyText(key), message: note });
     },
   }),

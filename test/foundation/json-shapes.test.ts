@@ -90,6 +90,8 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['backup', 'create', 'offsite'], fails: true },
   { words: ['backup', 'key', 'generate'] },
   { words: ['backup', 'key', 'show'] },
+  // Printed only to a person at a terminal (the walk is not one): test/backup/key-export.test.ts checks its JSON.
+  { words: ['backup', 'key', 'export'], fails: true },
   { words: ['backup', 'key', 'import', 'psbk1-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] },
   // Refused: a file:// location's folder must exist (so the next three fail on no such location, and del too).
   { words: ['backup', 'add', 'here', 'file:///nonexistent-walk-folder'], fails: true },
