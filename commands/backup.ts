@@ -243,7 +243,7 @@ const commands: Command[] = [
           from: args.from,
           restart: () => restartDependents(ctx),
           async confirm(chosen) {
-            const question = `Replace this node's configuration, certificates and keys with ${chosen.archive} (${chosen.node}, ${chosen.createdAt}) from ${args.location}?`;
+            const question = `Replace this node's configuration, certificates and keys with ${chosen.archive} (${chosen.node}, ${formatTime(chosen.createdAt)}) from ${args.location}?`;
             if (!(await ctx.confirm(question))) throw new BackupError('not-confirmed', ctx.caller.interactive ? 'cancelled' : `${question} — not confirmed; add --yes to confirm`);
           },
         }),
@@ -287,6 +287,7 @@ const commands: Command[] = [
   defineCommand({
     words: ['backup', 'key', 'show'],
     summary: 'Print the backup key, once, to keep offline (a fresh node needs it to restore)',
+    printsSecret: true,
     json: keyShape,
     async run(ctx) {
       const key = nodeKey(ctx);
@@ -300,6 +301,7 @@ const commands: Command[] = [
   defineCommand({
     words: ['backup', 'key', 'export'],
     summary: 'Print the backup key again, after a question, to an administrator at the console',
+    printsSecret: true,
     json: keyShape,
     async run(ctx) {
       const key = nodeKey(ctx);

@@ -49,6 +49,7 @@ export function whyNotSchedulable(parsed: Parsed): string | undefined {
   if (parsed.kind === 'group') return `"${parsed.node.path.join(' ')}" is a group of commands, not a command; see "help ${parsed.node.path.join(' ')}"`;
   if (parsed.command.words[0] === 'schedule') return 'a scheduled job cannot change the schedule';
   if (parsed.command.endless) return `"${parsed.command.words.join(' ')}" runs until someone stops it, so it cannot be scheduled`;
+  if (parsed.command.printsSecret) return `"${parsed.command.words.join(' ')}" prints a secret, which a job's log would keep: it cannot be scheduled`;
   return undefined;
 }
 

@@ -51,6 +51,8 @@ export interface Command {
   hidden?: boolean;
   /** Runs until the person stops it (Ctrl-C): never a scheduled job, which nobody would stop. */
   endless?: boolean;
+  /** Prints a secret (a key): never a scheduled job, whose log the store keeps. */
+  printsSecret?: boolean;
   /**
    * Only an administrator may run it, whatever the grants. Set by
    * commands/admin-only.ts, the one table of such commands, never by a

@@ -186,6 +186,12 @@ describe('scheduled jobs', () => {
       expect(String(answer.message)).toContain(message);
     }
     expect(((await admin('schedule', 'list')).data as unknown[]).length).toBe(3);
+    // Not even an administrator schedules a command that prints a secret: the job's log would keep it.
+    for (const words of [['backup', 'key', 'show'], ['backup', 'key', 'export']]) {
+      const answer = await admin('schedule', 'add', 'jk', ...words);
+      expect(answer, words.join(' ')).toMatchObject({ type: 'error', code: 'not-schedulable' });
+      expect(String(answer.message)).toContain('prints a secret');
+    }
   });
 
   it('run now with schedule run, as their owner, recorded in their log', async () => {

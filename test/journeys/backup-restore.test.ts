@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nginxLayout } from '../../web/nginx.js';
 import { pathsFor } from '../../core/paths.js';
+import { formatTime } from '../../core/time.js';
 import { startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { until } from '../support/until.js';
 import { openConsole, type ConsoleSession } from './console.js';
@@ -98,7 +99,7 @@ describe("the administrator's first backup, and its restore", () => {
 
     const { createdAt } = JSON.parse(readFileSync(join(folder, `${archive}.manifest.json`), 'utf8')) as { createdAt: string };
     const question = await session.type('backup restore local', '[y/N]', { question: true });
-    expect(question).toContain(`with ${archive} (${HOSTNAME}, ${createdAt}) from local?`);
+    expect(question).toContain(`with ${archive} (${HOSTNAME}, ${formatTime(createdAt)}) from local?`);
     const restored = await session.type('y', 'web certificate valid to:', { timeout: 120_000 });
     expect(restored).toContain(`restored: ${archive}`);
 
