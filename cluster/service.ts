@@ -106,7 +106,9 @@ export class ClusterService {
   async start(): Promise<void> {
     await ensureIdentity(this.files, this.self().hostname);
     const known = (fingerprint: string) => this.store.inventory.knows(fingerprint);
-    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m));
+    // The inventory's addresses keep their slots of the agent whatever strangers open (cluster/agent.ts AGENT_LIMITS).
+    const memberAddress = (address: string) => this.store.inventory.list().some((node) => node.address === address);
+    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m), memberAddress);
     const joinable = this.joinable();
     if (joinable) this.closeWhenExpired(joinable);
   }

@@ -56,5 +56,5 @@ fi
 ADDON=native/peercred/build/Release/peercred.node
 if [ ! -f "$ADDON" ] || [ native/peercred/peercred.c -nt "$ADDON" ] || [ native/peercred/binding.gyp -nt "$ADDON" ]; then
   NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-  node "$NPM_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild --directory native/peercred --nodedir="$RUNTIME" --loglevel=error
+  node "$NPM_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild --directory native/peercred --nodedir="$RUNTIME" --loglevel=error >/dev/null
 fi
