@@ -35,6 +35,15 @@ export const CONNECTION_BOUNDS = {
   keptForAdministrators: 32,
   /** What one other uid may hold at once (each console holds one for its whole life). */
   perUid: 16,
+  /**
+   * A user's connection past its bounds is refused after this delay, read
+   * from by nobody meanwhile: a client that reconnects at once would
+   * otherwise spin, and take the processor from everyone else.
+   */
+  refusalDelayMs: 1000,
+  /** Refused connections waiting out their delay, per uid and in all; past these they are closed at once. */
+  delayedPerUid: 256,
+  delayed: 1024,
 } as const;
 
 /** Open connections by peer uid, and those of uids that are neither root nor an administrator, together. */
@@ -42,6 +51,10 @@ const openByUid = new Map<number, number>();
 let openOrdinary = 0;
 /** The uids of root and the administrators' accounts, read from /etc/passwd when the API starts. */
 let administratorUids: ReadonlySet<number> = new Set([0]);
+
+/** Refused connections waiting out their delay, by uid. */
+const delayedByUid = new Map<number, number>();
+let delayed = 0;
 
 /** Why a new connection from `uid` is refused now, or undefined to serve it. */
 function refusalFor(uid: number | undefined): string | undefined {
@@ -103,16 +116,35 @@ function describe(request: Request): string {
   return escapeControls(`${request.op} ${words}`.trim()).slice(0, 300);
 }
 
-function serveConnection(runtime: Runtime, socket: Socket): void {
-  const peerUid = peerCredentials(socket)?.uid;
-  const refusal = refusalFor(peerUid);
-  if (refusal) {
-    socket.on('error', () => undefined); // the refused client may be gone already
-    // Its descriptor goes as soon as the error is written: a client that reconnects in a loop holds none.
-    socket.end(JSON.stringify(errorResponse('busy', refusal, 1)) + '\n', () => socket.destroy());
+/** Answers "busy" and closes: at once for an administrator or when too many wait, after a delay for a user. */
+function refuseConnection(socket: Socket, message: string, uid: number | undefined): void {
+  socket.on('error', () => undefined); // the refused client may be gone already
+  const busy = () => socket.end(JSON.stringify(errorResponse('busy', message, 1)) + '\n', () => socket.destroy());
+  const waiting = uid === undefined ? 0 : (delayedByUid.get(uid) ?? 0);
+  if (uid === undefined || administratorUids.has(uid) || waiting >= CONNECTION_BOUNDS.delayedPerUid || delayed >= CONNECTION_BOUNDS.delayed) {
+    busy();
     setTimeout(() => socket.destroy(), 1000).unref();
     return;
   }
+  socket.pause();
+  delayedByUid.set(uid, waiting + 1);
+  delayed += 1;
+  const timer = setTimeout(busy, CONNECTION_BOUNDS.refusalDelayMs);
+  const deadline = setTimeout(() => socket.destroy(), CONNECTION_BOUNDS.refusalDelayMs + 1000);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+    delayed -= 1;
+    const left = (delayedByUid.get(uid) ?? 1) - 1;
+    if (left > 0) delayedByUid.set(uid, left);
+    else delayedByUid.delete(uid);
+  });
+}
+
+function serveConnection(runtime: Runtime, socket: Socket): void {
+  const peerUid = peerCredentials(socket)?.uid;
+  const refusal = refusalFor(peerUid);
+  if (refusal) return refuseConnection(socket, refusal, peerUid);
   open.add(socket);
   countConnection(peerUid, 1);
   const abort = new AbortController();

@@ -21,6 +21,9 @@ import { storeFailure } from '../store/db.js';
 
 export const tree = buildTree(groups);
 
+/** The most characters of words an unproven caller's request may hold and still be parsed (its only right is `help`). */
+const UNPROVEN_WORDS_CHARS = 256;
+
 /** How the daemon's own log names the words of a caller that proved nothing. */
 const UNPROVEN_WORDS = '(the words of an unproven caller are not kept)';
 
@@ -130,6 +133,10 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
   const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) => writeAudit(runtime, caller, channel, { words: auditWords, outcome, exitStatus, message });
 
   try {
+    // An unproven caller may run `help` and no more: long words are refused unparsed, so that its work stays small.
+    if (!caller.authenticated && words.reduce((chars, word) => chars + word.length + 1, 0) > UNPROVEN_WORDS_CHARS) {
+      throw new PlatformError('not-permitted', 'you have no right to run this: platformd could not prove who you are (no valid token)', 1);
+    }
     const parsed = parse(tree, words, rights.visible);
     if (parsed.kind === 'group') {
       const usage = usageOf(parsed.node, rights.visible);

@@ -239,6 +239,7 @@ export interface ScanMeter {
 /** Schemes whose authority is a URI's own (user, password, host, port); file has none. */
 const AUTHORITY_SCHEMES: ReadonlySet<string> = new Set(SCHEMES.filter((s) => s !== 'file'));
 /** Options whose value is a secret, as `--name=value` (or `-name=value`). */
+const LONGEST_SCHEME = Math.max(...SCHEMES.map((s) => s.length));
 const SECRET_OPTIONS = ['password', 'passwd', 'secret', 'community', 'passphrase', 'token'];
 const HIDDEN = '***';
 
@@ -330,13 +331,13 @@ function redactUserinfo(text: string, word: boolean, meter: ScanMeter): string {
       schemeStart = -1;
       continue;
     }
-    const scheme = text.slice(schemeStart, i);
+    // Only a scheme as short as the product's own (or snmp) needs its name: longer ones are never sliced.
+    const lower = i - schemeStart <= LONGEST_SCHEME ? text.slice(schemeStart, i).toLowerCase() : '';
     schemeStart = -1;
     enterRun(i);
     let slashesEnd = i + 1;
     while (slashesEnd < n && text.charCodeAt(slashesEnd) === 0x2f) slashesEnd++;
     meter.steps += slashesEnd - i - 1;
-    const lower = scheme.toLowerCase();
     const own = AUTHORITY_SCHEMES.has(lower);
     if (lastAt > i) {
       // scheme:[//]userinfo@ — the userinfo runs to the run's last "@".
