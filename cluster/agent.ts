@@ -28,11 +28,15 @@ export const AGENT_WORK_TIMEOUT_MS = 60_000;
 /** What one peer, and all of them, may hold of the agent before and while they prove anything. */
 export const AGENT_LIMITS = {
   /** Connections at once, all sources together. */
-  connections: 1024,
-  /** Slots only the addresses of the inventory's members may take. */
-  keptForMembers: 256,
+  connections: 512,
+  /**
+   * Slots only the addresses of the inventory's members may take: the
+   * others (a node joining, and anyone else) share what is left, 64, for
+   * each of which TLS keeps its state until the handshake time ends.
+   */
+  keptForMembers: 448,
   /** Connections at once from one address that is not a member's. */
-  perSource: 16,
+  perSource: 8,
   /** Connections at once from one member's address (a primary's `cluster run`, `check` and `provision` overlap). */
   perMember: 128,
   /** From connecting to a finished TLS handshake. */
@@ -49,6 +53,8 @@ export const AGENT_LIMITS = {
   checkEveryMs: 1000,
   /** The most a request's body may hold. */
   bodyBytes: 1_000_000,
+  /** Connections the kernel queues until the agent accepts them (capped by net.core.somaxconn). */
+  backlog: 4096,
 } as const;
 
 /** The proof a primary sends: the join code keyed over the nonce and the fingerprint it saw. */
@@ -102,12 +108,16 @@ const plainAddress = (address: string | undefined) => (address ?? '').replace(/^
 /**
  * Admits or drops each new connection by where it comes from, before any
  * TLS: a source that is not a member holds at most `perSource`, all such
- * sources together what is not kept for members.
+ * sources together what is not kept for members. The TLS server's own
+ * listener, which sets up TLS for a connection, runs only for those admitted:
+ * a dropped connection costs no TLS state.
  */
 function boundConnections(server: Server, isMemberAddress: (address: string) => boolean): void {
   const bySource = new Map<string, number>();
   let open = 0;
   let strangers = 0;
+  const setUpTls = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const address = plainAddress(socket.remoteAddress);
     const member = isMemberAddress(address);
@@ -116,6 +126,7 @@ function boundConnections(server: Server, isMemberAddress: (address: string) => 
       open >= AGENT_LIMITS.connections ||
       (member ? held >= AGENT_LIMITS.perMember : held >= AGENT_LIMITS.perSource || strangers >= AGENT_LIMITS.connections - AGENT_LIMITS.keptForMembers);
     if (full) return void socket.destroy();
+    for (const listener of setUpTls) listener.call(server, socket);
     open += 1;
     if (!member) strangers += 1;
     bySource.set(address, held + 1);
@@ -173,7 +184,8 @@ export function startAgent(
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    // A long queue of connections not yet accepted: a member's connection waits its turn behind an attacker's rather than being dropped by the kernel.
+    server.listen({ port, backlog: AGENT_LIMITS.backlog }, () => resolve(server));
   });
 }
 

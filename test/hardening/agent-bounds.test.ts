@@ -113,7 +113,7 @@ describe('the cluster agent under slow connections', () => {
   }, 20_000);
 
   it('keeps slots for members: strangers from many addresses together hold at most what is not kept', async () => {
-    // 40 addresses of 127.0.0.0/8, each at its per-source bound: more than the strangers' share only if that bound were missing.
+    // Addresses of 127.0.1.0/24, each at its per-source bound: together more than the strangers' share.
     const per = AGENT_LIMITS.perSource;
     const addresses = Array.from({ length: Math.ceil((AGENT_LIMITS.connections - AGENT_LIMITS.keptForMembers) / per) + 4 }, (_, i) => `127.0.1.${i + 1}`);
     const sockets: { closed: boolean; socket: Socket }[] = [];
