@@ -4,9 +4,9 @@
 // Any member of the socket's group can connect, so everything here is
 // bounded: the size of a line, the lines per connection, the connections at
 // once (per uid too, as the kernel tells it: os/peercred.ts, with slots kept
-// for root and the administrators' accounts), the size of an answer, the bytes waiting for clients that do not
-// read, and the time to send a request, to answer a question and to read the
-// answer. A line that breaks a rule is answered with an error and the
+// for root and the administrators' accounts), the size of an answer, the
+// bytes waiting for clients that do not read, and the time to send a
+// request, to answer a question and to read the answer. A line that breaks a rule is answered with an error and the
 // connection closed; nothing a client sends can end the daemon.
 
 import { createServer, type Server, type Socket } from 'node:net';

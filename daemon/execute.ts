@@ -62,7 +62,7 @@ export async function handle(runtime: Runtime, request: Exclude<Request, { op: '
 }
 
 /** How a caller that proved nothing is counted: by the kernel's uid of its connection, or not at all. */
-export const unprovenPeer = (channel: Channel): string => (channel.peerUid === undefined ? UNPROVEN : `uid ${channel.peerUid}`);
+const unprovenPeer = (channel: Channel): string => (channel.peerUid === undefined ? UNPROVEN : `uid ${channel.peerUid}`);
 
 /**
  * The audit writer: who and where as verified (never as claimed), and every

@@ -238,8 +238,8 @@ export interface ScanMeter {
 
 /** Schemes whose authority is a URI's own (user, password, host, port); file has none. */
 const AUTHORITY_SCHEMES: ReadonlySet<string> = new Set(SCHEMES.filter((s) => s !== 'file'));
-/** Options whose value is a secret, as `--name=value` (or `-name=value`). */
 const LONGEST_SCHEME = Math.max(...SCHEMES.map((s) => s.length));
+/** Options whose value is a secret, as `--name=value` (or `-name=value`). */
 const SECRET_OPTIONS = ['password', 'passwd', 'secret', 'community', 'passphrase', 'token'];
 const HIDDEN = '***';
 
