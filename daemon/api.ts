@@ -232,15 +232,19 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
       signal: abort.signal,
       answer: () => new Promise<string | boolean>((resolve) => waiting.push(resolve)),
     };
-    const name = describe(request);
-    const inFlight = { name };
+    // Named only when a log line needs it: redacting every request's words up front was work before any token was checked.
+    const inFlight = {
+      get name() {
+        return describe(request);
+      },
+    };
     requestsInFlight.add(inFlight);
     handle(runtime, request, channel)
       .then(
         () => finish(),
         (error) => {
           if (error instanceof PlatformError) return finish({ ...errorResponse(error.code, error.message, error.exitStatus), hints: error.hints });
-          runtime.log('error', `request "${name}" failed: ${(error as Error)?.stack ?? error}`);
+          runtime.log('error', `request "${inFlight.name}" failed: ${(error as Error)?.stack ?? error}`);
           finish(errorResponse('internal', `platformd failed on this request: ${(error as Error)?.message ?? error}`, 1));
         },
       )
