@@ -70,17 +70,23 @@ export class AuditLog {
   record(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): void {
     const row = { ...entry, at: entry.at ?? new Date().toISOString() };
     const size = this.size();
-    this.c.tx(() => {
-      this.c.db
-        .prepare(
-          `INSERT INTO audit (at, user, origin, address, words, outcome, exit_status, message)
-           VALUES (@at, @user, @origin, @address, @words, @outcome, @exit_status, @message)`,
-        )
-        .run(row);
-      size.rows += 1;
-      size.bytes += entryBytes(row);
-      if (size.rows > this.limits.rows || size.bytes > this.limits.bytes) this.dropOldest();
-    });
+    try {
+      this.c.tx(() => {
+        this.c.db
+          .prepare(
+            `INSERT INTO audit (at, user, origin, address, words, outcome, exit_status, message)
+             VALUES (@at, @user, @origin, @address, @words, @outcome, @exit_status, @message)`,
+          )
+          .run(row);
+        size.rows += 1;
+        size.bytes += entryBytes(row);
+        if (size.rows > this.limits.rows || size.bytes > this.limits.bytes) this.dropOldest();
+      });
+    } catch (error) {
+      // A write SQLite refused (a full disk) leaves the counts unsure: they are counted afresh next time.
+      this.#size = undefined;
+      throw error;
+    }
   }
 
   /** The newest entries first, from `since` (ISO time) on. */
