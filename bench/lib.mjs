@@ -1,7 +1,7 @@
 // Shared helpers of the benchmarks: timing with medians, and one table per
 // benchmark with the ratio to its baseline, measured in the same run.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +106,77 @@ export async function startNode(prefix, basePort, root = '.') {
     rmSync(home, { recursive: true, force: true });
   };
   return { home, platform, stop };
+}
+
+const ip = (...args) => execFileSync('ip', args, { stdio: 'ignore' });
+
+/**
+ * `roles.length` platformd nodes, each in a network namespace of its own on
+ * one bridge (addresses `${net}.1` ...), set up with their role; node 0 is
+ * the primary and has added every other. `platform(node, ...words)` runs the
+ * console one-shot with --yes against a node and throws on a non-zero exit;
+ * `attach(name, addresses)` adds another namespace on the bridge (an
+ * outsider); `teardown()` stops the daemons and deletes the namespaces.
+ */
+export async function clusterOnBridge({ prefix, net, roles, firewall = 'apply' }) {
+  const hub = `${prefix}h`;
+  const nodes = [];
+  const outsiders = [];
+  const teardown = async () => {
+    for (const n of nodes) {
+      n.daemon?.kill('SIGTERM');
+      if (n.daemon && n.daemon.exitCode === null) await new Promise((r) => n.daemon.once('exit', r));
+      spawnSync('ip', ['netns', 'del', n.ns], { stdio: 'ignore' });
+      rmSync(n.home, { recursive: true, force: true });
+    }
+    for (const ns of outsiders) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'del', hub], { stdio: 'ignore' });
+  };
+  let links = 0;
+  const plug = (ns, addresses) => {
+    const link = `v${links++}`;
+    ip('netns', 'add', ns);
+    ip('-n', hub, 'link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('-n', hub, 'link', 'set', link, 'master', 'br0');
+    ip('-n', hub, 'link', 'set', link, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    for (const address of addresses) ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  };
+  const platform = (node, ...words) => {
+    const r = spawnSync(process.execPath, ['bin/platform.js', '--home', node.home, '--yes', ...words], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${words.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    ip('netns', 'add', hub);
+    ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', hub, 'link', 'set', 'br0', 'up');
+    roles.forEach((role, i) => {
+      const ns = `${prefix}n${i}`;
+      const address = `${net}.${i + 1}`;
+      plug(ns, [address]);
+      const home = tempDir('ps-clbench-');
+      const daemon = spawn('ip', ['netns', 'exec', ns, process.execPath, 'bin/platformd.js', '--home', home, '--firewall', firewall, '--web-port', '443', '--http-port', '80', '--cluster-port', '8443'], { stdio: 'ignore' });
+      nodes.push({ ns, address, home, daemon, role });
+    });
+    for (const n of nodes) while (!existsSync(join(n.home, 'run', 'platformd.sock'))) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    nodes.forEach((n, i) => platform(n, 'system', 'setup', '--hostname', `n${i}`, '--role', n.role, '--ip', n.address));
+    const primary = nodes[0];
+    for (const n of nodes.slice(1)) {
+      const { code } = JSON.parse(platform(n, '--json', 'cluster', 'prepnode'));
+      platform(primary, 'cluster', 'add', n.address, code);
+    }
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  const attach = (name, addresses) => {
+    const ns = `${prefix}${name}`;
+    outsiders.push(ns);
+    plug(ns, addresses);
+    return ns;
+  };
+  return { nodes, platform, attach, teardown };
 }

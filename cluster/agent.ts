@@ -2,11 +2,17 @@
 // (a client certificate the CA issued) may run commands, provision and
 // check; a node made joinable by `cluster prepnode` also answers the two
 // join steps, proven by the one-time code.
+//
+// Anyone who reaches the port can open connections before proving anything,
+// so they are bounded (AGENT_LIMITS): in number, per source address and in
+// total, with slots kept for the addresses of the inventory's members; and
+// in time, for the TLS handshake, the headers, the whole request, and idle.
 
 import { X509Certificate, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ClusterFiles } from './identity.js';
 import { NODE_ANSWER_LIMITS } from '../core/protocol.js';
@@ -18,6 +24,38 @@ export const AGENT_TIMEOUT_MS = 5000;
  * a slow node; giving up earlier left a joined node its primary did not record.
  */
 export const AGENT_WORK_TIMEOUT_MS = 60_000;
+
+/** What one peer, and all of them, may hold of the agent before and while they prove anything. */
+export const AGENT_LIMITS = {
+  /** Connections at once, all sources together. */
+  connections: 512,
+  /**
+   * Slots only the addresses of the inventory's members may take: the
+   * others (a node joining, and anyone else) share what is left, 64, for
+   * each of which TLS keeps its state until the handshake time ends.
+   */
+  keptForMembers: 448,
+  /** Connections at once from one address that is not a member's. */
+  perSource: 8,
+  /** Connections at once from one member's address (a primary's `cluster run`, `check` and `provision` overlap). */
+  perMember: 128,
+  /** From connecting to a finished TLS handshake. */
+  handshakeMs: 5000,
+  /** From connecting to the end of a request's headers. */
+  headersMs: 10_000,
+  /** From connecting to the end of a whole request (bodies are at most 1 MB). */
+  requestMs: 20_000,
+  /** A kept-alive connection with no request. */
+  keepAliveMs: 2000,
+  /** No byte either way (a route's work included: AGENT_WORK_TIMEOUT_MS). */
+  idleMs: 65_000,
+  /** How often the server looks for requests past their time. */
+  checkEveryMs: 1000,
+  /** The most a request's body may hold. */
+  bodyBytes: 1_000_000,
+  /** Connections the kernel queues until the agent accepts them (capped by net.core.somaxconn). */
+  backlog: 4096,
+} as const;
 
 /** The proof a primary sends: the join code keyed over the nonce and the fingerprint it saw. */
 export function joinProof(code: string, nonce: string, fingerprint: string): string {
@@ -64,7 +102,52 @@ function isMember(peer: X509Certificate | undefined, files: ClusterFiles, known:
   return peer.checkIssued(ca) && peer.verify(ca.publicKey) && new Date(peer.validFrom) <= now && now < new Date(peer.validTo) && known(peer.fingerprint256);
 }
 
-export function startAgent(files: ClusterFiles, port: number, routes: AgentRoutes, known: (fingerprint: string) => boolean, log: (message: string) => void): Promise<Server> {
+/** An address as the inventory writes it (no IPv4-mapped IPv6 prefix). */
+const plainAddress = (address: string | undefined) => (address ?? '').replace(/^::ffff:/, '');
+
+/**
+ * Admits or drops each new connection by where it comes from, before any
+ * TLS: a source that is not a member holds at most `perSource`, all such
+ * sources together what is not kept for members. The TLS server's own
+ * listener, which sets up TLS for a connection, runs only for those admitted:
+ * a dropped connection costs no TLS state.
+ */
+function boundConnections(server: Server, isMemberAddress: (address: string) => boolean): void {
+  const bySource = new Map<string, number>();
+  let open = 0;
+  let strangers = 0;
+  const setUpTls = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    const address = plainAddress(socket.remoteAddress);
+    const member = isMemberAddress(address);
+    const held = bySource.get(address) ?? 0;
+    const full =
+      open >= AGENT_LIMITS.connections ||
+      (member ? held >= AGENT_LIMITS.perMember : held >= AGENT_LIMITS.perSource || strangers >= AGENT_LIMITS.connections - AGENT_LIMITS.keptForMembers);
+    if (full) return void socket.destroy();
+    for (const listener of setUpTls) listener.call(server, socket);
+    open += 1;
+    if (!member) strangers += 1;
+    bySource.set(address, held + 1);
+    socket.once('close', () => {
+      open -= 1;
+      if (!member) strangers -= 1;
+      const left = (bySource.get(address) ?? 1) - 1;
+      if (left > 0) bySource.set(address, left);
+      else bySource.delete(address);
+    });
+  });
+}
+
+export function startAgent(
+  files: ClusterFiles,
+  port: number,
+  routes: AgentRoutes,
+  known: (fingerprint: string) => boolean,
+  log: (message: string) => void,
+  isMemberAddress: (address: string) => boolean = () => false,
+): Promise<Server> {
   // Client certificates are checked per request (isMember), so that a node being joined can answer too.
   const server = createServer(
     {
@@ -72,14 +155,21 @@ export function startAgent(files: ClusterFiles, port: number, routes: AgentRoute
       rejectUnauthorized: false,
       key: readFileSync(files.key),
       cert: readFileSync(files.cert),
+      handshakeTimeout: AGENT_LIMITS.handshakeMs,
+      headersTimeout: AGENT_LIMITS.headersMs,
+      requestTimeout: AGENT_LIMITS.requestMs,
+      keepAliveTimeout: AGENT_LIMITS.keepAliveMs,
+      connectionsCheckingInterval: AGENT_LIMITS.checkEveryMs,
     },
     (req, res) => void serve(req, res),
   );
+  server.setTimeout(AGENT_LIMITS.idleMs, (socket) => socket.destroy());
+  boundConnections(server, isMemberAddress);
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const route = (req.url ?? '').replace(/^\//, '');
     const socket = req.socket as TLSSocket;
     const certificate = socket.getPeerX509Certificate();
-    const peer: Peer = { address: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''), fingerprint: certificate?.fingerprint256 ?? '', member: isMember(certificate, files, known) };
+    const peer: Peer = { address: plainAddress(socket.remoteAddress), fingerprint: certificate?.fingerprint256 ?? '', member: isMember(certificate, files, known) };
     try {
       const handler = routes.public[route] ?? (peer.member ? routes.members[route] : undefined);
       if (!handler) throw new AgentError(routes.members[route] ? 403 : 404, routes.members[route] ? 'not a cluster member' : `no route ${route}`);
@@ -94,7 +184,8 @@ export function startAgent(files: ClusterFiles, port: number, routes: AgentRoute
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    // A long queue of connections not yet accepted: a member's connection waits its turn behind an attacker's rather than being dropped by the kernel.
+    server.listen({ port, backlog: AGENT_LIMITS.backlog }, () => resolve(server));
   });
 }
 
@@ -108,7 +199,7 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
     let text = '';
     req.on('data', (chunk) => {
       text += chunk;
-      if (text.length > 1_000_000) req.destroy(new AgentError(413, 'request too large'));
+      if (text.length > AGENT_LIMITS.bodyBytes) req.destroy(new AgentError(413, 'request too large'));
     });
     req.on('end', () => {
       try {

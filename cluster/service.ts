@@ -107,7 +107,14 @@ export class ClusterService {
   async start(): Promise<void> {
     await ensureIdentity(this.files, this.self().hostname);
     const known = (fingerprint: string) => this.store.inventory.knows(fingerprint);
-    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m));
+    // The inventory's addresses keep their slots of the agent whatever strangers open (cluster/agent.ts AGENT_LIMITS);
+    // asked for every connection, so read at most once a second.
+    let members = { addresses: new Set<string>(), readAt: 0 };
+    const memberAddress = (address: string) => {
+      if (Date.now() - members.readAt > 1000) members = { addresses: new Set(this.store.inventory.list().map((node) => node.address)), readAt: Date.now() };
+      return members.addresses.has(address);
+    };
+    this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m), memberAddress);
     const joinable = this.joinable();
     if (joinable) this.closeWhenExpired(joinable);
   }

@@ -33,22 +33,52 @@ const since: ArgType<string> = {
   },
 };
 
+/** The exit status an outcome stands for, for counted requests (which keep none of their own). */
+const OUTCOME_STATUS: Record<string, number> = { ok: 0, 'bad-input': 2 };
+
 const audit = defineCommand({
   words: ['log', 'audit'],
-  summary: 'Show the audit log: who ran what, from where, when, and how it ended',
+  summary: 'Show the audit log: who ran what, from where, when, and how it ended; requests of unproven callers as counts per minute',
   json: json.array(
-    json.object({ id: json.integer(), at: json.time(), user: json.string(), origin: json.string(), address: json.nullable(json.string()), words: json.string(), outcome: json.string(), exitStatus: json.integer(), message: json.nullable(json.string()) }),
+    json.object({
+      id: json.nullable(json.integer()),
+      at: json.time(),
+      user: json.string(),
+      origin: json.string(),
+      address: json.nullable(json.string()),
+      words: json.string(),
+      outcome: json.string(),
+      exitStatus: json.integer(),
+      message: json.nullable(json.string()),
+      /** How many requests the row stands for: 1 for an entry, more for the counts of callers that proved nothing. */
+      count: json.integer(),
+    }),
   ),
   options: [
     { name: 'since', type: since, summary: 'only entries from then on' },
     { name: 'limit', type: integer('<n>', 1, 10_000), summary: 'at most this many entries (newest first; default 100)' },
   ],
   run(ctx, args) {
-    const entries = ctx.store.audit.recent({ since: args.since, limit: args.limit });
+    const limit = args.limit ?? 100;
+    const entries = ctx.store.audit.recent({ since: args.since, limit }).map((e) => ({ id: e.id, at: e.at, user: e.user, origin: e.origin, address: e.address ?? null, words: e.words, outcome: e.outcome, exitStatus: e.exit_status, message: e.message ?? null, count: 1 }));
+    // Callers that proved nothing are counted per minute (their words are never kept): `user` is the kernel's uid of the peer.
+    const counted = ctx.store.audit.unproven({ since: args.since, limit }).map((c) => ({
+      id: null,
+      at: c.minute,
+      user: c.caller,
+      origin: 'local',
+      address: null,
+      words: `${c.count} request${c.count === 1 ? '' : 's'} of an unproven caller in this minute (words not kept)`,
+      outcome: c.outcome,
+      exitStatus: OUTCOME_STATUS[c.outcome] ?? 1,
+      message: null,
+      count: c.count,
+    }));
+    const rows = [...entries, ...counted].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
     return reply.table(
       ['time', 'user', 'from', 'command', 'result'],
-      entries.map((e) => [formatTime(e.at), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exit_status === 0 ? e.outcome : `${e.outcome} (${e.exit_status})`]),
-      entries.map((e) => ({ id: e.id, at: e.at, user: e.user, origin: e.origin, address: e.address ?? null, words: e.words, outcome: e.outcome, exitStatus: e.exit_status, message: e.message ?? null })),
+      rows.map((e) => [formatTime(e.at), e.user, e.address ? `${e.origin} ${e.address}` : e.origin, e.words, e.exitStatus === 0 ? e.outcome : `${e.outcome} (${e.exitStatus})`]),
+      rows,
     );
   },
 });

@@ -3,9 +3,10 @@
 //
 // Any member of the socket's group can connect, so everything here is
 // bounded: the size of a line, the lines per connection, the connections at
-// once, the size of an answer, the bytes waiting for clients that do not
-// read, and the time to send a request, to answer a question and to read the
-// answer. A line that breaks a rule is answered with an error and the
+// once (per uid too, as the kernel tells it: os/peercred.ts, with slots kept
+// for root and the administrators' accounts), the size of an answer, the
+// bytes waiting for clients that do not read, and the time to send a
+// request, to answer a question and to read the answer. A line that breaks a rule is answered with an error and the
 // connection closed; nothing a client sends can end the daemon.
 
 import { createServer, type Server, type Socket } from 'node:net';
@@ -14,16 +15,72 @@ import { PlatformError } from '../core/errors.js';
 import { consoleGroupName } from '../ssh/accounts.js';
 import { escapeControls } from '../core/escape.js';
 import { handle, redactUnparsed } from './execute.js';
+import { peerCredentials, peerCredentialsSupport } from '../os/peercred.js';
+import { ADMINISTRATORS } from '../users/rights.js';
 import { LIMITS, describeProblem, errorResponse, lineSplitter, parseJson, requestSchema, type Request, type Response } from '../core/protocol.js';
 import type { Runtime } from '../core/runtime.js';
 
 /** The connections open now (their unsent bytes count against LIMITS.pendingBytes together). */
 const open = new Set<Socket>();
 
+/**
+ * Who may hold how many connections, by the uid the kernel gives for the
+ * peer: a group member that opens hundreds of idle connections keeps
+ * neither root nor an administrator out.
+ */
+export const CONNECTION_BOUNDS = {
+  /** All connections together. */
+  total: LIMITS.connections,
+  /** Slots only root and the administrators' accounts (users/rights.ts) may take. */
+  keptForAdministrators: 32,
+  /** What one other uid may hold at once (each console holds one for its whole life). */
+  perUid: 16,
+  /**
+   * A user's connection past its bounds is refused after this delay, read
+   * from by nobody meanwhile: a client that reconnects at once would
+   * otherwise spin, and take the processor from everyone else.
+   */
+  refusalDelayMs: 1000,
+  /** Refused connections waiting out their delay, per uid and in all; past these they are closed at once. */
+  delayedPerUid: 256,
+  delayed: 1024,
+} as const;
+
+/** Open connections by peer uid, and those of uids that are neither root nor an administrator, together. */
+const openByUid = new Map<number, number>();
+let openOrdinary = 0;
+/** The uids of root and the administrators' accounts, read from /etc/passwd when the API starts. */
+let administratorUids: ReadonlySet<number> = new Set([0]);
+
+/** Refused connections waiting out their delay, by uid. */
+const delayedByUid = new Map<number, number>();
+let delayed = 0;
+
+/** Why a new connection from `uid` is refused now, or undefined to serve it. */
+function refusalFor(uid: number | undefined): string | undefined {
+  if (open.size >= CONNECTION_BOUNDS.total) return `platformd is serving ${open.size} connections, its limit; try again`;
+  if (uid === undefined || administratorUids.has(uid)) return undefined;
+  if ((openByUid.get(uid) ?? 0) >= CONNECTION_BOUNDS.perUid) return `platformd is serving ${CONNECTION_BOUNDS.perUid} connections of uid ${uid}, the most one user may hold; close some and try again`;
+  if (openOrdinary >= CONNECTION_BOUNDS.total - CONNECTION_BOUNDS.keptForAdministrators) return `platformd is serving ${openOrdinary} connections of users, their limit (the rest are kept for administrators); try again`;
+  return undefined;
+}
+
+/** Counts a connection of `uid` in (+1) or out (-1). */
+function countConnection(uid: number | undefined, change: 1 | -1): void {
+  if (uid === undefined) return;
+  const held = (openByUid.get(uid) ?? 0) + change;
+  if (held > 0) openByUid.set(uid, held);
+  else openByUid.delete(uid);
+  if (!administratorUids.has(uid)) openOrdinary += change;
+}
+
 /** Requests being handled now (each its own entry), for the last-resort handler in main.ts to name. */
 export const requestsInFlight = new Set<{ name: string }>();
 
 export function serveLocalApi(runtime: Runtime): Promise<Server> {
+  const support = peerCredentialsSupport();
+  if (!support.available) runtime.log('warn', `local API: ${support.problem}`);
+  administratorUids = new Set([0, ...uidsOf(ADMINISTRATORS)]);
   const server = createServer((socket) => {
     try {
       serveConnection(runtime, socket);
@@ -59,14 +116,37 @@ function describe(request: Request): string {
   return escapeControls(`${request.op} ${words}`.trim()).slice(0, 300);
 }
 
-function serveConnection(runtime: Runtime, socket: Socket): void {
-  if (open.size >= LIMITS.connections) {
-    socket.on('error', () => undefined); // the refused client may be gone already
-    socket.end(JSON.stringify(errorResponse('busy', `platformd is serving ${open.size} connections, its limit; try again`, 1)) + '\n');
+/** Answers "busy" and closes: at once for an administrator or when too many wait, after a delay for a user. */
+function refuseConnection(socket: Socket, message: string, uid: number | undefined): void {
+  socket.on('error', () => undefined); // the refused client may be gone already
+  const busy = () => socket.end(JSON.stringify(errorResponse('busy', message, 1)) + '\n', () => socket.destroy());
+  const waiting = uid === undefined ? 0 : (delayedByUid.get(uid) ?? 0);
+  if (uid === undefined || administratorUids.has(uid) || waiting >= CONNECTION_BOUNDS.delayedPerUid || delayed >= CONNECTION_BOUNDS.delayed) {
+    busy();
     setTimeout(() => socket.destroy(), 1000).unref();
     return;
   }
+  socket.pause();
+  delayedByUid.set(uid, waiting + 1);
+  delayed += 1;
+  const timer = setTimeout(busy, CONNECTION_BOUNDS.refusalDelayMs);
+  const deadline = setTimeout(() => socket.destroy(), CONNECTION_BOUNDS.refusalDelayMs + 1000);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+    delayed -= 1;
+    const left = (delayedByUid.get(uid) ?? 1) - 1;
+    if (left > 0) delayedByUid.set(uid, left);
+    else delayedByUid.delete(uid);
+  });
+}
+
+function serveConnection(runtime: Runtime, socket: Socket): void {
+  const peerUid = peerCredentials(socket)?.uid;
+  const refusal = refusalFor(peerUid);
+  if (refusal) return refuseConnection(socket, refusal, peerUid);
   open.add(socket);
+  countConnection(peerUid, 1);
   const abort = new AbortController();
   /** Questions sent and not yet answered, oldest first. */
   const waiting: ((value: string | boolean) => void)[] = [];
@@ -123,7 +203,7 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
   };
 
   socket.on('close', () => {
-    open.delete(socket);
+    if (open.delete(socket)) countConnection(peerUid, -1);
     clearTimeout(deadline);
     abort.abort();
   });
@@ -147,19 +227,24 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     started = true;
     expireIn(undefined);
     const channel = {
+      peerUid,
       send,
       signal: abort.signal,
       answer: () => new Promise<string | boolean>((resolve) => waiting.push(resolve)),
     };
-    const name = describe(request);
-    const inFlight = { name };
+    // Named only when a log line needs it: redacting every request's words up front was work before any token was checked.
+    const inFlight = {
+      get name() {
+        return describe(request);
+      },
+    };
     requestsInFlight.add(inFlight);
     handle(runtime, request, channel)
       .then(
         () => finish(),
         (error) => {
           if (error instanceof PlatformError) return finish({ ...errorResponse(error.code, error.message, error.exitStatus), hints: error.hints });
-          runtime.log('error', `request "${name}" failed: ${(error as Error)?.stack ?? error}`);
+          runtime.log('error', `request "${inFlight.name}" failed: ${(error as Error)?.stack ?? error}`);
           finish(errorResponse('internal', `platformd failed on this request: ${(error as Error)?.message ?? error}`, 1));
         },
       )
@@ -181,6 +266,19 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
       () => refuse(`a line longer than ${LIMITS.lineBytes / 1024} KiB`),
     ),
   );
+}
+
+/** The uids of these accounts in /etc/passwd (those that exist). */
+function uidsOf(names: ReadonlySet<string>): number[] {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .filter((fields) => names.has(fields[0]!) && /^\d+$/.test(fields[2] ?? ''))
+      .map((fields) => Number(fields[2]));
+  } catch {
+    return [];
+  }
 }
 
 /** The gid of the console users' group (ssh/accounts.ts names it). */

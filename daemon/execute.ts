@@ -15,17 +15,25 @@ import { bannerLines } from '../status/banner.js';
 import { gatherFacts } from '../status/facts.js';
 import { sessionLimit } from '../ssh/login.js';
 import { escapeControls } from '../core/escape.js';
-import { localCaller } from './caller.js';
+import { localCaller, UNPROVEN } from './caller.js';
 import { redactSecrets } from '../net/uri.js';
 import { storeFailure } from '../store/db.js';
 
 export const tree = buildTree(groups);
+
+/** The most characters of words an unproven caller's request may hold and still be parsed (its only right is `help`). */
+const UNPROVEN_WORDS_CHARS = 256;
+
+/** How the daemon's own log names the words of a caller that proved nothing. */
+const UNPROVEN_WORDS = '(the words of an unproven caller are not kept)';
 
 export interface Channel {
   send(response: Response): void;
   /** The next `answer` the client sends. */
   answer(): Promise<string | boolean>;
   signal: AbortSignal;
+  /** The uid the kernel gives for the other end of the socket (SO_PEERCRED), when it could tell. */
+  peerUid?: number;
 }
 
 /** Runs one request from the local socket, validated by core/protocol.ts; the caller is what its token proves. */
@@ -53,12 +61,18 @@ export async function handle(runtime: Runtime, request: Exclude<Request, { op: '
   }
 }
 
+/** How a caller that proved nothing is counted: by the kernel's uid of its connection, or not at all. */
+const unprovenPeer = (channel: Channel): string => (channel.peerUid === undefined ? UNPROVEN : `uid ${channel.peerUid}`);
+
 /**
  * The audit writer: who and where as verified (never as claimed), and every
  * text with its control characters escaped, so that no stored word can draw
- * a fake row or drive the terminal of whoever reads `log audit`.
+ * a fake row or drive the terminal of whoever reads `log audit`. A caller
+ * that proved nothing is only counted (per minute, peer and outcome): a
+ * flood of them costs a counter, never a row of its words each.
  */
-function writeAudit(runtime: Runtime, caller: Caller, entry: { words: string; outcome: AuditOutcome; exitStatus: number; message?: string | null }): void {
+function writeAudit(runtime: Runtime, caller: Caller, channel: Channel, entry: { words: string; outcome: AuditOutcome; exitStatus: number; message?: string | null }): void {
+  if (!caller.authenticated) return runtime.store.audit.countUnproven(unprovenPeer(channel), entry.outcome);
   runtime.store.audit.record({
     user: caller.user,
     origin: caller.origin,
@@ -96,7 +110,7 @@ function sessionRefusal(caller: Caller, limit: number): string | undefined {
 }
 
 async function holdSession(runtime: Runtime, kind: SessionKind, caller: Caller, channel: Channel): Promise<void> {
-  const audit = (outcome: AuditOutcome, message: string | null) => writeAudit(runtime, caller, { words: SESSION_WORDS[kind], outcome, exitStatus: outcome === 'ok' ? 0 : 1, message });
+  const audit = (outcome: AuditOutcome, message: string | null) => writeAudit(runtime, caller, channel, { words: SESSION_WORDS[kind], outcome, exitStatus: outcome === 'ok' ? 0 : 1, message });
   const limit = sessionLimit(runtime);
   const refusal = sessionRefusal(caller, limit);
   if (refusal) {
@@ -117,7 +131,7 @@ function recordEvent(runtime: Runtime, event: Extract<Request, { op: 'audit' }>,
     return channel.send({ type: 'error', code: 'not-permitted', message: 'only console users may add to the audit log', hints: [], exitStatus: 1 });
   }
   const exitStatus = event.outcome === 'ok' ? 0 : 1;
-  writeAudit(runtime, caller, { words: redactUnparsed([event.words]), outcome: event.outcome, exitStatus, message: event.message ?? null });
+  writeAudit(runtime, caller, channel, { words: redactUnparsed([event.words]), outcome: event.outcome, exitStatus, message: event.message ?? null });
   channel.send({ type: 'result', blocks: [], data: null, exitStatus });
 }
 
@@ -130,10 +144,15 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
   // No request ever joins a transaction another one left open (its writes would be acknowledged, then lost).
   if (runtime.store.settle()) runtime.log('error', 'a transaction left open was rolled back before the next command');
   const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
-  let auditWords = redactUnparsed(words);
-  const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) => writeAudit(runtime, caller, { words: auditWords, outcome, exitStatus, message });
+  // An unproven caller's words are neither kept nor redacted: it is only counted.
+  let auditWords = caller.authenticated ? redactUnparsed(words) : UNPROVEN_WORDS;
+  const audit = (outcome: AuditOutcome, exitStatus: ExitStatus, message?: string) => writeAudit(runtime, caller, channel, { words: auditWords, outcome, exitStatus, message });
 
   try {
+    // An unproven caller may run `help` and no more: long words are refused unparsed, so that its work stays small.
+    if (!caller.authenticated && words.reduce((chars, word) => chars + word.length + 1, 0) > UNPROVEN_WORDS_CHARS) {
+      throw new PlatformError('not-permitted', 'you have no right to run this: platformd could not prove who you are (no valid token)', 1);
+    }
     const parsed = parse(tree, words, rights.visible);
     if (parsed.kind === 'group') {
       const usage = usageOf(parsed.node, rights.visible);

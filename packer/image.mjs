@@ -71,7 +71,7 @@ export async function ensureBaseDisk({ log } = {}) {
   return { path, built: true, seconds: (Date.now() - start) / 1000 };
 }
 
-/** The product as the image gets it: package.json, bin, dist and the production modules. */
+/** The product as the image gets it: package.json, bin, dist, platformd's addon and the production modules. */
 function productTarball(dir) {
   const listed = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
   const modules = listed.stdout
@@ -80,8 +80,10 @@ function productTarball(dir) {
     .filter(Boolean)
     .map((p) => relative(ROOT, p))
     .filter((p) => p.startsWith('node_modules/') && !/^node_modules\/.*\/node_modules\//.test(p));
+  // platformd's own addon (native/peercred, built by scripts/setup.sh); without it platformd bounds connections in total only.
+  const addons = ['native/peercred/build/Release/peercred.node'].filter((file) => existsSync(join(ROOT, file)));
   const tarball = join(dir, 'platform-shell.tgz');
-  const result = spawnSync('tar', ['-czf', tarball, '--transform', 's,^,platform-shell/,', 'package.json', 'bin', 'dist', ...new Set(modules)], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync('tar', ['-czf', tarball, '--transform', 's,^,platform-shell/,', 'package.json', 'bin', 'dist', ...addons, ...new Set(modules)], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`tar: ${result.stderr}`);
   return tarball;
 }

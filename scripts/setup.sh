@@ -49,3 +49,12 @@ if [ ! -d node_modules ] || [ "$built_for" != "$NODE_VERSION" ] || [ package-loc
   npm ci --no-audit --no-fund --loglevel=error
   echo "$NODE_VERSION" > node_modules/.runtime-version
 fi
+
+# platformd's own addon (native/peercred: the kernel's credentials of a local
+# socket's peer), built with the node-gyp that ships with npm, against the
+# runtime's headers, into native/peercred/build. Rebuilt when its source changes.
+ADDON=native/peercred/build/Release/peercred.node
+if [ ! -f "$ADDON" ] || [ native/peercred/peercred.c -nt "$ADDON" ] || [ native/peercred/binding.gyp -nt "$ADDON" ]; then
+  NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  node "$NPM_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild --directory native/peercred --nodedir="$RUNTIME" --loglevel=error >/dev/null
+fi

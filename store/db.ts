@@ -53,8 +53,8 @@ export const SEALED_COLUMNS: readonly { table: string; column: string }[] = [
   { table: 'backup_locations', column: 'uri' },
   { table: 'notify_targets', column: 'uri' },
 ];
-/** Tables a restore leaves as they are: the node's own audit trail. */
-const KEPT_TABLES = new Set(['audit']);
+/** Tables a restore leaves as they are: the node's own audit trail (its entries and its counts of unproven requests). */
+const KEPT_TABLES = new Set(['audit', 'audit_unproven']);
 
 export interface StoreOptions {
   /** The key of sealed secrets; default store.key beside the database (in memory for ":memory:"). */

@@ -143,6 +143,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_target ON outbox(target, id);
     `,
   },
+  {
+    version: 7,
+    summary: 'requests of callers that proved nothing, counted per minute, peer and outcome instead of a row each',
+    sql: `
+      CREATE TABLE audit_unproven (
+        minute  TEXT NOT NULL,         -- the minute's start, ISO 8601 UTC
+        caller  TEXT NOT NULL,         -- the kernel's uid of the peer ('uid 1000'), or '(unproven)'
+        outcome TEXT NOT NULL,         -- ok | failed | bad-input | refused | cancelled
+        count   INTEGER NOT NULL CHECK (count > 0),
+        PRIMARY KEY (minute, caller, outcome)
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;
