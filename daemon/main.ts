@@ -21,6 +21,7 @@ import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
 import { catalogPorts } from '../catalog/derive.js';
+import { skippedEvent } from '../core/skipped.js';
 
 const USAGE =
   'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
@@ -91,8 +92,9 @@ async function installSsh(appliance: boolean, paths: Paths): Promise<void> {
   }
   const { installOpenSsh } = await import('../ssh/openssh.js');
   try {
-    const { written } = installOpenSsh(paths);
+    const { written, skipped } = installOpenSsh(paths);
     console.log(written.length ? `wrote ${written.join(', ')}` : 'sshd and PAM are already configured');
+    if (skipped.length) console.error(`platformd: ${skippedEvent('sshd', skipped).text}`);
   } catch (error) {
     console.error(`platformd: ${(error as Error).message}`);
     process.exit(1);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Store } from '../store/db.js';
 import { agentWanted, renderSnmpdConf, SnmpInputError, type V3Secrets } from './config.js';
 import { type SnmpSettings } from '../store/settings.js';
+import type { SkippedValue } from '../core/skipped.js';
 
 export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';
@@ -34,6 +35,8 @@ export interface SnmpAgentDeps {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** An agent that died by itself is an event (app-stopped). */
   died(text: string): void;
+  /** Stored values the generated configuration left out (snmp/config.ts). */
+  skipped(values: SkippedValue[]): void;
 }
 
 export class SnmpAgent {
@@ -82,7 +85,7 @@ export class SnmpAgent {
       const settings = structuredClone(this.settings());
       const secrets = structuredClone(this.secrets());
       change(settings, secrets);
-      const text = renderSnmpdConf(settings, secrets, { agentAddress: this.agentAddress(), sysName: this.deps.hostname() });
+      const { text, skipped } = renderSnmpdConf(settings, secrets, { agentAddress: this.agentAddress(), sysName: this.deps.hostname() });
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const candidate = `${this.configFile}.new`;
       writeFileSync(candidate, text, { mode: 0o600 });
@@ -91,7 +94,7 @@ export class SnmpAgent {
       if (agentWanted(settings)) {
         const socket = join(this.deps.run, `snmpd-check-${process.pid}.sock`);
         const probe = `${candidate}.check`;
-        writeFileSync(probe, renderSnmpdConf(settings, secrets, { agentAddress: `unix:${socket}`, sysName: this.deps.hostname() }), { mode: 0o600 });
+        writeFileSync(probe, renderSnmpdConf(settings, secrets, { agentAddress: `unix:${socket}`, sysName: this.deps.hostname() }).text, { mode: 0o600 });
         try {
           await checkConfig(probe, socket);
         } catch (error) {
@@ -104,6 +107,7 @@ export class SnmpAgent {
       writeAtomically(this.secretsFile, JSON.stringify(secrets), 0o600);
       renameSync(candidate, this.configFile);
       this.deps.store.settings.set('snmp', settings);
+      this.deps.skipped(skipped);
       await this.reconcile(true);
     });
     this.queue = next.catch(() => undefined);
