@@ -16,6 +16,7 @@ import { escapeControls } from '../core/escape.js';
 import { handle, redactUnparsed } from './execute.js';
 import { LIMITS, describeProblem, errorResponse, lineSplitter, parseJson, requestSchema, type Request, type Response } from '../core/protocol.js';
 import type { Runtime } from '../core/runtime.js';
+import { stopping } from './stopping.js';
 
 /** The connections open now (their unsent bytes count against LIMITS.pendingBytes together). */
 const open = new Set<Socket>();
@@ -148,7 +149,8 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     expireIn(undefined);
     const channel = {
       send,
-      signal: abort.signal,
+      // Cancelled when the client goes, or when platformd stops.
+      signal: AbortSignal.any([abort.signal, stopping.signal]),
       answer: () => new Promise<string | boolean>((resolve) => waiting.push(resolve)),
     };
     const name = describe(request);
@@ -181,6 +183,19 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
       () => refuse(`a line longer than ${LIMITS.lineBytes / 1024} KiB`),
     ),
   );
+}
+
+/**
+ * When platformd stops (after `stopping` is aborted, so every request has
+ * been told): waits up to `graceMs` for the connections to send their last
+ * answer and close, then cuts the rest. Resolves with how many were cut.
+ */
+export async function closeConnections(graceMs: number): Promise<number> {
+  const deadline = Date.now() + graceMs;
+  while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const cut = open.size;
+  for (const socket of open) socket.destroy();
+  return cut;
 }
 
 /** The gid of the console users' group (ssh/accounts.ts names it). */

@@ -10,7 +10,8 @@ import type { Store } from '../store/db.js';
 import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
-import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
+import { closeConnections, consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
+import { abortEverything } from './stopping.js';
 import { runNonInteractive } from './execute.js';
 import { groups } from '../commands/index.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
@@ -32,6 +33,10 @@ const USAGE =
 
 /** The console as the appliance installs it: console users' login shell. */
 const APPLIANCE_CONSOLE = '/usr/local/bin/platform';
+/** Stopping: the time requests get to send their last answer, each subsystem to stop, and the whole before platformd exits anyway (systemd's TimeoutStopSec is 10 s). */
+const REQUESTS_GRACE_MS = 1000;
+const STOP_STEP_MS = 1500;
+const STOP_DEADLINE_MS = 4500;
 /** Where an embedded (development) daemon serves the web front end: unprivileged, beside the catalog's web ports. */
 const EMBEDDED_WEB_PORTS = { https: 9443, http: 9080 };
 
@@ -194,22 +199,56 @@ async function main(): Promise<void> {
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
   runtime.services.commands = { groups };
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { name: string; stop: () => Promise<void> }[] = [];
   let server: Server | undefined;
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  /**
+   * Stopping is bounded, whatever runs: every request, job and stream is
+   * told at once (their AbortSignals), the connections get a moment to send
+   * their last answer, each subsystem a deadline to stop in, and past
+   * STOP_DEADLINE_MS platformd exits anyway, saying what had not stopped.
+   * Each step's time is logged, so a slow stop names itself.
+   */
+  const shutdown = async (signal: string, exitStatus = 0) => {
     if (stopping) return;
     stopping = true;
+    const began = performance.now();
     log('info', `${signal}: stopping`);
+    const timings: string[] = [];
+    let step = 'requests';
+    const finish = (status: number) => {
+      try {
+        store.close();
+      } catch {
+        // a step still running may hold it; exiting closes it anyway
+      }
+      rmSync(paths.socket, { force: true });
+      rmSync(paths.pidFile, { force: true });
+      process.exit(status);
+    };
+    setTimeout(() => {
+      log('error', `stopping: ${step} did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting anyway (stopped so far: ${timings.join(', ') || 'nothing'})`);
+      finish(1);
+    }, STOP_DEADLINE_MS);
+    const timed = async (name: string, work: Promise<unknown>, deadlineMs: number) => {
+      step = name;
+      const start = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+      const outcome = await Promise.race([work.then(() => 'ok' as const, (error: unknown) => error), late]);
+      clearTimeout(timer);
+      const ms = Math.round(performance.now() - start);
+      timings.push(`${name} ${ms} ms`);
+      if (outcome === 'late') log('error', `stopping: ${name} did not stop within ${deadlineMs / 1000} s; going on without it`);
+      else if (outcome !== 'ok') log('error', `stopping ${name}: ${(outcome as Error)?.message ?? outcome}`);
+    };
+    abortEverything();
     server?.close();
-    for (const stop of stops.reverse()) {
-      await stop().catch((error) => log('error', `stopping: ${error}`));
-    }
-    store.close();
-    rmSync(paths.socket, { force: true });
-    rmSync(paths.pidFile, { force: true });
-    process.exit(0);
+    await timed('requests', closeConnections(REQUESTS_GRACE_MS), REQUESTS_GRACE_MS + 100);
+    for (const { name, stop } of stops.reverse()) await timed(name, stop(), STOP_STEP_MS);
+    log('info', `stopped in ${Math.round(performance.now() - began)} ms (${timings.join(', ')})`);
+    finish(exitStatus);
   };
   // The last resort. A daemon keeps the node's firewall and every session: a
   // stray failure is logged with the requests being served, and it serves on.
@@ -226,14 +265,13 @@ async function main(): Promise<void> {
     for (const load of subsystems) {
       const subsystem = await load();
       const stop = await subsystem.start(runtime);
-      if (stop) stops.push(stop);
+      if (stop) stops.push({ name: subsystem.name, stop });
       log('info', `${subsystem.name} started`);
     }
     server = await serveLocalApi(runtime);
   } catch (error) {
     log('error', `start failed: ${(error as Error).stack ?? error}`);
-    await shutdown('start failure');
-    process.exit(1);
+    await shutdown('start failure', 1);
   }
   log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
   // Ready once the firewall also holds what the subsystems now listen on.

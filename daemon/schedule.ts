@@ -14,11 +14,15 @@ import { localCaller } from './caller.js';
 import { runNonInteractive } from './execute.js';
 import type { Runtime, Subsystem } from '../core/runtime.js';
 
-export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new Date()): ScheduleRunner {
+/** A shorter bound on every run, for tests of the bound on a real daemon. */
+const jobTimeBoundMs = Number(process.env.PLATFORM_JOB_TIME_BOUND_MS) || undefined;
+
+export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new Date(), boundMs = jobTimeBoundMs): ScheduleRunner {
   return new ScheduleRunner({
     store: runtime.store,
     clock,
-    async execute(words, owner) {
+    jobTimeBoundMs: boundMs,
+    async execute(words, owner, signal) {
       let token: string | undefined;
       try {
         token = readFileSync(join(runtime.paths.userTokens, owner), 'utf8');
@@ -26,7 +30,7 @@ export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new D
         token = undefined; // the owner is gone: the job holds no rights
       }
       const caller = localCaller(runtime.paths, { user: owner, token, interactive: false, assumeYes: true });
-      const answer = await runNonInteractive(runtime, words, caller);
+      const answer = await runNonInteractive(runtime, words, caller, signal);
       return answer.type === 'result' ? { exitStatus: answer.exitStatus, output: renderBlocks(answer.blocks) } : { exitStatus: answer.exitStatus, output: answer.message };
     },
     inMaintenance: () => nodeOrDefault(runtime.store, osHostname()).maintenance,

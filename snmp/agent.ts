@@ -16,11 +16,14 @@ import type { Store } from '../store/db.js';
 import { agentWanted, renderSnmpdConf, SnmpInputError, type V3Secrets } from './config.js';
 import { type SnmpSettings } from '../store/settings.js';
 import type { SkippedValue } from '../core/skipped.js';
+import { endChild } from '../os/processes.js';
 
 export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';
 const CHECK_TIMEOUT_MS = 5000;
 const RESTART_MAX_MS = 30_000;
+/** snmpd answers nothing that needs finishing: killed if it has not exited a second after SIGTERM. */
+const STOP_GRACE_MS = 1000;
 
 export interface SnmpAgentDeps {
   store: Store;
@@ -180,12 +183,7 @@ export class SnmpAgent {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await endChild(child, 'SIGTERM', STOP_GRACE_MS);
   }
 }
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileInside } from '../os/files.js';
-import { runProcess } from '../os/processes.js';
+import { endChild, runProcess } from '../os/processes.js';
 import { portOf } from '../catalog/derive.js';
 import { effectiveRoles } from '../catalog/roles.js';
 import { primaryAddress } from '../os/host.js';
@@ -184,6 +184,8 @@ export function nginxConfig(paths: Paths, s: NginxSettings): { text: string; ski
 
 export class NginxError extends Error {}
 
+/** How long a stop lets requests in progress finish before nginx is killed. */
+const STOP_GRACE_MS = 1000;
 /** How long a reload waits for the old workers to finish their connections. */
 const RELOAD_WAIT_MS = 10_000;
 
@@ -276,14 +278,10 @@ export class Nginx {
     while (before.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   }
 
+  /** Graceful (SIGQUIT: requests in progress finish), but bounded: a request that does not finish in a second is cut. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGQUIT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    if (child) await endChild(child, 'SIGQUIT', STOP_GRACE_MS);
   }
 }
