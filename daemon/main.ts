@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     let step = 'requests';
     const finish = (status: number) => {
       try {
-        store.close();
+        store.close(); // again, when the deadline cut the steps short (closing twice is harmless)
       } catch {
         // a step still running may hold it; exiting closes it anyway
       }
@@ -247,6 +247,8 @@ async function main(): Promise<void> {
     server?.close();
     await timed('requests', closeConnections(REQUESTS_GRACE_MS), REQUESTS_GRACE_MS + 100);
     for (const { name, stop } of stops.reverse()) await timed(name, stop(), STOP_STEP_MS);
+    // Closing the store checkpoints its WAL into config.db: the last step, once nothing writes.
+    await timed('store', Promise.resolve().then(() => store.close()), STOP_STEP_MS);
     log('info', `stopped in ${Math.round(performance.now() - began)} ms (${timings.join(', ')})`);
     finish(exitStatus);
   };

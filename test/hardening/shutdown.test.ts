@@ -45,7 +45,7 @@ function expectCleanStop(daemon: RunningDaemon, stop: { ms: number; code: number
   expect(stop.code, daemon.output()).toBe(0);
   expect(existsSync(join(daemon.home, 'run', 'platformd.pid'))).toBe(false);
   expect(existsSync(join(daemon.home, 'run', 'platformd.sock'))).toBe(false);
-  expect(daemon.output()).toMatch(/info stopped in \d+ ms \(requests \d+ ms, events \d+ ms, .*firewall \d+ ms\)/);
+  expect(daemon.output()).toMatch(/info stopped in \d+ ms \(requests \d+ ms, events \d+ ms, .*firewall \d+ ms, store \d+ ms\)/);
 }
 
 /** A job that is due at once: created two hours ago, every hour. */
