@@ -11,7 +11,7 @@ import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
 import { closeConnections, consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
-import { abortEverything } from './stopping.js';
+import { STOP_LIMITS, stopBounded, type StopStep } from './shutdown.js';
 import { runNonInteractive } from './execute.js';
 import { groups } from '../commands/index.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
@@ -33,10 +33,6 @@ const USAGE =
 
 /** The console as the appliance installs it: console users' login shell. */
 const APPLIANCE_CONSOLE = '/usr/local/bin/platform';
-/** Stopping: the time requests get to send their last answer, each subsystem to stop, and the whole before platformd exits anyway (systemd's TimeoutStopSec is 10 s). */
-const REQUESTS_GRACE_MS = 1000;
-const STOP_STEP_MS = 1500;
-const STOP_DEADLINE_MS = 4500;
 /** Where an embedded (development) daemon serves the web front end: unprivileged, beside the catalog's web ports. */
 const EMBEDDED_WEB_PORTS = { https: 9443, http: 9080 };
 
@@ -199,58 +195,35 @@ async function main(): Promise<void> {
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
   runtime.services.commands = { groups };
-  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const stops: StopStep[] = [];
   let server: Server | undefined;
 
   let stopping = false;
-  /**
-   * Stopping is bounded, whatever runs: every request, job and stream is
-   * told at once (their AbortSignals), the connections get a moment to send
-   * their last answer, each subsystem a deadline to stop in, and past
-   * STOP_DEADLINE_MS platformd exits anyway, saying what had not stopped.
-   * Each step's time is logged, so a slow stop names itself.
-   */
-  const shutdown = async (signal: string, exitStatus = 0) => {
+  /** Bounded, whatever runs (daemon/shutdown.ts); a start that failed exits 1. */
+  const shutdown = async (signal: string, exitStatus: 0 | 1 = 0) => {
     if (stopping) return;
     stopping = true;
-    const began = performance.now();
     log('info', `${signal}: stopping`);
-    const timings: string[] = [];
-    let step = 'requests';
-    const finish = (status: number) => {
-      try {
-        store.close(); // again, when the deadline cut the steps short (closing twice is harmless)
-      } catch {
-        // a step still running may hold it; exiting closes it anyway
-      }
-      rmSync(paths.socket, { force: true });
-      rmSync(paths.pidFile, { force: true });
-      process.exit(status);
-    };
-    setTimeout(() => {
-      log('error', `stopping: ${step} did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting anyway (stopped so far: ${timings.join(', ') || 'nothing'})`);
-      finish(1);
-    }, STOP_DEADLINE_MS);
-    const timed = async (name: string, work: Promise<unknown>, deadlineMs: number) => {
-      step = name;
-      const start = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-      const outcome = await Promise.race([work.then(() => 'ok' as const, (error: unknown) => error), late]);
-      clearTimeout(timer);
-      const ms = Math.round(performance.now() - start);
-      timings.push(`${name} ${ms} ms`);
-      if (outcome === 'late') log('error', `stopping: ${name} did not stop within ${deadlineMs / 1000} s; going on without it`);
-      else if (outcome !== 'ok') log('error', `stopping ${name}: ${(outcome as Error)?.message ?? outcome}`);
-    };
-    abortEverything();
     server?.close();
-    await timed('requests', closeConnections(REQUESTS_GRACE_MS), REQUESTS_GRACE_MS + 100);
-    for (const { name, stop } of stops.reverse()) await timed(name, stop(), STOP_STEP_MS);
-    // Closing the store checkpoints its WAL into config.db: the last step, once nothing writes.
-    await timed('store', Promise.resolve().then(() => store.close()), STOP_STEP_MS);
-    log('info', `stopped in ${Math.round(performance.now() - began)} ms (${timings.join(', ')})`);
-    finish(exitStatus);
+    const steps: StopStep[] = [
+      { name: 'requests', stop: () => closeConnections(STOP_LIMITS.requestsMs), deadlineMs: STOP_LIMITS.requestsMs + 100 },
+      ...stops.reverse(),
+      // Closing the store checkpoints its WAL into config.db: the last step, once nothing writes.
+      { name: 'store', stop: () => store.close() },
+    ];
+    await stopBounded(steps, {
+      log,
+      exit(status) {
+        try {
+          store.close(); // again, when the deadline cut the steps short (closing twice is harmless)
+        } catch {
+          // a step still running may hold it; exiting closes it anyway
+        }
+        rmSync(paths.socket, { force: true });
+        rmSync(paths.pidFile, { force: true });
+        process.exit(Math.max(status, exitStatus));
+      },
+    });
   };
   // The last resort. A daemon keeps the node's firewall and every session: a
   // stray failure is logged with the requests being served, and it serves on.

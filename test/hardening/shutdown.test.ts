@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, PLATFORM, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { until } from '../support/until.js';
+import { stopBounded, type StopStep } from '../../daemon/shutdown.js';
+import { stopping } from '../../daemon/stopping.js';
 
 /** The bound the design promises (DESIGN.md, "Stopping is bounded"). */
 const BOUND_MS = 5000;
@@ -155,5 +157,64 @@ describe('a scheduled job', () => {
     // The daemon is not stuck: it answers, and stops in time.
     expect((await daemon.platform(['schedule', 'log', 'a-forever'])).stdout).toContain('cancelled after 2 s');
     expectCleanStop(daemon, await sigterm(daemon));
+  });
+});
+
+describe('the stop sequence', () => {
+  const never = () => new Promise(() => undefined);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function run(steps: StopStep[], limits = { requestsMs: 100, stepMs: 100, deadlineMs: 1000 }) {
+    const logged: string[] = [];
+    const exits: number[] = [];
+    const ended = new Promise<void>((resolve) =>
+      void stopBounded(steps, {
+        log: (level, message) => logged.push(`${level} ${message}`),
+        exit: (status) => (exits.push(status), resolve()),
+        limits,
+      }),
+    );
+    await ended;
+    await sleep(50); // nothing runs after the exit
+    return { logged, exits };
+  }
+
+  it('tells everything in flight, runs each step in order and names the time each took', async () => {
+    const order: string[] = [];
+    const { logged, exits } = await run([
+      { name: 'one', stop: () => order.push('one') },
+      { name: 'two', stop: async () => (await sleep(20), order.push('two')) },
+    ]);
+    expect(stopping.signal.aborted).toBe(true);
+    expect(order).toEqual(['one', 'two']);
+    expect(exits).toEqual([0]);
+    expect(logged).toEqual([expect.stringMatching(/^info stopped in \d+ ms \(one \d+ ms, two \d+ ms\)$/)]);
+  });
+
+  it('goes on without a step that hangs or fails', async () => {
+    const order: string[] = [];
+    const { logged, exits } = await run([
+      { name: 'stuck', stop: never },
+      { name: 'broken', stop: () => Promise.reject(new Error('no such thing')) },
+      { name: 'last', stop: () => order.push('last') },
+    ]);
+    expect(order).toEqual(['last']);
+    expect(exits).toEqual([0]);
+    expect(logged.slice(0, 2)).toEqual(['error stopping: stuck did not stop within 0.1 s; going on without it', 'error stopping broken: no such thing']);
+  });
+
+  it('exits anyway at the overall deadline, naming the step it waited for', async () => {
+    const order: string[] = [];
+    const { logged, exits } = await run(
+      [
+        { name: 'slow', stop: () => sleep(150).then(() => order.push('slow')) },
+        { name: 'endless', stop: never, deadlineMs: 10_000 },
+        { name: 'never reached', stop: () => order.push('never reached') },
+      ],
+      { requestsMs: 100, stepMs: 1000, deadlineMs: 400 },
+    );
+    expect(exits).toEqual([1]);
+    expect(order).toEqual(['slow']);
+    expect(logged).toEqual([expect.stringMatching(/^error stopping: endless did not stop within 0\.4 s; exiting anyway \(stopped: slow \d+ ms\)$/)]);
   });
 });
