@@ -1,13 +1,14 @@
 // Stopping is bounded: SIGTERM ends a real platformd within 5 s whatever it
 // is doing (a scheduled job that never ends, a console following a log, a
-// notification to a mail relay that never answers), removes its pid file
-// and socket, and leaves nothing half-done: the job is recorded as
+// notification to a mail relay that never answers, a restore), removes its
+// pid file and socket, and leaves nothing half-done: the job is recorded as
 // cancelled, the undelivered message stays in the outbox for the next
-// start. A scheduled job has a time bound, and never holds back another.
+// start, the node starts again after a restore cut short. A scheduled job
+// has a time bound, and never holds back another.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,7 +23,7 @@ const BOUND_MS = 5000;
 const daemons: RunningDaemon[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
+  for (const d of daemons.splice(0).reverse()) await d.stop(); // the last first: a restarted one shares its home
   for (const s of servers.splice(0)) s.close();
 });
 
@@ -128,6 +129,33 @@ describe('SIGTERM ends platformd within 5 s', () => {
     expect(db.prepare("SELECT name FROM outbox").all()).toEqual([{ name: 'notify-test' }]);
     db.close();
     for (const socket of accepted) socket.destroy();
+  });
+
+  it('while a restore runs an app\'s restore command: the command is ended, and the node starts again on a whole store', async () => {
+    const daemon = await started();
+    const locationDir = tempHome('ps-stop-backups-');
+    // An app whose restore never ends by itself; the sleep's length marks it among the machine's processes.
+    const marker = `${70 + (process.pid % 1000) / 1000}`;
+    writeFileSync(join(daemon.home, 'etc', 'apps.json'), JSON.stringify([{ name: 'slowdb', service: 'database', dump: ['echo', 'rows'], restore: ['sleep', marker] }]));
+    for (const words of [['backup', 'add', 'local', `file://${locationDir}`], ['backup', 'key', 'generate'], ['backup', 'create', 'local']]) {
+      const result = await daemon.platform(words);
+      expect(result.status, `${words.join(' ')}: ${result.stderr}`).toBe(0);
+    }
+    const client = spawn(process.execPath, [PLATFORM, '--home', daemon.home, 'backup', 'restore', 'local', '--yes'], { stdio: ['ignore', 'pipe', 'pipe'], env: withoutCI() });
+    let seen = '';
+    client.stdout.on('data', (d) => (seen += d));
+    client.stderr.on('data', (d) => (seen += d));
+    const clientExit = new Promise<number | null>((resolve) => client.once('exit', (code) => resolve(code)));
+    const restoring = () => execFileSync('ps', ['-eo', 'args']).toString().split('\n').some((line) => line.trim() === `sleep ${marker}`);
+    await until('the app\'s restore command to run', restoring, 20_000);
+    expectCleanStop(daemon, await sigterm(daemon));
+    expect(restoring()).toBe(false);
+    expect(await clientExit).not.toBe(0);
+    expect(seen).toMatch(/slowdb's restore command/);
+    // The store was swapped in whole before the app's step: the node starts on it and answers.
+    const again = await started({ home: daemon.home });
+    const info = await again.platform(['system', 'info']);
+    expect(info.status, info.stderr).toBe(0);
   });
 
   it('and systemd allows it more than that before it kills the unit', () => {
