@@ -1,10 +1,10 @@
 // Stopping is bounded: SIGTERM ends a real platformd within 5 s whatever it
 // is doing (a scheduled job that never ends, a console following a log, a
-// notification to a mail relay that never answers, a restore), removes its
-// pid file and socket, and leaves nothing half-done: the job is recorded as
-// cancelled, the undelivered message stays in the outbox for the next
-// start, the node starts again after a restore cut short. A scheduled job
-// has a time bound, and never holds back another.
+// notification to a mail relay or an SNMP manager that never answers, a
+// restore), removes its pid file and socket, and leaves nothing half-done:
+// the job is recorded as cancelled, the undelivered message stays in the
+// outbox for the next start, the node starts again after a restore cut
+// short. A scheduled job has a time bound, and never holds back another.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
@@ -129,6 +129,18 @@ describe('SIGTERM ends platformd within 5 s', () => {
     expect(db.prepare("SELECT name FROM outbox").all()).toEqual([{ name: 'notify-test' }]);
     db.close();
     for (const socket of accepted) socket.destroy();
+  });
+
+  it('while an SNMP inform waits for an acknowledgement that never comes (the console\'s Ctrl-D waited 6 s for it)', async () => {
+    const daemon = await started();
+    // Nothing listens there: the inform is repeated for 6 s before it fails.
+    for (const words of [['notify', 'add', 'error', `snmp://public@127.0.0.1:${freePort()}`], ['notify', 'test', 'error']]) {
+      const result = await daemon.platform(words);
+      expect(result.status, `${words.join(' ')}: ${result.stderr}`).toBe(0);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expectCleanStop(daemon, await sigterm(daemon));
+    expect(daemon.output()).toMatch(/notify: delivery to snmp:\/\/\*\*\*@127\.0\.0\.1:\d+ abandoned, platformd is stopping; 1 messages stay in the outbox/);
   });
 
   it('while a restore runs an app\'s restore command: the command is ended, and the node starts again on a whole store', async () => {
