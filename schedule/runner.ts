@@ -38,7 +38,7 @@ const OUTPUT_KEPT = 4000;
 /** Why a run was cancelled: the reason its signal carries. */
 class RunCancelled extends Error {}
 
-const minutes = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+const duration = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 export class ScheduleRunner {
   private timer: NodeJS.Timeout | undefined;
@@ -86,7 +86,7 @@ export class ScheduleRunner {
   /** One run: ends when the command ends, or at once when it is cancelled (by its time bound or the daemon stopping), whatever the command does. */
   private async run(job: Job, cancel: AbortController, record: (outcome: 'ok' | 'failed', exitStatus: number, output: string) => void): Promise<void> {
     const bound = this.deps.jobTimeBoundMs ?? JOB_TIME_BOUND_MS;
-    const timer = setTimeout(() => cancel.abort(new RunCancelled(`cancelled after ${minutes(bound)}, the time bound of a scheduled job`)), bound);
+    const timer = setTimeout(() => cancel.abort(new RunCancelled(`cancelled after ${duration(bound)}, the time bound of a scheduled job`)), bound);
     const cancelled = new Promise<never>((_, reject) => cancel.signal.addEventListener('abort', () => reject(cancel.signal.reason), { once: true }));
     try {
       const result = await Promise.race([this.deps.execute(job.words, job.owner, cancel.signal), cancelled]);
