@@ -187,15 +187,15 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
 
 /**
  * When platformd stops (after `stopping` is aborted, so every request has
- * been told): waits up to `graceMs` for the connections to send their last
- * answer and close, then cuts the rest. Resolves with how many were cut.
+ * been told): waits up to `graceMs` for the requests to end and their
+ * connections to close, then cuts the connections left. Resolves with the
+ * requests still running then (named as the log names them).
  */
-export async function closeConnections(graceMs: number): Promise<number> {
+export async function closeConnections(graceMs: number): Promise<string[]> {
   const deadline = Date.now() + graceMs;
-  while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  const cut = open.size;
+  while ((open.size > 0 || requestsInFlight.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   for (const socket of open) socket.destroy();
-  return cut;
+  return [...requestsInFlight].map((r) => r.name);
 }
 
 /** The gid of the console users' group (ssh/accounts.ts names it). */

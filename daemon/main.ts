@@ -206,7 +206,14 @@ async function main(): Promise<void> {
     log('info', `${signal}: stopping`);
     server?.close();
     const steps: StopStep[] = [
-      { name: 'requests', stop: () => closeConnections(STOP_LIMITS.requestsMs), deadlineMs: STOP_LIMITS.requestsMs + 100 },
+      {
+        name: 'requests',
+        async stop() {
+          const running = await closeConnections(STOP_LIMITS.requestsMs);
+          if (running.length) log('error', `stopping: requests still running after ${STOP_LIMITS.requestsMs / 1000} s, their connections cut: ${running.map((r) => `"${r}"`).join(', ')}`);
+        },
+        deadlineMs: STOP_LIMITS.requestsMs + 100,
+      },
       ...stops.reverse(),
       // Closing the store checkpoints its WAL into config.db: the last step, once nothing writes.
       { name: 'store', stop: () => store.close() },
