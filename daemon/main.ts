@@ -168,9 +168,14 @@ async function main(): Promise<void> {
   const logFile = `${paths.logs}/platformd.log`;
   // On an appliance stderr goes to the journal, which reads sd-daemon priority prefixes (<3> err, <4> warning, <6> info).
   const priority = { error: '<3>', warn: '<4>', info: '<6>' } as const;
+  // Whoever read stderr may go (a parent that died, a closed pipe): its EPIPE
+  // must not become an uncaught error logged to stderr again, in a loop that
+  // fills the log and starves everything else, stopping included.
+  let stderrOpen = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => (stderrOpen = stream === process.stderr ? false : stderrOpen));
   const log: Runtime['log'] = (level, message) => {
     const line = `${new Date().toISOString()} ${level} ${redactSecrets(message)}`;
-    process.stderr.write((opts.appliance ? priority[level] : '') + line + '\n');
+    if (stderrOpen) process.stderr.write((opts.appliance ? priority[level] : '') + line + '\n');
     try {
       appendFileSync(logFile, line + '\n');
     } catch {

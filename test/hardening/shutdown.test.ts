@@ -48,7 +48,8 @@ function expectCleanStop(daemon: RunningDaemon, stop: { ms: number; code: number
   expect(stop.code, daemon.output()).toBe(0);
   expect(existsSync(join(daemon.home, 'run', 'platformd.pid'))).toBe(false);
   expect(existsSync(join(daemon.home, 'run', 'platformd.sock'))).toBe(false);
-  expect(daemon.output()).toMatch(/info stopped in \d+ ms \(requests \d+ ms, events \d+ ms, .*firewall \d+ ms, store \d+ ms\)/);
+  const log = readFileSync(join(daemon.home, 'logs', 'platformd.log'), 'utf8');
+  expect(log).toMatch(/info stopped in \d+ ms \(requests \d+ ms, events \d+ ms, .*firewall \d+ ms, store \d+ ms\)/);
 }
 
 /** A job that is due at once: created two hours ago, every hour. */
@@ -168,6 +169,19 @@ describe('SIGTERM ends platformd within 5 s', () => {
     const again = await started({ home: daemon.home });
     const info = await again.platform(['system', 'info']);
     expect(info.status, info.stderr).toBe(0);
+  });
+
+  it('when nobody reads its stderr any more (the parent that did is gone): no error loop, it serves and stops', async () => {
+    const daemon = await started();
+    // The read ends of its stdout and stderr close, as when the process that spawned it dies.
+    daemon.process.stdout!.destroy();
+    daemon.process.stderr!.destroy();
+    const info = await daemon.platform(['system', 'info']);
+    expect(info.status, info.stderr).toBe(0);
+    expectCleanStop(daemon, await sigterm(daemon));
+    const log = readFileSync(join(daemon.home, 'logs', 'platformd.log'), 'utf8');
+    expect(log).not.toMatch(/EPIPE/);
+    expect(log).toMatch(/info SIGTERM: stopping\n.*info stopped in \d+ ms/);
   });
 
   it('and systemd allows it more than that before it kills the unit', () => {
