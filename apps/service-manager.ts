@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, failure } from '../core/errors.js';
 import type { Runtime, Subsystem } from '../core/runtime.js';
-import { runProcess } from '../os/processes.js';
+import { endChild, runProcess } from '../os/processes.js';
 import { controlOf, type ServiceControl } from './controls.js';
 
 declare module '../core/context.js' {
@@ -98,21 +98,17 @@ export class Supervisor implements ServiceManager {
     this.children.set(name, child);
   }
 
-  async stop(name: string): Promise<void> {
+  /** SIGTERM, then SIGKILL after `graceMs` (5 s for `app stop`; 1 s when the daemon stops, whose own stop is bounded). */
+  async stop(name: string, graceMs = 5000): Promise<void> {
     this.find(name);
     const child = this.children.get(name);
     if (!child || this.stateNow(name) !== 'running') throw badInput('not-running', `${name} is not running`);
-    const exited = new Promise((resolve) => child.once('exit', resolve));
     this.children.delete(name);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-    this.children.delete(name);
+    await endChild(child, 'SIGTERM', graceMs);
   }
 
   async stopAll(): Promise<void> {
-    for (const name of [...this.children.keys()]) await this.stop(name).catch(() => undefined);
+    await Promise.all([...this.children.keys()].map((name) => this.stop(name, 1000).catch(() => undefined)));
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { DETAIL_FIELDS, checkAltNames, checkDetail, checkDetails } from '../certs/details.js';
 import { TLS_MINIMUMS, type CertDetails } from '../store/settings.js';
-import { backends, zeroIsBackup, type Backend } from '../web/nginx.js';
+import { backends, MAX_WEIGHT, zeroIsBackup, type Backend } from '../web/nginx.js';
 import { PORTAL_NAMES, type PortalState } from '../web/portals.js';
 import type { ClusterService } from '../cluster/service.js';
 import { readNode, nodeOrDefault, writeNode } from '../store/node.js';
@@ -384,7 +384,7 @@ const commands: Command[] = [
     json: weightsShape,
     args: [
       { name: 'server', type: serverPort },
-      { name: 'weight', type: integer('<weight>', 0, 100) },
+      { name: 'weight', type: integer('<weight>', 0, MAX_WEIGHT) },
     ],
     run(ctx, args) {
       return changeWeights(ctx, () => ctx.store.weights.set(args.server, args.weight));

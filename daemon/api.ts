@@ -19,6 +19,7 @@ import { peerCredentials, peerCredentialsSupport } from '../os/peercred.js';
 import { ADMINISTRATORS } from '../users/rights.js';
 import { LIMITS, describeProblem, errorResponse, lineSplitter, parseJson, requestSchema, type Request, type Response } from '../core/protocol.js';
 import type { Runtime } from '../core/runtime.js';
+import { stopping } from './stopping.js';
 
 /** The connections open now (their unsent bytes count against LIMITS.pendingBytes together). */
 const open = new Set<Socket>();
@@ -229,7 +230,8 @@ function serveConnection(runtime: Runtime, socket: Socket): void {
     const channel = {
       peerUid,
       send,
-      signal: abort.signal,
+      // Cancelled when the client goes, or when platformd stops.
+      signal: AbortSignal.any([abort.signal, stopping.signal]),
       answer: () => new Promise<string | boolean>((resolve) => waiting.push(resolve)),
     };
     // Named only when a log line needs it: redacting every request's words up front was work before any token was checked.
@@ -279,6 +281,19 @@ function uidsOf(names: ReadonlySet<string>): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * When platformd stops (after `stopping` is aborted, so every request has
+ * been told): waits up to `graceMs` for the requests to end and their
+ * connections to close, then cuts the connections left. Resolves with the
+ * requests still running then (named as the log names them).
+ */
+export async function closeConnections(graceMs: number): Promise<string[]> {
+  const deadline = Date.now() + graceMs;
+  while ((open.size > 0 || requestsInFlight.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  for (const socket of open) socket.destroy();
+  return [...requestsInFlight].map((r) => r.name);
 }
 
 /** The gid of the console users' group (ssh/accounts.ts names it). */

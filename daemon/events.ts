@@ -39,11 +39,26 @@ async function clusterConditions(runtime: Runtime): Promise<ActiveCondition[]> {
   return members.map((n) => ({ key: `cluster-node-down:${n.address}`, name: 'cluster-node-down', level: 'error', text: `CLUSTER NODE ${n.hostname.toUpperCase()} (${n.address}) NOT RESPONDING` }));
 }
 
+/**
+ * The bus comes up first, so that a subsystem starting before the events
+ * (the web front end, the SNMP agent) can already raise one; what it queues
+ * is delivered once the deliverer starts.
+ */
+export const eventBusSubsystem: Subsystem = {
+  name: 'event bus',
+  async start(runtime) {
+    const { store } = runtime;
+    const node = () => nodeOrDefault(store, osHostname());
+    runtime.services.events = new EventBus({ store, log: runtime.log, maintenance: () => node().maintenance, queued: () => runtime.services.notify?.kick() });
+  },
+};
+
 export const eventsSubsystem: Subsystem = {
   name: 'events',
   async start(runtime) {
     const { store } = runtime;
     const node = () => nodeOrDefault(store, osHostname());
+    const bus = runtime.services.events!;
     const deliverer = new Deliverer({
       store,
       log: runtime.log,
@@ -51,8 +66,6 @@ export const eventsSubsystem: Subsystem = {
       hostname: () => node().hostname,
       relay: () => store.settings.get('notify.emailrelay'),
     });
-    const bus = new EventBus({ store, log: runtime.log, maintenance: () => node().maintenance, queued: () => deliverer.kick() });
-    runtime.services.events = bus;
     runtime.services.notify = deliverer;
     const monitor = new ConditionMonitor(
       store,

@@ -18,6 +18,7 @@ import { escapeControls } from '../core/escape.js';
 import { localCaller, UNPROVEN } from './caller.js';
 import { redactSecrets } from '../net/uri.js';
 import { storeFailure } from '../store/db.js';
+import { stopping } from './stopping.js';
 
 export const tree = buildTree(groups);
 
@@ -172,6 +173,8 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
     const result: Reply = await command.run(ctx, args);
     const exitStatus = result.exitStatus ?? 0;
     const blocks = [...result.blocks];
+    // A stream (log follow) ends when platformd stops: say why it ended.
+    if (stopping.signal.aborted) blocks.push({ kind: 'warning', text: 'WARNING: platformd stopped while this command ran; what it shows may be incomplete' });
     try {
       audit(exitStatus === 0 ? 'ok' : 'failed', exitStatus);
     } catch (auditError) {
@@ -244,15 +247,15 @@ function dataOf(result: Reply): Json {
   }) as Json;
 }
 
-/** Runs words as a command for a caller that cannot answer questions (cluster run); returns the final answer. */
-export async function runNonInteractive(runtime: Runtime, words: string[], caller: Caller): Promise<Extract<Response, { type: 'result' } | { type: 'error' }>> {
+/** Runs words as a command for a caller that cannot answer questions (cluster run, a scheduled job); returns the final answer. Aborting `signal` cancels the command. */
+export async function runNonInteractive(runtime: Runtime, words: string[], caller: Caller, signal: AbortSignal = stopping.signal): Promise<Extract<Response, { type: 'result' } | { type: 'error' }>> {
   let final: Extract<Response, { type: 'result' } | { type: 'error' }> | undefined;
   const channel: Channel = {
     send: (response) => {
       if (response.type === 'result' || response.type === 'error') final = response;
     },
     answer: async () => false,
-    signal: new AbortController().signal,
+    signal,
   };
   await run(runtime, words, { ...caller, interactive: false }, channel);
   return final ?? { type: 'error', code: 'internal', message: 'no answer', hints: [], exitStatus: 1 };

@@ -10,7 +10,8 @@ import type { Store } from '../store/db.js';
 import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
-import { consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
+import { closeConnections, consoleGroup, requestsInFlight, serveLocalApi } from './api.js';
+import { STOP_LIMITS, stopBounded, type StopStep } from './shutdown.js';
 import { runNonInteractive } from './execute.js';
 import { groups } from '../commands/index.js';
 import type { DaemonOptions, Runtime } from '../core/runtime.js';
@@ -22,6 +23,7 @@ import { ADMINISTRATORS } from '../users/rights.js';
 import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
 import { catalogPorts } from '../catalog/derive.js';
+import { skippedEvent } from '../core/skipped.js';
 
 const USAGE =
   'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
@@ -92,8 +94,9 @@ async function installSsh(appliance: boolean, paths: Paths): Promise<void> {
   }
   const { installOpenSsh } = await import('../ssh/openssh.js');
   try {
-    const { written } = installOpenSsh(paths);
+    const { written, skipped } = installOpenSsh(paths);
     console.log(written.length ? `wrote ${written.join(', ')}` : 'sshd and PAM are already configured');
+    if (skipped.length) console.error(`platformd: ${skippedEvent('sshd', skipped).text}`);
   } catch (error) {
     console.error(`platformd: ${(error as Error).message}`);
     process.exit(1);
@@ -166,9 +169,14 @@ async function main(): Promise<void> {
   const logFile = `${paths.logs}/platformd.log`;
   // On an appliance stderr goes to the journal, which reads sd-daemon priority prefixes (<3> err, <4> warning, <6> info).
   const priority = { error: '<3>', warn: '<4>', info: '<6>' } as const;
+  // Whoever read stderr may go (a parent that died, a closed pipe): its EPIPE
+  // must not become an uncaught error logged to stderr again, in a loop that
+  // fills the log and starves everything else, stopping included.
+  let stderrOpen = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => (stderrOpen = stream === process.stderr ? false : stderrOpen));
   const log: Runtime['log'] = (level, message) => {
     const line = `${new Date().toISOString()} ${level} ${redactSecrets(message)}`;
-    process.stderr.write((opts.appliance ? priority[level] : '') + line + '\n');
+    if (stderrOpen) process.stderr.write((opts.appliance ? priority[level] : '') + line + '\n');
     try {
       appendFileSync(logFile, line + '\n');
     } catch {
@@ -202,22 +210,42 @@ async function main(): Promise<void> {
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
   runtime.services.commands = { groups };
-  const stops: (() => Promise<void>)[] = [];
+  const stops: StopStep[] = [];
   let server: Server | undefined;
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  /** Bounded, whatever runs (daemon/shutdown.ts); a start that failed exits 1. */
+  const shutdown = async (signal: string, exitStatus: 0 | 1 = 0) => {
     if (stopping) return;
     stopping = true;
     log('info', `${signal}: stopping`);
     server?.close();
-    for (const stop of stops.reverse()) {
-      await stop().catch((error) => log('error', `stopping: ${error}`));
-    }
-    store.close();
-    rmSync(paths.socket, { force: true });
-    rmSync(paths.pidFile, { force: true });
-    process.exit(0);
+    const steps: StopStep[] = [
+      {
+        name: 'requests',
+        async stop() {
+          const running = await closeConnections(STOP_LIMITS.requestsMs);
+          if (running.length) log('error', `stopping: requests still running after ${STOP_LIMITS.requestsMs / 1000} s, their connections cut: ${running.map((r) => `"${r}"`).join(', ')}`);
+        },
+        deadlineMs: STOP_LIMITS.requestsMs + 100,
+      },
+      ...stops.reverse(),
+      // Closing the store checkpoints its WAL into config.db: the last step, once nothing writes.
+      { name: 'store', stop: () => store.close() },
+    ];
+    await stopBounded(steps, {
+      log,
+      exit(status) {
+        try {
+          store.close(); // again, when the deadline cut the steps short (closing twice is harmless)
+        } catch {
+          // a step still running may hold it; exiting closes it anyway
+        }
+        rmSync(paths.socket, { force: true });
+        rmSync(paths.pidFile, { force: true });
+        process.exit(Math.max(status, exitStatus));
+      },
+    });
   };
   // The last resort. A daemon keeps the node's firewall and every session: a
   // stray failure is logged with the requests being served, and it serves on.
@@ -234,14 +262,13 @@ async function main(): Promise<void> {
     for (const load of subsystems) {
       const subsystem = await load();
       const stop = await subsystem.start(runtime);
-      if (stop) stops.push(stop);
+      if (stop) stops.push({ name: subsystem.name, stop });
       log('info', `${subsystem.name} started`);
     }
     server = await serveLocalApi(runtime);
   } catch (error) {
     log('error', `start failed: ${(error as Error).stack ?? error}`);
-    await shutdown('start failure');
-    process.exit(1);
+    await shutdown('start failure', 1);
   }
   log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
   // Ready once the firewall also holds what the subsystems now listen on.

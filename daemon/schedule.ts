@@ -19,8 +19,11 @@ import { localCaller } from './caller.js';
 import { runNonInteractive, tree } from './execute.js';
 import type { Runtime, Subsystem } from '../core/runtime.js';
 
+/** A shorter bound on every run, for tests of the bound on a real daemon. */
+const jobTimeBoundMs = Number(process.env.PLATFORM_JOB_TIME_BOUND_MS) || undefined;
+
 /** Runs a job's words as its owner; a line that is no longer a job (a store from before the rule) is not run. */
-async function runAsOwner(runtime: Runtime, words: string[], owner: string): Promise<JobOutcome> {
+async function runAsOwner(runtime: Runtime, words: string[], owner: string, signal?: AbortSignal): Promise<JobOutcome> {
   const refusal = notAJob(runtime, words, owner);
   if (refusal) return { exitStatus: 2, output: `not run: ${refusal}` };
   let token: string | undefined;
@@ -30,7 +33,7 @@ async function runAsOwner(runtime: Runtime, words: string[], owner: string): Pro
     token = undefined; // the owner is gone: the job holds no rights
   }
   const caller = localCaller(runtime.paths, { user: owner, token, interactive: false, assumeYes: true });
-  const answer = await runNonInteractive(runtime, words, caller);
+  const answer = await runNonInteractive(runtime, words, caller, signal);
   return answer.type === 'result' ? { exitStatus: answer.exitStatus, output: renderBlocks(answer.blocks) } : { exitStatus: answer.exitStatus, output: answer.message };
 }
 
@@ -47,11 +50,12 @@ function notAJob(runtime: Runtime, words: string[], owner: string): string | und
 
 const inMaintenance = (runtime: Runtime) => nodeOrDefault(runtime.store, osHostname()).maintenance;
 
-export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new Date()): ScheduleRunner {
+export function scheduleRunner(runtime: Runtime, clock: () => Date = () => new Date(), boundMs = jobTimeBoundMs): ScheduleRunner {
   return new ScheduleRunner({
     store: runtime.store,
     clock,
-    execute: (words, owner) => runAsOwner(runtime, words, owner),
+    jobTimeBoundMs: boundMs,
+    execute: (words, owner, signal) => runAsOwner(runtime, words, owner, signal),
     inMaintenance: () => inMaintenance(runtime),
     auditSkip(job) {
       runtime.store.audit.record({ user: job.owner, origin: 'local', address: null, words: job.words.join(' '), outcome: 'cancelled', exit_status: 1, message: `scheduled job ${job.name} skipped: maintenance mode` });

@@ -7,6 +7,7 @@ import { serviceNamed } from '../catalog/services.js';
 import { SnmpAgent } from '../snmp/agent.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { Subsystem } from '../core/runtime.js';
+import { reportSkipped } from '../core/skipped.js';
 
 declare module '../core/context.js' {
   interface Services {
@@ -29,6 +30,7 @@ export const snmpSubsystem: Subsystem = {
       hostname: () => nodeOrDefault(runtime.store, osHostname()).hostname,
       log: runtime.log,
       died: (text) => runtime.services.events?.raise({ name: 'app-stopped', level: 'error', text }),
+      skipped: (values) => reportSkipped(runtime, 'snmpd', values),
     });
     runtime.services.snmp = agent;
     // An agent that cannot start must not keep the node's daemon (and its firewall) down.

@@ -1,10 +1,12 @@
 // The subsystems platformd starts, in order, and stops in reverse order.
-// The firewall comes first ("first up, last down"). Each is loaded only
+// The event bus comes first (it only records, and has nothing to stop), then
+// the firewall ("first up, last down"). Each is loaded only
 // when the daemon starts, so the console never pays for their imports.
 
 import type { Subsystem } from '../core/runtime.js';
 
 export const subsystems: readonly (() => Promise<Subsystem>)[] = [
+  async () => (await import('./events.js')).eventBusSubsystem,
   async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
   async () => (await import('../apps/service-manager.js')).appsSubsystem,
   async () => (await import('../web/subsystem.js')).webSubsystem,

@@ -52,6 +52,8 @@ export class Deliverer {
   private readonly again = new Set<string>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Aborted at stop: an attempt in progress is abandoned, its message stays in the outbox for the next start. */
+  private readonly abandon = new AbortController();
   /** Delivered messages since start (for status and benchmarks). */
   delivered = 0;
 
@@ -65,11 +67,13 @@ export class Deliverer {
     this.kick();
   }
 
+  /** Stops at once: attempts in progress are abandoned (never waited for: a relay may take 30 s to fail), and what they carried stays queued. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.all(this.draining.values());
+    this.abandon.abort(new Error('platformd is stopping'));
     this.mailer.close();
+    await Promise.all(this.draining.values());
   }
 
   /** Drains every target with something queued: now, or right after its drain in progress. */
@@ -155,6 +159,10 @@ export class Deliverer {
         for (const row of batch) await this.deliverRow(uri, state, row);
       }
     } catch (error) {
+      if (this.stopped) {
+        this.deps.log('info', `notify: delivery to ${redactUri(uri)} abandoned, platformd is stopping; ${this.deps.store.outbox.pendingCount(target)} messages stay in the outbox`);
+        return;
+      }
       state.failures++;
       state.retryAt = Date.now() + Math.min(RETRY_FIRST_MS * 2 ** (state.failures - 1), RETRY_MAX_MS);
       const message = scrub((error as Error).message, uri);
@@ -182,18 +190,20 @@ export class Deliverer {
     this.delivered++;
   }
 
+  /** One attempt, bounded by ATTEMPT_TIMEOUT_MS and abandoned at once when the deliverer stops. */
   private async sendOne(uri: NetworkUri, n: Notification): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ATTEMPT_TIMEOUT_MS / 1000} s`)), ATTEMPT_TIMEOUT_MS)));
-    try {
-      await Promise.race([this.transmit(uri, n), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const signal = AbortSignal.any([this.abandon.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]);
+    const ended = new Promise<never>((_, reject) => {
+      const end = () => reject(this.abandon.signal.aborted ? this.abandon.signal.reason : new Error(`no answer in ${ATTEMPT_TIMEOUT_MS / 1000} s`));
+      if (signal.aborted) end();
+      signal.addEventListener('abort', end, { once: true });
+    });
+    ended.catch(() => undefined); // settled by the race below, or after it, unobserved
+    await Promise.race([this.transmit(uri, n, signal), ended]);
   }
 
-  private async transmit(uri: NetworkUri, n: Notification): Promise<void> {
-    if (uri.scheme === 'snmp') return sendInform(uri, n);
+  private async transmit(uri: NetworkUri, n: Notification, signal: AbortSignal): Promise<void> {
+    if (uri.scheme === 'snmp') return sendInform(uri, n, signal);
     if (uri.scheme === 'mailto') {
       const relay = this.deps.relay();
       if (!relay) throw new Error('no mail relay is set (notify emailrelay <host>[:<port>])');

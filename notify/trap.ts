@@ -38,8 +38,8 @@ export function varbindsOf(snmp: NetSnmp, n: Notification) {
   return [octets(VARBIND_OIDS.node, n.node), octets(VARBIND_OIDS.level, n.level), octets(VARBIND_OIDS.event, n.event), octets(VARBIND_OIDS.text, n.text)];
 }
 
-/** Sends one notification to an snmp:// target and resolves when the receiver acknowledged it. */
-export async function sendInform(uri: NetworkUri, n: Notification): Promise<void> {
+/** Sends one notification to an snmp:// target and resolves when the receiver acknowledged it; aborting `signal` closes the session at once. */
+export async function sendInform(uri: NetworkUri, n: Notification, signal?: AbortSignal): Promise<void> {
   const snmp = await load();
   const port = uri.port ?? DEFAULT_TRAP_PORT;
   const common = { port, trapPort: port, timeout: INFORM_TIMEOUT_MS, retries: INFORM_RETRIES, transport: uri.host!.includes(':') ? 'udp6' : 'udp4' };
@@ -55,6 +55,8 @@ export async function sendInform(uri: NetworkUri, n: Notification): Promise<void
       : snmp.createSession(uri.host!, uri.community!, { ...common, version: snmp.Version2c } as never);
   try {
     await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       session.on('error', reject);
       session.inform(EVENT_NOTIFICATION_OID, varbindsOf(snmp, n), (error: Error | null) => (error ? reject(error) : resolve()));
     });

@@ -4,7 +4,7 @@
 // killed, a bound on the output kept, an optional stdin, and errors that
 // say which program failed and why.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { failure } from '../core/errors.js';
 
 export interface RunOptions {
@@ -97,4 +97,18 @@ export async function runChecked(file: string, args: readonly string[], options:
     throw failure('process-failed', `${options.what ?? file} failed (${result.status === null ? `killed by ${result.signal}` : `exit ${result.status}`})${said ? `: ${said}` : ''}`);
   }
   return result;
+}
+
+/**
+ * Ends a program platformd supervises (nginx, snmpd): `signal` first, then
+ * SIGKILL if it has not exited after `killAfterMs`; resolves once it has
+ * exited. The bound keeps platformd's own stop bounded.
+ */
+export async function endChild(child: ChildProcess, signal: NodeJS.Signals, killAfterMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  await exited;
+  clearTimeout(timer);
 }

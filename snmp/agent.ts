@@ -15,11 +15,15 @@ import { join } from 'node:path';
 import type { Store } from '../store/db.js';
 import { agentWanted, renderSnmpdConf, SnmpInputError, type V3Secrets } from './config.js';
 import { type SnmpSettings } from '../store/settings.js';
+import type { SkippedValue } from '../core/skipped.js';
+import { endChild } from '../os/processes.js';
 
 export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';
 const CHECK_TIMEOUT_MS = 5000;
 const RESTART_MAX_MS = 30_000;
+/** snmpd answers nothing that needs finishing: killed if it has not exited a second after SIGTERM. */
+const STOP_GRACE_MS = 1000;
 
 export interface SnmpAgentDeps {
   store: Store;
@@ -34,6 +38,8 @@ export interface SnmpAgentDeps {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** An agent that died by itself is an event (app-stopped). */
   died(text: string): void;
+  /** Stored values the generated configuration left out (snmp/config.ts). */
+  skipped(values: SkippedValue[]): void;
 }
 
 export class SnmpAgent {
@@ -82,7 +88,7 @@ export class SnmpAgent {
       const settings = structuredClone(this.settings());
       const secrets = structuredClone(this.secrets());
       change(settings, secrets);
-      const text = renderSnmpdConf(settings, secrets, { agentAddress: this.agentAddress(), sysName: this.deps.hostname() });
+      const { text, skipped } = renderSnmpdConf(settings, secrets, { agentAddress: this.agentAddress(), sysName: this.deps.hostname() });
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const candidate = `${this.configFile}.new`;
       writeFileSync(candidate, text, { mode: 0o600 });
@@ -91,7 +97,7 @@ export class SnmpAgent {
       if (agentWanted(settings)) {
         const socket = join(this.deps.run, `snmpd-check-${process.pid}.sock`);
         const probe = `${candidate}.check`;
-        writeFileSync(probe, renderSnmpdConf(settings, secrets, { agentAddress: `unix:${socket}`, sysName: this.deps.hostname() }), { mode: 0o600 });
+        writeFileSync(probe, renderSnmpdConf(settings, secrets, { agentAddress: `unix:${socket}`, sysName: this.deps.hostname() }).text, { mode: 0o600 });
         try {
           await checkConfig(probe, socket);
         } catch (error) {
@@ -104,6 +110,7 @@ export class SnmpAgent {
       writeAtomically(this.secretsFile, JSON.stringify(secrets), 0o600);
       renameSync(candidate, this.configFile);
       this.deps.store.settings.set('snmp', settings);
+      this.deps.skipped(skipped);
       await this.reconcile(true);
     });
     this.queue = next.catch(() => undefined);
@@ -176,12 +183,7 @@ export class SnmpAgent {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await endChild(child, 'SIGTERM', STOP_GRACE_MS);
   }
 }
 

@@ -3,6 +3,7 @@
 // service are also brought in line with this version of the product at start.
 
 import type { Subsystem } from '../core/runtime.js';
+import { reportSkipped } from '../core/skipped.js';
 import { OsAccounts, consoleGroupName, faillockDir } from './accounts.js';
 import { installOpenSsh } from './openssh.js';
 
@@ -22,8 +23,9 @@ export const sshSubsystem: Subsystem = {
     }
     if (!appliance) return;
     try {
-      const { written, reloaded } = installOpenSsh(runtime.paths);
+      const { written, reloaded, skipped } = installOpenSsh(runtime.paths);
       if (written.length) runtime.log('info', `ssh: wrote ${written.join(', ')}${reloaded ? '; sshd reloaded' : ''}`);
+      reportSkipped(runtime, 'sshd', skipped);
     } catch (error) {
       // sshd keeps its previous configuration; the node must still come up.
       runtime.log('error', `ssh: ${(error as Error).message}`);

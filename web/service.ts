@@ -21,6 +21,7 @@ import { nodeOrDefault } from '../store/node.js';
 import { Nginx, nginxConfig, settingsFrom } from './nginx.js';
 import { PORTAL_NAMES, portalStates, readDisabledPortals, writeDisabledPortals, type PortalName, type PortalState } from './portals.js';
 import { readBoundedFile, writeFileInside } from '../os/files.js';
+import { reportSkipped } from '../core/skipped.js';
 import { fileIn, safeName } from '../os/names.js';
 
 declare module '../core/context.js' {
@@ -109,9 +110,11 @@ export class WebService {
     };
   }
 
-  /** Regenerates nginx's configuration from the store; tested before it is loaded. */
+  /** Regenerates nginx's configuration from the store; tested before it is loaded. What it left out is reported once loaded. */
   async reconfigure(): Promise<void> {
-    await this.nginx.apply(nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts)));
+    const { text, skipped } = nginxConfig(this.paths, settingsFrom(this.runtime.store, this.paths, this.runtime.options.webPorts));
+    await this.nginx.apply(text);
+    reportSkipped(this.runtime, 'nginx', skipped);
   }
 
   /** The web services (portals) and whether each is enabled. */

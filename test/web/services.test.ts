@@ -119,9 +119,9 @@ describe('web services', () => {
   });
 
   it('keeps the setting and the live configuration when nginx refuses the new one', async () => {
-    // A backend nginx cannot parse, put in the store behind the commands' back.
+    // A backend nginx cannot resolve (well-formed, so the generator writes it), put in the store behind the commands' back.
     const db = new Database(join(node.home, 'config.db'));
-    db.prepare("INSERT INTO web_weights (server, weight) VALUES ('bad;host', 1)").run();
+    db.prepare("INSERT INTO web_weights (server, weight) VALUES ('no-such-host.invalid:443', 1)").run();
     const before = liveConfig();
     const refused = await node.platform(['web', 'service', 'enable', 'selfservice']);
     expect(refused.status).toBe(1);
@@ -129,7 +129,7 @@ describe('web services', () => {
     expect((await listed()).map((s) => s.enabled)).toEqual([true, false]);
     expect(liveConfig()).toBe(before);
     expect(await request('/selfservice/me')).toMatchObject({ status: 302 });
-    db.prepare("DELETE FROM web_weights WHERE server = 'bad;host'").run();
+    db.prepare("DELETE FROM web_weights WHERE server = 'no-such-host.invalid:443'").run();
     db.close();
     expect((await node.platform(['web', 'service', 'enable', 'selfservice'])).status).toBe(0);
     expect(await request('/selfservice/me')).toMatchObject({ status: 200 });
