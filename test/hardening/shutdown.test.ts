@@ -8,7 +8,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,21 +72,35 @@ function runsOf(home: string, job: string): { outcome: string; exit_status: numb
 }
 
 /**
- * A node whose store holds scheduled jobs, as a restore or a hand edit
- * would put them there (the commands refuse to schedule `log follow`): the
- * daemon is started once to make its store, the jobs added by SQL, and the
- * daemon started again, which runs them at once (their due time has passed).
+ * A node whose store holds scheduled jobs that are due: the daemon is
+ * started once to make its store and a backup location that never answers,
+ * the jobs added by SQL, and the daemon started again, which runs them at
+ * once (their due time has passed).
  */
 async function withJobs(jobs: [string, string[]][], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
   const home = tempHome('ps-stop-');
-  await (await startDaemon({ home })).stop({ keepHome: true });
+  const first = await startDaemon({ home });
+  // A location whose server accepts and never says a word: a job listing it waits for SSH's
+  // greeting (10 s) — a long job that the schedule accepts, unlike "log follow".
+  const silent = createServer(() => undefined);
+  servers.push(silent);
+  const port = await freePort();
+  await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+  expect((await first.platform(['backup', 'add', 'silent', `sftp://backup@127.0.0.1:${port}/backups`])).status).toBe(0);
+  await first.stop({ keepHome: true });
+  // Trusted as if "keys add" had seen it: the key never matters, since no greeting ever comes.
+  mkdirSync(join(home, 'etc', 'ssh'), { recursive: true });
+  appendFileSync(join(home, 'etc', 'ssh', 'known_hosts'), `[127.0.0.1]:${port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm9lZ3VzS2V5Rm9yQVNpbGVudFNlcnZlcjAwMDAw\n`);
   for (const [name, words] of jobs) addDueJob(home, name, words);
   return started({ home, env: withoutCI(env) });
 }
 
+/** A job that runs until something stops it: waiting on the silent location's SSH greeting. */
+const LONG_JOB = ['backup', 'list', 'silent'];
+
 describe('SIGTERM ends platformd within 5 s', () => {
-  it('while a scheduled job runs that never ends on its own (log follow); the run is recorded as cancelled', async () => {
-    const daemon = await withJobs([['forever', ['log', 'follow', 'platform/platformd.log']]]);
+  it('while a scheduled job waits on a server that never answers; the run is recorded as cancelled', async () => {
+    const daemon = await withJobs([['forever', LONG_JOB]]);
     // Running: the first pass starts it at once, and it stays until cancelled.
     await new Promise((r) => setTimeout(r, 700));
     expect(runsOf(daemon.home, 'forever')).toEqual([]);
@@ -196,20 +210,20 @@ describe('a scheduled job', () => {
   it('is cancelled at its time bound and recorded as failed, and never holds back another job', async () => {
     const daemon = await withJobs(
       [
-        ['a-forever', ['log', 'follow', 'platform/platformd.log']],
+        ['a-forever', LONG_JOB],
         ['b-quick', ['system', 'info']],
       ],
-      { PLATFORM_JOB_TIME_BOUND_MS: '4000' },
+      { PLATFORM_JOB_TIME_BOUND_MS: '3000' },
     );
     // The quick job ran while the endless one (listed first) still ran.
     const quick = await until('the quick job to run', () => runsOf(daemon.home, 'b-quick')[0], 10_000);
     expect(quick).toMatchObject({ outcome: 'ok', exit_status: 0 });
     expect(runsOf(daemon.home, 'a-forever')).toEqual([]);
     const bounded = await until('the endless job to be cancelled', () => runsOf(daemon.home, 'a-forever')[0], 10_000);
-    expect(bounded).toEqual({ outcome: 'failed', exit_status: 1, output: 'cancelled after 4 s, the time bound of a scheduled job' });
-    expect(daemon.output()).toMatch(/warn schedule a-forever: cancelled after 4 s/);
+    expect(bounded).toEqual({ outcome: 'failed', exit_status: 1, output: 'cancelled after 3 s, the time bound of a scheduled job' });
+    expect(daemon.output()).toMatch(/warn schedule a-forever: cancelled after 3 s/);
     // The daemon is not stuck: it answers, and stops in time.
-    expect((await daemon.platform(['schedule', 'log', 'a-forever'])).stdout).toContain('cancelled after 4 s');
+    expect((await daemon.platform(['schedule', 'log', 'a-forever'])).stdout).toContain('cancelled after 3 s');
     expectCleanStop(daemon, await sigterm(daemon));
   });
 });
