@@ -16,7 +16,8 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
-import { checkStagedStore, hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { hashFile, runFromFile, swapIn, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { checkStagedStore } from '../store/staged.js';
 import { connectLocation } from './transports/connect.js';
 import { TransportError, type Transport } from './transports/index.js';
 
@@ -254,7 +255,7 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   const differs = sameBackup(manifest, inner);
   if (differs) throw new BackupError('archive-tampered', `${chosen.archive}: the manifest beside it disagrees with the one inside it (${differs})`);
   try {
-    checkStagedStore(unpacked.store, latestVersion);
+    await checkStagedStore(unpacked.store, latestVersion);
   } catch (error) {
     throw new BackupError((error as { newer?: boolean }).newer ? 'newer-schema' : 'bad-store', (error as Error).message);
   }
@@ -300,7 +301,7 @@ export async function restoreBackup(env: BackupEnv, locationName: string, key: B
     Store.open(checked.unpacked.store).closeAsSingleFile();
     env.progress('putting the backup in place');
     try {
-      swapIn(env.store, env.paths, checked.unpacked, join(work, 'aside'), checked.unpacked.store);
+      await swapIn(env.store, env.paths, checked.unpacked, join(work, 'aside'), checked.unpacked.store);
     } catch (error) {
       throw new BackupError('restore-failed', `nothing was changed: ${(error as Error).message}`);
     }

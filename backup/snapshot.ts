@@ -195,25 +195,12 @@ export async function unpackArchive(file: string, key: Buffer, staging: string, 
   return { manifest: readFileSync(under(staging, MANIFEST_ENTRY)), store: under(staging, STORE_ENTRY), trees, dumps };
 }
 
-/** Checks a staged store: a real SQLite database, intact, of a schema this product knows. */
-export function checkStagedStore(file: string, latestVersion: number): number {
-  try {
-    const { version, integrity } = Store.examine(file);
-    if (version > latestVersion) throw Object.assign(new Error(`the backup's store has schema version ${version}, newer than this product's ${latestVersion}: restore it with a newer product`), { newer: true });
-    if (integrity !== 'ok') throw new Error(`the backup's store is damaged: ${integrity}`);
-    return version;
-  } catch (error) {
-    if ((error as { newer?: boolean }).newer) throw error;
-    throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
-  }
-}
-
 /**
  * Puts a staged backup in place: the file trees by rename (the old ones
  * kept aside in `aside`), then every table of the store in one transaction.
  * If the store step fails, the trees are put back: nothing half-done.
  */
-export function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, aside: string, migrated: string): void {
+export async function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, aside: string, migrated: string): Promise<void> {
   mkdirSync(aside, { recursive: true, mode: 0o700 });
   const moved: { live: string; old: string | undefined }[] = [];
   const undo = () => {
@@ -235,7 +222,7 @@ export function swapIn(store: Store, paths: Paths, unpacked: UnpackedArchive, as
       else mkdirSync(live, { recursive: true, mode: 0o700 });
     }
     // Every table but the audit log takes the backup's rows, in one transaction (store/db.ts).
-    store.replaceContentsFrom(migrated);
+    await store.replaceContentsFrom(migrated);
   } catch (error) {
     undo();
     throw error;
