@@ -18,6 +18,7 @@ import { escapeControls } from '../core/escape.js';
 import { localCaller } from './caller.js';
 import { redactSecrets } from '../net/uri.js';
 import { storeFailure } from '../store/db.js';
+import { refuseOutsideRecovery } from './recovery.js';
 
 export const tree = buildTree(groups);
 
@@ -125,6 +126,7 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
       return;
     }
     auditWords = parsed.audit;
+    refuseOutsideRecovery(runtime, parsed.command.words);
     if (!rights.permits(parsed.audit)) throw new PlatformError('not-permitted', `you have no right to run "${parsed.audit}"`, 1);
     const ctx = contextFor(runtime, caller, channel);
     const { command, args } = parsed;

@@ -74,7 +74,15 @@ declare module '../core/context.js' {
 declare module '../core/runtime.js' {
   interface Runtime {
     store: Store;
+    /** Set while the store fails its checks (store/open-node.ts): platformd runs recovery commands only (daemon/recovery.ts). */
+    storeInvalid?: StoreProblem;
   }
+}
+
+/** What of a store does not fit what the product writes: the table (or "schema") and the problem. */
+export interface StoreProblem {
+  table: string;
+  problem: string;
 }
 
 export class Store {
@@ -288,7 +296,7 @@ export class Store {
    * writes: its schema, then every row of its configuration tables (logs
    * and queues are checked as they are read). Undefined when all fit.
    */
-  firstProblem(): { table: string; problem: string } | undefined {
+  firstProblem(): StoreProblem | undefined {
     const schema = schemaProblem(this.#db);
     if (schema) return { table: 'schema', problem: schema };
     const unseal = (stored: string) => this.#secrets.unseal(stored);

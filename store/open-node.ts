@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEALED_COLUMNS, Store, storeKeyFile } from './db.js';
+import { SEALED_COLUMNS, Store, storeKeyFile, type StoreProblem } from './db.js';
 import { SEALED_SETTINGS } from './settings.js';
 import { SEALED_PREFIX } from './secrets.js';
 import type { Paths } from '../core/paths.js';
@@ -54,8 +54,14 @@ function inspect(file: string): { version: number; sealedValues: number; check: 
 
 const isSqliteDamage = (error: unknown) => ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes(String((error as { code?: unknown })?.code));
 
-/** The node's store, checked and migrated, with its files readable by root only; or StoreRefused. */
-export function openNodeStore(paths: Paths): Store {
+/**
+ * The node's store, checked and migrated, with its files readable by root
+ * only; or StoreRefused. A store SQLite can serve whose schema or rows do
+ * not fit what the product writes is opened all the same, with `invalid`
+ * saying what: the node starts in its recovery state (daemon/recovery.ts),
+ * from which a backup can be restored.
+ */
+export function openNodeStore(paths: Paths): { store: Store; invalid?: StoreProblem } {
   const file = paths.database;
   const refuse = (problem: string) => new StoreRefused(`the config store ${file} ${problem}.\n${howToRestore(paths)}`);
   const evidence = nodeEvidence(paths);
@@ -86,5 +92,11 @@ export function openNodeStore(paths: Paths): Store {
   for (const part of [file, `${file}-wal`, `${file}-shm`, storeKeyFile(file)]) {
     if (existsSync(part)) chmodSync(part, part.endsWith('store.key') ? 0o400 : 0o600);
   }
-  return store;
+  let invalid: StoreProblem | undefined;
+  try {
+    invalid = store.firstProblem();
+  } catch (error) {
+    invalid = { table: 'store', problem: (error as Error).message };
+  }
+  return { store, invalid };
 }
