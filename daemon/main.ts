@@ -206,7 +206,9 @@ async function main(): Promise<void> {
   let store: Store;
   let storeInvalid: StoreProblem | undefined;
   try {
-    ({ store, invalid: storeInvalid } = openNodeStore(paths));
+    let removed: string[];
+    ({ store, invalid: storeInvalid, removed } = openNodeStore(paths));
+    if (removed.length) log('error', `removed from the config store what this product never writes (it would run on the node's own writes): ${removed.join(', ')}`);
   } catch (error) {
     if (!(error instanceof StoreRefused)) throw error;
     log('error', `platformd does not start: ${error.message.split('\n')[0]}`);

@@ -24,8 +24,9 @@ export function storeStillInvalid(runtime: Runtime): boolean {
 export function refuseOutsideRecovery(runtime: Runtime, words: readonly string[]): void {
   if (isRecoveryCommand(words) || !storeStillInvalid(runtime)) return;
   const { table, problem } = runtime.storeInvalid!;
-  throw failure('store-invalid', `the config store is invalid (${table}: ${problem}): platformd runs only recovery commands (${RECOVERY_COMMANDS.map((c) => c.join(' ')).join(', ')})`, [
-    'restore a good backup: "backup list <location>", then "backup restore <location>", then restart platformd',
-    'without a backup location: stop platformd, put config.db and store.key of a backup in its home, start it again',
-  ]);
+  throw failure(
+    'store-invalid',
+    `the config store is invalid (${table}: ${problem}): platformd runs only recovery commands (${RECOVERY_COMMANDS.map((c) => c.join(' ')).join(', ')}). ` +
+      'To recover, restore a good backup with "backup restore <location>" and restart platformd; without a backup location, stop platformd and put config.db and store.key of a backup in its home.',
+  );
 }
