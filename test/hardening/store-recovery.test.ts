@@ -6,7 +6,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempHome } from '../support/daemon.js';
 
@@ -107,6 +107,46 @@ describe('platformd starts over an invalid store, in its recovery state', () => 
       expect((await node.platform(['app', 'list'])).status).toBe(0);
     } finally {
       await node.stop({ keepHome: true });
+    }
+  });
+});
+
+describe('a node in its recovery state is mended by restoring a backup', () => {
+  it('restores, revokes the tokens of the users the backup does not hold, and serves every command again', async () => {
+    const mendHome = tempHome('ps-recovery-mend-');
+    const locationDir = tempHome('ps-recovery-backups-');
+    let node = await startDaemon({ home: mendHome });
+    const ok = async (...words: string[]) => {
+      const result = await node.platform(words);
+      expect(result.status, `${words.join(' ')}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    await ok('system', 'setup', '--hostname', 'mended', '--role', 'unified');
+    await ok('backup', 'key', 'generate');
+    await ok('backup', 'add', 'local', `file://${locationDir}`);
+    await ok('user', 'add', 'ann');
+    await ok('backup', 'create', 'local');
+    // Added after the backup: the restore removes bob, and his token must stop proving him.
+    await ok('user', 'add', 'bob');
+    const tokens = join(mendHome, 'run', 'users');
+    expect(readdirSync(tokens)).toEqual(expect.arrayContaining(['ann', 'bob']));
+    await node.stop({ keepHome: true });
+
+    const file = new Database(join(mendHome, 'config.db'));
+    file.prepare("INSERT INTO settings (key, value) VALUES ('ssh.sessionLimit', '0') ON CONFLICT(key) DO UPDATE SET value = excluded.value").run();
+    file.close();
+    node = await startDaemon({ home: mendHome });
+    try {
+      expect((await node.platform(['health'])).stdout).toContain('STORE INVALID: settings');
+      expect((await node.platform(['app', 'list'])).status).toBe(1);
+      await ok('backup', 'restore', 'local', '--yes');
+      expect(readdirSync(tokens)).toContain('ann');
+      expect(readdirSync(tokens)).not.toContain('bob');
+      expect((await node.platform(['health'])).stdout).not.toContain('STORE INVALID');
+      await ok('app', 'list');
+      expect(await ok('system', 'ssh_session_limit')).toMatch(/ssh_session_limit: 10/);
+    } finally {
+      await node.stop();
     }
   });
 });
