@@ -109,9 +109,13 @@ export class Store {
   /** Scheduled jobs and their runs. */
   readonly schedule: Schedule;
 
-  private constructor(db: Database.Database, secrets: Sealer) {
+  /** False for a store opened without its key (openReadOnly): its sealed values are checked in their sealed form only. */
+  readonly #holdsKey: boolean;
+
+  private constructor(db: Database.Database, secrets: Sealer, holdsKey = true) {
     this.#db = db;
     this.#secrets = secrets;
+    this.#holdsKey = holdsKey;
     const connection: Connection = { db, secrets, tx: (fn) => this.tx(fn) };
     this.settings = new Settings(connection);
     this.inventory = new Inventory(connection, this.settings);
@@ -165,7 +169,7 @@ export class Store {
 
   /** Opens an existing database for reading only (no migration), e.g. while the daemon is down; secrets stay sealed. */
   static openReadOnly(file: string): Store {
-    return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral());
+    return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral(), false);
   }
 
   /** `PRAGMA quick_check`: "ok", or what SQLite found wrong (first lines). */
@@ -299,7 +303,7 @@ export class Store {
   firstProblem(): StoreProblem | undefined {
     const schema = schemaProblem(this.#db);
     if (schema) return { table: 'schema', problem: schema };
-    const unseal = (stored: string) => this.#secrets.unseal(stored);
+    const unseal = this.#holdsKey ? (stored: string) => this.#secrets.unseal(stored) : undefined;
     for (const table of Object.keys(TABLE_SHAPES) as TableName[]) {
       if (!TABLE_SHAPES[table].checkedAtStart) continue;
       const columns = Object.keys(TABLE_SHAPES[table].columns).map((c) => `"${c}"`).join(', ');

@@ -8,8 +8,8 @@
 
 import * as z from 'zod/mini';
 import { ROLE_NAMES } from '../catalog/roles.js';
-import { invalidStore, SETTINGS, settingProblem } from './settings.js';
-import { address, bit, eventLevel as level, hostname, hostPort, isoTime, label, line, problemOf, sealedText, uri, userName, whole } from './shapes.js';
+import { SETTINGS, settingProblem } from './settings.js';
+import { address, bit, invalidStore, eventLevel as level, hostname, hostPort, isoTime, label, line, problemOf, sealedText, uri, userName, whole } from './shapes.js';
 
 export interface Column {
   readonly shape: z.ZodMiniType;

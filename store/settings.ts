@@ -9,11 +9,10 @@
 
 import * as z from 'zod/mini';
 import type { DaemonOptions } from '../core/runtime.js';
-import { failure } from '../core/errors.js';
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
 import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
 import type { Connection } from './connection.js';
-import { address, eventLevel, host, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
+import { address, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
 
 // ---------------------------------------------------------------------------
 // The shapes of structured values. They are declared here, below the floors
@@ -299,10 +298,6 @@ export function settingProblem(key: unknown, text: unknown, unseal?: (stored: st
   return problemOf(setting.shape, clear);
 }
 
-/** What the store holds does not fit its shape: a failure that names the table and row, never a crash. */
-export const invalidStore = (where: string, problem: string) =>
-  failure('store-invalid', `the config store is invalid: ${where}: ${problem}`, ['the node runs recovery commands only; restore a good backup with "backup restore <location>"']);
-
 const invalidSetting = (key: string, problem: string) => invalidStore(`settings "${key}"`, problem);
 
 export class Settings {
@@ -316,10 +311,10 @@ export class Settings {
   get<K extends SettingKey>(key: K): SettingRead<K> {
     const text = this.text(key);
     if (text === undefined) return structuredClone(SETTINGS[key].fallback) as SettingRead<K>;
-    const problem = settingProblem(key, text, (stored) => this.#c.secrets.unseal(stored));
+    let clear: unknown;
+    const problem = settingProblem(key, text, (stored) => (clear = this.#c.secrets.unseal(stored)));
     if (problem) throw invalidSetting(key, problem);
-    const value = JSON.parse(text as string) as unknown;
-    return (SETTINGS[key].sealed ? this.#c.secrets.unseal(value as string) : value) as SettingRead<K>;
+    return (SETTINGS[key].sealed ? clear : JSON.parse(text as string)) as SettingRead<K>;
   }
 
   /** Whether the setting was set (not only defaulted). */
@@ -335,15 +330,6 @@ export class Settings {
     }
     const stored = value !== undefined && SETTINGS[key].sealed ? this.#c.secrets.seal(value as string) : value;
     this.#c.tx(() => this.write(key, stored));
-  }
-
-  /** The first setting that fails its shape, or undefined (store/check.ts). */
-  firstProblem(): { key: string; problem: string } | undefined {
-    for (const row of this.#c.db.prepare('SELECT key, value FROM settings ORDER BY key').all() as { key: unknown; value: unknown }[]) {
-      const problem = settingProblem(row.key, row.value, (stored) => this.#c.secrets.unseal(stored));
-      if (problem) return { key: String(row.key), problem };
-    }
-    return undefined;
   }
 
   /** Every setting as stored, sealed ones left out: what a support bundle may show (a value that is not JSON, as its text). */

@@ -12,6 +12,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { canonicalHostPort, isHostname, LABEL, USER_NAME } from '../core/grammar.js';
 import { parseUri, type Scheme } from '../core/uri-grammar.js';
+import { failure } from '../core/errors.js';
 
 // Problems in English ("expected number") rather than zod-mini's bare "Invalid input".
 z.config(en());
@@ -70,6 +71,10 @@ export const uri = (schemes?: readonly Scheme[]) =>
 
 /** What a sealed value is stored as before it is opened (store/secrets.ts); the clear text has a shape of its own. */
 export const sealedText = line(16 * 1024);
+
+/** What the store holds does not fit its shape: a failure that names the table and row, never a crash. */
+export const invalidStore = (where: string, problem: string) =>
+  failure('store-invalid', `the config store is invalid: ${where}: ${problem}`, ['the node runs recovery commands only; restore a good backup with "backup restore <location>"']);
 
 /** The first problem zod found in a value, as "path: message". */
 export function problemOf(schema: z.ZodMiniType, value: unknown): string | undefined {

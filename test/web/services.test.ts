@@ -119,13 +119,13 @@ describe('web services', () => {
   });
 
   it('keeps the setting and the live configuration when nginx refuses the new one', async () => {
-    // A backend nginx cannot parse, put in the store behind the commands' back.
+    // A backend nginx cannot parse, put in the store behind the commands' back: the store's own check refuses it first (issue 21).
     const db = new Database(join(node.home, 'config.db'));
     db.prepare("INSERT INTO web_weights (server, weight) VALUES ('bad;host', 1)").run();
     const before = liveConfig();
     const refused = await node.platform(['web', 'service', 'enable', 'selfservice']);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('web services unchanged: nginx refused the configuration');
+    expect(refused.stderr).toContain('web services unchanged: the config store is invalid: web_weights "bad;host": server: not host:port');
     expect((await listed()).map((s) => s.enabled)).toEqual([true, false]);
     expect(liveConfig()).toBe(before);
     expect(await request('/selfservice/me')).toMatchObject({ status: 302 });
