@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../store/db.js';
+import { TABLE_SHAPES } from '../../store/rows.js';
 import { checkStagedStore } from '../../store/staged.js';
 import { latestVersion, migrations } from '../../store/migrations.js';
 import { PlatformError } from '../../core/errors.js';
@@ -133,6 +134,17 @@ describe('tables: a row read back is checked against its shape', () => {
     const store = reopen(storeFileWith((db) => db.prepare("INSERT INTO events (at, level, name, text) VALUES ('yesterday', 'warn', 'x', 't')").run()));
     expect(store.firstProblem()).toBeUndefined();
     expect(invalid(() => store.events.recent()).message).toMatch(/events "1": at: not an ISO 8601 time/);
+  });
+});
+
+describe('the shapes cover the schema', () => {
+  it('declares every table the migrations make, with exactly its columns (a restore copies what is declared)', () => {
+    const db = new Database(':memory:');
+    for (const migration of migrations) db.exec(migration.sql);
+    const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const columns = Object.fromEntries(tables.map((t) => [t, (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string }[]).map((c) => c.name).sort()]));
+    db.close();
+    expect(Object.fromEntries(Object.entries(TABLE_SHAPES).map(([t, shape]) => [t, Object.keys(shape.columns).sort()]))).toEqual(columns);
   });
 });
 
