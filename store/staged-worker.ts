@@ -27,6 +27,7 @@ function examine(request: StagedTask, latest: number): StagedAnswer {
     const schema = schemaProblem(db);
     if (schema) return { ok: false, problem: `the backup's store does not have this product's schema (version ${version}): ${schema}` };
     if (request.task === 'check') return { ok: true, version, integrity };
+    if (version !== latest) return { ok: false, problem: `the backup's store has schema version ${version}, not this product's ${latest}: it is migrated before its rows are copied` };
     const rows: Record<string, Record<string, unknown>[]> = {};
     for (const table of Object.keys(TABLE_SHAPES) as TableName[]) {
       if (request.skip.includes(table)) continue;

@@ -221,6 +221,11 @@ describe('a restore copies only rows that fit, or nothing', () => {
     });
   }
 
+  it('refuses to copy rows of a store not migrated to this version', async () => {
+    const live = reopen(freshFile());
+    await expect(live.replaceContentsFrom(storeFileWith(() => undefined, undefined, migrations.slice(0, 2)))).rejects.toThrow(/schema version 2, not this product's/);
+  });
+
   it("refuses a sealed value whose clear text does not fit, checked with the backup's key", async () => {
     // Put in clear by the attacker; opening the backup's store (as a restore does to migrate it) seals it with the backup's key.
     const backup = storeFileWith(setRaw('network.proxy', JSON.stringify('gopher://x')));
