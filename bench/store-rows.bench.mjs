@@ -33,7 +33,8 @@ const health = (home) => () => {
 
 const fresh = tempDir('ps-rowsbench-fresh-');
 const large = tempDir('ps-rowsbench-large-');
-// A node's store, then rows added while its daemon is stopped.
+// Both nodes made by a first start (keys, certificates), then rows added to one while its daemon is stopped.
+await withDaemon(fresh, 0, async () => undefined);
 await withDaemon(large, 10, async () => undefined);
 const db = new Database(join(large, 'config.db'));
 db.transaction(() => {
