@@ -279,4 +279,8 @@ async function main(): Promise<void> {
   await notifyReady(status, log);
 }
 
-void main();
+// What main could not handle stops platformd with status 1 and says why (never a silent exit 0).
+main().catch((error: Error) => {
+  console.error(`platformd: ${error?.stack ?? error}`);
+  process.exit(1);
+});
