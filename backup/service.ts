@@ -17,7 +17,8 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { ArchiveError, encryptStream, keyId } from './crypto-stream.js';
 import { ManifestError, manifestName, MANIFEST_FORMAT, MAX_MANIFEST_BYTES, parseBackupName, parseManifest, sameBackup, type Manifest, backupName } from './manifest.js';
-import { checkStagedStore, hashFile, runFromFile, treesMissingFrom, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { hashFile, runFromFile, treesMissingFrom, unpackArchive, writeArchive, type DumpingApp } from './snapshot.js';
+import { checkStagedStore } from '../store/staged.js';
 import { NoRoomError } from './entries.js';
 import { journalFor, newRestoreId, swapIn, testPause, UndoFailed, WORK_PREFIX } from './restore-journal.js';
 import { connectLocation } from './transports/connect.js';
@@ -305,7 +306,7 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
   const differs = sameBackup(manifest, inner);
   if (differs) throw new BackupError('archive-tampered', `${chosen.archive}: the manifest beside it disagrees with the one inside it (${differs})`);
   try {
-    checkStagedStore(unpacked.store, latestVersion);
+    await checkStagedStore(unpacked.store, latestVersion);
   } catch (error) {
     throw new BackupError((error as { newer?: boolean }).newer ? 'newer-schema' : 'bad-store', (error as Error).message);
   }

@@ -210,19 +210,6 @@ export function treesMissingFrom(paths: Paths, unpacked: UnpackedArchive): (type
   return FILE_TREES.filter((tree) => !unpacked.trees.has(tree.home) && holdsFiles(join(paths.home, tree.home)));
 }
 
-/** Checks a staged store: a real SQLite database, intact, of a schema this product knows. */
-export function checkStagedStore(file: string, latestVersion: number): number {
-  try {
-    const { version, integrity } = Store.examine(file);
-    if (version > latestVersion) throw Object.assign(new Error(`the backup's store has schema version ${version}, newer than this product's ${latestVersion}: restore it with a newer product`), { newer: true });
-    if (integrity !== 'ok') throw new Error(`the backup's store is damaged: ${integrity}`);
-    return version;
-  } catch (error) {
-    if ((error as { newer?: boolean }).newer) throw error;
-    throw new Error(`the backup's store cannot be read: ${(error as Error).message}`);
-  }
-}
-
 /** Copies a file through the hashing tap; returns its SHA-256 and size. */
 export async function hashFile(file: string): Promise<WrittenArchive> {
   const counted = tap(() => undefined);

@@ -25,7 +25,7 @@ declare module '../core/context.js' {
   }
 }
 
-export const JOINABLE_MINUTES = 15;
+export const JOINABLE_MINUTES = JOIN_WINDOW_MINUTES;
 /** Wrong join codes a joinable node accepts before it stops being joinable. */
 export const JOIN_ATTEMPTS = 5;
 export const CHECK_TIMEOUT_MS = 1000;
@@ -40,7 +40,7 @@ export interface NodeRun {
 }
 
 type Joinable = JoinWindow;
-import type { JoinWindow } from '../store/settings.js';
+import { JOIN_WINDOW_MINUTES, type JoinWindow } from '../store/settings.js';
 
 export interface CheckRow {
   from: string;

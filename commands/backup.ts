@@ -8,7 +8,8 @@ import { uriArg } from '../net/uri.js';
 import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
-import { issueTokens } from '../users/tokens.js';
+import { issueTokens, revokeTokensExcept } from '../users/tokens.js';
+import { ADMINISTRATORS } from '../users/rights.js';
 import { readCertificateDates } from '../status/facts.js';
 import { hostname, integer, name, secret } from '../core/argtypes.js';
 import { PLATFORM_VERSION } from './version.js';
@@ -99,7 +100,10 @@ function checkLocalFolder(folder: string): void {
 /** Restarts what reads the restored store and files, so the node serves them. */
 async function restartDependents(ctx: Context): Promise<void> {
   const { services } = ctx;
-  await issueTokens(ctx.paths, ctx.store.users.names());
+  // The users are the backup's now: a token of one that is gone proves nobody.
+  const users = [...ADMINISTRATORS, ...ctx.store.users.names()];
+  revokeTokensExcept(ctx.paths, users);
+  await issueTokens(ctx.paths, users);
   await services.firewall?.reconcile(true);
   if (services.web) {
     services.web.reconfigure();

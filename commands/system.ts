@@ -131,7 +131,7 @@ const info = defineCommand({
     );
     return reply.tree({
       ...identity(node),
-      configured: readNode(ctx.store) !== undefined,
+      configured: ctx.store.settings.has('node'),
       addresses,
       versions: { platform: PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
     });

@@ -11,6 +11,7 @@ import { issueTokens, revokeToken } from '../users/tokens.js';
 import { askNewPassword, faillockDir, loginFailures } from '../ssh/accounts.js';
 import { LOCKOUT_POLICY, passwordProblems } from '../ssh/policy.js';
 import { text } from '../core/argtypes.js';
+import { USER_NAME } from '../core/grammar.js';
 import { userAddKey } from './keys.js';
 import { commandsUnder, registeredTree, resolvePrefix } from './tree.js';
 import { whyAdminOnly } from './admin-only.js';
@@ -25,7 +26,7 @@ import { formatTime } from '../core/time.js';
 const userName: ArgType<string> = {
   hint: '<user>',
   parse(value) {
-    if (!/^[a-zA-Z][a-zA-Z0-9._-]{0,31}$/.test(value)) throw badInput('bad-user-name', `<user>: "${value}" must start with a letter and hold only letters, digits, ".", "_" and "-" (32 at most)`);
+    if (!USER_NAME.test(value)) throw badInput('bad-user-name', `<user>: "${value}" must start with a letter and hold only letters, digits, ".", "_" and "-" (32 at most)`);
     return value;
   },
   complete: (ctx) => ctx.store.users.names(),

@@ -5,6 +5,9 @@
 import { isIP } from 'node:net';
 import { badInput } from './errors.js';
 import { type ArgType } from './command.js';
+import { canonicalHostPort, isHostname, LABEL } from './grammar.js';
+
+export { isHostname };
 
 export const text = (hint = '<text>'): ArgType<string> => ({
   hint,
@@ -43,15 +46,6 @@ export const ipAddress = (hint = '<ip>'): ArgType<string> => ({
   },
 });
 
-/** RFC 1123 host name: labels of letters, digits and hyphens, 63 characters each. */
-export function isHostname(value: string): boolean {
-  if (value.length === 0 || value.length > 253) return false;
-  return value
-    .replace(/\.$/, '')
-    .split('.')
-    .every((label) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(label));
-}
-
 export const hostname = (hint = '<hostname>'): ArgType<string> => ({
   hint,
   parse(value) {
@@ -88,7 +82,7 @@ export const listOf = <T>(item: ArgType<T>, hint = `${item.hint}[,...]`): ArgTyp
 export const name = (hint = '<name>'): ArgType<string> => ({
   hint,
   parse(value) {
-    if (!/^[A-Za-z][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    if (!LABEL.test(value)) {
       throw badInput('bad-name', `${hint}: "${value}" must start with a letter and hold only letters, digits, ".", "_" and "-" (64 at most)`);
     }
     return value;
@@ -106,17 +100,8 @@ export const secret = (hint = '<password>'): ArgType<string> => ({
 export const hostPort = (hint = '<server:port>'): ArgType<string> => ({
   hint,
   parse(value) {
-    const refuse = () => badInput('bad-server', `${hint}: "${value}" is not host:port (a host name or address, IPv6 as [addr]:port, and a port 1..65535)`);
-    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([1-9][0-9]{0,4})$/.exec(value);
-    if (!match) throw refuse();
-    const [, v6, name, portText] = match;
-    const port = Number(portText);
-    if (port > 65535) throw refuse();
-    if (v6 !== undefined) {
-      if (isIP(v6) !== 6) throw refuse();
-      return `[${v6.toLowerCase()}]:${port}`;
-    }
-    if (isIP(name!) !== 4 && !isHostname(name!)) throw refuse();
-    return `${name!.toLowerCase()}:${port}`;
+    const canonical = canonicalHostPort(value);
+    if (canonical === undefined) throw badInput('bad-server', `${hint}: "${value}" is not host:port (a host name or address, IPv6 as [addr]:port, and a port 1..65535)`);
+    return canonical;
   },
 });

@@ -3,14 +3,18 @@
 
 export type ExitStatus = 0 | 1 | 2 | 3;
 
+// Fields are declared, not parameter properties: the store's worker thread
+// loads this module as TypeScript with Node's type stripping (store/shapes.ts).
 export class PlatformError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly exitStatus: 1 | 2 = 1,
-    readonly hints: string[] = [],
-  ) {
+  readonly code: string;
+  readonly exitStatus: 1 | 2;
+  readonly hints: string[];
+
+  constructor(code: string, message: string, exitStatus: 1 | 2 = 1, hints: string[] = []) {
     super(message);
+    this.code = code;
+    this.exitStatus = exitStatus;
+    this.hints = hints;
   }
 }
 

@@ -19,6 +19,7 @@ import { localCaller, UNPROVEN } from './caller.js';
 import { redactSecrets } from '../net/uri.js';
 import { storeFailure } from '../store/db.js';
 import { stopping } from './stopping.js';
+import { refuseOutsideRecovery } from './recovery.js';
 
 export const tree = buildTree(groups);
 
@@ -161,6 +162,7 @@ async function run(runtime: Runtime, words: string[], caller: Caller, channel: C
       return;
     }
     auditWords = parsed.audit;
+    refuseOutsideRecovery(runtime, parsed.command.words);
     if (!rights.permits(parsed.audit)) throw new PlatformError('not-permitted', `you have no right to run "${parsed.audit}"`, 1);
     const ctx = contextFor(runtime, caller, channel);
     const { command, args } = parsed;

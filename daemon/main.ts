@@ -6,7 +6,8 @@
 
 import { appendFileSync, chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:net';
-import type { Store } from '../store/db.js';
+import type { Store, StoreProblem } from '../store/db.js';
+import { checkEvent, eventOf } from '../events/catalog.js';
 import { openNodeStore, StoreRefused } from '../store/open-node.js';
 import { redactSecrets } from '../net/uri.js';
 import { APPLIANCE_HOME, pathsFor, resolveHome, type Paths } from '../core/paths.js';
@@ -133,6 +134,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Tells whoever listens that the node runs in its recovery state: the events bus when it runs, else the store's event log alone. */
+function raiseStoreInvalid(runtime: Runtime): void {
+  const { table, problem } = runtime.storeInvalid!;
+  const event = eventOf('store-invalid', `STORE INVALID: ${table}: ${problem}; recovery commands only (backup restore)`);
+  try {
+    if (!runtime.services.events) throw new Error('the events subsystem is not running');
+    runtime.services.events.raise(event);
+  } catch (error) {
+    // The bus reads targets and settings of the invalid store: record the event alone, without notifications.
+    runtime.log('error', `store-invalid: ${event.text} (not notified: ${(error as Error).message})`);
+    try {
+      runtime.store.events.record(checkEvent(event), [], false);
+    } catch (recordError) {
+      runtime.log('error', `the store-invalid event was not recorded: ${(recordError as Error).message}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--print-default-ruleset') {
     // For the boot unit when no last good ruleset exists yet.
@@ -184,9 +203,21 @@ async function main(): Promise<void> {
     }
   };
 
+  // The last resort, installed before anything that can fail. A daemon keeps the node's firewall and every
+  // session: a stray failure is logged with the requests being served, and it serves on.
+  const lastResort = (kind: string) => (error: unknown) => {
+    const serving = requestsInFlight.size ? ` while serving ${[...requestsInFlight].map((r) => `"${r.name}"`).join(', ')}` : '';
+    log('error', `${kind}${serving}: ${(error as Error)?.stack ?? error}`);
+  };
+  process.on('uncaughtException', lastResort('uncaught exception'));
+  process.on('unhandledRejection', lastResort('unhandled rejection'));
+
   let store: Store;
+  let storeInvalid: StoreProblem | undefined;
   try {
-    store = openNodeStore(paths);
+    let removed: string[];
+    ({ store, invalid: storeInvalid, removed } = openNodeStore(paths));
+    if (removed.length) log('error', `removed from the config store what this product never writes (it would run on the node's own writes): ${removed.join(', ')}`);
   } catch (error) {
     if (!(error instanceof StoreRefused)) throw error;
     log('error', `platformd does not start: ${error.message.split('\n')[0]}`);
@@ -203,10 +234,17 @@ async function main(): Promise<void> {
     rmSync(paths.pidFile, { force: true });
     process.exit(1);
   }
-  // Console users prove who they are with a token only they can read.
-  await issueTokens(paths, [...ADMINISTRATORS, ...store.users.names()]);
+  if (storeInvalid) log('error', `the config store is invalid (${storeInvalid.table}: ${storeInvalid.problem}): starting in the recovery state, recovery commands only`);
+  // Console users prove who they are with a token only they can read; a store that fails its checks still lets the administrators in.
+  let users: string[] = [];
+  try {
+    users = store.users.names();
+  } catch (error) {
+    log('error', `console users other than the administrators get no token: ${(error as Error).message}`);
+  }
+  await issueTokens(paths, [...ADMINISTRATORS, ...users], (message) => log('warn', message)).catch((error: Error) => log('error', `tokens not issued: ${error.message}`));
   store.settings.set('daemon', { appliance: opts.appliance, firewall: opts.firewall, webPorts: opts.webPorts, clusterPort: opts.clusterPort });
-  const runtime: Runtime = { store, paths, options: opts, services: {}, log };
+  const runtime: Runtime = { store, paths, options: opts, services: {}, log, storeInvalid };
   // Subsystems and commands reach the executor and the tree through the registry, never by importing them (cluster run, user grant).
   runtime.services.execute = (words, caller) => runNonInteractive(runtime, words, caller);
   runtime.services.commands = { groups };
@@ -247,21 +285,21 @@ async function main(): Promise<void> {
       },
     });
   };
-  // The last resort. A daemon keeps the node's firewall and every session: a
-  // stray failure is logged with the requests being served, and it serves on.
-  const lastResort = (kind: string) => (error: unknown) => {
-    const serving = requestsInFlight.size ? ` while serving ${[...requestsInFlight].map((r) => `"${r.name}"`).join(', ')}` : '';
-    log('error', `${kind}${serving}: ${(error as Error)?.stack ?? error}`);
-  };
-  process.on('uncaughtException', lastResort('uncaught exception'));
-  process.on('unhandledRejection', lastResort('unhandled rejection'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
     for (const load of subsystems) {
       const subsystem = await load();
-      const stop = await subsystem.start(runtime);
+      let stop: (() => Promise<void>) | void;
+      try {
+        stop = await subsystem.start(runtime);
+      } catch (error) {
+        // In the recovery state what cannot start over the invalid store stays stopped; the node still serves recovery commands.
+        if (!runtime.storeInvalid) throw error;
+        log('error', `${subsystem.name} not started (recovery state): ${(error as Error).message}`);
+        continue;
+      }
       if (stop) stops.push({ name: subsystem.name, stop });
       log('info', `${subsystem.name} started`);
     }
@@ -270,6 +308,7 @@ async function main(): Promise<void> {
     log('error', `start failed: ${(error as Error).stack ?? error}`);
     await shutdown('start failure', 1);
   }
+  if (runtime.storeInvalid) raiseStoreInvalid(runtime);
   log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
   // Ready once the firewall also holds what the subsystems now listen on.
   const firewall = await runtime.services.firewall?.reconcile();
@@ -277,4 +316,8 @@ async function main(): Promise<void> {
   await notifyReady(status, log);
 }
 
-void main();
+// What main could not handle stops platformd with status 1 and says why (never a silent exit 0).
+main().catch((error: Error) => {
+  console.error(`platformd: ${error?.stack ?? error}`);
+  process.exit(1);
+});

@@ -22,6 +22,7 @@ export const EVENT_KINDS = {
   'account-locked': { level: 'warn', condition: true, summary: 'a console account is locked by failed logins' },
   'cluster-node-down': { level: 'error', condition: true, summary: 'a cluster member does not respond (raised on the primary)' },
   'maintenance-mode': { level: 'info', condition: true, summary: 'the node is in maintenance mode' },
+  'store-invalid': { level: 'error', summary: 'the config store holds what this product does not write: platformd runs recovery commands only' },
   'app-stopped': { level: 'error', summary: 'an application stopped without being told to' },
   'firewall-rolled-back': { level: 'warn', summary: 'a firewall change was rolled back (not confirmed in time)' },
   'notify-test': { level: 'info', summary: 'a test notification (notify test); its level is the one asked for' },

@@ -13,7 +13,7 @@ export const TABLE = 'platform';
 export const FAMILY = 'inet';
 
 // The limits are a setting of the store, whose table declares their shape.
-import type { Limits } from '../store/settings.js';
+import { LIMIT_RANGES, type Limits } from '../store/settings.js';
 
 export const DEFAULT_LIMITS: Limits = {
   publicPerSecond: 50,
@@ -23,14 +23,8 @@ export const DEFAULT_LIMITS: Limits = {
   pingPerSecond: 10,
 };
 
-/** Sane ranges for each limit; values outside are refused. */
-export const LIMIT_RANGES: Record<keyof Limits, [number, number]> = {
-  publicPerSecond: [1, 100_000],
-  publicBurst: [1, 1_000_000],
-  managementPerMinute: [1, 10_000],
-  managementBurst: [1, 10_000],
-  pingPerSecond: [1, 10_000],
-};
+/** Sane ranges for each limit; values outside are refused. The settings table declares them (the same bounds on read). */
+export { LIMIT_RANGES };
 
 export interface FirewallInput {
   roles: readonly RoleName[];
@@ -109,7 +103,7 @@ function expandIPv6(address: string): string {
 }
 
 export function validateLimits(limits: Limits): Limits {
-  for (const [key, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof Limits, [number, number]][]) {
+  for (const [key, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof Limits, readonly [number, number]][]) {
     const value = limits[key];
     if (!Number.isInteger(value) || value < min || value > max) throw new FirewallInputError(`limit ${key} must be a whole number ${min}..${max}, not ${value}`);
   }

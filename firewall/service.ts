@@ -208,8 +208,13 @@ export class FirewallService {
     this.timer = setInterval(() => {
       // One reconcile of the watcher's at a time; the next look compares with what that one saw.
       if (busy) return;
-      this.running = this.detectRunning();
-      const changed = inputKey(this.input()) !== this.reconciledKey;
+      let changed: boolean;
+      try {
+        this.running = this.detectRunning();
+        changed = inputKey(this.input()) !== this.reconciledKey;
+      } catch {
+        return; // a store that fails its checks (the recovery state says so): the ruleset in force stays
+      }
       const retry = !changed && this.mode === 'apply' && !this.lastResult.applied && Date.now() >= retryAt;
       if (!changed && !retry) return;
       busy = true;

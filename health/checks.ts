@@ -6,7 +6,7 @@
 import { statfsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Store } from '../store/db.js';
-import { SETTINGS, type HealthCheck, type HealthResult, type SettingKey, type Thresholds } from '../store/settings.js';
+import { SETTINGS, THRESHOLD_RANGES, type HealthCheck, type HealthResult, type SettingKey, type Thresholds } from '../store/settings.js';
 import type { Paths } from '../core/paths.js';
 
 // Thresholds and results are settings of the store, whose table declares their shapes.
@@ -15,11 +15,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = { rootFreePercent: 30, dataFreePer
 
 /** The settings `system health_monitoring threshold <name> <value>` changes, with their bounds. */
 export const THRESHOLD_SETTINGS: Record<string, { key: keyof Thresholds; min: number; max: number }> = {
-  disk_root: { key: 'rootFreePercent', min: 1, max: 99 },
-  disk_data: { key: 'dataFreePercent', min: 1, max: 99 },
-  disk_logs: { key: 'logsFreePercent', min: 1, max: 99 },
-  memory: { key: 'memoryFreePercent', min: 1, max: 99 },
-  load: { key: 'loadPerCpu', min: 1, max: 100 },
+  disk_root: { key: 'rootFreePercent', min: THRESHOLD_RANGES.rootFreePercent[0], max: THRESHOLD_RANGES.rootFreePercent[1] },
+  disk_data: { key: 'dataFreePercent', min: THRESHOLD_RANGES.dataFreePercent[0], max: THRESHOLD_RANGES.dataFreePercent[1] },
+  disk_logs: { key: 'logsFreePercent', min: THRESHOLD_RANGES.logsFreePercent[0], max: THRESHOLD_RANGES.logsFreePercent[1] },
+  memory: { key: 'memoryFreePercent', min: THRESHOLD_RANGES.memoryFreePercent[0], max: THRESHOLD_RANGES.memoryFreePercent[1] },
+  load: { key: 'loadPerCpu', min: THRESHOLD_RANGES.loadPerCpu[0], max: THRESHOLD_RANGES.loadPerCpu[1] },
 };
 
 export const MONITORING_KEY = 'health.monitoring' satisfies SettingKey;

@@ -10,7 +10,8 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { platform: 'shell/main.ts', platformd: 'daemon/main.ts' },
+  // store-worker: the worker thread that reads a restored store (store/staged.ts finds it beside platformd.js).
+  entryPoints: { platform: 'shell/main.ts', platformd: 'daemon/main.ts', 'store-worker': 'store/staged-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

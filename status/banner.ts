@@ -7,6 +7,7 @@ import type { BannerLine } from '../core/protocol.js';
 import { conditionsOf, type StatusFacts } from './conditions.js';
 import { formatSize, formatUptime } from './format.js';
 import { formatTime } from '../core/time.js';
+import { escapeControls } from '../core/escape.js';
 
 /** Warn from 30 days before expiry, as the seed says (the policy lives in certs/expiry.ts). */
 export const certificateWarningStart = expiryWarningStart;
@@ -17,8 +18,10 @@ export function bannerLines(facts: StatusFacts, now: Date): BannerLine[] {
   const warn = (text: string) => lines.push({ text, warning: true });
 
   if (facts.daemonUnreachable) warn('PLATFORMD NOT RUNNING: ONLY LOCAL COMMANDS ARE AVAILABLE');
+  if (facts.storeInvalid) warn(`STORE INVALID: ${escapeControls(facts.storeInvalid)}: RECOVERY COMMANDS ONLY (BACKUP RESTORE)`);
   const loadKey = facts.load > facts.cpus ? 'LOAD' : 'load';
-  plain(`host: ${facts.hostname}, role: ${facts.roles.join(',') || 'not set'}, ${loadKey}: ${facts.load.toFixed(2)}`);
+  // Values of the store are printed escaped: a stored new line never draws a line of its own.
+  plain(`host: ${escapeControls(facts.hostname)}, role: ${facts.roles.join(',') || 'not set'}, ${loadKey}: ${facts.load.toFixed(2)}`);
   plain(`date: ${formatTime(now)}, up: ${formatUptime(facts.uptime)}`);
   plain(`network: ${facts.address}, ntp: ${facts.ntp.join(',') || 'not set'}`);
   if (facts.healthMonitored && facts.healthProblems?.length) warn(`HEALTH: ${facts.healthProblems.join(', ').toUpperCase()}`);

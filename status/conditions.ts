@@ -42,6 +42,8 @@ export interface StatusFacts {
   /** Warnings in the local mailbox not read yet (`mail`). */
   unreadMail?: number;
   daemonUnreachable?: boolean;
+  /** The table of the config store that fails its checks: platformd runs recovery commands only. */
+  storeInvalid?: string;
 }
 
 export interface Condition {

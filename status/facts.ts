@@ -33,8 +33,17 @@ const DISK_THRESHOLDS = [
   { mount: '/var/log', minFreePercent: 10 },
 ] as const;
 
+/** A value read from the store, or `fallback` when the store fails its checks: the banner of a node in its recovery state still shows. */
+function orElse<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
 export async function gatherFacts(store: Store, paths: Paths, services: Services): Promise<StatusFacts> {
-  const node = nodeOrDefault(store, osHostname());
+  const node = orElse(() => nodeOrDefault(store, osHostname()), { hostname: osHostname(), roles: [], ntp: [], dns: [], dataCentre: 'default', maintenance: false });
   const roles = effectiveRoles(node.roles);
   const runsApplication = roles.has('application') || roles.has('webproxy');
   const notInstalled = await servicesNotInstalled(node.roles, services);
@@ -47,8 +56,8 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     utcOffsetMinutes: -new Date().getTimezoneOffset(),
     address: node.ip ?? primaryAddress() ?? 'no address',
     ntp: node.ntp,
-    healthMonitored: store.settings.get('health.monitoring'),
-    healthProblems: store.settings.get('health.last')?.problems ?? [],
+    healthMonitored: orElse(() => store.settings.get('health.monitoring'), false),
+    healthProblems: orElse(() => store.settings.get('health.last')?.problems ?? [], []),
     // No database folder (and no service manager to ask, without the daemon): no size to show, rather than "0b".
     databaseBytes: roles.has('database') && !notInstalled.includes('database') && existsSync(join(paths.home, 'database')) ? directorySize(join(paths.home, 'database')) : undefined,
     applicationDown: runsApplication ? ((await services.applicationDown?.()) ?? []).filter((s) => !notInstalled.includes(s)) : undefined,
@@ -60,6 +69,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     memoryAvailablePercent: memoryAvailablePercent(),
     lockedAccounts: lockedAccounts(paths),
     unreadMail: store.mailbox.unread(),
+    storeInvalid: orElse(() => store.firstProblem()?.table, 'store'),
   };
 }
 

@@ -9,6 +9,7 @@
 // not kept, so a flood of them costs a counter, not a row each.
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
 
 export type AuditOutcome = 'ok' | 'failed' | 'bad-input' | 'refused' | 'cancelled';
 
@@ -91,7 +92,7 @@ export class AuditLog {
 
   /** The newest entries first, from `since` (ISO time) on. */
   recent(options: { since?: string; limit?: number } = {}): AuditEntry[] {
-    return this.c.db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?').all(options.since ?? '', options.limit ?? 100) as AuditEntry[];
+    return (this.c.db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?').all(options.since ?? '', options.limit ?? 100) as AuditEntry[]).map((row) => checkedRow('audit', row));
   }
 
   /** Drops entries and counts older than `before` (ISO time): the audit log's retention. */

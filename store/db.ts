@@ -18,6 +18,9 @@ import { migrations as allMigrations, type Migration } from './migrations.js';
 import { Schedule } from './schedule.js';
 import { isSealed, Sealer } from './secrets.js';
 import { KEPT_SETTINGS, Settings } from './settings.js';
+import { checkedRow, rowKey, rowProblem, TABLE_SHAPES, type TableName } from './rows.js';
+import { schemaProblem } from './schema-check.js';
+import { readStagedRows } from './staged.js';
 import { Users } from './users.js';
 import { WebWeights } from './weights.js';
 
@@ -54,7 +57,7 @@ export const SEALED_COLUMNS: readonly { table: string; column: string }[] = [
   { table: 'notify_targets', column: 'uri' },
 ];
 /** Tables a restore leaves as they are: the node's own audit trail (its entries and its counts of unproven requests). */
-const KEPT_TABLES = new Set(['audit', 'audit_unproven']);
+const KEPT_TABLES: ReadonlySet<string> = new Set(['audit', 'audit_unproven']);
 
 export interface StoreOptions {
   /** The key of sealed secrets; default store.key beside the database (in memory for ":memory:"). */
@@ -71,7 +74,15 @@ declare module '../core/context.js' {
 declare module '../core/runtime.js' {
   interface Runtime {
     store: Store;
+    /** Set while the store fails its checks (store/open-node.ts): platformd runs recovery commands only (daemon/recovery.ts). */
+    storeInvalid?: StoreProblem;
   }
+}
+
+/** What of a store does not fit what the product writes: the table (or "schema") and the problem. */
+export interface StoreProblem {
+  table: string;
+  problem: string;
 }
 
 export class Store {
@@ -98,9 +109,13 @@ export class Store {
   /** Scheduled jobs and their runs. */
   readonly schedule: Schedule;
 
-  private constructor(db: Database.Database, secrets: Sealer) {
+  /** False for a store opened without its key (openReadOnly): its sealed values are checked in their sealed form only. */
+  readonly #holdsKey: boolean;
+
+  private constructor(db: Database.Database, secrets: Sealer, holdsKey = true) {
     this.#db = db;
     this.#secrets = secrets;
+    this.#holdsKey = holdsKey;
     const connection: Connection = { db, secrets, tx: (fn) => this.tx(fn) };
     this.settings = new Settings(connection);
     this.inventory = new Inventory(connection, this.settings);
@@ -154,7 +169,7 @@ export class Store {
 
   /** Opens an existing database for reading only (no migration), e.g. while the daemon is down; secrets stay sealed. */
   static openReadOnly(file: string): Store {
-    return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral());
+    return new Store(new Database(file, { readonly: true, fileMustExist: true }), Sealer.ephemeral(), false);
   }
 
   /** `PRAGMA quick_check`: "ok", or what SQLite found wrong (first lines). */
@@ -198,9 +213,10 @@ export class Store {
     let changed = 0;
     for (const { table, column } of SEALED_COLUMNS) {
       if (!tables.has(table)) continue;
-      const rows = this.#db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: string }[];
+      const rows = this.#db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: unknown }[];
       const update = this.#db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
       for (const row of rows) {
+        if (typeof row.value !== 'string') continue; // not a URI: the row checks report it
         const next = change(row.value);
         if (next !== row.value) changed += update.run(next, row.id).changes;
       }
@@ -249,31 +265,54 @@ export class Store {
    * Puts the contents of another store file (a restored backup, already
    * migrated) in place of this one's, in one transaction: every table but
    * the kept ones (the audit log) and every setting but the kept ones (what
-   * describes this running daemon). Its secrets, sealed with the key beside
-   * that file, are resealed with this store's key; a value that does not
-   * open undoes the whole copy.
+   * describes this running daemon). The rows are read by a worker thread
+   * within a time bound, from a file with exactly the product's schema,
+   * each checked against its table's shape (store/staged.ts); they are
+   * written here by the product's own statements. Secrets, sealed with the
+   * key beside that file, are checked in clear and resealed with this
+   * store's key; a row that does not fit, or a value that does not open,
+   * undoes the whole copy.
    */
-  replaceContentsFrom(file: string): void {
+  async replaceContentsFrom(file: string): Promise<void> {
+    const restored = await readStagedRows(file, [...KEPT_TABLES]);
+    const origin = Sealer.forKeyFile(storeKeyFile(file));
+    const unseal = (stored: string) => origin.unseal(stored);
+    const tables = (Object.keys(TABLE_SHAPES) as TableName[]).filter((table) => !KEPT_TABLES.has(table));
+    // Sealed values are checked in clear here, where the backup's key is.
+    for (const table of tables) for (const row of restored[table] ?? []) checkedRow(table, row, unseal);
     const db = this.#db;
-    db.prepare('ATTACH DATABASE ? AS restored').run(file);
-    try {
-      const tables = (db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name).filter((t) => !KEPT_TABLES.has(t));
-      const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-      const kept = KEPT_SETTINGS.map((key) => [key, this.settings.stored(key)] as const);
-      const origin = Sealer.forKeyFile(storeKeyFile(file));
-      db.transaction(() => {
-        db.pragma('defer_foreign_keys = ON');
-        for (const table of tables) {
-          const columns = (db.prepare(`PRAGMA main.table_info(${quote(table)})`).all() as { name: string }[]).map((c) => quote(c.name)).join(', ');
-          db.prepare(`DELETE FROM main.${quote(table)}`).run();
-          db.prepare(`INSERT INTO main.${quote(table)} (${columns}) SELECT ${columns} FROM restored.${quote(table)}`).run();
-        }
-        this.settings.restore(kept);
-        this.resealFrom(origin);
-      })();
-    } finally {
-      db.prepare('DETACH DATABASE restored').run();
+    const kept = KEPT_SETTINGS.map((key) => [key, this.settings.stored(key)] as const);
+    this.tx(() => {
+      db.pragma('defer_foreign_keys = ON');
+      for (const table of tables) {
+        const columns = Object.keys(TABLE_SHAPES[table].columns);
+        db.prepare(`DELETE FROM "${table}"`).run();
+        const insert = db.prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+        for (const row of restored[table] ?? []) insert.run(Object.fromEntries(columns.map((c) => [c, row[c]])));
+      }
+      this.settings.restore(kept);
+      this.resealFrom(origin);
+    });
+  }
+
+  /**
+   * The first thing of this store that does not fit what the product
+   * writes: its schema, then every row of its configuration tables (logs
+   * and queues are checked as they are read). Undefined when all fit.
+   */
+  firstProblem(): StoreProblem | undefined {
+    const schema = schemaProblem(this.#db);
+    if (schema) return { table: 'schema', problem: schema };
+    const unseal = this.#holdsKey ? (stored: string) => this.#secrets.unseal(stored) : undefined;
+    for (const table of Object.keys(TABLE_SHAPES) as TableName[]) {
+      if (!TABLE_SHAPES[table].checkedAtStart) continue;
+      const columns = Object.keys(TABLE_SHAPES[table].columns).map((c) => `"${c}"`).join(', ');
+      for (const row of this.#db.prepare(`SELECT ${columns} FROM "${table}"`).iterate() as Iterable<Record<string, unknown>>) {
+        const problem = rowProblem(table, row, unseal);
+        if (problem) return { table, problem: `${rowKey(table, row)}: ${problem}` };
+      }
     }
+    return undefined;
   }
 
   /** Closes the store as one self-contained file (WAL folded in, rollback journal), ready to be copied or attached. */

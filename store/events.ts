@@ -4,9 +4,11 @@
 // crash never leaves an event that was recorded but not queued.
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
 
-export type EventLevel = 'info' | 'warn' | 'error';
-export const EVENT_LEVELS: readonly EventLevel[] = ['info', 'warn', 'error'];
+import { EVENT_LEVELS, type EventLevel } from './shapes.js';
+
+export { EVENT_LEVELS, type EventLevel };
 const RANK: Record<EventLevel, number> = { info: 0, warn: 1, error: 2 };
 /** A target added at a level receives events of that level and above. */
 export const reaches = (targetLevel: EventLevel, eventLevel: EventLevel) => RANK[eventLevel] >= RANK[targetLevel];
@@ -64,7 +66,7 @@ export class Events {
   }
 
   recent(limit = 100): RecordedEvent[] {
-    return this.c.db.prepare('SELECT id, at, level, name, text FROM events ORDER BY id DESC LIMIT ?').all(limit) as RecordedEvent[];
+    return (this.c.db.prepare('SELECT id, at, level, name, text FROM events ORDER BY id DESC LIMIT ?').all(limit) as RecordedEvent[]).map((row) => checkedRow('events', row));
   }
 }
 
@@ -73,7 +75,7 @@ export class Mailbox {
   constructor(private readonly c: Connection) {}
 
   list(): MailMessage[] {
-    return this.c.db.prepare('SELECT * FROM mailbox ORDER BY id').all() as MailMessage[];
+    return (this.c.db.prepare('SELECT * FROM mailbox ORDER BY id').all() as MailMessage[]).map((row) => checkedRow('mailbox', row));
   }
 
   /** Unread messages; 0 for a database not yet migrated (the console reads it directly while the daemon is down). */
@@ -103,7 +105,7 @@ export class Outbox {
   }
 
   pendingFor(target: string, limit: number): OutboxRow[] {
-    return this.c.db.prepare('SELECT * FROM outbox WHERE target = ? ORDER BY id LIMIT ?').all(target, limit) as OutboxRow[];
+    return (this.c.db.prepare('SELECT * FROM outbox WHERE target = ? ORDER BY id LIMIT ?').all(target, limit) as OutboxRow[]).map((row) => checkedRow('outbox', row));
   }
 
   pendingCount(target?: string): number {

@@ -2,6 +2,7 @@
 // last provisioned them (migration 2, table cluster_nodes).
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
 import type { NodeSettings, Settings } from './settings.js';
 
 type RoleName = NodeSettings['roles'][number];
@@ -18,6 +19,7 @@ export interface InventoryNode {
 }
 
 interface NodeRow {
+  joined_at: string;
   address: string;
   hostname: string;
   roles: string;
@@ -45,7 +47,7 @@ export class Inventory {
 
   /** Every node, by data centre, hostname and address. */
   list(): InventoryNode[] {
-    return (this.c.db.prepare('SELECT * FROM cluster_nodes ORDER BY data_centre, hostname, address').all() as NodeRow[]).map(toNode);
+    return (this.c.db.prepare('SELECT * FROM cluster_nodes ORDER BY data_centre, hostname, address').all() as NodeRow[]).map((row) => toNode(checkedRow('cluster_nodes', row)));
   }
 
   /** Whether the node at `address` is the cluster's primary. */
@@ -68,7 +70,10 @@ export class Inventory {
     this.c.tx(() => {
       this.c.db.prepare('DELETE FROM cluster_nodes').run();
       const insert = this.c.db.prepare('INSERT INTO cluster_nodes (address, hostname, roles, data_centre, is_primary, fingerprint, joined_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const n of nodes) insert.run(n.address, n.hostname, JSON.stringify(n.roles), n.dataCentre, n.primary ? 1 : 0, n.fingerprint ?? null, joinedAt, n.lastSeen ?? null);
+      for (const n of nodes) {
+        const row = checkedRow('cluster_nodes', { address: n.address, hostname: n.hostname, roles: JSON.stringify(n.roles), data_centre: n.dataCentre, is_primary: n.primary ? 1 : 0, fingerprint: n.fingerprint ?? null, joined_at: joinedAt, last_seen: n.lastSeen ?? null });
+        insert.run(row.address, row.hostname, row.roles, row.data_centre, row.is_primary, row.fingerprint, row.joined_at, row.last_seen);
+      }
     });
   }
 

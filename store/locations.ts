@@ -5,6 +5,7 @@
 
 import type { Connection } from './connection.js';
 import type { EventLevel } from './events.js';
+import { checkedRow } from './rows.js';
 
 export interface StoredLocation {
   name: string;
@@ -23,7 +24,8 @@ export class BackupLocations {
 
   /** Every location, by name, its URI opened. */
   list(): StoredLocation[] {
-    return (this.c.db.prepare('SELECT name, uri FROM backup_locations ORDER BY name').all() as StoredLocation[]).map((r) => ({ name: r.name, uri: this.c.secrets.unseal(r.uri) }));
+    const unseal = (stored: string) => this.c.secrets.unseal(stored);
+    return (this.c.db.prepare('SELECT name, uri FROM backup_locations ORDER BY name').all() as StoredLocation[]).map((r) => checkedRow('backup_locations', r, unseal)).map((r) => ({ name: r.name, uri: unseal(r.uri) }));
   }
 
   has(name: string): boolean {
@@ -32,6 +34,7 @@ export class BackupLocations {
 
   /** Adds a location, its URI sealed. */
   add(name: string, uri: string): void {
+    checkedRow('backup_locations', { name, uri }, (clear) => clear);
     this.c.tx(() => this.c.db.prepare('INSERT INTO backup_locations (name, uri) VALUES (?, ?)').run(name, this.c.secrets.seal(uri)));
   }
 
@@ -56,7 +59,7 @@ export class NotifyTargets {
     this.c.tx(() => {
       const present = new Set(this.rows().filter((t) => t.level === level).map((t) => t.uri));
       const insert = this.c.db.prepare('INSERT INTO notify_targets (level, uri) VALUES (?, ?)');
-      for (const uri of new Set(uris)) if (!present.has(uri)) insert.run(level, this.c.secrets.seal(uri));
+      for (const uri of new Set(uris)) if (!present.has(uri)) insert.run(level, this.c.secrets.seal(checkedRow('notify_targets', { level, uri }, (clear) => clear).uri));
     });
   }
 
@@ -69,6 +72,7 @@ export class NotifyTargets {
   }
 
   private rows(): (StoredTarget & { id: number })[] {
-    return (this.c.db.prepare('SELECT rowid AS id, level, uri FROM notify_targets').all() as (StoredTarget & { id: number })[]).map((r) => ({ id: r.id, level: r.level, uri: this.c.secrets.unseal(r.uri) }));
+    const unseal = (stored: string) => this.c.secrets.unseal(stored);
+    return (this.c.db.prepare('SELECT rowid, level, uri FROM notify_targets').all() as (StoredTarget & { rowid: number })[]).map((r) => checkedRow('notify_targets', r, unseal)).map((r) => ({ id: r.rowid, level: r.level, uri: unseal(r.uri) }));
   }
 }

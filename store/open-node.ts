@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEALED_COLUMNS, Store, storeKeyFile } from './db.js';
+import { SEALED_COLUMNS, Store, storeKeyFile, type StoreProblem } from './db.js';
 import { SEALED_SETTINGS } from './settings.js';
 import { SEALED_PREFIX } from './secrets.js';
 import type { Paths } from '../core/paths.js';
@@ -52,10 +52,35 @@ function inspect(file: string): { version: number; sealedValues: number; check: 
   }
 }
 
+/**
+ * Removes the triggers and views of a store: the product writes none, and
+ * they would run SQL of their author on the node's own reads and writes.
+ * Returns what was removed ("trigger wipe").
+ */
+function removeForeignCode(file: string): string[] {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    const objects = db.prepare("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view')").all() as { type: 'trigger' | 'view'; name: string }[];
+    db.transaction(() => {
+      for (const { type, name } of objects) db.exec(`DROP ${type.toUpperCase()} IF EXISTS "${name.replace(/"/g, '""')}"`);
+    })();
+    return objects.map(({ type, name }) => `${type} ${JSON.stringify(name.slice(0, 80))}`);
+  } finally {
+    db.close();
+  }
+}
+
 const isSqliteDamage = (error: unknown) => ['SQLITE_CORRUPT', 'SQLITE_NOTADB'].includes(String((error as { code?: unknown })?.code));
 
-/** The node's store, checked and migrated, with its files readable by root only; or StoreRefused. */
-export function openNodeStore(paths: Paths): Store {
+/**
+ * The node's store, checked and migrated, with its files readable by root
+ * only; or StoreRefused. A store SQLite can serve whose schema or rows do
+ * not fit what the product writes is opened all the same, with `invalid`
+ * saying what: the node starts in its recovery state (daemon/recovery.ts),
+ * from which a backup can be restored. Triggers and views, which the
+ * product never writes, are removed first (`removed` names them).
+ */
+export function openNodeStore(paths: Paths): { store: Store; invalid?: StoreProblem; removed: string[] } {
   const file = paths.database;
   const refuse = (problem: string) => new StoreRefused(`the config store ${file} ${problem}.\n${howToRestore(paths)}`);
   const evidence = nodeEvidence(paths);
@@ -75,6 +100,7 @@ export function openNodeStore(paths: Paths): Store {
     if (found.version === 0 && evidence.length > 0) throw refuse(`holds no configuration, but this node was set up before (${evidence.join(', ')})`);
     if (found.sealedValues > 0 && !existsSync(storeKeyFile(file))) throw refuse(`holds ${found.sealedValues} sealed secrets, but their key ${storeKeyFile(file)} is missing`);
   }
+  const removed = size > 0 ? removeForeignCode(file) : [];
   let store: Store;
   try {
     store = Store.open(file);
@@ -86,5 +112,11 @@ export function openNodeStore(paths: Paths): Store {
   for (const part of [file, `${file}-wal`, `${file}-shm`, storeKeyFile(file)]) {
     if (existsSync(part)) chmodSync(part, part.endsWith('store.key') ? 0o400 : 0o600);
   }
-  return store;
+  let invalid: StoreProblem | undefined;
+  try {
+    invalid = store.firstProblem();
+  } catch (error) {
+    invalid = { table: 'store', problem: (error as Error).message };
+  }
+  return { store, invalid, removed };
 }

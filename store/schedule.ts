@@ -1,6 +1,7 @@
 // The scheduled jobs and their last runs, as rows of the config store.
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
 
 export type Timing = { kind: 'daily'; hour: number; minute: number } | { kind: 'hours'; every: number } | { kind: 'weekly'; day: number };
 
@@ -35,7 +36,8 @@ interface JobRow {
   last_due: string | null;
 }
 
-const toJob = (r: JobRow): Job => ({ name: r.name, owner: r.owner, words: JSON.parse(r.words), timing: JSON.parse(r.timing), enabled: r.enabled === 1, createdAt: r.created_at, lastDue: r.last_due });
+const toJob = (row: JobRow): Job => toCheckedJob(checkedRow('schedule_jobs', row));
+const toCheckedJob = (r: JobRow): Job => ({ name: r.name, owner: r.owner, words: JSON.parse(r.words), timing: JSON.parse(r.timing), enabled: r.enabled === 1, createdAt: r.created_at, lastDue: r.last_due });
 
 export class Schedule {
   constructor(private readonly c: Connection) {}
@@ -50,6 +52,7 @@ export class Schedule {
   }
 
   add(job: Omit<Job, 'lastDue'>): void {
+    checkedRow('schedule_jobs', { name: job.name, owner: job.owner, words: JSON.stringify(job.words), timing: JSON.stringify(job.timing), enabled: job.enabled ? 1 : 0, created_at: job.createdAt, last_due: null });
     this.c.tx(() =>
       this.c.db
         .prepare('INSERT INTO schedule_jobs (name, owner, words, timing, enabled, created_at, last_due) VALUES (?, ?, ?, ?, ?, ?, NULL)')
@@ -88,7 +91,7 @@ export class Schedule {
   }
 
   runs(job: string, limit = 10): JobRun[] {
-    const rows = this.c.db.prepare('SELECT due, started_at, outcome, exit_status, output FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as { due: string; started_at: string; outcome: JobRun['outcome']; exit_status: number | null; output: string | null }[];
+    const rows = (this.c.db.prepare('SELECT * FROM schedule_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as { id: number; job: string; due: string; started_at: string; outcome: JobRun['outcome']; exit_status: number | null; output: string | null }[]).map((row) => checkedRow('schedule_runs', row));
     return rows.map((r) => ({ due: r.due, startedAt: r.started_at, outcome: r.outcome, exitStatus: r.exit_status, output: r.output }));
   }
 }

@@ -1,13 +1,18 @@
 // The node's settings: one table of every key the store keeps, with the type
-// of its value, its default and whether it is sealed at rest. A key that is
-// not in SETTINGS cannot be read or written, and a value of the wrong type
-// does not compile. Values are JSON in the `settings` table (migration 1).
+// of its value, its shape (grammars and ranges), its default and whether it
+// is sealed at rest. A key that is not in SETTINGS cannot be read or written,
+// a value of the wrong type does not compile, and a value that does not fit
+// its shape is refused when written and when read back (a restored store, a
+// hand-edited one): a PlatformError naming the key, never a crash. Values are
+// JSON in the `settings` table (migration 1).
+// A worker thread loads this module too (see store/shapes.ts): erasable syntax only.
 
+import * as z from 'zod/mini';
 import type { DaemonOptions } from '../core/runtime.js';
-import type { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
-import type { RoleName } from '../catalog/roles.js';
+import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
+import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
 import type { Connection } from './connection.js';
-import type { EventLevel } from './events.js';
+import { address, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
 
 // ---------------------------------------------------------------------------
 // The shapes of structured values. They are declared here, below the floors
@@ -38,6 +43,15 @@ export interface Limits {
   pingPerSecond: number;
 }
 
+/** The ranges of the limits; values outside are refused (firewall/compiler.ts holds the defaults). */
+export const LIMIT_RANGES: Record<keyof Limits, readonly [number, number]> = {
+  publicPerSecond: [1, 100_000],
+  publicBurst: [1, 1_000_000],
+  managementPerMinute: [1, 10_000],
+  managementBurst: [1, 10_000],
+  pingPerSecond: [1, 10_000],
+};
+
 /** Health-monitoring thresholds (health/checks.ts holds the defaults). */
 export interface Thresholds {
   rootFreePercent: number;
@@ -47,6 +61,15 @@ export interface Thresholds {
   /** One-minute load per CPU above which the node is overloaded. */
   loadPerCpu: number;
 }
+
+/** The ranges of the thresholds (`system health_monitoring threshold`). */
+export const THRESHOLD_RANGES: Record<keyof Thresholds, readonly [number, number]> = {
+  rootFreePercent: [1, 99],
+  dataFreePercent: [1, 99],
+  logsFreePercent: [1, 99],
+  memoryFreePercent: [1, 99],
+  loadPerCpu: [1, 100],
+};
 
 export interface HealthCheck {
   check: string;
@@ -105,6 +128,9 @@ export interface ActiveCondition {
   text: string;
 }
 
+/** How long `cluster prepnode` keeps a node joinable. */
+export const JOIN_WINDOW_MINUTES = 15;
+
 /** The window in which `cluster prepnode` lets a primary join this node, and the code it must prove. */
 export interface JoinWindow {
   code: string;
@@ -115,10 +141,86 @@ export interface JoinWindow {
 export type DaemonFacts = Pick<DaemonOptions, 'appliance' | 'firewall' | 'webPorts' | 'clusterPort'>;
 
 // ---------------------------------------------------------------------------
+// The shapes of the values: what a command may write is what may be read back.
+
+const ranged = <K extends string>(ranges: Record<K, readonly [number, number]>) =>
+  z.partial(z.strictObject(Object.fromEntries(Object.entries<readonly [number, number]>(ranges).map(([key, [min, max]]) => [key, whole(min, max)])) as unknown as Record<K, z.ZodMiniType<number>>));
+
+const nodeShape = z.strictObject({
+  hostname,
+  roles: z.array(z.enum(ROLE_NAMES)).check(z.maxLength(ROLE_NAMES.length)),
+  ip: z.optional(address),
+  domain: z.optional(hostname),
+  ntp: z.array(host).check(z.maxLength(16)),
+  dns: z.array(address).check(z.maxLength(16)),
+  dataCentre: label,
+  maintenance: z.boolean(),
+});
+
+const daemonShape = z.strictObject({
+  appliance: z.boolean(),
+  firewall: z.enum(['plan', 'apply']),
+  webPorts: z.strictObject({ https: port, http: port }),
+  clusterPort: port,
+});
+
+/** A join window ends at most JOIN_WINDOW_MINUTES after now (a minute of slack for the clock). */
+const joinWindowShape = z.strictObject({
+  code: z.string().check(z.regex(/^[0-9A-F]{5}-[0-9A-F]{5}$/, 'not a join code')),
+  until: isoTime.check(z.refine((until) => Date.parse(until) <= Date.now() + (JOIN_WINDOW_MINUTES + 1) * 60_000, `ends more than ${JOIN_WINDOW_MINUTES} minutes from now`)),
+});
+
+const certDetailsShape = z.strictObject({
+  commonName: line(256),
+  organization: z.optional(line(256)),
+  organizationalUnit: z.optional(line(256)),
+  locality: z.optional(line(256)),
+  state: z.optional(line(256)),
+  country: z.optional(line(2)),
+  email: z.optional(line(256)),
+  altNames: z.array(line(253)).check(z.maxLength(100)),
+});
+
+/** What SNMP names and texts may hold (snmp/config.ts writes them into snmpd.conf). */
+const snmpName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'not an SNMP name'));
+const snmpText = line(255).check(z.regex(/^[^"\\]*$/, 'holds a quote or a backslash'));
+const snmpShape = z.partial(
+  z.strictObject({
+    communities: z.array(z.strictObject({ name: snmpName, source: z.optional(network) })).check(z.maxLength(100)),
+    users: z.array(z.strictObject({ name: snmpName, auth: z.enum(SNMP_AUTH_PROTOCOLS), priv: z.enum([...SNMP_PRIV_PROTOCOLS, 'none']) })).check(z.maxLength(100)),
+    location: snmpText,
+    contact: snmpText,
+  }),
+);
+
+const healthShape = z.strictObject({
+  at: isoTime,
+  checks: z.array(z.strictObject({ check: line(256), value: line(256), limit: line(256), problem: z.optional(line(256)) })).check(z.maxLength(64)),
+  problems: z.array(line(256)).check(z.maxLength(64)),
+});
+
+const eventName = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,63}$/, 'not an event name'));
+const conditionShape = z.strictObject({ key: line(512), name: eventName, level: eventLevel, text: line(1000) });
+
+/** The restore that last committed (backup/restore-journal.ts): a UUID, the archive's name, when. */
+const lastRestoreShape = z.strictObject({
+  id: z.string().check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a restore id')),
+  archive: line(255),
+  at: isoTime,
+});
+
+/** `host`, `[v6]`, or either with `:port` (notify emailrelay). */
+const relayShape = z.string().check(
+  z.refine((v) => hostPort.safeParse(v).success || host.safeParse(v).success || (/^\[.*\]$/.test(v) && address.safeParse(v.slice(1, -1)).success), 'not host[:port]'),
+);
+
+// ---------------------------------------------------------------------------
 // The table.
 
 interface Setting<T, Fallback extends T | undefined> {
   readonly summary: string;
+  /** What a value must be (for a sealed setting: its clear text). */
+  readonly shape: z.ZodMiniType;
   readonly fallback: Fallback;
   /** Sealed at rest with the store key (store/secrets.ts); read and written in clear through `settings`. */
   readonly sealed: boolean;
@@ -128,31 +230,31 @@ interface Setting<T, Fallback extends T | undefined> {
   readonly type?: T;
 }
 
-const plain = <T>(summary: string, options: { keptOnRestore?: boolean } = {}): Setting<T, undefined> => ({ summary, fallback: undefined, sealed: false, keptOnRestore: options.keptOnRestore ?? false });
-const withDefault = <T>(summary: string, fallback: T): Setting<T, T> => ({ summary, fallback, sealed: false, keptOnRestore: false });
-const sealed = (summary: string): Setting<string, undefined> => ({ summary, fallback: undefined, sealed: true, keptOnRestore: false });
+const plain = <T>(summary: string, shape: z.ZodMiniType<T>, options: { keptOnRestore?: boolean } = {}): Setting<T, undefined> => ({ summary, shape, fallback: undefined, sealed: false, keptOnRestore: options.keptOnRestore ?? false });
+const withDefault = <T>(summary: string, shape: z.ZodMiniType<T>, fallback: T): Setting<T, T> => ({ summary, shape, fallback, sealed: false, keptOnRestore: false });
+const sealed = (summary: string, shape: z.ZodMiniType<string>): Setting<string, undefined> => ({ summary, shape, fallback: undefined, sealed: true, keptOnRestore: false });
 
 export const SETTINGS = {
-  node: plain<NodeSettings>("the node's identity and basic settings (`system setup` changes them in one write)"),
-  daemon: plain<DaemonFacts>('how the running daemon was started', { keptOnRestore: true }),
-  'ssh.sessionLimit': withDefault<number>('concurrent console sessions over SSH', 10),
-  'firewall.management': withDefault<string[]>('management stations (addresses, networks) allowed to SSH and SNMP', []),
-  'firewall.limits': withDefault<Partial<Limits>>('connection rate limits set by hand (the rest are defaults)', {}),
-  'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent'),
-  'web.certDetails': plain<CertDetails>('subject details of the web certificate'),
-  'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', '1.2'),
-  'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)'),
-  'network.proxy': sealed('the HTTP(S) proxy URI, which may hold a password'),
-  'notify.emailrelay': plain<string>('the SMTP relay of mailto: targets'),
-  'health.monitoring': withDefault<boolean>('whether health monitoring runs', false),
-  'health.intervalMinutes': withDefault<number>('minutes between health checks', 5),
-  'health.thresholds': withDefault<Partial<Thresholds>>('health thresholds set by hand (the rest are defaults)', {}),
-  'health.last': plain<HealthResult>('the last health check, for the banner'),
-  'log.auditRetentionDays': withDefault<number>('days the audit log is kept', 365),
-  snmp: withDefault<Partial<SnmpSettings>>('the SNMP agent: communities, v3 users (passwords are kept outside the store), location, contact', {}),
-  'backup.verified': withDefault<Record<string, string>>('archives verified whole, by name: their SHA-256', {}),
-  'backup.lastRestore': plain<{ id: string; archive: string; at: string }>('the last restore that committed (its id tells start-up whether an interrupted restore committed: backup/restore-journal.ts)'),
-  'events.active': withDefault<ActiveCondition[]>('conditions that hold, so that a restart does not raise them again', []),
+  node: plain<NodeSettings>("the node's identity and basic settings (`system setup` changes them in one write)", nodeShape),
+  daemon: plain<DaemonFacts>('how the running daemon was started', daemonShape, { keptOnRestore: true }),
+  'ssh.sessionLimit': withDefault<number>('concurrent console sessions over SSH', whole(1, 1000), 10),
+  'firewall.management': withDefault<string[]>('management stations (addresses, networks) allowed to SSH and SNMP', z.array(network).check(z.maxLength(1000)), []),
+  'firewall.limits': withDefault<Partial<Limits>>('connection rate limits set by hand (the rest are defaults)', ranged(LIMIT_RANGES), {}),
+  'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent', joinWindowShape),
+  'web.certDetails': plain<CertDetails>('subject details of the web certificate', certDetailsShape),
+  'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', z.enum(TLS_MINIMUMS), '1.2'),
+  'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)', z.array(line(64)).check(z.maxLength(64))),
+  'network.proxy': sealed('the HTTP(S) proxy URI, which may hold a password', uri(['http', 'https'])),
+  'notify.emailrelay': plain<string>('the SMTP relay of mailto: targets', relayShape),
+  'health.monitoring': withDefault<boolean>('whether health monitoring runs', z.boolean(), false),
+  'health.intervalMinutes': withDefault<number>('minutes between health checks', whole(1, 1440), 5),
+  'health.thresholds': withDefault<Partial<Thresholds>>('health thresholds set by hand (the rest are defaults)', ranged(THRESHOLD_RANGES), {}),
+  'health.last': plain<HealthResult>('the last health check, for the banner', healthShape),
+  'log.auditRetentionDays': withDefault<number>('days the audit log is kept', whole(1, 36_500), 365),
+  snmp: withDefault<Partial<SnmpSettings>>('the SNMP agent: communities, v3 users (passwords are kept outside the store), location, contact', snmpShape, {}),
+  'backup.verified': withDefault<Record<string, string>>('archives verified whole, by name: their SHA-256', z.record(line(255), z.string().check(z.regex(/^[0-9a-f]{64}$/, 'not a SHA-256'))), {}),
+  'backup.lastRestore': plain<{ id: string; archive: string; at: string }>('the last restore that committed (its id tells start-up whether an interrupted restore committed: backup/restore-journal.ts)', lastRestoreShape),
+  'events.active': withDefault<ActiveCondition[]>('conditions that hold, so that a restart does not raise them again', z.array(conditionShape).check(z.maxLength(1000)), []),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -168,39 +270,88 @@ export const SEALED_SETTINGS: readonly SettingKey[] = keysWhere((s) => s.sealed)
 /** Settings a restore leaves as they are. */
 export const KEPT_SETTINGS: readonly SettingKey[] = keysWhere((s) => s.keptOnRestore);
 
-export class Settings {
-  constructor(private readonly c: Connection) {}
+/** The longest JSON text a setting's value may be. */
+const MAX_VALUE_CHARS = 1024 * 1024;
 
-  /** The value (a sealed one opened), else the table's default, else undefined. */
+const parseJson = (text: unknown): { value: unknown } | undefined => {
+  if (typeof text !== 'string' || text.length > MAX_VALUE_CHARS) return undefined;
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+};
+
+const isSettingKey = (key: unknown): key is SettingKey => typeof key === 'string' && Object.hasOwn(SETTINGS, key);
+
+/**
+ * What is wrong with a row of the `settings` table as stored (its key, its
+ * JSON text), or undefined. A sealed value's clear text is checked only
+ * when `unseal` is given (the worker reading a restored store has no key).
+ */
+export function settingProblem(key: unknown, text: unknown, unseal?: (stored: string) => string): string | undefined {
+  if (!isSettingKey(key)) return 'not a setting this product knows';
+  const parsed = parseJson(text);
+  if (!parsed) return 'not JSON text';
+  const setting = SETTINGS[key] as Setting<unknown, unknown>;
+  if (!setting.sealed) return problemOf(setting.shape, parsed.value);
+  if (typeof parsed.value !== 'string') return 'not a sealed value';
+  if (!unseal) return problemOf(sealedText, parsed.value);
+  let clear: string;
+  try {
+    clear = unseal(parsed.value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return problemOf(setting.shape, clear);
+}
+
+const invalidSetting = (key: string, problem: string) => invalidStore(`settings "${key}"`, problem);
+
+export class Settings {
+  readonly #c: Connection;
+
+  constructor(connection: Connection) {
+    this.#c = connection;
+  }
+
+  /** The value (a sealed one opened), else the table's default, else undefined. A value that fails its shape throws "store-invalid". */
   get<K extends SettingKey>(key: K): SettingRead<K> {
-    const stored = this.stored(key);
-    if (stored === undefined) return structuredClone(SETTINGS[key].fallback) as SettingRead<K>;
-    return (SETTINGS[key].sealed ? this.c.secrets.unseal(stored as string) : stored) as SettingRead<K>;
+    const text = this.text(key);
+    if (text === undefined) return structuredClone(SETTINGS[key].fallback) as SettingRead<K>;
+    let clear: unknown;
+    const problem = settingProblem(key, text, (stored) => (clear = this.#c.secrets.unseal(stored)));
+    if (problem) throw invalidSetting(key, problem);
+    return (SETTINGS[key].sealed ? clear : JSON.parse(text as string)) as SettingRead<K>;
   }
 
   /** Whether the setting was set (not only defaulted). */
   has(key: SettingKey): boolean {
-    return this.stored(key) !== undefined;
+    return this.text(key) !== undefined;
   }
 
-  /** Sets a value (a sealed setting is sealed first); undefined removes it, so it reads as its default again. */
+  /** Sets a value (a sealed setting is sealed first); undefined removes it, so it reads as its default again. A value that does not fit its shape is refused. */
   set<K extends SettingKey>(key: K, value: SettingValue<K> | undefined): void {
-    const stored = value !== undefined && SETTINGS[key].sealed ? this.c.secrets.seal(value as string) : value;
-    this.c.tx(() => this.write(key, stored));
+    if (value !== undefined) {
+      const problem = problemOf(SETTINGS[key].shape, value);
+      if (problem) throw invalidSetting(key, problem);
+    }
+    const stored = value !== undefined && SETTINGS[key].sealed ? this.#c.secrets.seal(value as string) : value;
+    this.#c.tx(() => this.write(key, stored));
   }
 
-  /** Every setting as stored, sealed ones left out: what a support bundle may show. */
+  /** Every setting as stored, sealed ones left out: what a support bundle may show (a value that is not JSON, as its text). */
   withoutSecrets(): { key: string; value: unknown }[] {
-    return (this.c.db.prepare('SELECT key, value FROM settings ORDER BY key').all() as { key: string; value: string }[])
+    return (this.#c.db.prepare('SELECT key, value FROM settings ORDER BY key').all() as { key: string; value: string }[])
       .filter((row) => !(SEALED_SETTINGS as readonly string[]).includes(row.key))
-      .map((row) => ({ key: row.key, value: JSON.parse(row.value) as unknown }));
+      .map((row) => ({ key: row.key, value: parseJson(row.value)?.value ?? row.value }));
   }
 
-  /** Rewrites each sealed setting as stored through `change` (sealing, resealing); returns how many changed. */
+  /** Rewrites each sealed setting as stored through `change` (sealing, resealing); returns how many changed. A value that is not a JSON string is left for the checks to report. */
   changeSealed(change: (stored: string) => string): number {
     let changed = 0;
     for (const key of SEALED_SETTINGS) {
-      const value = this.stored(key);
+      const value = parseJson(this.text(key))?.value;
       if (typeof value !== 'string') continue;
       const next = change(value);
       if (next !== value) {
@@ -216,16 +367,20 @@ export class Settings {
     for (const [key, value] of values) this.write(key, value);
   }
 
+  /** The value as stored (a sealed one still sealed); undefined when unset or not JSON. */
   stored(key: SettingKey): unknown {
-    const row = this.c.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return row ? (JSON.parse(row.value) as unknown) : undefined;
+    return parseJson(this.text(key))?.value;
+  }
+
+  private text(key: SettingKey): unknown {
+    return (this.#c.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: unknown } | undefined)?.value;
   }
 
   private write(key: SettingKey, value: unknown): void {
     if (value === undefined) {
-      this.c.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
+      this.#c.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
       return;
     }
-    this.c.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+    this.#c.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
 }

@@ -4,6 +4,13 @@
 // logins are the operating system's to keep, not the store's.
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
+
+interface Row {
+  name: string;
+  must_change: number;
+  created_at: string;
+}
 
 export interface UserRow {
   name: string;
@@ -16,7 +23,7 @@ export class Users {
 
   /** Every user, by name. */
   list(): UserRow[] {
-    return (this.c.db.prepare('SELECT name, must_change FROM users ORDER BY name').all() as { name: string; must_change: number }[]).map((u) => ({ name: u.name, mustChange: u.must_change === 1 }));
+    return (this.c.db.prepare('SELECT * FROM users ORDER BY name').all() as Row[]).map((row) => checkedRow('users', row)).map((u) => ({ name: u.name, mustChange: u.must_change === 1 }));
   }
 
   names(): string[] {
@@ -29,7 +36,8 @@ export class Users {
 
   /** Adds a user who must choose a password at the first login. */
   add(name: string, createdAt: string): void {
-    this.c.tx(() => this.c.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (?, 1, ?)').run(name, createdAt));
+    const row = checkedRow('users', { name, must_change: 1, created_at: createdAt });
+    this.c.tx(() => this.c.db.prepare('INSERT INTO users (name, must_change, created_at) VALUES (@name, @must_change, @created_at)').run(row));
   }
 
   /** Removes a user and (by cascade) their rights. */
@@ -43,11 +51,12 @@ export class Users {
 
   /** The command prefixes granted to a user (words separated by a space), sorted. */
   grants(user: string): string[] {
-    return (this.c.db.prepare('SELECT prefix FROM user_rights WHERE user = ? ORDER BY prefix').all(user) as { prefix: string }[]).map((r) => r.prefix);
+    return (this.c.db.prepare('SELECT * FROM user_rights WHERE user = ? ORDER BY prefix').all(user) as { user: string; prefix: string }[]).map((r) => checkedRow('user_rights', r).prefix);
   }
 
   /** Grants a prefix (granting it twice is one grant). */
   grant(user: string, prefix: string): void {
+    checkedRow('user_rights', { user, prefix });
     this.c.tx(() => this.c.db.prepare('INSERT OR IGNORE INTO user_rights (user, prefix) VALUES (?, ?)').run(user, prefix));
   }
 

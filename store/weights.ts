@@ -2,6 +2,7 @@
 // table web_weights): a backend without a row has the default weight.
 
 import type { Connection } from './connection.js';
+import { checkedRow } from './rows.js';
 
 export interface BackendWeight {
   /** host:port of an application backend. */
@@ -13,7 +14,7 @@ export class WebWeights {
   constructor(private readonly c: Connection) {}
 
   list(): BackendWeight[] {
-    return this.c.db.prepare('SELECT server, weight FROM web_weights ORDER BY server').all() as BackendWeight[];
+    return (this.c.db.prepare('SELECT server, weight FROM web_weights ORDER BY server').all() as BackendWeight[]).map((row) => checkedRow('web_weights', row));
   }
 
   has(server: string): boolean {
@@ -21,6 +22,7 @@ export class WebWeights {
   }
 
   set(server: string, weight: number): void {
+    checkedRow('web_weights', { server, weight });
     this.c.tx(() => this.c.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?) ON CONFLICT(server) DO UPDATE SET weight = excluded.weight').run(server, weight));
   }
 
@@ -33,7 +35,7 @@ export class WebWeights {
     this.c.tx(() => {
       this.c.db.prepare('DELETE FROM web_weights').run();
       const insert = this.c.db.prepare('INSERT INTO web_weights (server, weight) VALUES (?, ?)');
-      for (const w of weights) insert.run(w.server, w.weight);
+      for (const w of weights) insert.run(w.server, checkedRow('web_weights', { server: w.server, weight: w.weight }).weight);
     });
   }
 }

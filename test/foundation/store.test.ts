@@ -96,8 +96,11 @@ describe('the repositories', () => {
     expect(store.settings.get('ssh.sessionLimit')).toBe(10);
     // @ts-expect-error a key that is not in SETTINGS
     expect(() => store.settings.get('no.such.key')).toThrow();
-    // @ts-expect-error a value of the wrong type
-    store.settings.set('ssh.sessionLimit', 'ten');
+    // A value of the wrong type does not compile, and is refused when it comes from elsewhere.
+    expect(() =>
+      // @ts-expect-error a value of the wrong type
+      store.settings.set('ssh.sessionLimit', 'ten'),
+    ).toThrow(/settings "ssh.sessionLimit"/);
     store.close();
   });
 
@@ -229,7 +232,7 @@ describe('the repositories', () => {
     live.settings.set('daemon', { appliance: false, firewall: 'plan', webPorts: { https: 9443, http: 9080 }, clusterPort: 18443 });
     live.users.add('joe', '2026-01-01T00:00:00.000Z');
     live.audit.record({ user: 'joe', origin: 'ssh', address: null, words: 'on this node', outcome: 'ok', exit_status: 0, message: null });
-    live.replaceContentsFrom(copy);
+    await live.replaceContentsFrom(copy);
     expect(live.settings.get('node')?.hostname).toBe('restored');
     expect(live.settings.get('daemon')?.clusterPort).toBe(18443);
     expect(live.settings.get('network.proxy')).toBe('http://joe:s3cret@proxy.example.test:3128');

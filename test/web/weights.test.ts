@@ -116,7 +116,7 @@ describe('web weights', () => {
   it('returns to the default weight with del, and refuses what it cannot do', async () => {
     // An application node of the cluster is a backend with the default weight.
     const store = Store.open(join(node.home, 'config.db'));
-    store.inventory.replace([...store.inventory.list(), { address: '10.250.9.9', hostname: 'app9', roles: ['application'], dataCentre: 'dc1', primary: false }], '2026-01-01');
+    store.inventory.replace([...store.inventory.list(), { address: '10.250.9.9', hostname: 'app9', roles: ['application'], dataCentre: 'dc1', primary: false }], '2026-01-01T00:00:00.000Z');
     store.close();
     const weights = async () => JSON.parse((await node.platform(['--json', 'web', 'weight', 'list'])).stdout) as { server: string; weight: number }[];
     expect(await weights()).toContainEqual({ server: '10.250.9.9:443', weight: 1 });
