@@ -1,8 +1,9 @@
 // Every generator checks each value again as it writes it. A row of the
 // store that no command would have accepted (written here by raw SQL, as a
-// hand edit or a restore would) is left out of nginx's, snmpd's and sshd's
-// configuration, the rest is still written and served, and the daemon
-// raises an event saying what it left out.
+// hand edit or a restore would) is refused by the store's own row shapes
+// first (store/rows.ts); behind them, the generators of nginx's, snmpd's and
+// sshd's configuration leave such a value out, still write and serve the
+// rest, and say what they left out.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,6 @@ import { Store } from '../../store/db.js';
 import { pathsFor } from '../../core/paths.js';
 import type { SkippedValue } from '../../core/skipped.js';
 import { freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
-import { until } from '../support/until.js';
 
 /** The row of the finding: one weight whose server closes the upstream and opens a server of its own. */
 const injection = (listenPort: number, file: string) =>
@@ -82,9 +82,10 @@ describe('nginx upstreams from the store', () => {
     await daemon?.stop();
   });
 
-  it('a hostile weight row and cluster address never reach nginx; nginx still serves; the event is raised', async () => {
+  it('a hostile weight row and cluster address never reach nginx: the store names them, nginx keeps serving what it served', async () => {
     const [https, http] = [freePort(), freePort()];
     daemon = await startDaemon({ args: ['--web-port', String(https), '--http-port', String(http)] });
+    const before = readFileSync(join(daemon.home, 'etc', 'nginx', 'nginx.conf'), 'utf8');
     const trap = freePort();
     const written = join(daemon.home, 'pwned.txt');
     const db = new Database(join(daemon.home, 'config.db'));
@@ -92,27 +93,18 @@ describe('nginx upstreams from the store', () => {
     db.prepare("INSERT INTO cluster_nodes (address, hostname, roles, data_centre, joined_at) VALUES (?, 'evil', '[\"application\"]', 'dc', '2026-01-01T00:00:00Z')").run('10.9.9.9:1; } server { listen 127.0.0.1:1');
     db.close();
 
-    // Any change of the web front end regenerates nginx's configuration from the store.
+    // A change of the web front end regenerates nginx's configuration from the store, which refuses the rows by name.
     const add = await daemon.platform(['web', 'weight', 'add', '127.0.0.1:8', '3']);
-    expect(add.stderr).toBe('');
-    expect(add.status).toBe(0);
+    expect(add.status).toBe(1);
+    expect(add.stderr).toMatch(/the config store is invalid: (web_weights "127\.0\.0\.1:9 weight=1; } log_format pwn|cluster_nodes "10\.9\.9\.9:1; })/);
 
     const conf = readFileSync(join(daemon.home, 'etc', 'nginx', 'nginx.conf'), 'utf8');
-    expect(conf).toMatch(/^ {4}server 127\.0\.0\.1:8 weight=3 max_fails=1 fail_timeout=5s;$/m);
+    expect(conf).toBe(before);
     expect(conf).not.toMatch(/log_format|pwn|upstream dummy|10\.9\.9\.9/);
-    expect(conf).not.toContain(String(trap));
-    // nginx serves (the backend is down: 502), and serves nothing the row asked for.
+    // nginx serves, and serves nothing the row asked for.
     expect(await httpsStatus(https)).toBeGreaterThanOrEqual(200);
     expect(await listening(trap)).toBe(false);
     expect(existsSync(written)).toBe(false);
-
-    const events = new Database(join(daemon.home, 'config.db'), { readonly: true });
-    const raised = await until('the config-value-skipped event', () => events.prepare("SELECT level, text FROM events WHERE name = 'config-value-skipped'").all() as { level: string; text: string }[]);
-    events.close();
-    expect(raised[0]!.level).toBe('error');
-    expect(raised[0]!.text).toMatch(/^nginx: left out of its configuration: upstream server ".*log_format pwn.*" \(not host:port\); upstream server "\[10\.9\.9\.9:1; } server .*" \(not host:port\)$/);
-    // Said in the daemon's log as well.
-    expect(readFileSync(join(daemon.home, 'logs', 'platformd.log'), 'utf8')).toMatch(/error event config-value-skipped: nginx: left out/);
   });
 });
 
@@ -121,12 +113,11 @@ describe('snmpd from the store', () => {
     const home = tempHome('ps-gen-snmp-');
     mkdirSync(join(home, 'etc'), { recursive: true });
     mkdirSync(join(home, 'run'), { recursive: true });
-    const store = Store.open(join(home, 'config.db'));
-    const damage = new Database(join(home, 'config.db'));
-    damage
-      .prepare("INSERT INTO settings (key, value) VALUES ('snmp', ?)")
-      .run(JSON.stringify({ communities: [{ name: 'good7' }, { name: 'x\nrwcommunity evil' }, { name: 'ok', source: '10.0.0.0/8\nrwcommunity evil' }], users: [], location: 'Rack 7"\nrwcommunity evil', contact: 'x'.repeat(300) }));
-    damage.close();
+    // The store refuses such a value on read (store/rows.ts): the agent gets it here as an older version's
+    // unchecked read would have handed it over, to show that the generator's own check holds behind the store's.
+    const real = Store.open(join(home, 'config.db'));
+    const hostile = { communities: [{ name: 'good7' }, { name: 'x\nrwcommunity evil' }, { name: 'ok', source: '10.0.0.0/8\nrwcommunity evil' }], users: [], location: 'Rack 7"\nrwcommunity evil', contact: 'x'.repeat(300) };
+    const store = { settings: { get: (key: string) => (key === 'snmp' ? structuredClone(hostile) : real.settings.get(key as never)), set: () => undefined }, close: () => real.close() } as unknown as Store;
     const reported: SkippedValue[][] = [];
     const logged: string[] = [];
     const agent = new SnmpAgent({

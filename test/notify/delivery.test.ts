@@ -172,9 +172,11 @@ describe('notify', () => {
       await new Promise((r) => setTimeout(r, 3000));
       expect(limited.notifications()).toHaveLength(20);
       const events = got.map((n) => n[`${OID}.1.3`]);
-      expect(events.filter((e) => e === 'notify-test')).toHaveLength(19);
       const summary = got.find((n) => n[`${OID}.1.3`] === 'notify-summary')!;
-      expect(summary[`${OID}.1.4`]).toMatch(/^11 more events held back by the rate limit/);
+      expect(summary[`${OID}.1.4`]).toMatch(/^\d+ more events held back by the rate limit of 20 messages a minute/);
+      // Every test event is either delivered or counted in the summary (a loaded machine may add a load-high event of its own).
+      const heldBack = Number(/notify-test \(info\) x(\d+)/.exec(summary[`${OID}.1.4`] as string)?.[1] ?? 0);
+      expect(events.filter((e) => e === 'notify-test').length + heldBack).toBe(30);
     } finally {
       await node.platform(['notify', 'del', 'info', `snmp://rate1@${relayIp()}:1163`]);
       await limited.stop();
