@@ -6,7 +6,7 @@
 
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { splitWords } from '../commands/tree.js';
+import { joinWords, splitWords } from '../commands/tree.js';
 import { PlatformError } from '../core/errors.js';
 import { isSshConnection, type CallerClaim } from '../core/protocol.js';
 import { escapeControls } from '../core/escape.js';
@@ -127,8 +127,8 @@ async function printHelp(): Promise<number> {
 async function completeWords(paths: Paths, typed: string[]): Promise<number> {
   // Global flags typed before the command are not command words.
   const words = parseFlags(typed, { home: 'value', json: 'flag', yes: 'flag' }).rest;
-  const quote = (w: string) => (/[\s"']/.test(w) ? `"${w.replace(/["\\]/g, '\\$&')}"` : w);
-  const line = words.length === 0 ? '' : words.map((w, i) => (i === words.length - 1 ? w : quote(w))).join(' ');
+  // The last word is the one being completed: as typed, unquoted.
+  const line = words.length === 0 ? '' : [joinWords(words.slice(0, -1)), words[words.length - 1]].filter((w, i) => i === 1 || w !== '').join(' ');
   let candidates: string[];
   try {
     const user = currentUser();
@@ -165,7 +165,8 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
           if (!json) process.stderr.write(`${escapeControls(text, { lines: true })}\n`);
         },
         confirm: (question) => (caller.interactive ? askLine(`${escapeControls(question)} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
-        ask: (question, initial, secret) => askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret),
+        // Without a terminal, platformd asks only for what a command reads from standard input (--passwords-from-stdin): a line each.
+        ask: (question, initial, secret) => (caller.interactive ? askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret) : nextStdinLine()),
       },
     );
     if (response.type === 'result') {
@@ -200,8 +201,10 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
         const { localBanner } = await import('../status/local.js');
         process.stdout.write((await localBanner(paths)).lines.map((l) => l.text).join('\n') + '\n');
       }
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message, hints: [] } }, null, 2)}\n`);
-      process.stderr.write(`${error.message}.\nStart it with: platformd --home ${paths.home}\n`);
+      const { unreachableMessage } = await import('./unreachable.js');
+      const message = unreachableMessage(paths, error.message);
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message, hints: [] } }, null, 2)}\n`);
+      process.stderr.write(`${message}\n`);
       return 3;
     }
     // The connection broke or the daemon answered something unreadable: say so, without a stack.
@@ -209,6 +212,14 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
     process.stderr.write(`platform: ${escapeControls((error as Error).message ?? String(error), { lines: true })}\n`);
     return 1;
   }
+}
+
+let stdinLines: AsyncIterator<string> | undefined;
+/** The next line of a standard input that is not a terminal; '' once it ends. */
+async function nextStdinLine(): Promise<string> {
+  stdinLines ??= createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const next = await stdinLines.next();
+  return next.done ? '' : next.value;
 }
 
 /** Asks on the terminal; a secret answer is not echoed. */

@@ -2,12 +2,12 @@
 // plain escape codes BEFORE Ink and React load, so a login shows it at once;
 // the rest of the console follows.
 
-import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { BannerLine, CallerClaim } from '../../core/protocol.js';
 import { escapeControls } from '../../core/escape.js';
 import type { Paths } from '../../core/paths.js';
 import { DaemonUnreachable, request } from '../client.js';
+import { historyRedactor, readHistory } from './history.js';
 
 const YELLOW = '\x1b[1;33m';
 const RESET = '\x1b[0m';
@@ -30,19 +30,14 @@ export async function openConsole(paths: Paths, caller: CallerClaim): Promise<nu
   process.stdout.write(lines.map((l) => (l.warning ? `${YELLOW}${escapeControls(l.text)}${RESET}` : escapeControls(l.text))).join('\n') + '\n\n');
 
   const historyFile = `${paths.history}/${caller.user}`;
-  const { runConsole } = await import('./app.js');
-  const status = await runConsole({ socket: paths.socket, caller, hostname, daemonUp, history: readHistory(historyFile), historyFile, historyDir: paths.history });
-  return status;
+  const [{ runConsole }, redact, { unreachableMessage }] = await Promise.all([import('./app.js'), loadRedactor(), import('../unreachable.js')]);
+  const history = readHistory(historyFile, redact);
+  const unreachable = (message: string) => unreachableMessage(paths, message);
+  return runConsole({ socket: paths.socket, caller, hostname, daemonUp, history, historyFile, historyDir: paths.history, redact, unreachable });
 }
 
-function readHistory(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-1000);
-  } catch {
-    return [];
-  }
-}
-
-export function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+/** The static command tree knows which arguments are secret. */
+async function loadRedactor() {
+  const [{ groups }, { buildTree }] = await Promise.all([import('../../commands/index.js'), import('../../commands/tree.js')]);
+  return historyRedactor(buildTree(groups));
 }
