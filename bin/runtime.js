@@ -9,7 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+export const root = fileURLToPath(new URL('..', import.meta.url));
+/** A source checkout (what `npm start` runs) rather than an installed product. */
+export const inCheckout = existsSync(`${root}scripts/start.mjs`);
 const required = /\d+/.exec(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).engines.node)[0];
 
 /** True when this process may go on; otherwise it has handed over (or failed) and must do nothing more. */

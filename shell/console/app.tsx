@@ -20,6 +20,7 @@ function Console({ options, clearScreen }: { options: ConsoleOptions; clearScree
   const screen = { columns: columns || 100, rows: rows || 30 };
   const [state, dispatch] = useConsole(options, screen, { exit: () => app.exit(), clearScreen });
   useEffect(() => dispatch({ kind: 'resize', screen }), [screen.columns, screen.rows]);
+  useEffect(() => void options.ready.then(({ redact, history }) => dispatch({ kind: 'redactor-ready', redact, history })), []);
   // Keys arriving in one chunk (typed ahead, pasted, scripted) are fed one by one.
   useInput((input, key) => {
     for (const [one, flags] of splitKeys(input, key)) dispatch({ kind: 'key', input: one, key: flags });
@@ -39,7 +40,7 @@ function Console({ options, clearScreen }: { options: ConsoleOptions; clearScree
  */
 function useConsole(options: ConsoleOptions, screen: Screen, terminal: Parameters<typeof effectRunner>[2]): [ConsoleState, Dispatch] {
   const live = useRef<ConsoleState>(undefined);
-  live.current ??= initialState(promptOf(options), options.history, screen, options.redact);
+  live.current ??= initialState(promptOf(options), [], screen, null);
   const [, redraw] = useReducer((n: number) => n + 1, 0);
   const run = useRef<(effect: Effect) => void>(undefined);
   const dispatch = useRef<Dispatch>((event) => {

@@ -12,12 +12,10 @@ export interface ConsoleOptions {
   caller: CallerClaim;
   hostname: string;
   daemonUp: boolean;
-  /** The lines kept, secrets already hidden. */
-  history: string[];
   historyFile: string;
   historyDir: string;
-  /** How a line is kept: secrets hidden by the command tree's types. */
-  redact: Redactor;
+  /** Once the command tree has loaded (after the first prompt): how a line is kept, and the history's lines, secrets hidden. */
+  ready: Promise<{ redact: Redactor; history: string[] }>;
   /** Why platformd does not answer, when it does not (the node may be starting). */
   unreachable?: (message: string) => string;
 }

@@ -81,8 +81,10 @@ export interface ConsoleState {
   nextId: number;
   /** The terminal's size, for the pager. */
   screen: Screen;
-  /** How a typed line is echoed and kept: its secrets hidden. */
-  redact: Redactor;
+  /** How a typed line is echoed and kept: its secrets hidden; null while the command tree that knows them loads (after the first prompt). */
+  redact: Redactor | null;
+  /** A line entered before the command tree was there: run once it is. */
+  pendingLine?: string;
   /** The answers to secret questions since the last line was entered (in memory only, to refuse one typed at the prompt). */
   secretAnswers: string[];
 }
@@ -104,7 +106,9 @@ export type ConsoleEvent =
   | { kind: 'completed'; before: string; partial: string; candidates: string[] }
   | { kind: 'help-listed'; entries: HelpEntry[] }
   /** A Tab or `?` look-up failed. */
-  | { kind: 'lookup-failed'; message: string };
+  | { kind: 'lookup-failed'; message: string }
+  /** The command tree loaded: how lines are kept, and the history file's lines (already redacted). */
+  | { kind: 'redactor-ready'; redact: Redactor; history: readonly string[] };
 
 export type Effect =
   | { kind: 'run'; words: string[] }
@@ -127,7 +131,7 @@ export interface Step {
 /** Before the command tree is known: hide what looks like a password anywhere in the line. */
 const hideLooksSecret: Redactor = (line) => redactSecrets(line);
 
-export function initialState(prompt: string, history: readonly string[], screen: Screen = { columns: 100, rows: 30 }, redact: Redactor = hideLooksSecret): ConsoleState {
+export function initialState(prompt: string, history: readonly string[], screen: Screen = { columns: 100, rows: 30 }, redact: Redactor | null = hideLooksSecret): ConsoleState {
   return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0, screen, redact, secretAnswers: [] };
 }
 
@@ -159,8 +163,15 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
       return step(push(state, { kind: 'help', entries: event.entries }));
     case 'lookup-failed':
       return step(push(state, { kind: 'error', text: event.message }));
+    case 'redactor-ready': {
+      const ready = { ...state, redact: event.redact, history: startHistory(event.history), pendingLine: undefined };
+      return state.pendingLine === undefined ? step(ready) : submit({ ...ready, mode: { kind: 'edit' } }, state.pendingLine);
+    }
   }
 }
+
+/** A line as echoed: its secrets hidden (before the tree is there, what looks like a password). */
+const echoOf = (state: ConsoleState, text: string) => (state.redact ?? hideLooksSecret)(text);
 
 /** A reply's blocks go to the scroll-back, but a long text that does not fit on the screen goes to the pager (after the rest, as one-shot commands do). */
 function showReply(state: ConsoleState, blocks: Block[]): ConsoleState {
@@ -210,7 +221,7 @@ function onKey(state: ConsoleState, input: string, key: KeyPress): Step {
 
 function onEditKey(state: ConsoleState, input: string, key: KeyPress): Step {
   const { line, prompt } = state;
-  if (isCtrl(input, key, 'c')) return step(push({ ...state, line: emptyLine }, { kind: 'echo', text: `${prompt}${state.redact(line.text)}^C` }));
+  if (isCtrl(input, key, 'c')) return step(push({ ...state, line: emptyLine }, { kind: 'echo', text: `${prompt}${echoOf(state, line.text)}^C` }));
   if (isCtrl(input, key, 'd')) {
     if (line.text === '') return step(state, { kind: 'exit' });
     return step({ ...state, line: edit(line, { kind: 'delete' }) });
@@ -220,7 +231,7 @@ function onEditKey(state: ConsoleState, input: string, key: KeyPress): Step {
   if (key.return) return submit({ ...state, line: emptyLine }, line.text);
   if (key.tab) return step(state, { kind: 'complete', before: line.text.slice(0, line.cursor) });
   if (input === '?' && !key.ctrl && !key.meta) {
-    return step(push(state, { kind: 'echo', text: `${prompt}${state.redact(line.text)}?` }), { kind: 'help', before: line.text.slice(0, line.cursor) });
+    return step(push(state, { kind: 'echo', text: `${prompt}${echoOf(state, line.text)}?` }), { kind: 'help', before: line.text.slice(0, line.cursor) });
   }
   if (key.upArrow || key.downArrow) {
     const moved = key.upArrow ? previousInHistory(state.history, line.text) : nextInHistory(state.history);
@@ -276,6 +287,9 @@ function onPageKey(state: ConsoleState, mode: Extract<Mode, { kind: 'page' }>, i
   return { ...left, mode: next ? { kind: 'page', pager: next, queue } : { kind: 'edit' } };
 }
 
+/** Lines the console answers itself, without platformd. */
+const LOCAL_LINES = new Set(['exit', 'quit', 'clear']);
+
 /** Enter: echo the line and remember it, secrets hidden, and run it (or leave, or clear the screen). */
 function submit(state: ConsoleState, text: string): Step {
   const trimmed = text.trim();
@@ -286,7 +300,9 @@ function submit(state: ConsoleState, text: string): Step {
     const echoed = push(state, { kind: 'echo', text: `${state.prompt}***` });
     return step(push(echoed, { kind: 'error', text: 'not run: that is the answer you gave to a secret question of the last command (it is not kept); run the command again' }));
   }
-  const kept = trimmed && state.redact(trimmed);
+  // Entered in the instant before the command tree loaded: it runs (and is echoed and kept) once the tree is there.
+  if (state.redact === null && trimmed && !LOCAL_LINES.has(trimmed)) return step({ ...state, pendingLine: text, mode: { kind: 'running', progress: 'starting' } });
+  const kept = trimmed && echoOf(state, trimmed);
   const echoed = push(state, { kind: 'echo', text: state.prompt + (kept === trimmed ? text : kept) });
   if (!trimmed) return step(echoed);
   const remembered = { ...echoed, history: addToHistory(echoed.history, kept) };
@@ -310,7 +326,7 @@ function completed(state: ConsoleState, before: string, partial: string, candida
   if (candidates.length === 1) return { ...state, line: applyCompletion(state.line, partial, candidates[0]!, true) };
   const shared = commonPrefix(candidates);
   if (shared.length > partial.length) return { ...state, line: applyCompletion(state.line, partial, shared, false) };
-  return push(state, { kind: 'echo', text: state.prompt + state.redact(state.line.text) }, { kind: 'candidates', items: candidates });
+  return push(state, { kind: 'echo', text: state.prompt + echoOf(state, state.line.text) }, { kind: 'candidates', items: candidates });
 }
 
 // ---------------------------------------------------------------------------

@@ -120,6 +120,22 @@ describe('console reducer: secrets typed at the prompt', () => {
     expect(feed(state, 'health', enter).effects).toEqual([{ kind: 'remember', line: 'health' }, { kind: 'run', words: ['health'] }]);
   });
 
+  it('a line entered before the command tree has loaded runs once it has, redacted; exit does not wait', () => {
+    const loading = initialState(PROMPT, [], undefined, null);
+    const entered = feed(loading, `backup key import ${KEY}`, enter);
+    expect(entered.effects).toEqual([]);
+    expect(entered.state.mode).toEqual({ kind: 'running', progress: 'starting' });
+    expect(entered.state.entries).toEqual([]);
+    const ready = feed(entered.state, { kind: 'redactor-ready', redact, history: ['health'] });
+    expect(ready.effects).toEqual([
+      { kind: 'remember', line: 'backup key import ***' },
+      { kind: 'run', words: ['backup', 'key', 'import', KEY] },
+    ]);
+    expect(echoes(ready.state)).toEqual([`${PROMPT}backup key import ***`]);
+    expect(ready.state.history.entries).toEqual(['health', 'backup key import ***']);
+    expect(feed(loading, 'exit', enter).effects).toEqual([{ kind: 'remember', line: 'exit' }, { kind: 'exit' }]);
+  });
+
   it('Ctrl-L and "clear" clear the screen; "clear" is not sent to platformd', () => {
     const before = feed(fresh(), 'sys').state;
     const cleared = feed(before, ctrl('l'));
