@@ -203,7 +203,8 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
       }
       const { unreachableMessage } = await import('./unreachable.js');
       const message = unreachableMessage(paths, error.message);
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message, hints: [] } }, null, 2)}\n`);
+      const [what, ...todo] = message.split('\n');
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: what, hints: todo } }, null, 2)}\n`);
       process.stderr.write(`${message}\n`);
       return 3;
     }
