@@ -473,7 +473,9 @@ export async function helpAt(root: TreeNode, line: string, visible: Visibility =
 async function argumentHelp(spec: ArgSpec, ctx: Context | undefined): Promise<string> {
   const parts = [spec.summary ?? spec.name];
   if (spec.type.accepts) parts[0] += `, ${spec.type.accepts}`;
-  const existing = spec.type.complete && ctx ? await Promise.resolve(spec.type.complete(ctx)).catch(() => []) : [];
+  const { complete } = spec.type;
+  // A source that cannot answer (a subsystem not running) lists nothing rather than failing `?`.
+  const existing = complete && ctx ? await (async () => complete(ctx))().catch(() => []) : [];
   if (existing.length) {
     const more = existing.length > EXISTING_SHOWN ? ` (and ${existing.length - EXISTING_SHOWN} more)` : '';
     parts.push(`existing: ${existing.slice(0, EXISTING_SHOWN).join(', ')}${more}`);

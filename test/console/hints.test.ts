@@ -86,4 +86,32 @@ describe('? on an argument', () => {
     const [hours] = await helpAt(tree, 'demo set job1 ', undefined, ctx);
     expect(hours).toEqual({ word: '<hours>', summary: 'every so many hours, 1..24' });
   });
+
+  it('a completion source that fails lists nothing, and ? still answers', async () => {
+    const tree = buildTree([
+      {
+        word: 'demo',
+        summary: 'demo',
+        commands: [
+          defineCommand({
+            words: ['demo', 'del'],
+            summary: 'del',
+            args: [
+              {
+                name: 'job',
+                type: {
+                  ...name('<job>'),
+                  complete: () => {
+                    throw new Error('the scheduler is not running');
+                  },
+                },
+              },
+            ],
+            run: () => ({ blocks: [] }),
+          }),
+        ],
+      },
+    ]);
+    expect((await helpAt(tree, 'demo del ', undefined, {} as Context))[0]).toEqual({ word: '<job>', summary: 'job' });
+  });
 });
