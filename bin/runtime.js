@@ -4,9 +4,8 @@
 // holds the runtime (.runtime/node, made by scripts/setup.sh), a program runs
 // itself again on it; anywhere else it refuses with a clear message.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,6 +22,10 @@ export function onProductRuntime(program) {
     process.exitCode = 1;
     return false;
   }
+  // Loaded only here: on the product's runtime (every start but this one) they are not needed.
+  const require = createRequire(import.meta.url);
+  const { spawn } = require('node:child_process');
+  const { constants } = require('node:os');
   const env = { ...process.env, PATH: `${root}.runtime/node/bin:${process.env.PATH ?? ''}` };
   const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   const forward = (signal) => child.kill(signal);

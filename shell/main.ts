@@ -4,8 +4,6 @@
 //   platform [--home DIR] [--json] [--yes] [WORDS...]
 // Exit status: 0 done, 1 failed, 2 bad input, 3 daemon unreachable.
 
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { joinWords, splitWords } from '../commands/tree.js';
 import { PlatformError } from '../core/errors.js';
 import { isSshConnection, type CallerClaim } from '../core/protocol.js';
@@ -15,7 +13,6 @@ import { DaemonForbidden, DaemonUnreachable, holdSession, request } from './clie
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from '../core/text.js';
 import { currentUser, readOwnToken } from './user.js';
-import { SFTP_SERVER, serveMedia } from '../ssh/sftp.js';
 import { versionLine } from '../commands/version.js';
 import { BASH_COMPLETION } from '../commands/completion.js';
 
@@ -82,8 +79,8 @@ async function main(): Promise<number> {
     assumeYes,
   };
 
-  // sshd runs the sftp subsystem (scp too) through the login shell.
-  const sftp = words.length === 1 && words[0] === SFTP_SERVER;
+  // sshd runs the sftp subsystem (scp too) through the login shell; no command word starts with "/", so only then is the sftp module loaded.
+  const sftp = words.length === 1 && words[0]!.startsWith('/') && words[0] === (await import('../ssh/sftp.js')).SFTP_SERVER;
 
   // Every SSH session counts against the node's session limit, whatever it runs.
   if (overSsh) {
@@ -147,6 +144,7 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
 /** SFTP confined to media; each transfer goes to the audit log. */
 async function serveFiles(paths: Paths, caller: CallerClaim): Promise<number> {
   const recorded: Promise<unknown>[] = [];
+  const { serveMedia } = await import('../ssh/sftp.js');
   const status = await serveMedia(paths.media, (event) => {
     recorded.push(request(paths.socket, { op: 'audit', caller, ...event }).catch(() => undefined));
   });
@@ -218,13 +216,15 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
 let stdinLines: AsyncIterator<string> | undefined;
 /** The next line of a standard input that is not a terminal; '' once it ends. */
 async function nextStdinLine(): Promise<string> {
+  const { createInterface } = await import('node:readline');
   stdinLines ??= createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity })[Symbol.asyncIterator]();
   const next = await stdinLines.next();
   return next.done ? '' : next.value;
 }
 
 /** Asks on the terminal; a secret answer is not echoed. */
-function askLine(prompt: string, secret = false): Promise<string> {
+async function askLine(prompt: string, secret = false): Promise<string> {
+  const [{ createInterface }, { Writable }] = await Promise.all([import('node:readline'), import('node:stream')]);
   let muted = false;
   const output = new Writable({
     write(chunk, _encoding, done) {
