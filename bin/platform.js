@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { onProductRuntime } from './runtime.js';
+import { enableCompileCache } from './compile-cache.js';
+import { inCheckout, onProductRuntime, root } from './runtime.js';
 
-if (onProductRuntime('platform')) await import('../dist/platform.js');
+if (onProductRuntime('platform')) {
+  enableCompileCache(root, inCheckout);
+  await import('../dist/platform.js');
+}

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { onProductRuntime } from './runtime.js';
+import { enableCompileCache } from './compile-cache.js';
+import { inCheckout, onProductRuntime, root } from './runtime.js';
 
-if (onProductRuntime('platformd')) await import('../dist/platformd.js');
+if (onProductRuntime('platformd')) {
+  enableCompileCache(root, inCheckout);
+  await import('../dist/platformd.js');
+}

@@ -4,12 +4,13 @@
 // holds the runtime (.runtime/node, made by scripts/setup.sh), a program runs
 // itself again on it; anywhere else it refuses with a clear message.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+export const root = fileURLToPath(new URL('..', import.meta.url));
+/** A source checkout (what `npm start` runs) rather than an installed product. */
+export const inCheckout = existsSync(`${root}scripts/start.mjs`);
 const required = /\d+/.exec(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).engines.node)[0];
 
 /** True when this process may go on; otherwise it has handed over (or failed) and must do nothing more. */
@@ -21,6 +22,10 @@ export function onProductRuntime(program) {
     process.exitCode = 1;
     return false;
   }
+  // Loaded only here: on the product's runtime (every start but this one) they are not needed.
+  const require = createRequire(import.meta.url);
+  const { spawn } = require('node:child_process');
+  const { constants } = require('node:os');
   const env = { ...process.env, PATH: `${root}.runtime/node/bin:${process.env.PATH ?? ''}` };
   const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   const forward = (signal) => child.kill(signal);

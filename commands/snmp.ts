@@ -6,7 +6,7 @@
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../net/uri.js';
 import type { SnmpAgent } from '../snmp/agent.js';
 import { checkName, checkPassword, checkSource, checkText, SnmpInputError } from '../snmp/config.js';
-import { choice } from '../core/argtypes.js';
+import { choice, text } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
@@ -111,18 +111,27 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['snmp', 'user', 'add'],
-    summary: 'Add an SNMP v3 user (auth: MD5|SHA|SHA-224..512, priv: DES|AES|none); passwords are asked',
+    summary: 'Add an SNMP v3 user (auth: MD5|SHA|SHA-224..512, priv: DES|AES|none); passwords are asked, or read from standard input',
     json: statusShape,
     args: [
       { name: 'user', type: userName },
       { name: 'auth', type: authProtocol },
       { name: 'priv', type: privProtocol },
     ],
+    options: [
+      {
+        name: 'passwords-from-stdin',
+        type: text(),
+        flag: true,
+        summary: 'for scripts: read the passwords from standard input, a line each (authentication, then privacy unless priv is none)',
+      },
+    ],
     async run(ctx, args) {
       const name = args.user;
       if (agentOf(ctx).settings().users.some((u) => u.name === name)) throw badInput('user-exists', `SNMP user ${name} exists; delete it first to change it`);
+      const fromStdin = args['passwords-from-stdin'] === true;
       const ask = async (kind: string) => {
-        const value = await ctx.ask({ text: `${kind} for ${name}`, secret: true });
+        const value = await ctx.ask({ text: `${kind} for ${name}`, secret: true, fromStdin });
         try {
           return checkPassword(kind, value);
         } catch (error) {

@@ -4,7 +4,7 @@
 // dynamic completions come in as functions.
 
 import { badInput, failure, PlatformError } from '../core/errors.js';
-import { type Args, type Command, type Group, type OptionSpec } from '../core/command.js';
+import { type Args, type ArgSpec, type ArgType, type Command, type Group, type OptionSpec } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import type { Visibility } from '../users/rights.js';
 
@@ -89,6 +89,11 @@ export function splitWords(line: string): string[] {
   return words;
 }
 
+/** Words back into a line that splitWords reads as the same words. */
+export function joinWords(words: readonly string[]): string {
+  return words.map((w) => (w === '' || /[\s"'\\]/.test(w) ? `"${w.replace(/["\\]/g, '\\$&')}"` : w)).join(' ');
+}
+
 // ---------------------------------------------------------------------------
 // Resolving words to a node, with abbreviation.
 
@@ -125,7 +130,10 @@ function walk(root: TreeNode, words: readonly string[], visible: Visibility): Wa
         matches.map((m) => m.path.join(' ')),
       );
     }
-    const suggestions = nearest(typed, visibleChildren(node, visible).map((c) => c.word)).map((w) => [...node.path, w].join(' '));
+    const near = nearest(typed, visibleChildren(node, visible).map((c) => c.word)).map((w) => [...node.path, w].join(' '));
+    // A verb from another command line (show, list ...) goes by the other words first; a typo by its near words.
+    const byWords = near.length && !VERB_WORDS.has(typed.toLowerCase()) ? [] : byOtherWords(root, node, typed, words.slice(i + 1), visible);
+    const suggestions = byWords.length ? byWords : near;
     throw badInput(
       'unknown-command',
       `unknown command "${[...node.path, typed].join(' ')}"` + (suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : ''),
@@ -133,6 +141,41 @@ function walk(root: TreeNode, words: readonly string[], visible: Visibility): Wa
     );
   }
   return { node, consumed: i };
+}
+
+/** Verbs people bring from other command lines, and the words this tree has for them, most likely first. */
+const VERB_WORDS: ReadonlyMap<string, readonly string[]> = (() => {
+  const show = ['status', 'details', 'list', 'info', 'show', 'view'];
+  const verbs = { show, display: show, get: show, view: show, print: show, cat: show, ls: ['list'], list: ['list'], remove: ['del'], delete: ['del'], rm: ['del'], create: ['add'], new: ['add'] };
+  return new Map(Object.entries(verbs));
+})();
+
+/**
+ * For an unknown word: the command the other words and the verb point at.
+ * `show firewall` is "firewall status", `web cert show` "web cert details";
+ * other words that name a group without a matching verb suggest the group.
+ */
+function byOtherWords(root: TreeNode, at: TreeNode, verb: string, others: readonly string[], visible: Visibility): string[] {
+  const verbChild = (node: TreeNode) => {
+    const children = visibleChildren(node, visible);
+    for (const word of VERB_WORDS.get(verb.toLowerCase()) ?? []) {
+      const found = children.find((c) => c.word === word);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const start of [at, root]) {
+    let node = start;
+    for (const word of others) {
+      if (word.startsWith('-')) break;
+      const matches = matchWord(node, word, visible);
+      if (matches.length !== 1) break;
+      node = matches[0]!;
+    }
+    if (node !== start) return [(verbChild(node) ?? node).path.join(' ')];
+  }
+  const alone = verbChild(at);
+  return alone ? [alone.path.join(' ')] : [];
 }
 
 /** The group or command that `words` name (abbreviations allowed); nothing else may follow. */
@@ -308,6 +351,48 @@ function parseArgs(command: Command, words: readonly string[]): { args: Args; au
   return { args, auditWords };
 }
 
+/**
+ * The words as typed, each secret argument hidden the way its type hides it
+ * in the audit log, and every other word (command words, plain arguments,
+ * words that do not parse) through `hideUnparsed`. Read leniently, as far as
+ * the line goes, so that a line that fails still keeps no secret (the
+ * console's history and echo).
+ */
+export function redactWords(root: TreeNode, words: readonly string[], hideUnparsed: (word: string) => string): string[] {
+  const out = words.map(hideUnparsed);
+  let node = root;
+  let i = 0;
+  for (; i < words.length && !words[i]!.startsWith('-'); i++) {
+    const matches = matchWord(node, words[i]!, () => true);
+    if (matches.length !== 1) break;
+    node = matches[0]!;
+  }
+  const command = node.command;
+  if (!command) return out;
+  const options = command.options ?? [];
+  const specs = command.args ?? [];
+  const restTakesAll = specs.some((s) => s.rest);
+  const hide = (type: ArgType, word: string) => (type.redact ? type.redact(word) : hideUnparsed(word));
+  let positional = 0;
+  for (; i < words.length; i++) {
+    const word = words[i]!;
+    const inRest = restTakesAll && positional >= specs.length - 1;
+    if (word.startsWith('--') && word.length > 2 && !inRest) {
+      const [flagName, inlineValue] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const prefixed = options.filter((o) => o.name.startsWith(flagName));
+      const option = options.find((o) => o.name === flagName) ?? (prefixed.length === 1 ? prefixed[0] : undefined);
+      if (!option || option.flag) continue;
+      if (inlineValue !== undefined) out[i] = `--${flagName}=${hide(option.type, inlineValue)}`;
+      else if (++i < words.length) out[i] = hide(option.type, words[i]!);
+      continue;
+    }
+    const spec = specs[positional] ?? specs.find((s) => s.rest);
+    if (spec) out[i] = hide(spec.type, word);
+    positional++;
+  }
+  return out;
+}
+
 function uniquePrefix(options: readonly OptionSpec[], typed: string, command: Command): OptionSpec {
   const matches = options.filter((o) => o.name.startsWith(typed));
   if (matches.length === 1) return matches[0]!;
@@ -398,8 +483,15 @@ export async function complete(
   return { partial, candidates: [...new Set(candidates.filter((c) => c.startsWith(partial)))] };
 }
 
-/** What `?` shows: the words and values that may come next, each with its help. */
-export function helpAt(root: TreeNode, line: string, visible: Visibility = everything): HelpEntry[] {
+/** The most existing values `?` lists for an argument. */
+const EXISTING_SHOWN = 10;
+
+/**
+ * What `?` shows: the words and values that may come next, each with its
+ * help; an argument with what it accepts (its range or choices) and, where
+ * it completes from the node's state, the values that exist.
+ */
+export async function helpAt(root: TreeNode, line: string, visible: Visibility = everything, ctx?: Context): Promise<HelpEntry[]> {
   const { node, partial, argWords } = position(root, line, visible);
   const entries: HelpEntry[] = [];
   if (argWords.length === 0) {
@@ -409,7 +501,7 @@ export function helpAt(root: TreeNode, line: string, visible: Visibility = every
   }
   if (node.command && visible(node.command)) {
     const spec = nextArg(node.command, argWords);
-    if (spec) entries.push({ word: spec.type.choices?.join('|') ?? spec.type.hint, summary: spec.summary ?? spec.name });
+    if (spec) entries.push({ word: spec.type.choices?.join('|') ?? spec.type.hint, summary: await argumentHelp(spec, ctx, argWords) });
     for (const option of node.command.options ?? []) {
       entries.push({ word: `--${option.name}${option.flag ? '' : ` ${option.type.hint}`}`, summary: option.summary });
     }
@@ -417,6 +509,19 @@ export function helpAt(root: TreeNode, line: string, visible: Visibility = every
     if (argWords.length >= required) entries.push({ word: '<Enter>', summary: `run "${syntaxOf(node.command)}"` });
   }
   return entries;
+}
+
+async function argumentHelp(spec: ArgSpec, ctx: Context | undefined, before: readonly string[]): Promise<string> {
+  const parts = [spec.summary ?? spec.name];
+  if (spec.type.accepts) parts[0] += `, ${spec.type.accepts}`;
+  const { complete } = spec.type;
+  // A source that cannot answer (a subsystem not running) lists nothing rather than failing `?`.
+  const existing = complete && ctx ? await (async () => complete(ctx, before))().catch(() => []) : [];
+  if (existing.length) {
+    const more = existing.length > EXISTING_SHOWN ? ` (and ${existing.length - EXISTING_SHOWN} more)` : '';
+    parts.push(`existing: ${existing.slice(0, EXISTING_SHOWN).join(', ')}${more}`);
+  }
+  return parts.join('; ');
 }
 
 function nextArg(command: Command, argWords: readonly string[]) {

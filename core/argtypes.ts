@@ -20,6 +20,7 @@ export const text = (hint = '<text>'): ArgType<string> => ({
 /** A whole number in plain decimal: no sign but a minus, no leading zeros, no spaces, nothing after it. */
 export const integer = (hint: string, min: number, max: number): ArgType<number> => ({
   hint,
+  accepts: `${min}..${max}`,
   parse(value) {
     if (!/^(0|-?[1-9][0-9]{0,15})$/.test(value)) throw badInput('not-a-number', `${hint}: "${value}" is not a whole number`);
     const n = Number(value);

@@ -12,6 +12,8 @@ export interface ArgType<T = unknown> {
   parse(text: string): T;
   /** Fixed completions (choices). */
   choices?: readonly string[];
+  /** What values are accepted when neither the hint nor the choices say it (a range: `0..100`), for `?`. */
+  accepts?: string;
   /** Completions that depend on the node's state (media files, cluster nodes ...); `before` are the argument words typed before this one. */
   complete?: (ctx: Context, before: readonly string[]) => Promise<string[]> | string[];
   /** How the word appears in the audit log; secrets replaced by `***`. */

@@ -25,6 +25,8 @@ export interface Question {
   initial?: string;
   /** Typed characters are not echoed (passwords). */
   secret?: boolean;
+  /** Without a person, the console answers from its standard input, a line each (a command's --passwords-from-stdin). */
+  fromStdin?: boolean;
 }
 
 /**

@@ -1,7 +1,8 @@
 // The node's data folder (PLATFORM_HOME). Every file the product keeps lives
 // under it, so one path decides where a node's state is.
 
-import { join, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export interface Paths {
   home: string;
@@ -26,11 +27,26 @@ export interface Paths {
   webKey: string;
 }
 
-/** On an appliance the home is /opt/platform; elsewhere PLATFORM_HOME or --home. */
+/** On an appliance the home is /opt/platform; in a checkout its .platform (as `npm start`); --home or PLATFORM_HOME choose another. */
 export const APPLIANCE_HOME = '/opt/platform';
 
-export function resolveHome(flag?: string): string {
-  return resolve(flag ?? process.env.PLATFORM_HOME ?? APPLIANCE_HOME);
+export function resolveHome(flag?: string, checkout = checkoutRoot()): string {
+  return resolve(flag ?? process.env.PLATFORM_HOME ?? (checkout ? join(checkout, '.platform') : APPLIANCE_HOME));
+}
+
+/**
+ * The source checkout the running program belongs to (its bin/ or dist/
+ * beside scripts/start.mjs, which `npm start` runs), or undefined for an
+ * installed product (an appliance has no scripts/).
+ */
+export function checkoutRoot(program = process.argv[1]): string | undefined {
+  if (!program) return undefined;
+  try {
+    const root = dirname(dirname(realpathSync(program)));
+    return existsSync(join(root, 'scripts', 'start.mjs')) ? root : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function pathsFor(home: string): Paths {

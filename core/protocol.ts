@@ -40,36 +40,50 @@ export const LIMITS = {
 // Requests (client -> daemon).
 
 /** What a console says about itself. Only the token proves anything (daemon/caller.ts). */
-const callerClaim = z.strictObject({
-  /** The Unix name the console runs as; believed only with its token. */
-  user: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'not a user name')),
-  /** Proves `user` (see daemon/identity.ts); absent or wrong = no rights. */
-  token: z.optional(z.string().check(z.maxLength(256))),
-  /** SSH_CONNECTION of the console: "src srcport dst dstport". */
-  sshConnection: z.optional(z.string().check(z.maxLength(200), z.refine(isSshConnection, 'not "address port address port"'))),
-  interactive: z.boolean(),
-  assumeYes: z.boolean(),
-});
+const buildCallerClaim = () =>
+  z.strictObject({
+    /** The Unix name the console runs as; believed only with its token. */
+    user: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'not a user name')),
+    /** Proves `user` (see daemon/identity.ts); absent or wrong = no rights. */
+    token: z.optional(z.string().check(z.maxLength(256))),
+    /** SSH_CONNECTION of the console: "src srcport dst dstport". */
+    sshConnection: z.optional(z.string().check(z.maxLength(200), z.refine(isSshConnection, 'not "address port address port"'))),
+    interactive: z.boolean(),
+    assumeYes: z.boolean(),
+  });
 
 const word = z.string().check(z.maxLength(4096));
 const AUDIT_OUTCOMES = ['ok', 'failed', 'bad-input', 'refused', 'cancelled'] as const;
 const SESSION_KINDS = ['login', 'command', 'sftp'] as const;
 
-/** Every request the local socket accepts; anything else (an extra key too) is refused. */
-export const requestSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('run'), words: z.array(word).check(z.maxLength(256)), caller: callerClaim }),
-  z.strictObject({ op: z.literal('complete'), line: word, caller: callerClaim }),
-  z.strictObject({ op: z.literal('help-at'), line: word, caller: callerClaim }),
-  z.strictObject({ op: z.literal('banner'), caller: callerClaim }),
-  /** Held open for the life of an SSH session; refused past the session limit. */
-  z.strictObject({ op: z.literal('session'), kind: z.enum(SESSION_KINDS), caller: callerClaim }),
-  /** Something a console saw outside a command (a file transfer), for the audit log. */
-  z.strictObject({ op: z.literal('audit'), caller: callerClaim, words: word, outcome: z.enum(AUDIT_OUTCOMES), message: z.optional(word) }),
-  z.strictObject({ op: z.literal('answer'), value: z.union([word, z.boolean()]) }),
-]);
+/**
+ * A schema built on its first use: the console parses answers, never
+ * requests or nodes' answers, and building a schema costs its start-up time.
+ */
+function builtOnUse<S extends { safeParse(value: unknown): unknown }>(build: () => S): Pick<S, 'safeParse'> {
+  let schema: S | undefined;
+  return { safeParse: ((value: unknown) => (schema ??= build()).safeParse(value)) as S['safeParse'] };
+}
 
-export type CallerClaim = z.infer<typeof callerClaim>;
-export type Request = z.infer<typeof requestSchema>;
+const buildRequestSchema = () => {
+  const callerClaim = buildCallerClaim();
+  return z.discriminatedUnion('op', [
+    z.strictObject({ op: z.literal('run'), words: z.array(word).check(z.maxLength(256)), caller: callerClaim }),
+    z.strictObject({ op: z.literal('complete'), line: word, caller: callerClaim }),
+    z.strictObject({ op: z.literal('help-at'), line: word, caller: callerClaim }),
+    z.strictObject({ op: z.literal('banner'), caller: callerClaim }),
+    /** Held open for the life of an SSH session; refused past the session limit. */
+    z.strictObject({ op: z.literal('session'), kind: z.enum(SESSION_KINDS), caller: callerClaim }),
+    /** Something a console saw outside a command (a file transfer), for the audit log. */
+    z.strictObject({ op: z.literal('audit'), caller: callerClaim, words: word, outcome: z.enum(AUDIT_OUTCOMES), message: z.optional(word) }),
+    z.strictObject({ op: z.literal('answer'), value: z.union([word, z.boolean()]) }),
+  ]);
+};
+/** Every request the local socket accepts; anything else (an extra key too) is refused. */
+export const requestSchema = builtOnUse(buildRequestSchema);
+
+export type CallerClaim = z.infer<ReturnType<typeof buildCallerClaim>>;
+export type Request = z.infer<ReturnType<typeof buildRequestSchema>>;
 /** What an SSH session runs: the interactive console, one command, or file transfers. */
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
@@ -155,23 +169,25 @@ export function withinJsonBounds(value: unknown, depth: number = NODE_ANSWER_LIM
   return true;
 }
 
-const boundedText = z.string().check(z.maxLength(NODE_ANSWER_LIMITS.stringChars));
-const boundedList = <T extends z.ZodMiniType>(item: T) => z.array(item).check(z.maxLength(NODE_ANSWER_LIMITS.items));
-const boundedJson = z.json().check(z.refine((value) => withinJsonBounds(value), `nested deeper than ${NODE_ANSWER_LIMITS.depth} or longer than ${NODE_ANSWER_LIMITS.items} items`));
-const nodeBlock = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('text'), text: boundedText }),
-  z.strictObject({ kind: z.literal('warning'), text: boundedText }),
-  z.strictObject({ kind: z.literal('page'), title: boundedText, text: boundedText }),
-  z.strictObject({ kind: z.literal('tree'), value: z.record(boundedText, z.json()).check(z.refine((value) => withinJsonBounds(value), 'tree too deep or too long')) }),
-  z.strictObject({ kind: z.literal('table'), columns: boundedList(boundedText), rows: boundedList(boundedList(boundedText)) }),
-  z.strictObject({ kind: z.literal('usage'), entries: boundedList(z.tuple([boundedText, boundedText])) }),
-]);
-
 /** One node's answer to `cluster run`, checked before the primary shows or returns any of it. */
-export const nodeAnswerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('result'), blocks: z.array(nodeBlock).check(z.maxLength(NODE_ANSWER_LIMITS.blocks)), data: boundedJson, exitStatus }),
-  z.strictObject({ type: z.literal('error'), code: boundedText.check(z.maxLength(64)), message: boundedText, hints: boundedList(boundedText).check(z.maxLength(16)), exitStatus }),
-]);
+const nodeAnswerSchema = builtOnUse(() => {
+  const boundedText = z.string().check(z.maxLength(NODE_ANSWER_LIMITS.stringChars));
+  const boundedList = <T extends z.ZodMiniType>(item: T) => z.array(item).check(z.maxLength(NODE_ANSWER_LIMITS.items));
+  const boundedJson = z.json().check(z.refine((value) => withinJsonBounds(value), `nested deeper than ${NODE_ANSWER_LIMITS.depth} or longer than ${NODE_ANSWER_LIMITS.items} items`));
+  const nodeBlock = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('text'), text: boundedText }),
+    z.strictObject({ kind: z.literal('warning'), text: boundedText }),
+    z.strictObject({ kind: z.literal('page'), title: boundedText, text: boundedText }),
+    z.strictObject({ kind: z.literal('tree'), value: z.record(boundedText, z.json()).check(z.refine((value) => withinJsonBounds(value), 'tree too deep or too long')) }),
+    z.strictObject({ kind: z.literal('table'), columns: boundedList(boundedText), rows: boundedList(boundedList(boundedText)) }),
+    z.strictObject({ kind: z.literal('usage'), entries: boundedList(z.tuple([boundedText, boundedText])) }),
+  ]);
+
+  return z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('result'), blocks: z.array(nodeBlock).check(z.maxLength(NODE_ANSWER_LIMITS.blocks)), data: boundedJson, exitStatus }),
+    z.strictObject({ type: z.literal('error'), code: boundedText.check(z.maxLength(64)), message: boundedText, hints: boundedList(boundedText).check(z.maxLength(16)), exitStatus }),
+  ]);
+});
 
 /** A node's answer, or why it was refused; the nesting is measured before zod walks it (recursively). */
 export function parseNodeAnswer(raw: unknown): { ok: true; answer: FinalAnswer } | { ok: false; problem: string } {

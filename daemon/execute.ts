@@ -52,7 +52,8 @@ export async function handle(runtime: Runtime, request: Exclude<Request, { op: '
     }
     case 'help-at': {
       const rights = rightsOf(runtime.store, caller.user, caller.authenticated);
-      return channel.send({ type: 'help-at', entries: helpAt(tree, request.line, rights.visible) });
+      const ctx = contextFor(runtime, caller, channel);
+      return channel.send({ type: 'help-at', entries: await helpAt(tree, request.line, rights.visible, ctx) });
     }
     case 'banner':
       return channel.send({ type: 'banner', ...(await banner(runtime)) });
@@ -219,7 +220,7 @@ function contextFor(runtime: Runtime, caller: Caller, channel: Channel): Context
       return (await channel.answer()) === true;
     },
     async ask(question) {
-      if (!caller.interactive) throw badInput('needs-answer', `${question.text}: nobody to ask; give the value as an argument`);
+      if (!caller.interactive && !question.fromStdin) throw badInput('needs-answer', `${question.text}: nobody to ask; give the value as an argument`);
       channel.send({ type: 'ask', question: question.text, initial: question.initial, secret: question.secret });
       const answer = String(await channel.answer());
       return answer === '' && question.initial !== undefined ? question.initial : answer;

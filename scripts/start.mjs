@@ -8,8 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const home = resolve(process.env.PLATFORM_HOME ?? '.platform');
+// The checkout's .platform: where `platform` and `platformd` run from this checkout look without --home (core/paths.ts).
+const home = resolve(process.env.PLATFORM_HOME ?? fileURLToPath(new URL('../.platform', import.meta.url)));
 mkdirSync(`${home}/logs`, { recursive: true });
 const log = openSync(`${home}/logs/platformd.out`, 'a');
 const daemon = spawn(process.execPath, ['bin/platformd.js', '--home', home], { stdio: ['ignore', log, log] });

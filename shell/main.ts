@@ -4,9 +4,7 @@
 //   platform [--home DIR] [--json] [--yes] [WORDS...]
 // Exit status: 0 done, 1 failed, 2 bad input, 3 daemon unreachable.
 
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
-import { splitWords } from '../commands/tree.js';
+import { joinWords, splitWords } from '../commands/tree.js';
 import { PlatformError } from '../core/errors.js';
 import { isSshConnection, type CallerClaim } from '../core/protocol.js';
 import { escapeControls } from '../core/escape.js';
@@ -15,7 +13,6 @@ import { DaemonForbidden, DaemonUnreachable, holdSession, request } from './clie
 import { FlagError, parseFlags } from './flags.js';
 import { renderBlocks } from '../core/text.js';
 import { currentUser, readOwnToken } from './user.js';
-import { SFTP_SERVER, serveMedia } from '../ssh/sftp.js';
 import { versionLine } from '../commands/version.js';
 import { BASH_COMPLETION } from '../commands/completion.js';
 
@@ -82,8 +79,8 @@ async function main(): Promise<number> {
     assumeYes,
   };
 
-  // sshd runs the sftp subsystem (scp too) through the login shell.
-  const sftp = words.length === 1 && words[0] === SFTP_SERVER;
+  // sshd runs the sftp subsystem (scp too) through the login shell; no command word starts with "/", so only then is the sftp module loaded.
+  const sftp = words.length === 1 && words[0]!.startsWith('/') && words[0] === (await import('../ssh/sftp.js')).SFTP_SERVER;
 
   // Every SSH session counts against the node's session limit, whatever it runs.
   if (overSsh) {
@@ -127,8 +124,8 @@ async function printHelp(): Promise<number> {
 async function completeWords(paths: Paths, typed: string[]): Promise<number> {
   // Global flags typed before the command are not command words.
   const words = parseFlags(typed, { home: 'value', json: 'flag', yes: 'flag' }).rest;
-  const quote = (w: string) => (/[\s"']/.test(w) ? `"${w.replace(/["\\]/g, '\\$&')}"` : w);
-  const line = words.length === 0 ? '' : words.map((w, i) => (i === words.length - 1 ? w : quote(w))).join(' ');
+  // The last word is the one being completed: as typed, unquoted.
+  const line = words.length === 0 ? '' : [joinWords(words.slice(0, -1)), words[words.length - 1]].filter((w, i) => i === 1 || w !== '').join(' ');
   let candidates: string[];
   try {
     const user = currentUser();
@@ -147,6 +144,7 @@ async function completeWords(paths: Paths, typed: string[]): Promise<number> {
 /** SFTP confined to media; each transfer goes to the audit log. */
 async function serveFiles(paths: Paths, caller: CallerClaim): Promise<number> {
   const recorded: Promise<unknown>[] = [];
+  const { serveMedia } = await import('../ssh/sftp.js');
   const status = await serveMedia(paths.media, (event) => {
     recorded.push(request(paths.socket, { op: 'audit', caller, ...event }).catch(() => undefined));
   });
@@ -165,7 +163,8 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
           if (!json) process.stderr.write(`${escapeControls(text, { lines: true })}\n`);
         },
         confirm: (question) => (caller.interactive ? askLine(`${escapeControls(question)} [y/N] `).then((a) => /^y(es)?$/i.test(a.trim())) : Promise.resolve(false)),
-        ask: (question, initial, secret) => askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret),
+        // Without a terminal, platformd asks only for what a command reads from standard input (--passwords-from-stdin): a line each.
+        ask: (question, initial, secret) => (caller.interactive ? askLine(`${escapeControls(question)}${initial ? ` [${escapeControls(initial)}]` : ''}: `, secret) : nextStdinLine()),
       },
     );
     if (response.type === 'result') {
@@ -200,8 +199,11 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
         const { localBanner } = await import('../status/local.js');
         process.stdout.write((await localBanner(paths)).lines.map((l) => l.text).join('\n') + '\n');
       }
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: error.message, hints: [] } }, null, 2)}\n`);
-      process.stderr.write(`${error.message}.\nStart it with: platformd --home ${paths.home}\n`);
+      const { unreachableMessage } = await import('./unreachable.js');
+      const message = unreachableMessage(paths, error.message);
+      const [what, ...todo] = message.split('\n');
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'daemon-unreachable', message: what, hints: todo } }, null, 2)}\n`);
+      process.stderr.write(`${message}\n`);
       return 3;
     }
     // The connection broke or the daemon answered something unreadable: say so, without a stack.
@@ -211,8 +213,18 @@ async function runOnce(paths: Paths, words: string[], caller: CallerClaim, json:
   }
 }
 
+let stdinLines: AsyncIterator<string> | undefined;
+/** The next line of a standard input that is not a terminal; '' once it ends. */
+async function nextStdinLine(): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  stdinLines ??= createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const next = await stdinLines.next();
+  return next.done ? '' : next.value;
+}
+
 /** Asks on the terminal; a secret answer is not echoed. */
-function askLine(prompt: string, secret = false): Promise<string> {
+async function askLine(prompt: string, secret = false): Promise<string> {
+  const [{ createInterface }, { Writable }] = await Promise.all([import('node:readline'), import('node:stream')]);
   let muted = false;
   const output = new Writable({
     write(chunk, _encoding, done) {

@@ -35,13 +35,27 @@ async function run(command: string, args: string[], input?: string): Promise<voi
   if (result.status !== 0) throw failure('account-failed', `${command} failed: ${result.stderr.trim() || `exit ${result.status ?? result.signal}`}`);
 }
 
-/** Asks for a new password twice, never echoed, and holds it to the policy. */
+/** How many times a refused new password is asked for before the command ends. */
+const PASSWORD_TRIES = 3;
+
+/**
+ * Asks for a new password twice, never echoed, and holds it to the policy.
+ * A refused one is asked for again (saying why), so that the person, who
+ * expects the next question, never types a password at the prompt.
+ */
 export async function askNewPassword(ctx: Pick<Context, 'ask'>, user: string): Promise<string> {
-  const password = await ctx.ask({ text: `new password for ${user}`, secret: true });
-  const problems = passwordProblems(password);
-  if (problems.length) throw badInput('weak-password', `the password needs ${problems.join(', ')}`);
-  if ((await ctx.ask({ text: 'again', secret: true })) !== password) throw badInput('passwords-differ', 'the two passwords differ; nothing changed');
-  return password;
+  let why = '';
+  for (let attempt = 1; ; attempt++) {
+    const password = await ctx.ask({ text: `${why}new password for ${user}`, secret: true });
+    // An empty answer (or Ctrl-C) ends the command.
+    if (password === '') throw badInput('no-password', 'no password given; nothing changed');
+    const problems = passwordProblems(password);
+    const again = problems.length === 0 && (await ctx.ask({ text: 'again', secret: true })) === password;
+    if (again) return password;
+    const refusal = problems.length ? `the password needs ${problems.join(', ')}` : 'the two passwords differ';
+    if (attempt === PASSWORD_TRIES) throw badInput(problems.length ? 'weak-password' : 'passwords-differ', `${refusal}; nothing changed`);
+    why = `${refusal}; `;
+  }
 }
 
 export class OsAccounts {

@@ -2,9 +2,9 @@
 // the answers to a running command's questions, the history file, leaving.
 // What comes back is fed to the reducer as events.
 
-import { appendFileSync, mkdirSync } from 'node:fs';
 import type { CallerClaim } from '../../core/protocol.js';
 import { DaemonUnreachable, request } from '../client.js';
+import { appendHistory, type Redactor } from './history.js';
 import type { ConsoleEvent, Effect, Outcome, Question } from './state.js';
 
 export interface ConsoleOptions {
@@ -12,15 +12,18 @@ export interface ConsoleOptions {
   caller: CallerClaim;
   hostname: string;
   daemonUp: boolean;
-  history: string[];
   historyFile: string;
   historyDir: string;
+  /** Once the command tree has loaded (after the first prompt): how a line is kept, and the history's lines, secrets hidden. */
+  ready: Promise<{ redact: Redactor; history: string[] }>;
+  /** Why platformd does not answer, when it does not (the node may be starting). */
+  unreachable?: (message: string) => string;
 }
 
 export type Dispatch = (event: ConsoleEvent) => void;
 
 /** A function that carries out one effect; it keeps the running command's cancel switch and pending question. */
-export function effectRunner(options: ConsoleOptions, dispatch: Dispatch, exit: () => void): (effect: Effect) => void {
+export function effectRunner(options: ConsoleOptions, dispatch: Dispatch, terminal: { exit(): void; clearScreen(): void }): (effect: Effect) => void {
   const { socket, caller } = options;
   let abort: AbortController | undefined;
   let answer: ((value: string | boolean) => void) | undefined;
@@ -50,7 +53,7 @@ export function effectRunner(options: ConsoleOptions, dispatch: Dispatch, exit: 
       else if (response.type === 'error') outcome = { kind: 'error', message: response.message };
       else outcome = { kind: 'error', message: 'unexpected answer from platformd' };
     } catch (error) {
-      if (error instanceof DaemonUnreachable) outcome = { kind: 'unreachable', message: error.message };
+      if (error instanceof DaemonUnreachable) outcome = { kind: 'unreachable', message: options.unreachable?.(error.message) ?? error.message };
       else outcome = controller.signal.aborted ? { kind: 'cancelled' } : { kind: 'error', message: (error as Error).message };
     }
     abort = undefined;
@@ -93,24 +96,11 @@ export function effectRunner(options: ConsoleOptions, dispatch: Dispatch, exit: 
       case 'help':
         return void help(effect.before);
       case 'remember':
-        return remember(options, effect.line);
+        return appendHistory(options.historyDir, options.historyFile, effect.line);
+      case 'clear-screen':
+        return terminal.clearScreen();
       case 'exit':
-        return exit();
+        return terminal.exit();
     }
   };
-}
-
-/** Appends a line to the user's history file; history is a convenience, never an error. */
-function remember(options: ConsoleOptions, line: string): void {
-  try {
-    // Only inside an existing home: a console without its daemon must not create one.
-    mkdirSync(options.historyDir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return;
-  }
-  try {
-    appendFileSync(options.historyFile, `${line}\n`, { mode: 0o600 });
-  } catch {
-    // A read-only or missing home must not break the console.
-  }
 }

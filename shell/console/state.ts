@@ -8,8 +8,14 @@
 // `search` (Ctrl-R through the history), `running` (a command in flight, its
 // progress; Ctrl-C cancels), `question` (the running command asks: yes/no,
 // a line, or a secret) and `page` (a long text a screen at a time, paging.ts).
+//
+// A line is echoed, kept in the history and recalled with its secrets hidden
+// (history.ts); the answers to secret questions are never echoed or kept, and
+// one typed again at the prompt (the person thought the question was still
+// open) is neither run nor kept.
 
 import { splitWords } from '../../commands/tree.js';
+import { redactSecrets } from '../../net/uri.js';
 import type { Block } from '../../core/reply.js';
 import {
   addToHistory,
@@ -24,6 +30,7 @@ import {
   type HistoryState,
   type LineState,
 } from './editor.js';
+import type { Redactor } from './history.js';
 import { editKeyOf, type KeyPress } from './keys.js';
 import { openPager, pagerKey, resizePager, visibleRows, type Pager, type Screen } from './paging.js';
 
@@ -74,6 +81,12 @@ export interface ConsoleState {
   nextId: number;
   /** The terminal's size, for the pager. */
   screen: Screen;
+  /** How a typed line is echoed and kept: its secrets hidden; null while the command tree that knows them loads (after the first prompt). */
+  redact: Redactor | null;
+  /** A line entered before the command tree was there: run once it is. */
+  pendingLine?: string;
+  /** The answers to secret questions since the last line was entered (in memory only, to refuse one typed at the prompt). */
+  secretAnswers: string[];
 }
 
 /** How a command ended, as the effects runner saw it. */
@@ -93,7 +106,9 @@ export type ConsoleEvent =
   | { kind: 'completed'; before: string; partial: string; candidates: string[] }
   | { kind: 'help-listed'; entries: HelpEntry[] }
   /** A Tab or `?` look-up failed. */
-  | { kind: 'lookup-failed'; message: string };
+  | { kind: 'lookup-failed'; message: string }
+  /** The command tree loaded: how lines are kept, and the history file's lines (already redacted). */
+  | { kind: 'redactor-ready'; redact: Redactor; history: readonly string[] };
 
 export type Effect =
   | { kind: 'run'; words: string[] }
@@ -102,8 +117,10 @@ export type Effect =
   /** Candidates for the word before the cursor; `before` is the line up to it. */
   | { kind: 'complete'; before: string }
   | { kind: 'help'; before: string }
-  /** Append a line to the history file. */
+  /** Append a line (its secrets hidden) to the history file. */
   | { kind: 'remember'; line: string }
+  /** Ctrl-L or `clear`: an empty screen, the scroll-back erased too (it may show what was typed). */
+  | { kind: 'clear-screen' }
   | { kind: 'exit' };
 
 export interface Step {
@@ -111,8 +128,11 @@ export interface Step {
   effects: Effect[];
 }
 
-export function initialState(prompt: string, history: readonly string[], screen: Screen = { columns: 100, rows: 30 }): ConsoleState {
-  return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0, screen };
+/** Before the command tree is known: hide what looks like a password anywhere in the line. */
+const hideLooksSecret: Redactor = (line) => redactSecrets(line);
+
+export function initialState(prompt: string, history: readonly string[], screen: Screen = { columns: 100, rows: 30 }, redact: Redactor | null = hideLooksSecret): ConsoleState {
+  return { prompt, mode: { kind: 'edit' }, line: emptyLine, answer: emptyLine, history: startHistory(history), entries: [], nextId: 0, screen, redact, secretAnswers: [] };
 }
 
 export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
@@ -143,8 +163,15 @@ export function reduce(state: ConsoleState, event: ConsoleEvent): Step {
       return step(push(state, { kind: 'help', entries: event.entries }));
     case 'lookup-failed':
       return step(push(state, { kind: 'error', text: event.message }));
+    case 'redactor-ready': {
+      const ready = { ...state, redact: event.redact, history: startHistory(event.history), pendingLine: undefined };
+      return state.pendingLine === undefined ? step(ready) : submit({ ...ready, mode: { kind: 'edit' } }, state.pendingLine);
+    }
   }
 }
+
+/** A line as echoed: its secrets hidden (before the tree is there, what looks like a password). */
+const echoOf = (state: ConsoleState, text: string) => (state.redact ?? hideLooksSecret)(text);
 
 /** A reply's blocks go to the scroll-back, but a long text that does not fit on the screen goes to the pager (after the rest, as one-shot commands do). */
 function showReply(state: ConsoleState, blocks: Block[]): ConsoleState {
@@ -165,7 +192,7 @@ function outcomeEntry(outcome: Exclude<Outcome, { kind: 'result' }>): EntryData 
     case 'error':
       return { kind: 'error', text: outcome.message };
     case 'unreachable':
-      return { kind: 'error', text: `${outcome.message}; only exit, quit and history work until it is back` };
+      return { kind: 'error', text: `${outcome.message}\n(only exit, quit, clear and history work until it is back)` };
     case 'cancelled':
       return { kind: 'error', text: '^C cancelled' };
   }
@@ -194,17 +221,17 @@ function onKey(state: ConsoleState, input: string, key: KeyPress): Step {
 
 function onEditKey(state: ConsoleState, input: string, key: KeyPress): Step {
   const { line, prompt } = state;
-  if (isCtrl(input, key, 'c')) return step(push({ ...state, line: emptyLine }, { kind: 'echo', text: `${prompt}${line.text}^C` }));
+  if (isCtrl(input, key, 'c')) return step(push({ ...state, line: emptyLine }, { kind: 'echo', text: `${prompt}${echoOf(state, line.text)}^C` }));
   if (isCtrl(input, key, 'd')) {
     if (line.text === '') return step(state, { kind: 'exit' });
     return step({ ...state, line: edit(line, { kind: 'delete' }) });
   }
   if (isCtrl(input, key, 'r')) return step({ ...state, mode: { kind: 'search', query: '' } });
-  if (isCtrl(input, key, 'l')) return step(state);
+  if (isCtrl(input, key, 'l')) return step(state, { kind: 'clear-screen' });
   if (key.return) return submit({ ...state, line: emptyLine }, line.text);
   if (key.tab) return step(state, { kind: 'complete', before: line.text.slice(0, line.cursor) });
   if (input === '?' && !key.ctrl && !key.meta) {
-    return step(push(state, { kind: 'echo', text: `${prompt}${line.text}?` }), { kind: 'help', before: line.text.slice(0, line.cursor) });
+    return step(push(state, { kind: 'echo', text: `${prompt}${echoOf(state, line.text)}?` }), { kind: 'help', before: line.text.slice(0, line.cursor) });
   }
   if (key.upArrow || key.downArrow) {
     const moved = key.upArrow ? previousInHistory(state.history, line.text) : nextInHistory(state.history);
@@ -243,7 +270,8 @@ function onQuestionKey(state: ConsoleState, mode: Extract<Mode, { kind: 'questio
     const text = state.answer.text;
     const echo = `${question.text}${question.yesNo ? ' [y/N]' : ''}: ${question.secret ? '' : text}`;
     const value = question.yesNo ? /^y(es)?$/i.test(text.trim()) : text;
-    return step(push({ ...state, mode: back, answer: emptyLine }, { kind: 'echo', text: echo }), { kind: 'answer', value });
+    const secretAnswers = question.secret && text.trim() ? [...state.secretAnswers, text.trim()] : state.secretAnswers;
+    return step(push({ ...state, mode: back, answer: emptyLine, secretAnswers }, { kind: 'echo', text: echo }), { kind: 'answer', value });
   }
   const editKey = editKeyOf(input, key);
   return step(editKey ? { ...state, answer: edit(state.answer, editKey) } : state);
@@ -259,14 +287,28 @@ function onPageKey(state: ConsoleState, mode: Extract<Mode, { kind: 'page' }>, i
   return { ...left, mode: next ? { kind: 'page', pager: next, queue } : { kind: 'edit' } };
 }
 
-/** Enter: echo the line, remember it, and run it (or leave). */
+/** Lines the console answers itself, without platformd. */
+const LOCAL_LINES = new Set(['exit', 'quit', 'clear']);
+
+/** Enter: echo the line and remember it, secrets hidden, and run it (or leave, or clear the screen). */
 function submit(state: ConsoleState, text: string): Step {
-  const echoed = push(state, { kind: 'echo', text: state.prompt + text });
   const trimmed = text.trim();
+  const { secretAnswers } = state;
+  state = { ...state, secretAnswers: [] };
+  if (secretAnswers.includes(trimmed)) {
+    // The answer to a secret question, typed again at the prompt: it runs nowhere and is kept nowhere.
+    const echoed = push(state, { kind: 'echo', text: `${state.prompt}***` });
+    return step(push(echoed, { kind: 'error', text: 'not run: that is the answer you gave to a secret question of the last command (it is not kept); run the command again' }));
+  }
+  // Entered in the instant before the command tree loaded: it runs (and is echoed and kept) once the tree is there.
+  if (state.redact === null && trimmed && !LOCAL_LINES.has(trimmed)) return step({ ...state, pendingLine: text, mode: { kind: 'running', progress: 'starting' } });
+  const kept = trimmed && echoOf(state, trimmed);
+  const echoed = push(state, { kind: 'echo', text: state.prompt + (kept === trimmed ? text : kept) });
   if (!trimmed) return step(echoed);
-  const remembered = { ...echoed, history: addToHistory(echoed.history, trimmed) };
-  const remember: Effect = { kind: 'remember', line: trimmed };
+  const remembered = { ...echoed, history: addToHistory(echoed.history, kept) };
+  const remember: Effect = { kind: 'remember', line: kept };
   if (trimmed === 'exit' || trimmed === 'quit') return step(remembered, remember, { kind: 'exit' });
+  if (trimmed === 'clear') return step(remembered, remember, { kind: 'clear-screen' });
   let words: string[];
   try {
     words = splitWords(trimmed);
@@ -284,7 +326,7 @@ function completed(state: ConsoleState, before: string, partial: string, candida
   if (candidates.length === 1) return { ...state, line: applyCompletion(state.line, partial, candidates[0]!, true) };
   const shared = commonPrefix(candidates);
   if (shared.length > partial.length) return { ...state, line: applyCompletion(state.line, partial, shared, false) };
-  return push(state, { kind: 'echo', text: state.prompt + state.line.text }, { kind: 'candidates', items: candidates });
+  return push(state, { kind: 'echo', text: state.prompt + echoOf(state, state.line.text) }, { kind: 'candidates', items: candidates });
 }
 
 // ---------------------------------------------------------------------------

@@ -113,7 +113,7 @@ describe('console reducer: editing the line', () => {
 
   it('ignores a lone Esc, an unknown Meta key and an unknown Ctrl key', () => {
     const before = typed('sys');
-    for (const press of [key.escape, key.meta('x'), key.ctrl('z'), key.ctrl('l')]) {
+    for (const press of [key.escape, key.meta('x'), key.ctrl('z')]) {
       const { state, effects } = feed(before, press);
       expect(state).toEqual(before);
       expect(effects).toEqual([]);
@@ -431,7 +431,7 @@ describe('console reducer: a running command', () => {
 
   it.each([
     [{ kind: 'error', message: 'did you mean "system"' }, 'did you mean "system"'],
-    [{ kind: 'unreachable', message: 'platformd is not running (no socket at /x)' }, 'platformd is not running (no socket at /x); only exit, quit and history work until it is back'],
+    [{ kind: 'unreachable', message: 'platformd is not running (no socket at /x)' }, 'platformd is not running (no socket at /x)\n(only exit, quit, clear and history work until it is back)'],
     [{ kind: 'cancelled' }, '^C cancelled'],
   ] as const)('an ending without a reply (%j) is shown as an error', (outcome, text) => {
     const before = running();

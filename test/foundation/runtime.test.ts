@@ -67,7 +67,7 @@ describe('the runtime', () => {
     if (!machineNode) return; // every node on this machine is the project's major
     const dir = tempHome('ps-product-');
     mkdirSync(join(dir, 'bin'));
-    for (const f of ['platform.js', 'platformd.js', 'runtime.js']) cpSync(join(ROOT, 'bin', f), join(dir, 'bin', f));
+    for (const f of ['platform.js', 'platformd.js', 'runtime.js', 'compile-cache.js']) cpSync(join(ROOT, 'bin', f), join(dir, 'bin', f));
     cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     const result = spawnSync(machineNode, [join(dir, 'bin', 'platform.js'), '--version'], { encoding: 'utf8' });
     expect(result.status).toBe(1);

@@ -161,11 +161,11 @@ describe('completion and ? help', () => {
     expect((await complete(root, '', (c) => c.words[0] === 'network')).candidates).toEqual(['network']);
   });
 
-  it('lists what may come next with its help', () => {
-    const entries = helpAt(root, 'web weight add ');
+  it('lists what may come next with its help', async () => {
+    const entries = await helpAt(root, 'web weight add ');
     expect(entries[0]).toEqual({ word: '<server:port>', summary: 'server' });
-    const atCert = helpAt(root, 'web cert details ');
+    const atCert = await helpAt(root, 'web cert details ');
     expect(atCert.map((e) => e.word)).toEqual(['edit', '<Enter>']);
-    expect(helpAt(root, '').map((e) => e.word)).toEqual(['backup', 'cluster', 'network', 'web']);
+    expect((await helpAt(root, '')).map((e) => e.word)).toEqual(['backup', 'cluster', 'network', 'web']);
   });
 });

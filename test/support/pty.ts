@@ -8,6 +8,8 @@ export interface Terminal {
   write(data: string): void;
   /** Everything drawn so far, without escape codes. */
   screen(): string;
+  /** Everything the program wrote, escape codes included. */
+  raw(): string;
   /** Resolves when `pattern` appears in what was drawn after `from` (default: start). */
   waitFor(pattern: RegExp | string, options?: { from?: number; timeout?: number }): Promise<number>;
   resize(columns: number, rows: number): void;
@@ -30,6 +32,7 @@ export function openTerminal(file: string, args: string[], env: NodeJS.ProcessEn
   return {
     write: (data) => term.write(data),
     screen,
+    raw: () => raw,
     resize: (c, r) => term.resize(c, r),
     exited,
     kill: () => term.kill(),
