@@ -93,7 +93,7 @@ function fakeProxy(behave: (socket: Socket, received: () => Buffer) => void): Pr
   const port = freePort();
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
-    let received = Buffer.alloc(0);
+    let received: Buffer = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => (received = Buffer.concat([received, d])));
     behave(socket, () => received);
   });
@@ -207,7 +207,7 @@ describe('hostile SOCKS5 proxies', () => {
   });
 
   it('sends names for the proxy to resolve (ATYP 3)', async () => {
-    let request = Buffer.alloc(0);
+    let request: Buffer = Buffer.alloc(0);
     const port = await fakeProxy((socket) =>
       socket.once('data', () => {
         socket.write(Buffer.from([5, 0]));
