@@ -287,8 +287,8 @@ async function withReader<T>(socket: Socket, proxy: NetworkUri, limit: number, t
   }
 }
 
-/** Printable text of at most `max` characters from a hostile answer. */
-const printable = (text: string, max = 120) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+/** Printable text of at most `max` characters from a hostile answer (a proxy's, a server's). */
+export const printable = (text: string, max = 120) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 
 /** HTTP CONNECT (RFC 9110 9.3.6): a 2xx opens the tunnel; anything else is refused with the proxy's own words. */
 async function httpConnect(socket: Socket, proxy: NetworkUri, host: string, port: number): Promise<void> {

@@ -11,7 +11,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { posix } from 'node:path';
 import type { Client as FtpClient, FTPContext, FTPResponse } from 'basic-ftp';
-import { connectOut } from '../../net/connector.js';
+import { connectOut, printable } from '../../net/connector.js';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
 import { defaultPort } from '../../catalog/derive.js';
 
@@ -72,7 +72,7 @@ export function passivePort(answer: string): number | undefined {
 async function openPassiveData(ftp: FTPContext, options: TransportOptions): Promise<FTPResponse> {
   const answer = await ftp.request('EPSV').catch(() => ftp.request('PASV'));
   const port = passivePort(answer.message);
-  if (port === undefined) throw new TransportError(`${options.uri.host}: the server's passive-mode answer names no port ("${answer.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}")`);
+  if (port === undefined) throw new TransportError(`${options.uri.host}: the server's passive-mode answer names no port ("${printable(answer.message)}")`);
   const raw = await connectOut(options.uri.host!, port, { egress: options.egress, timeoutMs: TIMEOUT_MS, signal: options.signal });
   let socket: Socket = raw;
   if (ftp.socket instanceof TLSSocket) {
