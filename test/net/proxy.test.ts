@@ -2,7 +2,7 @@
 // destinations (a prohibit route: a direct connection fails at once), and a
 // proxy namespace between them: tinyproxy (HTTP CONNECT with Basic auth) and
 // a SOCKS5 server (user/password). The destinations (sshd with SFTP,
-// vsftpd, an aiosmtpd relay) are named by a name only the proxy's namespace
+// vsftpd in the clear and with AUTH TLS, an aiosmtpd relay) are named by a name only the proxy's namespace
 // resolves, so every connection must reach them through the proxy, which
 // logs each one. With the proxy stopped, each fails naming the proxy.
 
@@ -11,7 +11,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLan, reachable, removeStale, type Lan } from '../support/netns.js';
-import { startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { startDaemon, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { startMailServer, type MailServer } from '../support/servers.js';
 import { startSocks5, type Socks5Server } from '../support/socks5.js';
 import { until } from '../support/until.js';
@@ -21,10 +21,13 @@ const USER = `psx${process.pid % 10000}`;
 const PASSWORD = 'Dest-Pa55word!';
 const PROXY_USER = 'squid';
 const PROXY_PASSWORD = 'pr0xy-s3cret';
-const PORTS = { ssh: 2222, ftp: 2121, pasv: 40000, smtp: 2525, http: 3128, socks: 1080 };
+const PORTS = { ssh: 2222, ftp: 2121, pasv: 40000, ftps: 2990, ftpsPasv: 40001, smtp: 2525, http: 3128, socks: 1080 };
 const DEST = 'backup.proxy.test';
 const dir = `/var/tmp/ps-proxy-${process.pid}`;
 const backupsDir = join(dir, 'home', 'backups');
+/** Each location has its folder: two backups of the node within the same second share a name. */
+const ftpBackupsDir = join(dir, 'home', 'backups-ftp');
+const tlsBackupsDir = join(dir, 'home', 'backups-tls');
 
 let lan: Lan;
 let node: RunningDaemon;
@@ -61,6 +64,8 @@ beforeAll(async () => {
   writeFileSync(`/etc/netns/${ns('proxy')}/hosts`, `127.0.0.1 localhost\n${ip('dest')} ${DEST}\n`);
 
   mkdirSync(backupsDir, { recursive: true });
+  mkdirSync(tlsBackupsDir, { recursive: true });
+  mkdirSync(ftpBackupsDir, { recursive: true });
   chmodSync(dir, 0o755);
   execFileSync('useradd', ['-M', '-d', join(dir, 'home'), '-s', '/bin/sh', USER]);
   execFileSync('chown', ['-R', USER, join(dir, 'home')]);
@@ -82,24 +87,34 @@ beforeAll(async () => {
     ].join('\n'),
   );
   inNamespace('dest', '/usr/sbin/vsftpd', [join(dir, 'vsftpd.conf')]);
+  // The same with AUTH TLS required (data connections resume the control connection's TLS session), its certificate trusted by the node.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'ftps.key'), '-out', join(dir, 'ftps.pem'), '-days', '2', '-subj', `/CN=${DEST}`, '-addext', `subjectAltName=DNS:${DEST}`], { stdio: 'ignore' });
+  const tlsConfig = readFileSync(join(dir, 'vsftpd.conf'), 'utf8')
+    .replace(`listen_port=${PORTS.ftp}`, `listen_port=${PORTS.ftps}`)
+    .replace(`pasv_min_port=${PORTS.pasv}\npasv_max_port=${PORTS.pasv}`, `pasv_min_port=${PORTS.ftpsPasv}\npasv_max_port=${PORTS.ftpsPasv}`)
+    .replace('ssl_enable=NO', ['ssl_enable=YES', `rsa_cert_file=${join(dir, 'ftps.pem')}`, `rsa_private_key_file=${join(dir, 'ftps.key')}`, 'force_local_logins_ssl=YES', 'force_local_data_ssl=YES', 'require_ssl_reuse=YES', 'ssl_ciphers=HIGH'].join('\n'));
+  writeFileSync(join(dir, 'vsftpd-tls.conf'), tlsConfig);
+  inNamespace('dest', '/usr/sbin/vsftpd', [join(dir, 'vsftpd-tls.conf')]);
   relay = await startMailServer(ns('dest'), ip('dest'), PORTS.smtp);
 
   // The proxies, each asking for credentials.
   writeFileSync(
     join(dir, 'tinyproxy.conf'),
-    [`Port ${PORTS.http}`, `Listen ${ip('proxy')}`, 'Timeout 30', `Allow ${ip('node')}`, `BasicAuth ${PROXY_USER} ${PROXY_PASSWORD}`, ...[PORTS.ssh, PORTS.ftp, PORTS.pasv, PORTS.smtp].map((p) => `ConnectPort ${p}`), 'LogLevel Info', `LogFile "${join(dir, 'tinyproxy.log')}"`, 'User root', 'Group root', 'MaxClients 20', ''].join('\n'),
+    [`Port ${PORTS.http}`, `Listen ${ip('proxy')}`, 'Timeout 30', `Allow ${ip('node')}`, `BasicAuth ${PROXY_USER} ${PROXY_PASSWORD}`, ...[PORTS.ssh, PORTS.ftp, PORTS.pasv, PORTS.ftps, PORTS.ftpsPasv, PORTS.smtp].map((p) => `ConnectPort ${p}`), 'LogLevel Info', `LogFile "${join(dir, 'tinyproxy.log')}"`, 'User root', 'Group root', 'MaxClients 20', ''].join('\n'),
   );
   await startTinyproxy();
   socks = await startSocks5(ns('proxy'), ip('proxy'), PORTS.socks, `${PROXY_USER}:${PROXY_PASSWORD}`);
   await listening('dest', PORTS.ssh);
   await listening('dest', PORTS.ftp);
+  await listening('dest', PORTS.ftps);
 
-  node = await startDaemon({ netns: ns('node') });
+  node = await startDaemon({ netns: ns('node'), env: withoutCI({ NODE_EXTRA_CA_CERTS: join(dir, 'ftps.pem') }) });
   const p = (...words: string[]) => node.platform(words);
   expect((await p('system', 'setup', '--hostname', 'app01', '--role', 'application')).status).toBe(0);
   expect((await p('backup', 'key', 'generate')).status).toBe(0);
   expect((await p('backup', 'add', 'ssh', `sftp://${USER}:${PASSWORD}@${DEST}:${PORTS.ssh}${backupsDir}`)).status).toBe(0);
-  expect((await p('backup', 'add', 'ftp', `ftp://${USER}:${PASSWORD}@${DEST}:${PORTS.ftp}/backups`)).status).toBe(0);
+  expect((await p('backup', 'add', 'ftp', `ftp://${USER}:${PASSWORD}@${DEST}:${PORTS.ftp}/backups-ftp`)).status).toBe(0);
+  expect((await p('backup', 'add', 'ftps', `ftp://${USER}:${PASSWORD}@${DEST}:${PORTS.ftps}/backups-tls`)).status).toBe(0);
   expect((await p('notify', 'emailrelay', `${DEST}:${PORTS.smtp}`)).status).toBe(0);
   expect((await p('notify', 'add', 'error', 'mailto:ops@example.test')).status).toBe(0);
 });
@@ -167,7 +182,7 @@ for (const kind of ['http', 'socks5'] as const) {
 
     it('backs up over FTP through it, control and passive data connections alike', async () => {
       const before = count(proxy.log(), proxy.connected(PORTS.pasv));
-      const files = () => readdirSync(backupsDir).filter((n) => n.endsWith('.psbk')).length;
+      const files = () => readdirSync(ftpBackupsDir).filter((n) => n.endsWith('.psbk')).length;
       const had = files();
       const result = await node.platform(['backup', 'create', 'ftp']);
       expect(result.stderr).toBe('');
@@ -175,6 +190,17 @@ for (const kind of ['http', 'socks5'] as const) {
       expect(files()).toBe(had + 1);
       expect(proxy.log()).toContain(proxy.connected(PORTS.ftp));
       expect(count(proxy.log(), proxy.connected(PORTS.pasv))).toBeGreaterThan(before);
+    });
+
+    it('backs up over FTP with AUTH TLS through it, the data connections resuming the TLS session', async () => {
+      const before = count(proxy.log(), proxy.connected(PORTS.ftpsPasv));
+      const files = () => readdirSync(tlsBackupsDir).filter((n) => n.endsWith('.psbk')).length;
+      const had = files();
+      const result = await node.platform(['backup', 'create', 'ftps']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(files()).toBe(had + 1);
+      expect(count(proxy.log(), proxy.connected(PORTS.ftpsPasv))).toBeGreaterThan(before);
     });
 
     it('mails the relay through it', async () => {
