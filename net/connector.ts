@@ -125,7 +125,13 @@ export function egressOf(store: Store): Egress {
       throw new ProxyError('the stored network proxy is not a valid proxy URI; set it again with "network proxy <uri>" or remove it with "network proxy del"');
     }
   }
-  return { proxy, bypass: store.settings.get('network.proxyBypass').map((entry) => parseBypassEntry(entry)) };
+  const stored = store.settings.get('network.proxyBypass') as unknown;
+  try {
+    if (!Array.isArray(stored)) throw new Error('not a list');
+    return { proxy, bypass: stored.map((entry) => parseBypassEntry(String(entry))) };
+  } catch {
+    throw new ProxyError('the stored proxy bypass list holds an entry that is not a host, .domain, address or network; see "network proxy bypass" and remove it with "network proxy bypass del"');
+  }
 }
 
 /** The proxy a connection to `host` goes through, or undefined for a direct one. */

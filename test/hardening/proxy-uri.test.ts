@@ -7,7 +7,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
-import { connectOut, bypasses, MAX_PROXY_HEAD_BYTES, parseBypassEntry, type Egress } from '../../net/connector.js';
+import { join } from 'node:path';
+import { connectOut, bypasses, egressOf, MAX_PROXY_HEAD_BYTES, parseBypassEntry, type Egress } from '../../net/connector.js';
+import { Store } from '../../store/db.js';
 import { parseUri } from '../../net/uri.js';
 import { freePort, startDaemon, tempHome, type RunningDaemon } from '../support/daemon.js';
 
@@ -85,6 +87,23 @@ describe('network proxy: what a person types', () => {
     expect(bypasses('10.21.0.1', list)).toBe(false);
     expect(bypasses('fd00::5', list)).toBe(true);
     expect(bypasses('192.0.2.7', list)).toBe(true);
+  });
+});
+
+describe('a proxy the store holds (a restored or older store is input too)', () => {
+  it('a stored proxy or bypass entry that does not parse stops connections with a clear message, never going direct', () => {
+    const store = Store.open(join(tempHome(), 'config.db'));
+    try {
+      store.settings.set('network.proxy', 'gopher://evil@10.0.0.5');
+      expect(() => egressOf(store)).toThrow('the stored network proxy is not a valid proxy URI; set it again with "network proxy <uri>" or remove it with "network proxy del"');
+      store.settings.set('network.proxy', 'socks5://10.0.0.5');
+      store.settings.set('network.proxyBypass', ['ok.example.test', 'not a host\r\n']);
+      expect(() => egressOf(store)).toThrow(/the stored proxy bypass list holds an entry that is not a host/);
+      store.settings.set('network.proxyBypass', ['ok.example.test']);
+      expect(egressOf(store)).toMatchObject({ proxy: { scheme: 'socks5', host: '10.0.0.5' }, bypass: ['ok.example.test'] });
+    } finally {
+      store.close();
+    }
   });
 });
 
