@@ -240,14 +240,18 @@ s.bind(123, '127.0.0.1');
 describe('diag connectivity', () => {
   it('asks each NTP server for the time (resolving is not enough), and tests backup folders and notify targets', async () => {
     expect((await node.platform(['network', 'ntp', 'add', '127.0.0.1'])).status).toBe(0);
-    expect((await node.platform(['backup', 'add', 'gone', 'file:///no-such-backups'])).status).toBe(0);
+    // A location's folder must exist when it is added: this one goes away afterwards, as an unmounted disk does.
+    const gone = join(dir, 'gone-backups');
+    mkdirSync(gone);
+    expect((await node.platform(['backup', 'add', 'gone', `file://${gone}`])).status).toBe(0);
+    rmSync(gone, { recursive: true });
     expect((await node.platform(['notify', 'add', 'error', `mailto:ops@127.0.0.1`])).status).toBe(0);
     try {
       // Nothing answers on UDP 123 yet: the name resolves, and still the flow fails.
       const silent = JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as { steps: { step: string; outcome: string; detail: string }[] };
       const stepOf = (steps: typeof silent.steps, prefix: string) => steps.find((s) => s.step.startsWith(prefix));
       expect(stepOf(silent.steps, 'NTP 127.0.0.1 UDP 123')).toMatchObject({ outcome: 'timed out' });
-      expect(stepOf(silent.steps, 'backup gone')).toMatchObject({ outcome: 'failed', detail: '/no-such-backups does not exist' });
+      expect(stepOf(silent.steps, 'backup gone')).toMatchObject({ outcome: 'failed', detail: `${gone} does not exist` });
       // Without a relay, mail goes to the address's host on the SMTP port: nothing listens there.
       expect(stepOf(silent.steps, 'notify error mailto:ops@127.0.0.1: connect to 127.0.0.1:25')).toMatchObject({ outcome: 'refused' });
 
