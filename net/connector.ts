@@ -173,9 +173,9 @@ export function connectOut(host: string, port: number, options: ConnectOptions =
       () => fail(proxy ? new ProxyError(`the proxy ${proxyAddress(proxy)} did not ${socket.connecting ? 'accept the connection' : `open the connection to ${hostText(host)}:${port}`} within ${timeoutMs / 1000} s`, 'timed out') : Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
       timeoutMs,
     );
+    // `onError` stays: once settled it does nothing, and a late error with no other listener must not end platformd.
     const cleanup = () => {
       clearTimeout(timer);
-      socket.off('error', onError);
       options.signal?.removeEventListener('abort', onAbort);
     };
     socket.on('error', onError);
