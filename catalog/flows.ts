@@ -107,5 +107,7 @@ export const CLIENT_PORTS = {
   ntp: 123,
   snmpTrap: 162,
   https: 443,
+  /** SOCKS proxies (RFC 1928; seed 004: "The default setting for SOCKS TCP Port is 1080"). */
+  socks: 1080,
 } as const;
 export type ClientProtocol = keyof typeof CLIENT_PORTS;

@@ -12,7 +12,8 @@ import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
 import { probeFolder, probeNtp, probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
-import { describeUri, effectivePort, parseUri, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { describeUri, effectivePort, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
+import { egressOf, proxyFor } from '../net/connector.js';
 import { nodeOrDefault } from '../store/node.js';
 import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
 import { parseRelay } from '../notify/mail.js';
@@ -26,10 +27,6 @@ import { reply, type Block, type Json } from '../core/reply.js';
 import { defineCommand, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 
-const proxyOf = (ctx: Context): NetworkUri | undefined => {
-  const text = ctx.store.settings.get('network.proxy');
-  return text ? parseUri(text) : undefined;
-};
 
 /** Tests one URI for real: resolve, connect, and what its scheme allows (TLS, SFTP login). */
 async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; result: ProbeResult }[]> {
@@ -40,7 +37,9 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
   const relay = uri.scheme !== 'mailto' ? undefined : relayText ? parseRelay(relayText) : { host: uri.host!, port: defaultPort('smtp') };
   const target = relay ? relay.host : uri.host!;
   const port = relay ? relay.port : effectivePort(uri)!;
-  const proxy = uri.scheme === 'https' || uri.scheme === 'http' ? proxyOf(ctx) : undefined;
+  // Every TCP connection goes the node's one way out; through a proxy, the proxy resolves the name.
+  const egress = egressOf(ctx.store);
+  const proxy = uri.scheme === 'snmp' ? undefined : proxyFor(egress, target);
   if (!proxy) {
     const resolved = await resolveName(target);
     steps.push({ step: `resolve ${target}`, result: resolved });
@@ -52,11 +51,11 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
   }
   const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
   if (uri.scheme === 'https') {
-    steps.push({ step: `TLS to ${target}:${port}${via}`, result: await probeTls(target, port, { proxy, ownFingerprint: ownCertificateFingerprint(ctx) }) });
+    steps.push({ step: `TLS to ${target}:${port}${via}`, result: await probeTls(target, port, { egress, ownFingerprint: ownCertificateFingerprint(ctx) }) });
   } else if (uri.scheme === 'sftp' || uri.scheme === 'scp') {
-    steps.push({ step: `SFTP login to ${target}:${port}`, result: await probeSftp(uri) });
+    steps.push({ step: `SFTP login to ${target}:${port}${via}`, result: await probeSftp(uri, { egress }) });
   } else {
-    steps.push({ step: `connect to ${target}:${port}${via}${uri.scheme === 'mailto' ? ' (mail relay)' : ''}`, result: await probeTcp(target, port, { proxy }) });
+    steps.push({ step: `connect to ${target}:${port}${via}${uri.scheme === 'mailto' ? ' (mail relay)' : ''}`, result: await probeTcp(target, port, { egress }) });
   }
   return steps;
 }
@@ -185,7 +184,7 @@ const commands: Command[] = [
       }
       const ntp = flowPort(configuredFlow('ntp'), 'udp');
       for (const server of node.ntp) add(`NTP ${server} UDP ${ntp}`, probeNtp(server, ntp));
-      const proxy = proxyOf(ctx);
+      const proxy = egressOf(ctx.store).proxy;
       if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
       // Backups and notifications as their flows go: the same test as "diag uri <uri> test".
       const viaUri = (what: string, uri: NetworkUri) => checks.push(testUri(ctx, uri).then((steps) => steps.map((s) => ({ step: `${what}: ${s.step}`, result: s.result }))));
@@ -282,12 +281,18 @@ function configWithoutSecrets(ctx: Context): Json {
   );
   return {
     settings,
-    proxy: proxyOf(ctx) ? redactUri(proxyOf(ctx)!) : null,
+    // As stored, redacted: a bundle shows even a proxy that no longer parses.
+    proxy: redactStoredProxy(ctx),
     backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
     users: ctx.store.users.list().map((u) => ({ name: u.name, must_change: u.mustChange ? 1 : 0 })),
     cluster: ctx.store.inventory.list().map((n) => ({ address: n.address, hostname: n.hostname, roles: JSON.stringify(n.roles), data_centre: n.dataCentre, is_primary: n.primary ? 1 : 0, last_seen: n.lastSeen ?? null })),
   };
+}
+
+function redactStoredProxy(ctx: Context): string | null {
+  const text = ctx.store.settings.get('network.proxy');
+  return text ? redactSecrets(text, { word: true }) : null;
 }
 
 function redactDeep(value: Json): Json {

@@ -13,7 +13,7 @@ import { badInput, failure } from '../core/errors.js';
 import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
-import { openTcp } from '../net/probe.js';
+import { connectOut, egressOf } from '../net/connector.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { authorizedKeysDir } from '../ssh/openssh.js';
 import { knownHostsFile, nodePrivateKeyFile, nodeSshDir, trustedHosts, type TrustedHost } from '../ssh/known-hosts.js';
@@ -41,10 +41,10 @@ const trusted = (ctx: Context): TrustedHost[] => trustedHosts(ctx.paths);
 
 const knownName = (h: string, port: number) => (port === defaultPort('ssh') ? h : `[${h}]:${port}`);
 
-/** Connects with ssh2; `verify` sees the host key, `auth` says how to log in. */
-async function connectSsh(target: { host: string; port: number; user?: string }, verify: (blob: Buffer) => boolean, auth: { password?: string; privateKey?: Buffer }) {
+/** Connects with ssh2 the node's one way out (network proxy); `verify` sees the host key, `auth` says how to log in. */
+async function connectSsh(ctx: Context, target: { host: string; port: number; user?: string }, verify: (blob: Buffer) => boolean, auth: { password?: string; privateKey?: Buffer }) {
   const { Client } = (await import('ssh2')).default;
-  const sock: Socket = await openTcp(target.host, target.port);
+  const sock: Socket = await connectOut(target.host, target.port, { egress: egressOf(ctx.store), signal: ctx.signal });
   const client = new Client();
   await new Promise<void>((resolveReady, reject) => {
     client.on('ready', () => resolveReady());
@@ -97,7 +97,7 @@ const commands: Command[] = [
     async run(ctx, args) {
       const target = { host: args.host, port: args.port ?? defaultPort('ssh') };
       let seen: Buffer | undefined;
-      const client = await connectSsh(target, (blob) => ((seen = blob), false), {}).catch((error) => {
+      const client = await connectSsh(ctx, target, (blob) => ((seen = blob), false), {}).catch((error) => {
         if (seen) return undefined; // refused on purpose after seeing the key
         throw error;
       });
@@ -148,7 +148,7 @@ const commands: Command[] = [
       const verify = (blob: Buffer) => blob.toString('base64') === known.key;
       const publicKey = readFileSync(`${privateKey(ctx)}.pub`, 'utf8').trim();
       ctx.progress(`logging in to ${user}@${remote}`);
-      const client = await connectSsh({ host: remote, port, user }, verify, { password });
+      const client = await connectSsh(ctx, { host: remote, port, user }, verify, { password });
       ctx.progress('installing the public key');
       await new Promise<void>((done, reject) => {
         client.exec('umask 077 && mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys', (error, stream) => {
@@ -165,7 +165,7 @@ const commands: Command[] = [
       client.end();
       // Prove it: log in again with the key alone.
       ctx.progress('logging in again with the key alone');
-      const again = await connectSsh({ host: remote, port, user }, verify, { privateKey: readFileSync(privateKey(ctx)) });
+      const again = await connectSsh(ctx, { host: remote, port, user }, verify, { privateKey: readFileSync(privateKey(ctx)) });
       again.end();
       return reply.text(`installed; ${user}@${remote} now accepts this node's key without a password`);
     },

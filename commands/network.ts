@@ -11,7 +11,8 @@ import { type NodeSettings } from '../store/settings.js';
 import { primaryAddress } from '../os/host.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
-import { formatUri, uriArg } from '../net/uri.js';
+import { formatUri } from '../net/uri.js';
+import { bypassArg, egressOf, NEVER_PROXIED, proxyArg } from '../net/connector.js';
 import { choice, host, hostname, ipAddress } from '../core/argtypes.js';
 import { json } from '../core/json-shape.js';
 import { badInput } from '../core/errors.js';
@@ -82,6 +83,25 @@ function listSetting(word: 'dns' | 'ntp', key: 'dns' | 'ntp', type: ArgType<stri
   ];
 }
 
+const MAX_BYPASS_ENTRIES = 256;
+
+const proxyShape = json.object({ proxy: json.nullable(json.string()), kind: json.nullable(json.oneOf('http', 'socks5')), bypass: json.array(json.string()), direct: json.array(json.string()) });
+
+/** The proxy (password hidden), its bypass list, and what never goes through it (UDP). */
+function proxyReply(ctx: Context): Reply {
+  const { proxy, bypass } = egressOf(ctx.store);
+  const shown = proxy ? formatUri(proxy, { redact: true }) : null;
+  const kind = proxy ? (proxy.scheme === 'socks5' ? 'SOCKS5' : 'HTTP CONNECT') : null;
+  return reply.tree(
+    {
+      proxy: shown ? `${shown} (${kind}: every outbound TCP connection)` : 'none: every connection goes direct',
+      bypass: bypass.length ? [...bypass] : 'none',
+      'always direct (UDP cannot be proxied)': [...NEVER_PROXIED],
+    },
+    { proxy: shown, kind: (proxy?.scheme as 'http' | 'socks5' | undefined) ?? null, bypass: [...bypass], direct: [...NEVER_PROXIED] },
+  );
+}
+
 const commands: Command[] = [
   defineCommand({
     words: ['network', 'interfaces'],
@@ -132,22 +152,52 @@ const commands: Command[] = [
   ...listSetting('ntp', 'ntp', host('<ntp-server>'), 'NTP servers'),
   defineCommand({
     words: ['network', 'proxy'],
-    summary: 'Show, or set, the HTTP proxy (HTTP CONNECT) for outbound connections: http://[user:password@]host:port',
-    json: json.object({ proxy: json.nullable(json.string()) }),
-    args: [{ name: 'uri', type: uriArg('<http-uri>', ['http']), optional: true }],
+    summary: 'Show, or set, the proxy of every outbound TCP connection: http://[user:password@]host:port (HTTP CONNECT) or socks5://[user:password@]host[:port]',
+    json: proxyShape,
+    args: [{ name: 'uri', type: proxyArg, optional: true }],
     run(ctx, args) {
       if (args.uri) ctx.store.settings.set('network.proxy', formatUri(args.uri));
-      const proxy = ctx.store.settings.get('network.proxy');
-      return reply.tree({ proxy: proxy ? redactedProxy(proxy) : 'none' }, { proxy: proxy ? redactedProxy(proxy) : null });
+      return proxyReply(ctx);
     },
   }),
   defineCommand({
     words: ['network', 'proxy', 'del'],
-    summary: 'Stop using an HTTP proxy',
-    json: json.object({ proxy: json.nullable(json.string()) }),
+    summary: 'Stop using a proxy: every connection goes direct',
+    json: proxyShape,
     run(ctx) {
       ctx.store.settings.set('network.proxy', undefined);
-      return reply.tree({ proxy: 'none' }, { proxy: null });
+      return proxyReply(ctx);
+    },
+  }),
+  defineCommand({
+    words: ['network', 'proxy', 'bypass'],
+    summary: 'Show the destinations reached directly, not through the proxy',
+    json: proxyShape,
+    run: (ctx) => proxyReply(ctx),
+  }),
+  defineCommand({
+    words: ['network', 'proxy', 'bypass', 'add'],
+    summary: 'Reach a host, .domain (and every name under it), address or network (CIDR) directly, not through the proxy',
+    json: proxyShape,
+    args: [{ name: 'destination', type: bypassArg }],
+    run(ctx, args) {
+      const list = ctx.store.settings.get('network.proxyBypass');
+      if (list.includes(args.destination)) throw badInput('duplicate', `${args.destination} is already on the bypass list`);
+      if (list.length >= MAX_BYPASS_ENTRIES) throw badInput('too-many', `the bypass list holds at most ${MAX_BYPASS_ENTRIES} entries; use a .domain or a network`);
+      ctx.store.settings.set('network.proxyBypass', [...list, args.destination]);
+      return proxyReply(ctx);
+    },
+  }),
+  defineCommand({
+    words: ['network', 'proxy', 'bypass', 'del'],
+    summary: 'Send a destination through the proxy again',
+    json: proxyShape,
+    args: [{ name: 'destination', type: bypassArg }],
+    run(ctx, args) {
+      const list = ctx.store.settings.get('network.proxyBypass');
+      if (!list.includes(args.destination)) throw badInput('not-listed', `${args.destination} is not on the bypass list; see "network proxy bypass"`);
+      ctx.store.settings.set('network.proxyBypass', list.filter((entry) => entry !== args.destination));
+      return proxyReply(ctx);
     },
   }),
   defineCommand({
@@ -167,9 +217,5 @@ const commands: Command[] = [
     },
   }),
 ];
-
-function redactedProxy(text: string): string {
-  return formatUri(uriArg('<http-uri>', ['http']).parse(text), { redact: true });
-}
 
 export const networkGroup: Group = { word: 'network', summary: 'network management', commands };

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { isHostname } from './grammar.js';
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from './snmp-protocols.js';
 
-export const SCHEMES = ['ftp', 'http', 'https', 'file', 'sftp', 'scp', 'mailto', 'snmp'] as const;
+export const SCHEMES = ['ftp', 'http', 'https', 'file', 'sftp', 'scp', 'mailto', 'snmp', 'socks5'] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
 export interface NetworkUri {

@@ -1,14 +1,16 @@
-// Probes for support staff: resolve a name, open a TCP connection (directly
-// or through the configured HTTP proxy), look at a TLS server's certificate,
+// Probes for support staff: resolve a name, open a TCP connection (the way
+// every outbound connection goes: net/connector.ts, through the proxy when
+// one is set), look at a TLS server's certificate,
 // log in over SFTP. Every probe is bounded in time and says what happened in
 // words: ok, refused, timed out, TLS intercepted.
 
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { stat } from 'node:fs/promises';
-import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { NetworkUri } from './uri.js';
+import { connectOut, ProxyError, proxyFor, DIRECT, type Egress } from './connector.js';
 import { defaultPort } from '../catalog/derive.js';
 
 export type Outcome = 'ok' | 'refused' | 'timed out' | 'unresolved' | 'tls intercepted' | 'tls untrusted' | 'failed';
@@ -21,46 +23,8 @@ export interface ProbeResult {
 
 export const DEFAULT_TIMEOUT_MS = 3000;
 
-/** Opens a TCP connection, or a tunnel through an HTTP CONNECT proxy. */
-export function openTcp(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number } = {}): Promise<Socket> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return new Promise((resolve, reject) => {
-    const target = options.proxy ? { host: options.proxy.host!, port: options.proxy.port ?? defaultPort('http') } : { host, port };
-    const socket = netConnect(target);
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.once('connect', () => {
-      if (!options.proxy) {
-        clearTimeout(timer);
-        return resolve(socket);
-      }
-      const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      const auth = options.proxy.user ? `Proxy-Authorization: Basic ${Buffer.from(`${options.proxy.user}:${options.proxy.password ?? ''}`).toString('base64')}\r\n` : '';
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
-      let head = '';
-      const onData = (chunk: Buffer) => {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        socket.off('data', onData);
-        clearTimeout(timer);
-        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
-        if (status === 200) resolve(socket);
-        else {
-          socket.destroy();
-          reject(Object.assign(new Error(`the proxy answered ${head.split('\r\n')[0]}`), { code: status === 502 || status === 503 ? 'ECONNREFUSED' : 'EPROXY' }));
-        }
-      };
-      socket.on('data', onData);
-    });
-  });
-}
-
 function outcomeOf(error: NodeJS.ErrnoException): ProbeResult {
+  if (error instanceof ProxyError) return { outcome: error.outcome, detail: error.message };
   switch (error.code) {
     case 'ECONNREFUSED':
       return { outcome: 'refused', detail: 'connection refused: nothing listens there, or a firewall rejects it' };
@@ -77,12 +41,20 @@ function outcomeOf(error: NodeJS.ErrnoException): ProbeResult {
   }
 }
 
-export async function probeTcp(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number } = {}): Promise<ProbeResult> {
+export interface ProbeOptions {
+  egress?: Egress;
+  timeoutMs?: number;
+}
+
+const connectVia = (host: string, port: number, options: ProbeOptions) => connectOut(host, port, { egress: options.egress, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+
+export async function probeTcp(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
   const start = performance.now();
   try {
-    const socket = await openTcp(host, port, options);
+    const socket = await connectVia(host, port, options);
     socket.destroy();
-    return { outcome: 'ok', detail: `connected${options.proxy ? ' through the proxy' : ''}`, ms: performance.now() - start };
+    const proxy = proxyFor(options.egress ?? DIRECT, host);
+    return { outcome: 'ok', detail: `connected${proxy ? ` through the ${proxy.scheme === 'socks5' ? 'SOCKS5' : 'HTTP'} proxy` : ''}`, ms: performance.now() - start };
   } catch (error) {
     return { ...outcomeOf(error as NodeJS.ErrnoException), ms: performance.now() - start };
   }
@@ -103,11 +75,11 @@ export async function resolveName(host: string): Promise<ProbeResult & { address
  * chains to a trusted root. A private issuer in front of a public name
  * usually means a proxy is inspecting TLS.
  */
-export async function probeTls(host: string, port: number, options: { proxy?: NetworkUri; timeoutMs?: number; ca?: string[]; ownFingerprint?: string } = {}): Promise<ProbeResult & { issuer?: string }> {
+export async function probeTls(host: string, port: number, options: ProbeOptions & { ca?: string[]; ownFingerprint?: string } = {}): Promise<ProbeResult & { issuer?: string }> {
   const start = performance.now();
   let raw: Socket;
   try {
-    raw = await openTcp(host, port, options);
+    raw = await connectVia(host, port, options);
   } catch (error) {
     return outcomeOf(error as NodeJS.ErrnoException);
   }
@@ -138,13 +110,13 @@ export async function probeTls(host: string, port: number, options: { proxy?: Ne
 }
 
 /** Logs in over SFTP (ssh2), writes a test file in the path and deletes it. */
-export async function probeSftp(uri: NetworkUri, options: { timeoutMs?: number; privateKey?: Buffer } = {}): Promise<ProbeResult> {
+export async function probeSftp(uri: NetworkUri, options: ProbeOptions & { privateKey?: Buffer } = {}): Promise<ProbeResult> {
   const { Client } = (await import('ssh2')).default;
   const start = performance.now();
   const port = uri.port ?? defaultPort('ssh');
   let sock: Socket;
   try {
-    sock = await openTcp(uri.host!, port, options);
+    sock = await connectVia(uri.host!, port, options);
   } catch (error) {
     return outcomeOf(error as NodeJS.ErrnoException);
   }

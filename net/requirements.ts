@@ -4,13 +4,15 @@
 // PDF, generated from the live topology.
 
 import { hostname as osHostname } from 'node:os';
+import { isIP } from 'node:net';
 import { configuredFlow, externalFlowsFor, flowPort, flowsBetween, servicesFor } from '../catalog/derive.js';
 import type { ExternalFlow } from '../catalog/flows.js';
 import type { RoleName } from '../catalog/roles.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import { backupLocations, notifyTargets } from './locations.js';
-import { effectivePort, parseUri } from './uri.js';
+import { effectivePort } from './uri.js';
+import { egressOf, proxyAddress, proxyFor } from './connector.js';
 
 export interface RequirementRow {
   direction: 'inbound' | 'outbound' | 'internal';
@@ -56,8 +58,18 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
   // Outbound: the systems configured on this node, then the catalog's others.
   const node = nodeOrDefault(store, osHostname());
   const self = nodes[0]!.label;
+  // With a proxy, TCP to a configured system goes through it (net/connector.ts); UDP cannot, and goes direct.
+  const egress = egressOf(store);
+  const way = (destination: string, protocol: string) => {
+    if (!egress.proxy) return '';
+    if (protocol === 'udp') return ' (UDP: direct to this server, never through the proxy)';
+    // The relay is written host[:port]: the bypass list knows hosts.
+    const host = isIP(destination) === 6 ? destination : destination.replace(/^\[([^\]]*)\](?::\d+)?$|:\d+$/, '$1');
+    const proxy = proxyFor(egress, host);
+    return proxy ? ` (through the proxy ${proxyAddress(proxy)})` : ' (direct: on the proxy bypass list)';
+  };
   const outbound = (destination: string, protocol: string, port: number, purpose: string, reference: string) =>
-    rows.push({ direction: 'outbound', source: self, destination, protocol, port, purpose, reference });
+    rows.push({ direction: 'outbound', source: self, destination, protocol, port, purpose: `${purpose}${way(destination, protocol)}`, reference });
   const towards = (destination: string, flow: ExternalFlow) => {
     for (const port of flow.ports) outbound(destination, port.protocol, port.port, flow.purpose, flow.source);
   };
@@ -77,10 +89,10 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     const port = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(relay)?.[1];
     outbound(relay, 'tcp', port ? Number(port) : flowPort(smtp, 'tcp'), smtp.purpose, smtp.source);
   }
-  const proxy = store.settings.get('network.proxy');
-  if (proxy) {
-    const uri = parseUri(proxy);
-    outbound(uri.host!, 'tcp', effectivePort(uri)!, 'HTTP proxy (CONNECT)', 'Network requirements of comparable appliances (seeds 000-004)');
+  if (egress.proxy) {
+    const { proxy } = egress;
+    const kind = proxy.scheme === 'socks5' ? 'SOCKS5 proxy: every outbound TCP connection not on the bypass list' : 'HTTP proxy (CONNECT): every outbound TCP connection not on the bypass list';
+    rows.push({ direction: 'outbound', source: self, destination: proxy.host!, protocol: 'tcp', port: effectivePort(proxy)!, purpose: kind, reference: proxy.scheme === 'socks5' ? 'Seed 004: SOCKS-compliant proxy servers' : 'Seed 002: Proxy (HTTP CONNECT tunnelling)' });
   }
   const configuredKinds = new Set(['ntp', 'smtp', ...(node.dns.length ? ['dns'] : [])]);
   for (const flow of externalFlowsFor(nodes.flatMap((n) => n.roles), 'outbound').filter((f) => !configuredKinds.has(f.kind))) {

@@ -9,6 +9,7 @@
 //   sftp://user[:password]@host[:port][/path]
 //   scp://[user@]host[:port]:[/path]
 //   mailto:user@host
+//   socks5://[user[:password]@]host[:port]       (a SOCKS5 proxy: network proxy)
 //   snmp://community@host[:port]                (SNMP v2c)
 //   snmp://user:auth:password@host[:port]       (SNMP v3 authNoPriv: auth = MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512)
 //   snmp://user:auth:password:priv:privpassword@host[:port]   (SNMP v3 authPriv: priv = DES|AES)
@@ -30,6 +31,7 @@ export const DEFAULT_PORTS: Record<Exclude<Scheme, 'file' | 'mailto'>, number> =
   sftp: defaultPort('ssh'),
   scp: defaultPort('ssh'),
   snmp: defaultPort('snmpTrap'),
+  socks5: defaultPort('socks'),
 };
 export { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS };
 

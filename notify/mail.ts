@@ -1,11 +1,15 @@
 // Mail through the node's relay (notify emailrelay), with nodemailer: one
 // connection pool per relay, STARTTLS whenever the relay offers it, sender
 // platform@<hostname>. Every wait is bounded, so a relay that never answers
-// is a failed attempt, retried later by the outbox.
+// is a failed attempt, retried later by the outbox. Each connection to the
+// relay is opened by net/connector.ts (nodemailer's getSocket), so mail
+// goes through `network proxy` like every other way out.
 
 import type { Transporter } from 'nodemailer';
 import { mailBody, mailSubject, type Notification } from './message.js';
 import { defaultPort } from '../catalog/derive.js';
+import { connectOut, DIRECT, proxyFor, type Egress } from '../net/connector.js';
+import { formatUri } from '../net/uri.js';
 
 export interface Relay {
   host: string;
@@ -29,10 +33,14 @@ export class Mailer {
   constructor(
     private readonly senderHost: () => string,
     private readonly timeouts: typeof MAIL_TIMEOUTS = MAIL_TIMEOUTS,
+    /** How connections leave the node, read for each message (a changed proxy makes a new pool). */
+    private readonly egress: () => Egress = () => DIRECT,
   ) {}
 
   private async transporterFor(relay: Relay): Promise<Transporter> {
-    const key = `${relay.host}:${relay.port}:${this.senderHost()}`;
+    const egress = this.egress();
+    const proxy = proxyFor(egress, relay.host);
+    const key = `${relay.host}:${relay.port}:${this.senderHost()}:${proxy ? formatUri(proxy) : 'direct'}`;
     if (this.transport?.key === key) return this.transport.transporter;
     this.transport?.transporter.close();
     const nodemailer = (await import('nodemailer')).default;
@@ -47,6 +55,12 @@ export class Mailer {
       maxConnections: 2,
       maxMessages: 500,
       ...this.timeouts,
+      getSocket: (_options: unknown, callback: (error: Error | null, socket?: { connection: import('node:net').Socket }) => void) => {
+        connectOut(relay.host, relay.port, { egress, timeoutMs: this.timeouts.connectionTimeout }).then(
+          (connection) => callback(null, { connection }),
+          (error: Error) => callback(error),
+        );
+      },
     });
     this.transport = { key, transporter };
     return transporter;

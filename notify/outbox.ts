@@ -11,7 +11,8 @@ import { notifyTargets } from '../net/locations.js';
 import { formatUri, redactUri, type NetworkUri } from '../net/uri.js';
 import type { Store } from '../store/db.js';
 import type { OutboxRow } from '../store/events.js';
-import { Mailer, parseRelay } from './mail.js';
+import { MAIL_TIMEOUTS, Mailer, parseRelay } from './mail.js';
+import { egressOf } from '../net/connector.js';
 import { summaryOf, type Notification } from './message.js';
 import { sendInform } from './trap.js';
 
@@ -58,7 +59,7 @@ export class Deliverer {
   delivered = 0;
 
   constructor(private readonly deps: DelivererDeps) {
-    this.mailer = new Mailer(() => deps.hostname());
+    this.mailer = new Mailer(() => deps.hostname(), MAIL_TIMEOUTS, () => egressOf(deps.store));
   }
 
   start(): void {

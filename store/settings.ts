@@ -202,6 +202,9 @@ const healthShape = z.strictObject({
 const eventName = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,63}$/, 'not an event name'));
 const conditionShape = z.strictObject({ key: line(512), name: eventName, level: eventLevel, text: line(1000) });
 
+/** A proxy bypass entry (net/connector.ts parses what is typed): a host name, `.domain`, an address or a network. */
+const bypassEntry = z.string().check(z.refine((v) => network.safeParse(v).success || host.safeParse(v.startsWith('.') ? v.slice(1) : v).success, 'not a host name, .domain, address or network'));
+
 /** The restore that last committed (backup/restore-journal.ts): a UUID, the archive's name, when. */
 const lastRestoreShape = z.strictObject({
   id: z.string().check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a restore id')),
@@ -244,7 +247,8 @@ export const SETTINGS = {
   'web.certDetails': plain<CertDetails>('subject details of the web certificate', certDetailsShape),
   'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', z.enum(TLS_MINIMUMS), '1.2'),
   'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)', z.array(line(64)).check(z.maxLength(64))),
-  'network.proxy': sealed('the HTTP(S) proxy URI, which may hold a password', uri(['http', 'https'])),
+  'network.proxy': sealed('the proxy of outbound TCP connections (http:// CONNECT or socks5://), which may hold a password', uri(['http', 'https', 'socks5'])),
+  'network.proxyBypass': withDefault<string[]>('destinations reached directly, not through the proxy: names, .domains, addresses, networks (net/connector.ts)', z.array(bypassEntry).check(z.maxLength(256)), []),
   'notify.emailrelay': plain<string>('the SMTP relay of mailto: targets', relayShape),
   'health.monitoring': withDefault<boolean>('whether health monitoring runs', z.boolean(), false),
   'health.intervalMinutes': withDefault<number>('minutes between health checks', whole(1, 1440), 5),

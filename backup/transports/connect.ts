@@ -1,10 +1,11 @@
 // Opens the transport of a location with the node's own credentials: its
-// SSH key (keys create), the hosts it trusts (keys add), the proxy
-// (network proxy) and a password asked at the prompt, never stored. Shared
+// SSH key (keys create), the hosts it trusts (keys add), the way out
+// (network proxy and its bypass list: net/connector.ts) and a password asked at the prompt, never stored. Shared
 // by backups and `log send`, so both reach a location the same way.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { parseUri, type NetworkUri } from '../../net/uri.js';
+import type { NetworkUri } from '../../net/uri.js';
+import { egressOf } from '../../net/connector.js';
 import { nodePrivateKeyFile, trustedHostKey } from '../../ssh/known-hosts.js';
 import type { Store } from '../../store/db.js';
 import type { Paths } from '../../core/paths.js';
@@ -21,14 +22,12 @@ export interface LocationEnv {
 
 export async function connectLocation(env: LocationEnv, uri: NetworkUri): Promise<Transport> {
   const keyFile = nodePrivateKeyFile(env.paths);
-  const proxyText = env.store.settings.get('network.proxy');
   return openTransport({
     uri,
     privateKey: existsSync(keyFile) ? readFileSync(keyFile) : undefined,
     askPassword: (text) => env.ask({ text, secret: true }),
     trustedHostKey: (host, port) => trustedHostKey(env.paths, host, port),
-    // Only the SSH schemes can be tunnelled through HTTP CONNECT (ftp has separate data connections).
-    proxy: proxyText && (uri.scheme === 'sftp' || uri.scheme === 'scp') ? parseUri(proxyText) : undefined,
+    egress: egressOf(env.store),
     signal: env.signal,
   });
 }

@@ -1,14 +1,17 @@
 // ftp:// with basic-ftp. Explicit TLS (AUTH TLS) is used when the server
 // offers it, with the server's certificate checked against the system's
 // authorities; a server that does not offer it is spoken to in the clear
-// (the archive itself is encrypted and authenticated either way). FTP's
-// separate data connections cannot go through an HTTP CONNECT proxy, so
-// ftp:// locations are reached directly.
+// (the archive itself is encrypted and authenticated either way). The
+// control connection and every passive data connection are opened by
+// net/connector.ts, so both go through `network proxy` (HTTP CONNECT or
+// SOCKS5) like every other way out; active mode (PORT) is never used.
 
 import { lstat } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { posix } from 'node:path';
-import type { Client as FtpClient } from 'basic-ftp';
+import type { Client as FtpClient, FTPContext, FTPResponse } from 'basic-ftp';
+import { connectOut, printable } from '../../net/connector.js';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
 import { defaultPort } from '../../catalog/derive.js';
 
@@ -21,11 +24,13 @@ async function open(options: TransportOptions, password: string): Promise<{ clie
   const { uri } = options;
   const client = new Client(TIMEOUT_MS);
   try {
-    await client.connect(uri.host!, uri.port ?? defaultPort('ftp'));
+    await connectControl(client, options);
+    client.prepareTransfer = (ftp) => openPassiveData(ftp, options);
     // FEAT before logging in: credentials go over TLS whenever the server offers it.
     const features = await client.features();
     const tls = features.get('AUTH')?.toUpperCase().split(/\s+/).includes('TLS') ?? false;
-    if (tls) await client.useTLS({ servername: isIP(uri.host!) ? undefined : uri.host }); // SNI takes names only
+    // SNI takes names only; `host` is the identity data connections resume the TLS session under.
+    if (tls) await client.useTLS({ servername: isIP(uri.host!) ? undefined : uri.host, host: uri.host });
     await client.login(uri.user!, password);
     await client.useDefaultSettings();
     return { client, tls };
@@ -33,6 +38,51 @@ async function open(options: TransportOptions, password: string): Promise<{ clie
     client.close();
     throw ftpError(error, `${uri.host}`);
   }
+}
+
+/** What of basic-ftp (6.x) the connector needs: its control-socket setter and greeting handler. */
+interface ControlInternals {
+  ftp: FTPContext;
+  _handleConnectResponse(): Promise<FTPResponse>;
+}
+
+/** The control connection, opened by the connector and handed to basic-ftp, which then reads the greeting. */
+async function connectControl(client: FtpClient, options: TransportOptions): Promise<void> {
+  const { uri } = options;
+  const socket = await connectOut(uri.host!, uri.port ?? defaultPort('ftp'), { egress: options.egress, timeoutMs: TIMEOUT_MS, signal: options.signal });
+  const internals = client as unknown as ControlInternals;
+  internals.ftp.socket = socket;
+  await internals._handleConnectResponse();
+}
+
+/** The port of a 229 answer to EPSV ("(|||6446|)") or a 227 answer to PASV ("(h1,h2,h3,h4,p1,p2)"). */
+export function passivePort(answer: string): number | undefined {
+  const epsv = /\(([!-~])\1\1(\d{1,5})\1\)/.exec(answer);
+  const pasv = /(?<![\d,])\d{1,3},\d{1,3},\d{1,3},\d{1,3},(\d{1,3}),(\d{1,3})(?![\d,])/.exec(answer);
+  const port = epsv ? Number(epsv[2]) : pasv ? Number(pasv[1]) * 256 + Number(pasv[2]) : NaN;
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/**
+ * A passive data connection through the connector: EPSV, else PASV. It
+ * always goes to the location's own host (the address a PASV answer names
+ * is ignored: no FTP bounce), over TLS resuming the control connection's
+ * session when the control connection is encrypted.
+ */
+async function openPassiveData(ftp: FTPContext, options: TransportOptions): Promise<FTPResponse> {
+  const answer = await ftp.request('EPSV').catch(() => ftp.request('PASV'));
+  const port = passivePort(answer.message);
+  if (port === undefined) throw new TransportError(`${options.uri.host}: the server's passive-mode answer names no port ("${printable(answer.message)}")`);
+  const raw = await connectOut(options.uri.host!, port, { egress: options.egress, timeoutMs: TIMEOUT_MS, signal: options.signal });
+  let socket: Socket = raw;
+  if (ftp.socket instanceof TLSSocket) {
+    const secured = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: ftp.tlsSessionStore ?? ftp.socket.getSession() });
+    // TLS 1.3 tickets are single-use: keep the newest for the next data connection.
+    secured.on('session', (session) => (ftp.tlsSessionStore = session));
+    socket = secured;
+  }
+  ftp.dataSocket = socket;
+  return answer;
 }
 
 function ftpError(error: unknown, what: string): TransportError {

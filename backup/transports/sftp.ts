@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { posix } from 'node:path';
 import { lstat } from 'node:fs/promises';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
-import { openTcp } from '../../net/probe.js';
+import { connectOut } from '../../net/connector.js';
 import { temporaryName, TransportError, type Transport, type TransportOptions } from './transport.js';
 import { defaultPort } from '../../catalog/derive.js';
 
@@ -26,7 +26,7 @@ async function connect(options: TransportOptions, password: string | undefined):
   if (!trusted) throw new TransportError(`${host}:${port} is not a trusted host; check its fingerprint with "keys add ${host}${port === defaultPort('ssh') ? '' : ` ${port}`}" first`);
   let sock: Socket;
   try {
-    sock = await openTcp(host, port, { proxy: options.proxy, timeoutMs: READY_TIMEOUT_MS });
+    sock = await connectOut(host, port, { egress: options.egress, timeoutMs: READY_TIMEOUT_MS, signal: options.signal });
   } catch (error) {
     throw new TransportError(`${host}:${port}: ${(error as Error).message}`);
   }

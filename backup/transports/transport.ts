@@ -4,6 +4,7 @@
 // interrupted transfer never looks like a backup; `get` stops at `maxBytes`.
 
 import type { NetworkUri } from '../../net/uri.js';
+import type { Egress } from '../../net/connector.js';
 
 export interface RemoteFile {
   name: string;
@@ -33,8 +34,8 @@ export interface TransportOptions {
   askPassword(prompt: string): Promise<string>;
   /** Host keys the node trusts, for sftp/scp. */
   trustedHostKey(host: string, port: number): string | undefined;
-  /** The HTTP CONNECT proxy (`network proxy`), when set. */
-  proxy?: NetworkUri;
+  /** How connections leave the node (`network proxy`, its bypass list): every TCP connection goes through net/connector.ts. */
+  egress?: Egress;
   signal: AbortSignal;
 }
 

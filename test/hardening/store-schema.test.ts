@@ -234,7 +234,7 @@ describe('a restore copies only rows that fit, or nothing', () => {
     expect((db.prepare("SELECT value FROM settings WHERE key = 'network.proxy'").get() as { value: string }).value).toMatch(/^"sealed:/);
     db.close();
     const live = reopen(freshFile());
-    await expect(live.replaceContentsFrom(backup)).rejects.toThrow(/settings "network.proxy": not a http or https URI/);
+    await expect(live.replaceContentsFrom(backup)).rejects.toThrow(/settings "network.proxy": not a http or https or socks5 URI/);
     expect(live.settings.has('network.proxy')).toBe(false);
   });
 });
