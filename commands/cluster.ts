@@ -3,7 +3,7 @@
 
 import type { CheckRow, ClusterService } from '../cluster/service.js';
 import type { InventoryNode } from '../store/inventory.js';
-import { choice, integer, ipAddress, text } from '../core/argtypes.js';
+import { choice, commandLine, integer, ipAddress } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';
 import { formatTime } from '../core/time.js';
@@ -165,7 +165,7 @@ const commands: Command[] = [
     ),
     args: [
       { name: 'target', type: target },
-      { name: 'command', type: text('<command>'), rest: true },
+      { name: 'command', type: commandLine(), rest: true },
     ],
     options: [{ name: 'timeout', type: integer('<seconds>', 1, 3600), summary: 'per node, before it counts as failed (default 30); give it before the target' }],
     async run(ctx, { target, command, timeout }) {

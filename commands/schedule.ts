@@ -5,7 +5,7 @@
 
 import type { Job, JobRun, Timing } from '../store/schedule.js';
 import { DEFAULT_TIMING, describeTiming, nextDue } from '../schedule/timing.js';
-import { name, text } from '../core/argtypes.js';
+import { commandLine, name, text } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { formatTime } from '../core/time.js';
 import { badInput, failure, PlatformError } from '../core/errors.js';
@@ -13,7 +13,8 @@ import { reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { isAdministrator, rightsOf } from '../users/rights.js';
-import { parse, registeredTree, type Parsed } from './tree.js';
+import { parse, redactWords, registeredTree, type Parsed } from './tree.js';
+import { redactSecrets } from '../net/uri.js';
 
 /** What `schedule run` asks of the daemon (daemon/schedule.ts): the job run now, as its owner, and recorded in its log. */
 export interface JobStarter {
@@ -89,7 +90,7 @@ const commands: Command[] = [
     summary: 'Schedule a console command (runs at 00:00 daily until timed), with your rights',
     args: [
       { name: 'job', type: jobArg(false) },
-      { name: 'command', type: text('<command>'), rest: true },
+      { name: 'command', type: commandLine(), rest: true },
     ],
     json: jobShape,
     run(ctx, args) {
@@ -103,6 +104,9 @@ const commands: Command[] = [
       if (why || parsed.kind !== 'command') throw badInput('not-schedulable', why ?? 'not a command');
       if (!rights.permits(parsed.audit)) throw new PlatformError('not-permitted', `you have no right to run "${parsed.audit}"`, 1);
       const words = parsed.words;
+      // A job's words are kept in the store as they are, to run them: a line that holds a secret (a key, a URI's password) is no job.
+      const hidden = redactWords(registeredTree(ctx), words, (w) => redactSecrets(w, { word: true }));
+      if (hidden.some((w, i) => w !== words[i])) throw badInput('not-schedulable', 'the command holds a secret (a key or a password), which a job would keep in the store in clear: it cannot be scheduled');
       const now = new Date();
       ctx.store.schedule.add({ name: job, owner: ctx.caller.user, words, timing: DEFAULT_TIMING, enabled: true, createdAt: now.toISOString() });
       return reply.tree({ job, command: words.join(' '), owner: ctx.caller.user, runs: describeTiming(DEFAULT_TIMING) }, jobJson({ name: job, words, owner: ctx.caller.user, timing: DEFAULT_TIMING, enabled: true }, now));

@@ -7,6 +7,7 @@ import { badInput, failure, PlatformError } from '../core/errors.js';
 import { type Args, type ArgSpec, type ArgType, type Command, type Group, type OptionSpec } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import type { Visibility } from '../users/rights.js';
+import { redactSecrets } from '../net/uri.js';
 
 export interface TreeNode {
   word: string;
@@ -280,7 +281,9 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
     return { kind: 'group', node };
   }
   const command = node.command;
-  const { args, auditWords } = parseArgs(command, words.slice(consumed));
+  // A command carried inside this one (schedule add, cluster run) keeps its secrets hidden as it would typed alone.
+  const hideCommand = (inner: readonly string[]) => redactWords(root, inner, (w) => redactSecrets(w, { word: true }));
+  const { args, auditWords } = parseArgs(command, words.slice(consumed), hideCommand);
   return { kind: 'command', command, args, words: [...node.path, ...words.slice(consumed)], audit: [...node.path, ...auditWords].join(' ') };
 }
 
@@ -292,7 +295,7 @@ function safeWalk(root: TreeNode, words: readonly string[], visible: Visibility)
   }
 }
 
-function parseArgs(command: Command, words: readonly string[]): { args: Args; auditWords: string[] } {
+function parseArgs(command: Command, words: readonly string[], hideCommand: (words: readonly string[]) => string[]): { args: Args; auditWords: string[] } {
   const args: Args = {};
   const auditWords: string[] = [];
   const positionals: string[] = [];
@@ -332,7 +335,7 @@ function parseArgs(command: Command, words: readonly string[]): { args: Args; au
       const rest = positionals.slice(p);
       if (rest.length === 0 && !spec.optional) throw missingArg(command, spec.type.hint);
       args[spec.name] = rest.map((w) => spec.type.parse(w));
-      auditWords.push(...rest.map((w) => (spec.type.redact ? spec.type.redact(w) : w)));
+      auditWords.push(...(spec.type.command ? hideCommand(rest) : rest.map((w) => (spec.type.redact ? spec.type.redact(w) : w))));
       p = positionals.length;
       break;
     }
@@ -387,6 +390,10 @@ export function redactWords(root: TreeNode, words: readonly string[], hideUnpars
       continue;
     }
     const spec = specs[positional] ?? specs.find((s) => s.rest);
+    if (spec?.rest && spec.type.command) {
+      out.splice(i, words.length - i, ...redactWords(root, words.slice(i), hideUnparsed));
+      break;
+    }
     if (spec) out[i] = hide(spec.type, word);
     positional++;
   }

@@ -17,6 +17,9 @@ export const text = (hint = '<text>'): ArgType<string> => ({
   },
 });
 
+/** The rest of a line that is itself a console command: its secrets are hidden as that command hides them (commands/tree.ts). */
+export const commandLine = (hint = '<command>'): ArgType<string> => ({ ...text(hint), command: true });
+
 /** A whole number in plain decimal: no sign but a minus, no leading zeros, no spaces, nothing after it. */
 export const integer = (hint: string, min: number, max: number): ArgType<number> => ({
   hint,

@@ -18,6 +18,12 @@ export interface ArgType<T = unknown> {
   complete?: (ctx: Context, before: readonly string[]) => Promise<string[]> | string[];
   /** How the word appears in the audit log; secrets replaced by `***`. */
   redact?: (text: string) => string;
+  /**
+   * The rest of the line is a console command of its own (`schedule add`,
+   * `cluster run`): its words are hidden as that command hides them (a key,
+   * a URI's password), in the audit log and the console's history alike.
+   */
+  command?: boolean;
 }
 
 export interface ArgSpec<T = unknown> {

@@ -67,8 +67,8 @@ describe('the runner', () => {
     store.users.add('ann', now.toISOString());
     store.users.grant('joe', 'network');
     await issueTokens(paths, ['joe', 'ann']);
-    store.schedule.add({ name: 'proxy', owner: 'joe', words: ['network', 'proxy', 'http://proxy.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
-    store.schedule.add({ name: 'sneaky', owner: 'ann', words: ['network', 'proxy', 'http://evil.example.test:3128'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
+    store.schedule.add({ name: 'proxy', owner: 'joe', words: ['network', 'ntp', 'add', '10.0.0.123'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
+    store.schedule.add({ name: 'sneaky', owner: 'ann', words: ['network', 'ntp', 'add', '10.6.6.6'], timing: { kind: 'hours', every: 1 }, enabled: true, createdAt: now.toISOString() });
   });
   afterAll(() => store.close());
 
@@ -83,13 +83,13 @@ describe('the runner', () => {
     await runner.tick();
     const [run] = store.schedule.runs('proxy');
     expect(run).toMatchObject({ outcome: 'ok', exitStatus: 0, due: '2026-03-02T10:00:00.000Z' });
-    expect(store.settings.get('network.proxy')).toBe('http://proxy.example.test:3128');
+    expect(store.settings.get('node')?.ntp).toEqual(['10.0.0.123']);
     const [refused] = store.schedule.runs('sneaky');
     expect(refused).toMatchObject({ outcome: 'failed', exitStatus: 1 });
     expect(refused!.output).toContain('no right');
-    expect(store.settings.get('network.proxy')).not.toContain('evil');
+    expect(store.settings.get('node')?.ntp).not.toContain('10.6.6.6');
     const audit = store.audit.recent({ limit: 10 });
-    expect(audit.some((a) => a.user === 'joe' && a.words.startsWith('network proxy') && a.outcome === 'ok')).toBe(true);
+    expect(audit.some((a) => a.user === 'joe' && a.words.startsWith('network ntp add') && a.outcome === 'ok')).toBe(true);
     expect(audit.some((a) => a.user === 'ann' && a.outcome === 'refused')).toBe(true);
     // The same due time never runs twice.
     await runner.tick();
@@ -106,12 +106,11 @@ describe('the runner', () => {
 
   it('is skipped, and logged as skipped, in maintenance mode', async () => {
     writeNode(store, { hostname: 'n1', roles: ['application'], ntp: [], dns: [], dataCentre: 'dc', maintenance: true });
-    store.settings.set('network.proxy', undefined);
     now = new Date('2026-03-02T18:00:01Z');
     await runner.tick();
     const [skipped] = store.schedule.runs('proxy');
     expect(skipped).toMatchObject({ outcome: 'skipped', due: '2026-03-02T18:00:00.000Z' });
-    expect(store.settings.get('network.proxy')).toBeUndefined();
+    expect(store.settings.get('node')?.ntp).toEqual([]);
     expect(store.audit.recent({ limit: 5 }).some((a) => a.message?.includes('skipped: maintenance mode'))).toBe(true);
   });
 
