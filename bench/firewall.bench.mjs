@@ -1,8 +1,8 @@
 // The firewall against plain nft, in the same run, inside a network
 // namespace made for it: a full apply with 10 ... 10,000 cluster peers in
+// sets versus the same policy as one rule per peer; one peer added as a set
 // element; a full reconcile with strict egress (100 destinations) against the
 // inbound-only one; and the time from `app stop` to the port being closed.
-// element; and the time from `app stop` to the port being closed.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
