@@ -166,9 +166,10 @@ const commands: Command[] = [
     json: json.object({ mode: json.oneOf(...EGRESS_MODES), destinations: json.array(json.object({ host: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp'), addresses: json.array(json.string()), why: json.string() })) }),
     run(ctx) {
       const fw = firewallOf(ctx);
-      const mode = fw.egressPolicy().mode;
+      const { mode, destinations: configured } = fw.egressPolicy();
       // In open mode the list is what strict would allow: read it before turning strict on.
-      const destinations = fw.egressPolicy().destinations.map((d) => ({ ...d, addresses: fw.policy().egress.destinations.find((r) => r.host === d.host)?.addresses ?? [] }));
+      const resolved = new Map(fw.policy().egress.destinations.map((r) => [r.host, r.addresses]));
+      const destinations = configured.map((d) => ({ ...d, addresses: resolved.get(d.host) ?? [] }));
       const note = mode === 'open' ? 'open: this node may reach anything; with "firewall egress strict" only these destinations (and loopback, replies) go out' : 'strict: only these destinations (and loopback, replies) go out; everything else is dropped';
       const rows = destinations.map((d) => [d.host, String(d.port), d.protocol, d.addresses.join(' ') || (mode === 'strict' ? '(not resolved)' : '-'), d.why]);
       return reply.blocks([{ kind: 'text', text: note }, { kind: 'table', columns: ['host', 'port', 'protocol', 'addresses', 'why'], rows }], { mode, destinations: destinations.map(({ host, port, protocol, addresses, why }) => ({ host, port, protocol, addresses, why })) });

@@ -125,7 +125,8 @@ export class FirewallService {
   /** The egress policy of the configuration (a stored proxy that no longer parses counts as none here: the connector refuses it). */
   egressPolicy(): EgressPolicy {
     try {
-      return egressOf(this.runtime.store).policy!;
+      const { proxy, bypass } = egressOf(this.runtime.store);
+      return egressPolicyOf(this.runtime.store, { proxy, bypass });
     } catch (error) {
       if (error instanceof ProxyError) return egressPolicyOf(this.runtime.store, DIRECT);
       throw error;
@@ -134,15 +135,16 @@ export class FirewallService {
 
   /** The egress policy with the addresses its names resolved to last (an address stands for itself). */
   egress(): ResolvedEgress {
+    // Read at every watch (4 times a second): open mode works out no destination.
+    if (this.runtime.store.settings.get('firewall.egress') === 'open') return { mode: 'open', destinations: [] };
     const policy = this.egressPolicy();
-    if (policy.mode === 'open') return { mode: 'open', destinations: [] };
     return { mode: policy.mode, destinations: policy.destinations.map((d) => ({ ...d, addresses: isIP(d.host) ? [d.host] : (this.resolved.get(d.host)?.addresses ?? []) })) };
   }
 
   /** The names strict egress needs that were never resolved or were resolved over a minute ago. */
   private staleNames(now = Date.now()): string[] {
+    if (this.runtime.store.settings.get('firewall.egress') === 'open') return [];
     const policy = this.egressPolicy();
-    if (policy.mode === 'open') return [];
     const names = [...new Set(policy.destinations.map((d) => d.host).filter((h) => !isIP(h)))].slice(0, MAX_NAMES);
     return names.filter((name) => now - (this.resolved.get(name)?.at ?? 0) >= RESOLVE_EVERY_MS);
   }

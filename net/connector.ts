@@ -136,7 +136,9 @@ export function egressOf(store: Store): Egress {
   } catch {
     throw new ProxyError('the stored proxy bypass list holds an entry that is not a host, .domain, address or network; see "network proxy bypass" and remove it with "network proxy bypass del"');
   }
-  return { proxy, bypass, policy: egressPolicyOf(store, { proxy, bypass }) };
+  // Open egress checks nothing: its destinations are not worked out for each connection.
+  const open = store.settings.get('firewall.egress') === 'open';
+  return { proxy, bypass, policy: open ? { mode: 'open', destinations: [] } : egressPolicyOf(store, { proxy, bypass }) };
 }
 
 /** The egress policy as the configuration gives it: the destinations the firewall lets out and the connector allows. */
