@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createLan, reachable, removeStale, startListeners, type Lan, type Listeners } from '../support/netns.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 
@@ -35,12 +36,17 @@ beforeAll(async () => {
   lan = createLan(PREFIX, '10.254.1', 'fd00:254:1', { node: 1, target: 2, other: 3 });
   listeners.push(await startListeners(host('target').ns, ['22/tcp', '53/udp', '53/tcp']));
   listeners.push(await startListeners(host('other').ns, ['22/tcp', '53/udp']));
+  // `ip netns exec` shows the namespace this hosts file as /etc/hosts: the backup location's name resolves there only.
+  mkdirSync(`/etc/netns/${host('node').ns}`, { recursive: true });
+  writeFileSync(`/etc/netns/${host('node').ns}/hosts`, `127.0.0.1 localhost\n${host('target').ipv4} backup-target.test\n`);
   node = await startDaemon({ netns: host('node').ns, args: ['--firewall', 'apply'] });
 }, 60_000);
 
 afterAll(async () => {
   listeners.forEach((l) => l.stop());
   await node?.stop();
+  if (lan) rmSync(`/etc/netns/${host('node').ns}`, { recursive: true, force: true });
+  if (existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0) rmdirSync('/etc/netns');
   lan?.destroy();
 });
 
@@ -49,7 +55,8 @@ describe('strict egress in the kernel', () => {
     const target = host('target').ipv4;
     const other = host('other').ipv4;
     const ns = host('node').ns;
-    await ok('backup', 'add', 'offsite', `sftp://u@${target}/srv`);
+    // By name: strict egress resolves it into the kernel's sets.
+    await ok('backup', 'add', 'offsite', 'sftp://u@backup-target.test/srv');
     await ok('network', 'dns', 'add', target);
     // Open: the node reaches anything.
     expect((await reachable(ns, other, ['22/tcp', '53/udp'])).sort()).toEqual(['22/tcp', '53/udp']);
@@ -57,6 +64,8 @@ describe('strict egress in the kernel', () => {
     await ok('firewall', 'egress', 'strict');
     await settle(() => /policy drop/.test(nft('list', 'chain', 'inet', 'platform', 'output')));
     expect((await reachable(ns, target, ['22/tcp', '53/udp', '53/tcp'])).sort()).toEqual(['22/tcp', '53/tcp', '53/udp']);
+    const shown = JSON.parse((await ok('--json', 'firewall', 'egress')).stdout);
+    expect(shown.destinations).toContainEqual(expect.objectContaining({ host: 'backup-target.test', port: 22, protocol: 'tcp', addresses: [target] }));
     // DNS only to the configured server, nothing to a host not configured.
     expect(await reachable(ns, other, ['22/tcp', '53/udp'])).toEqual([]);
 
