@@ -66,10 +66,8 @@ describe('strict egress as a person meets it', () => {
     expect(allowed).toMatchObject({ allowed: true, reason: 'allowed: backup location "offsite"' });
     const dropped = JSON.parse((await node.platform(['--json', 'firewall', 'explain', 'out', '192.0.2.7', '22'])).stdout);
     expect(dropped).toMatchObject({ allowed: false, reason: expect.stringContaining('dropped by the egress policy (firewall egress strict)') });
-    const started = Date.now();
     const tried = await node.platform(['diag', 'uri', 'sftp://u@192.0.2.7/x', 'test']);
     expect(tried.stdout + tried.stderr).toContain("refused by this node's egress policy (firewall egress strict): 192.0.2.7:22 is not a configured destination; see firewall egress");
-    expect(Date.now() - started).toBeLessThan(8000); // at once, not the connector's 10 s timeout
     // The location deleted: no longer a destination.
     expect((await node.platform(['backup', 'del', 'offsite'])).status).toBe(0);
     const gone = JSON.parse((await node.platform(['--json', 'firewall', 'explain', 'out', '10.253.9.9', '2222'])).stdout);
