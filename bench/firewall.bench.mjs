@@ -1,7 +1,8 @@
 // The firewall against plain nft, in the same run, inside a network
 // namespace made for it: a full apply with 10 ... 10,000 cluster peers in
 // sets versus the same policy as one rule per peer; one peer added as a set
-// element; and the time from `app stop` to the port being closed.
+// element; a full reconcile with strict egress (100 destinations) against the
+// inbound-only one; and the time from `app stop` to the port being closed.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,19 @@ try {
   const full = median(Array.from({ length: 3 }, () => nftIn(replaceTableScript(compile({ roles: ['unified'], listening, peers: [...peersOf(10000), { address: '10.200.0.9', roles: ['application'] }], management: [], limits: DEFAULT_LIMITS })))));
   rows.push({ name: 'one peer added (set element), 10,000 peers', ms: add, baselineName: 'full reload with the peer', baselineMs: full });
   report('firewall apply (median)', rows);
+
+  // Strict egress: a full reconcile (compile + load) with 100 configured
+  // destinations in the output chain's sets, against today's inbound-only one.
+  const destinations = Array.from({ length: 100 }, (_, i) => ({ host: `dest${i}.example.net`, port: 2000 + i, protocol: i % 10 === 0 ? 'udp' : 'tcp', why: `destination ${i}`, addresses: [`10.220.${Math.floor(i / 256)}.${i % 256}`, `fd00:220::${i.toString(16)}`] }));
+  const situation = { roles: ['unified'], listening, peers: peersOf(10), management: [], limits: DEFAULT_LIMITS };
+  const reconcile = (egress) => {
+    const start = process.hrtime.bigint();
+    const script = replaceTableScript(compile({ ...situation, egress }));
+    return Number(process.hrtime.bigint() - start) / 1e6 + nftIn(script);
+  };
+  const strictMs = median(Array.from({ length: 9 }, () => reconcile({ mode: 'strict', destinations })));
+  const openMs = median(Array.from({ length: 9 }, () => reconcile(undefined)));
+  report('egress policy: full reconcile (median of 9)', [{ name: 'strict egress, 100 destinations (v4 + v6)', ms: strictMs, baselineName: 'inbound-only (egress open)', baselineMs: openMs, aim: '<= 1.5x' }]);
 } finally {
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
 }

@@ -42,6 +42,8 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'firewall allow', why: 'who may reach SSH: a change can lock the administrator out' },
   { words: 'firewall deny', why: 'who may reach SSH: a change can lock the administrator out' },
   { words: 'firewall limits set', why: 'how fast anyone may connect: a change can lock the administrator out' },
+  { words: 'firewall egress strict', why: 'what the node may reach: a change can cut its backups, mail and cluster' },
+  { words: 'firewall egress open', why: 'what the node may reach: opening it lets anything on the node connect anywhere' },
   { words: 'firewall confirm', why: "keeps or undoes an administrator's firewall change" },
   { words: 'firewall rollback', why: "keeps or undoes an administrator's firewall change" },
   { words: 'log retention', why: 'the audit log is the record of what every user did' },

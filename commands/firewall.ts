@@ -11,7 +11,9 @@ import { reply, type Reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
 import { FirewallInputError, LIMIT_RANGES, parseNetwork, type Verdict } from '../firewall/compiler.js';
-import { type Limits } from '../store/settings.js';
+import { EGRESS_MODES, type Limits } from '../store/settings.js';
+import { isHostname } from '../core/argtypes.js';
+import { isIP } from 'node:net';
 
 function firewallOf(ctx: Context): FirewallService {
   const firewall = ctx.services.firewall;
@@ -68,6 +70,17 @@ const address: ArgType<string> = {
     const text = network('<source-address>').parse(value);
     if (text.includes('/')) throw badInput('bad-address', `<source-address>: "${value}" is a network; explain needs one address, e.g. ${text.split('/')[0]}`);
     return text;
+  },
+};
+
+/** A destination for `firewall explain out`: a host name or an address, as a connection would name it. */
+const destinationHost: ArgType<string> = {
+  hint: '<host>',
+  parse(value) {
+    const host = value.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host)) return parseNetwork(host).text;
+    if (host.length <= 253 && isHostname(host)) return host.toLowerCase().replace(/\.$/, '');
+    throw badInput('bad-host', `<host>: "${value.slice(0, 80)}" is not a host name or an IPv4/IPv6 address`);
   },
 };
 
@@ -133,6 +146,48 @@ const commands: Command[] = [
       return reply.blocks([{ kind: 'text', text: `${args.source} -> ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, service: verdict.service ?? null, source: args.source, port, protocol });
     },
   }),
+  defineCommand({
+    words: ['firewall', 'explain', 'out'],
+    summary: 'Say whether this node may open a connection to a host and port, and which configured destination allows it',
+    json: json.object({ allowed: json.boolean(), reason: json.string(), host: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp') }),
+    args: [
+      { name: 'host', type: destinationHost },
+      { name: 'port', type: portWithProtocol },
+    ],
+    run(ctx, args) {
+      const { port, protocol } = args.port;
+      const verdict = firewallOf(ctx).explainOut(args.host, port, protocol);
+      return reply.blocks([{ kind: 'text', text: `this node -> ${args.host} ${port}/${protocol}: ${verdict.reason}` }], { allowed: verdict.allowed, reason: verdict.reason, host: args.host, port, protocol });
+    },
+  }),
+  defineCommand({
+    words: ['firewall', 'egress'],
+    summary: 'Show the egress policy (open or strict) and the destinations this node may reach',
+    json: json.object({ mode: json.oneOf(...EGRESS_MODES), destinations: json.array(json.object({ host: json.string(), port: json.integer(), protocol: json.oneOf('tcp', 'udp'), addresses: json.array(json.string()), why: json.string() })) }),
+    run(ctx) {
+      const fw = firewallOf(ctx);
+      const { mode, destinations: configured } = fw.egressPolicy();
+      // In open mode the list is what strict would allow: read it before turning strict on.
+      const resolved = new Map(fw.policy().egress.destinations.map((r) => [r.host, r.addresses]));
+      const destinations = configured.map((d) => ({ ...d, addresses: resolved.get(d.host) ?? [] }));
+      const note = mode === 'open' ? 'open: this node may reach anything; with "firewall egress strict" only these destinations (and loopback, replies) go out' : 'strict: only these destinations (and loopback, replies) go out; everything else is dropped';
+      const rows = destinations.map((d) => [d.host, String(d.port), d.protocol, d.addresses.join(' ') || (mode === 'strict' ? '(not resolved)' : '-'), d.why]);
+      return reply.blocks([{ kind: 'text', text: note }, { kind: 'table', columns: ['host', 'port', 'protocol', 'addresses', 'why'], rows }], { mode, destinations: destinations.map(({ host, port, protocol, addresses, why }) => ({ host, port, protocol, addresses, why })) });
+    },
+  }),
+  ...EGRESS_MODES.map((mode) =>
+    defineCommand({
+      words: ['firewall', 'egress', mode],
+      summary: mode === 'strict' ? 'Let this node open only the connections its configuration needs (see "network requirements")' : 'Let this node open any outbound connection (the default)',
+      json: json.object({ mode: json.oneOf(...EGRESS_MODES), applied: json.boolean(), message: json.string() }),
+      async run(ctx) {
+        const fw = firewallOf(ctx);
+        const result = await fw.setEgress(mode);
+        const message = result.applied ? `egress ${mode}: applied` : `egress ${mode}: saved, not applied (${result.reason ?? 'unknown reason'})`;
+        return reply.blocks([{ kind: 'text', text: message }], { mode, applied: result.applied, message });
+      },
+    }),
+  ),
   defineCommand({
     words: ['firewall', 'drift'],
     summary: 'Compare listening sockets with the ruleset: listening but not allowed, allowed but nothing listening',

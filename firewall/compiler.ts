@@ -4,7 +4,8 @@
 // parsed and re-printed from its parsed form first, so no input can inject
 // nft syntax.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { FirewallInputError, parseNetwork, type Network } from '../net/address.js';
+import { egressVerdict, type EgressPolicy, type EgressVerdict, type ResolvedDestination } from '../net/egress.js';
 import { reachesService, servicesFor } from '../catalog/derive.js';
 import type { RoleName } from '../catalog/roles.js';
 import { SERVICES, type PortSpec, type Scope, type ServiceSpec } from '../catalog/services.js';
@@ -42,7 +43,15 @@ export interface FirewallInput {
   portMap?: Readonly<Record<number, number>>;
   /** Services open to anyone for now whatever their scope (the cluster agent while the node is joinable). */
   openToAll?: readonly string[];
+  /** The egress policy (firewall egress), its destinations' names resolved; absent = open. */
+  egress?: ResolvedEgress;
 }
+
+export interface ResolvedEgress extends EgressPolicy {
+  destinations: readonly ResolvedDestination[];
+}
+
+const OPEN_EGRESS: ResolvedEgress = { mode: 'open', destinations: [] };
 
 export interface Peer {
   address: string;
@@ -51,7 +60,6 @@ export interface Peer {
   primary?: boolean;
 }
 
-export class FirewallInputError extends Error {}
 
 /** The services whose ports only cluster members reach, each with its own peer sets. */
 export const CLUSTER_SERVICES = SERVICES.filter((s) => s.scope === 'cluster').map((s) => s.name);
@@ -64,43 +72,8 @@ export function peerMayReach(peer: Peer, service: string, roles: readonly RoleNa
   return reachesService(peer, service, { roles });
 }
 
-// ---------------------------------------------------------------------------
-// Addresses: parsed into a canonical form before they reach any ruleset.
-
-export interface Network {
-  family: 4 | 6;
-  /** Canonical text: an address, or address/prefix. */
-  text: string;
-}
-
-export function parseNetwork(value: string): Network {
-  const [address, prefixText, ...extra] = value.trim().split('/');
-  if (extra.length > 0 || !address) throw new FirewallInputError(`"${value}" is not an address or network`);
-  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
-  if (family === 0) throw new FirewallInputError(`"${value}" is not an IPv4 or IPv6 address or network`);
-  const canonical = family === 6 ? expandIPv6(address) : address.split('.').map(Number).join('.');
-  if (prefixText === undefined) return { family, text: canonical };
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > (family === 4 ? 32 : 128)) {
-    throw new FirewallInputError(`"${value}": the prefix length must be 0-${family === 4 ? 32 : 128}`);
-  }
-  return { family, text: `${canonical}/${Number(prefixText)}` };
-}
-
-/** Full, lower-case IPv6 text (only hex digits and colons can come out). */
-function expandIPv6(address: string): string {
-  let text = address.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
-    text = text.slice(0, -v4[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(missing).fill('0'), ...tailGroups];
-  return groups.map((g) => parseInt(g, 16).toString(16)).join(':');
-}
+// Addresses are parsed into a canonical form before they reach any ruleset (net/address.ts).
+export { FirewallInputError, parseNetwork, type Network };
 
 export function validateLimits(limits: Limits): Limits {
   for (const [key, [min, max]] of Object.entries(LIMIT_RANGES) as [keyof Limits, readonly [number, number]][]) {
@@ -133,6 +106,7 @@ export interface Policy {
   peers: Record<string, Network[]>;
   management: Network[];
   limits: Limits;
+  egress: ResolvedEgress;
 }
 
 export function policyOf(input: FirewallInput): Policy {
@@ -152,7 +126,20 @@ export function policyOf(input: FirewallInput): Policy {
       else closed.push({ service, port, reason: `service ${service.name} is not listening on ${port.port}/${port.protocol}` });
     }
   }
-  return { open, closed, peers, management, limits };
+  return { open, closed, peers, management, limits, egress: canonicalEgress(input.egress ?? OPEN_EGRESS) };
+}
+
+/** Every resolved address re-printed from its parsed form; what does not parse never reaches the ruleset. */
+function canonicalEgress(egress: ResolvedEgress): ResolvedEgress {
+  const canonical = (address: string) => {
+    try {
+      const network = parseNetwork(address);
+      return network.text.includes('/') ? [] : [network.text];
+    } catch {
+      return [];
+    }
+  };
+  return { mode: egress.mode, destinations: egress.destinations.map((d) => ({ ...d, addresses: [...new Set(d.addresses.flatMap(canonical))] })) };
 }
 
 function dedupe(networks: Network[]): Network[] {
@@ -250,9 +237,49 @@ export function compilePolicy(policy: Policy): string {
     '  chain forward {',
     '    type filter hook forward priority filter; policy drop;',
     '  }',
+    ...egressChain(policy.egress),
     '}',
     '',
   ].join('\n');
+}
+
+/** The (address, port) pairs a strict node may open, one set per family and transport. */
+const EGRESS_SETS = [4, 6].flatMap((family) => (['tcp', 'udp'] as const).map((protocol) => ({ family: family as 4 | 6, protocol, name: `egress_${protocol}_v${family}` })));
+
+/**
+ * Strict egress: an output chain that drops what the configuration does not
+ * need. Open egress prints no output chain at all: the table is then exactly
+ * what it was before there was an egress policy.
+ */
+function egressChain(egress: ResolvedEgress): string[] {
+  if (egress.mode === 'open') return [];
+  const sets = EGRESS_SETS.map(({ family, protocol, name }) => {
+    const items = egressElements(egress, family, protocol);
+    return [`  set ${name} {`, `    type ${family === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_service`, ...(items.length ? [`    elements = { ${items.join(', ')} }`] : []), `  }`].join('\n');
+  });
+  return [
+    ...sets,
+    '  chain output {',
+    '    type filter hook output priority filter; policy drop;',
+    '    ct state established,related accept',
+    '    oif "lo" accept',
+    // IPv6 needs neighbour discovery to send anything at all.
+    '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept',
+    ...EGRESS_SETS.map(({ family, protocol, name }) => `    ${family === 4 ? 'ip' : 'ip6'} daddr . ${protocol} dport @${name} accept`),
+    '  }',
+  ];
+}
+
+function egressElements(egress: ResolvedEgress, family: 4 | 6, protocol: 'tcp' | 'udp'): string[] {
+  const items = egress.destinations
+    .filter((d) => d.protocol === protocol)
+    .flatMap((d) => d.addresses.filter((a) => (family === 6) === a.includes(':')).map((a) => `${a} . ${d.port}`));
+  return [...new Set(items)].sort();
+}
+
+/** `firewall explain out`: what the egress policy does with one outbound connection, from the same destinations. */
+export function explainOut(policy: Policy, host: string, port: number, protocol: 'tcp' | 'udp'): EgressVerdict {
+  return egressVerdict(policy.egress, host, port, protocol);
 }
 
 /** The boot-time ruleset when no last good one exists: default deny, SSH open. */

@@ -18,6 +18,11 @@ import { Applier, countInputRules, type ApplyResult } from './applier.js';
 import { compilePolicy, DEFAULT_LIMITS, explain, FirewallInputError, policyOf, replaceTableScript, type FirewallInput, type Peer, type Policy, type Verdict } from './compiler.js';
 import { type Limits } from '../store/settings.js';
 import { listeningPorts } from './listening.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { DIRECT, egressOf, egressPolicyOf, ProxyError } from '../net/connector.js';
+import type { EgressPolicy } from '../net/egress.js';
+import { explainOut, type ResolvedEgress } from './compiler.js';
 
 declare module '../core/context.js' {
   interface Services {
@@ -30,6 +35,14 @@ export const WATCH_INTERVAL_MS = 250;
 /** A load nft refused is tried again after 1 s, then 2 s, 4 s ... up to a minute: never left unapplied by one bad moment. */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 60_000;
+/**
+ * Names of egress destinations are resolved at each reconcile and again
+ * every minute (not by each record's TTL: a simple period that bounds how
+ * stale an address can be), each lookup given 2 s, at most 1000 names.
+ */
+export const RESOLVE_EVERY_MS = 60_000;
+const RESOLVE_TIMEOUT_MS = 2000;
+const MAX_NAMES = 1000;
 export const DEFAULT_CONFIRM_SECONDS = 120;
 
 export interface ManagedSettings {
@@ -71,6 +84,8 @@ export class FirewallService {
   private pending?: Pending;
   private timer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Egress destination names → the addresses they resolved to, and when. */
+  private resolved = new Map<string, { addresses: string[]; at: number }>();
 
   /** `readListening` reads the node's listening sockets (a test gives its own). */
   constructor(
@@ -104,7 +119,49 @@ export class FirewallService {
     const node = nodeOrDefault(this.runtime.store, osHostname());
     // While `cluster prepnode` holds the node joinable, the primary (not yet a peer) must reach the agent.
     const openToAll = this.runtime.store.inventory.joinWindowOpen() ? ['cluster'] : [];
-    return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), openToAll, ...this.managed(), ...overrides };
+    return { roles: node.roles, listening: this.listening, peers: this.peers(), portMap: this.portMap(), openToAll, egress: this.egress(), ...this.managed(), ...overrides };
+  }
+
+  /** The egress policy of the configuration (a stored proxy that no longer parses counts as none here: the connector refuses it). */
+  egressPolicy(): EgressPolicy {
+    try {
+      const { proxy, bypass } = egressOf(this.runtime.store);
+      return egressPolicyOf(this.runtime.store, { proxy, bypass });
+    } catch (error) {
+      if (error instanceof ProxyError) return egressPolicyOf(this.runtime.store, DIRECT);
+      throw error;
+    }
+  }
+
+  /** The egress policy with the addresses its names resolved to last (an address stands for itself). */
+  egress(): ResolvedEgress {
+    // Read at every watch (4 times a second): open mode works out no destination.
+    if (this.runtime.store.settings.get('firewall.egress') === 'open') return { mode: 'open', destinations: [] };
+    const policy = this.egressPolicy();
+    return { mode: policy.mode, destinations: policy.destinations.map((d) => ({ ...d, addresses: isIP(d.host) ? [d.host] : (this.resolved.get(d.host)?.addresses ?? []) })) };
+  }
+
+  /** The names strict egress needs that were never resolved or were resolved over a minute ago. */
+  private staleNames(now = Date.now()): string[] {
+    if (this.runtime.store.settings.get('firewall.egress') === 'open') return [];
+    const policy = this.egressPolicy();
+    const names = [...new Set(policy.destinations.map((d) => d.host).filter((h) => !isIP(h)))].slice(0, MAX_NAMES);
+    return names.filter((name) => now - (this.resolved.get(name)?.at ?? 0) >= RESOLVE_EVERY_MS);
+  }
+
+  /** Resolves the stale names, each bounded in time; a name that fails keeps the addresses it had. */
+  private async resolveNames(): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      this.staleNames(now).map(async (name) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), RESOLVE_TIMEOUT_MS)));
+        const found = await Promise.race([lookup(name, { all: true }).catch(() => undefined), timeout]);
+        clearTimeout(timer);
+        const addresses = found?.map((a) => a.address) ?? this.resolved.get(name)?.addresses ?? [];
+        this.resolved.set(name, { addresses, at: now });
+      }),
+    );
   }
 
   policy(overrides: Partial<ManagedSettings> = {}): Policy {
@@ -160,6 +217,7 @@ export class FirewallService {
   }
 
   private async reconcileNow(force: boolean): Promise<ApplyResult> {
+    await this.resolveNames();
     this.running = this.detectRunning();
     const input = this.input();
     // What the watcher compares the node with from now on: the state this reconcile saw, not the one that asked for it.
@@ -211,7 +269,7 @@ export class FirewallService {
       let changed: boolean;
       try {
         this.running = this.detectRunning();
-        changed = inputKey(this.input()) !== this.reconciledKey;
+        changed = inputKey(this.input()) !== this.reconciledKey || this.staleNames().length > 0;
       } catch {
         return; // a store that fails its checks (the recovery state says so): the ruleset in force stays
       }
@@ -252,6 +310,17 @@ export class FirewallService {
 
   explain(source: string, port: number, protocol: 'tcp' | 'udp'): Verdict {
     return explain(this.policy(), source, port, protocol);
+  }
+
+  /** `firewall explain out`: a host (name or address) and port, judged by the egress policy in force. */
+  explainOut(host: string, port: number, protocol: 'tcp' | 'udp') {
+    return explainOut(this.policy(), host, port, protocol);
+  }
+
+  /** `firewall egress strict|open`: saved, and in the kernel by the same reconcile as every other change. */
+  async setEgress(mode: EgressPolicy['mode']): Promise<ApplyResult> {
+    this.runtime.store.settings.set('firewall.egress', mode);
+    return this.reconcile(true);
   }
 
   /**

@@ -18,6 +18,7 @@ import { badInput, PlatformError } from '../core/errors.js';
 import type { ArgType } from '../core/command.js';
 import type { Store } from '../store/db.js';
 import { effectivePort, parseUri, uriArg, type NetworkUri } from './uri.js';
+import { configuredDestinations, egressVerdict, refusalMessage, type EgressPolicy } from './egress.js';
 
 export const PROXY_SCHEMES = ['http', 'socks5'] as const;
 export type ProxyScheme = (typeof PROXY_SCHEMES)[number];
@@ -26,6 +27,8 @@ export type ProxyScheme = (typeof PROXY_SCHEMES)[number];
 export interface Egress {
   proxy?: NetworkUri;
   bypass: readonly string[];
+  /** The egress policy (firewall egress): in strict mode a direct connection goes only to a configured destination. */
+  policy?: EgressPolicy;
 }
 export const DIRECT: Egress = { bypass: [] };
 
@@ -126,11 +129,28 @@ export function egressOf(store: Store): Egress {
     }
   }
   const stored = store.settings.get('network.proxyBypass') as unknown;
+  let bypass: string[];
   try {
     if (!Array.isArray(stored)) throw new Error('not a list');
-    return { proxy, bypass: stored.map((entry) => parseBypassEntry(String(entry))) };
+    bypass = stored.map((entry) => parseBypassEntry(String(entry)));
   } catch {
     throw new ProxyError('the stored proxy bypass list holds an entry that is not a host, .domain, address or network; see "network proxy bypass" and remove it with "network proxy bypass del"');
+  }
+  // Open egress checks nothing: its destinations are not worked out for each connection.
+  const open = store.settings.get('firewall.egress') === 'open';
+  return { proxy, bypass, policy: open ? { mode: 'open', destinations: [] } : egressPolicyOf(store, { proxy, bypass }) };
+}
+
+/** The egress policy as the configuration gives it: the destinations the firewall lets out and the connector allows. */
+export function egressPolicyOf(store: Store, egress: Egress): EgressPolicy {
+  const mode = store.settings.get('firewall.egress');
+  return { mode, destinations: configuredDestinations(store, (host) => proxyFor(egress, host), egress.proxy) };
+}
+
+/** Thrown before any packet leaves when the egress policy refuses a direct connection. */
+export class EgressRefused extends PlatformError {
+  constructor(host: string, port: number) {
+    super('egress-refused', refusalMessage(host, port), 1);
   }
 }
 
@@ -156,6 +176,8 @@ export function connectOut(host: string, port: number, options: ConnectOptions =
   const proxy = proxyFor(options.egress ?? DIRECT, host);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const target = proxy ? { host: proxy.host!, port: effectivePort(proxy)! } : { host, port };
+  const policy = options.egress?.policy;
+  if (!proxy && policy && !egressVerdict(policy, host, port, 'tcp').allowed) return Promise.reject(new EgressRefused(host, port));
   return new Promise((resolve, reject) => {
     const socket = netConnect(target);
     socket.setNoDelay(true);

@@ -68,8 +68,10 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     const proxy = proxyFor(egress, host);
     return proxy ? ` (through the proxy ${proxyAddress(proxy)})` : ' (direct: on the proxy bypass list)';
   };
+  // In strict egress mode the rows say what the node's own output chain lets out (firewall egress).
+  const strict = egress.policy?.mode === 'strict';
   const outbound = (destination: string, protocol: string, port: number, purpose: string, reference: string) =>
-    rows.push({ direction: 'outbound', source: self, destination, protocol, port, purpose: `${purpose}${way(destination, protocol)}`, reference });
+    rows.push({ direction: 'outbound', source: self, destination, protocol, port, purpose: `${purpose}${way(destination, protocol)}${strict ? '; allowed by strict egress' : ''}`, reference });
   const towards = (destination: string, flow: ExternalFlow) => {
     for (const port of flow.ports) outbound(destination, port.protocol, port.port, flow.purpose, flow.source);
   };
@@ -96,7 +98,7 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
   }
   const configuredKinds = new Set(['ntp', 'smtp', ...(node.dns.length ? ['dns'] : [])]);
   for (const flow of externalFlowsFor(nodes.flatMap((n) => n.roles), 'outbound').filter((f) => !configuredKinds.has(f.kind))) {
-    for (const port of flow.ports) rows.push({ direction: 'outbound', source: `${flow.roles.join('/')} nodes`, destination: flow.peer, protocol: port.protocol, port: port.port, purpose: flow.purpose, reference: flow.source });
+    for (const port of flow.ports) rows.push({ direction: 'outbound', source: `${flow.roles.join('/')} nodes`, destination: flow.peer, protocol: port.protocol, port: port.port, purpose: `${flow.purpose}${strict ? '; dropped by strict egress until configured' : ''}`, reference: flow.source });
   }
   return rows;
 }

@@ -2,7 +2,7 @@
 // be used for them, and against each other (a gateway in such a range, or
 // two interfaces in overlapping networks, leave traffic unroutable).
 
-import { parseNetwork } from '../firewall/compiler.js';
+import { parseNetwork } from './address.js';
 
 export const RESERVED_RANGES: readonly { network: string; why: string }[] = [
   { network: '127.0.0.0/8', why: 'loopback' },

@@ -237,11 +237,16 @@ const plain = <T>(summary: string, shape: z.ZodMiniType<T>, options: { keptOnRes
 const withDefault = <T>(summary: string, shape: z.ZodMiniType<T>, fallback: T): Setting<T, T> => ({ summary, shape, fallback, sealed: false, keptOnRestore: false });
 const sealed = (summary: string, shape: z.ZodMiniType<string>): Setting<string, undefined> => ({ summary, shape, fallback: undefined, sealed: true, keptOnRestore: false });
 
+/** `firewall egress`: open lets everything out, strict only what the configuration needs (net/egress.ts). */
+export const EGRESS_MODES = ['open', 'strict'] as const;
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
 export const SETTINGS = {
   node: plain<NodeSettings>("the node's identity and basic settings (`system setup` changes them in one write)", nodeShape),
   daemon: plain<DaemonFacts>('how the running daemon was started', daemonShape, { keptOnRestore: true }),
   'ssh.sessionLimit': withDefault<number>('concurrent console sessions over SSH', whole(1, 1000), 10),
   'firewall.management': withDefault<string[]>('management stations (addresses, networks) allowed to SSH and SNMP', z.array(network).check(z.maxLength(1000)), []),
+  'firewall.egress': withDefault<EgressMode>('the egress policy: open (the node reaches anything) or strict (only its configured destinations; net/egress.ts)', z.enum(EGRESS_MODES), 'open'),
   'firewall.limits': withDefault<Partial<Limits>>('connection rate limits set by hand (the rest are defaults)', ranged(LIMIT_RANGES), {}),
   'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent', joinWindowShape),
   'web.certDetails': plain<CertDetails>('subject details of the web certificate', certDetailsShape),

@@ -61,7 +61,10 @@ describe('help <words...>', () => {
   it('shows the USAGE of one command, as JSON too', async () => {
     const result = await node.platform(['--json', 'help', 'firewall', 'explain']);
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual([{ syntax: 'firewall explain <source-address> <port>[/tcp|udp]', summary: expect.stringContaining('allowed or dropped') }]);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { syntax: 'firewall explain <source-address> <port>[/tcp|udp]', summary: expect.stringContaining('allowed or dropped') },
+      { syntax: 'firewall explain out <host> <port>[/tcp|udp]', summary: expect.stringContaining('configured destination') },
+    ]);
   });
 
   it('refuses words that name nothing, with exit status 2', async () => {

@@ -42,6 +42,10 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['firewall', 'rules'] },
   { words: ['firewall', 'explain', '10.9.8.7', '22'] },
   { words: ['firewall', 'drift'] },
+  { words: ['firewall', 'explain', 'out', 'backup.example.net', '22'] },
+  { words: ['firewall', 'egress'] },
+  { words: ['firewall', 'egress', 'strict'] },
+  { words: ['firewall', 'egress', 'open'] },
   { words: ['firewall', 'limits'] },
   { words: ['firewall', 'limits', 'set', 'pingPerSecond', '7'] },
   // Plan mode (this daemon's): a change is saved into the plan with nothing to confirm or roll back.
