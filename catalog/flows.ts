@@ -109,5 +109,8 @@ export const CLIENT_PORTS = {
   https: 443,
   /** SOCKS proxies (RFC 1928; seed 004: "The default setting for SOCKS TCP Port is 1080"). */
   socks: 1080,
+  /** A DHCP server, as the node's own lease renewals reach it (RFC 2131), and a DHCPv6 server (RFC 8415). */
+  dhcp: 67,
+  dhcpv6: 547,
 } as const;
 export type ClientProtocol = keyof typeof CLIENT_PORTS;

@@ -6,7 +6,7 @@
 
 import { FirewallInputError, parseNetwork, type Network } from '../net/address.js';
 import { egressVerdict, type EgressPolicy, type EgressVerdict, type ResolvedDestination } from '../net/egress.js';
-import { reachesService, servicesFor } from '../catalog/derive.js';
+import { defaultPort, reachesService, servicesFor } from '../catalog/derive.js';
 import type { RoleName } from '../catalog/roles.js';
 import { SERVICES, type PortSpec, type Scope, type ServiceSpec } from '../catalog/services.js';
 
@@ -265,6 +265,8 @@ function egressChain(egress: ResolvedEgress): string[] {
     '    oif "lo" accept',
     // IPv6 needs neighbour discovery to send anything at all.
     '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept',
+    // A node that got its address by DHCP must renew its lease, or it loses the address.
+    `    udp dport { ${defaultPort('dhcp')}, ${defaultPort('dhcpv6')} } accept`,
     ...EGRESS_SETS.map(({ family, protocol, name }) => `    ${family === 4 ? 'ip' : 'ip6'} daddr . ${protocol} dport @${name} accept`),
     '  }',
   ];

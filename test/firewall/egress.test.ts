@@ -31,6 +31,8 @@ describe('the compiled output chain', () => {
     expect(text).toMatch(/set egress_tcp_v6 \{\n[^}]*elements = \{ fd00:251:1:0:0:0:0:3 \. 22 \}/);
     expect(text).toMatch(/set egress_udp_v4 \{\n[^}]*elements = \{ 10\.251\.1\.4 \. 53 \}/);
     expect(text).toContain('ip daddr . tcp dport @egress_tcp_v4 accept');
+    // A DHCP node renews its lease in strict mode too.
+    expect(text).toContain('udp dport { 67, 547 } accept');
   });
 
   it('drops a removed destination from the sets, and never prints an address that does not parse', () => {
