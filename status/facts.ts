@@ -105,7 +105,8 @@ function caSignedNameMismatch(file: string, names: string[]): string | undefined
   }
 }
 
-function lowDisk(home: string): { mount: string; freePercent: number }[] {
+/** The mounts below their free-space threshold (the banner's LOW DISK SPACE lines). */
+export function lowDisk(home: string): { mount: string; freePercent: number }[] {
   const out: { mount: string; freePercent: number }[] = [];
   for (const { mount, minFreePercent } of DISK_THRESHOLDS) {
     const path = mount === 'home' ? home : mount;

@@ -12,6 +12,7 @@ import { createLan, removeStale, type Lan } from '../support/netns.js';
 import { startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { startMailServer, type MailServer } from '../support/servers.js';
 import { until } from '../support/until.js';
+import { isMachineEvent } from '../support/machine.js';
 import { openConsole } from './console.js';
 
 const PREFIX = `psjr${process.pid % 10000}`;
@@ -27,8 +28,8 @@ const start = () => startDaemon({ netns: lan.hosts.node!.ns, home, env });
 
 /** The event a mail is about, from its subject ("[host] WARN: service-down"). */
 const eventOf = (mail: string) => /^Subject: \[\S+\] \w+: (\S+)/m.exec(mail)?.[1] ?? '?';
-/** The machine's load is real and varies under a test run: load-high and its clearing are true events, not restart alarms. */
-const restartRelevant = (mail: string) => !/^load-high/.test(eventOf(mail));
+/** The machine's load and disk are real and vary under a test run: their events and clearings are true, not restart alarms. */
+const restartRelevant = (mail: string) => !isMachineEvent(eventOf(mail));
 
 beforeAll(async () => {
   removeStale(PREFIX);
