@@ -9,6 +9,14 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempHome } from './daemon.js';
 
+/** Ends a server the test started (by its own handle), and waits until it is gone; one already gone is left alone. */
+export async function killChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export interface Server {
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -36,10 +44,7 @@ function supervise(command: () => [string, string[], NodeJS.ProcessEnv?], ready:
     async stop() {
       const c = child;
       child = undefined;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await exited;
+      await killChild(c);
     },
   };
   return server;

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { until } from './until.js';
+import { killChild } from './servers.js';
 
 export interface Socks5Server {
   /** Every line it printed: `CONNECT host:port ok|refused|unreachable`, `AUTH-FAILED user`. */
@@ -33,10 +34,7 @@ export async function startSocks5(ns: string, address: string, port: number, cre
     async stop() {
       const c = child;
       child = undefined;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await exited;
+      await killChild(c);
     },
   };
   await server.start();
