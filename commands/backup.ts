@@ -106,7 +106,7 @@ async function restartDependents(ctx: Context): Promise<void> {
   await issueTokens(ctx.paths, users);
   await services.firewall?.reconcile(true);
   if (services.web) {
-    services.web.reconfigure();
+    await services.web.reconfigure();
     const chain = readFileSync(ctx.paths.webCertificate, 'utf8');
     if (services.web.nginx.running()) await services.web.waitForHandshake(chain, 5000);
   }
