@@ -277,7 +277,7 @@ const clusterMaintenance = (action: keyof typeof MAINTENANCE) =>
             : [
                 {
                   kind: 'warning',
-                  text: `NOT changed: ${failed.map((r) => `${name(r)} (${r.error!.message.replace(/^[^:]*: /, '')})`).join('; ')}. Changed: ${changed.join(', ') || 'none'}. Run "cluster maintenance-mode ${action}" again when ${failed.length === 1 ? 'it answers' : 'they answer'}.`,
+                  text: `NOT changed: ${failed.map((r) => `${name(r)}: ${r.error!.message.replace(/^[^:]*: /, '')}`).join('; ')}. Changed: ${changed.join(', ') || 'none'}. Run "cluster maintenance-mode ${action}" again when ${failed.length === 1 ? 'it answers' : 'they answer'}.`,
                 },
               ];
       return reply.blocks([table, ...summary], results, failed.length ? 1 : 0);
