@@ -258,6 +258,10 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
         timeout: options.timeoutMs ?? AGENT_TIMEOUT_MS,
       },
       (res) => {
+        // The answer's versions first, before its body is read: a node of another protocol may mean anything by the rest.
+        const answered = readVersions(res.headers);
+        if (!answered.ok) return void req.destroy(new Error(`the agent's answer ${answered.problem}`));
+        if (!speaks(answered.versions.protocol)) return void req.destroy(new ProtocolMismatch(address, answered.versions));
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (d: Buffer) => {
@@ -268,10 +272,6 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? '';
-          // The answer's versions first: a node of another protocol may mean anything by the rest.
-          const answered = readVersions(res.headers);
-          if (!answered.ok) return reject(new Error(`${address}: the agent's answer ${answered.problem}`));
-          if (!speaks(answered.versions.protocol)) return reject(new ProtocolMismatch(address, answered.versions));
           let parsed: unknown;
           try {
             parsed = JSON.parse(text);
@@ -285,7 +285,7 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
     );
     req.on('timeout', () => req.destroy(Object.assign(new Error(`${address}: not responding (no answer in ${(options.timeoutMs ?? AGENT_TIMEOUT_MS) / 1000} s)`), { code: 'ETIMEDOUT' })));
     req.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ECONNREFUSED' ? new Error(`${address}: not responding (nothing listens on ${port})`) : error.code === 'ETIMEDOUT' ? error : new Error(`${address}: ${error.message}`)),
+      error instanceof ProtocolMismatch ? reject(error) : reject(error.code === 'ECONNREFUSED' ? new Error(`${address}: not responding (nothing listens on ${port})`) : error.code === 'ETIMEDOUT' ? error : new Error(`${address}: ${error.message}`)),
     );
     req.end(JSON.stringify(body));
   });
