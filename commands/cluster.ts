@@ -230,11 +230,21 @@ const commands: Command[] = [
   }),
 ];
 
-/** What a node's `system maintenance-mode` answered: on or off, or why there is no answer. */
-function maintenanceOf({ node, answer }: NodeRun): { node: string; hostname: string; maintenanceMode: boolean | null; error: { code: string; message: string } | null } {
+type MaintenanceAction = 'start' | 'stop' | 'status';
+type NodeMaintenance = {
+  node: string;
+  hostname: string;
+  maintenanceMode: boolean | null;
+  error: { code: string; message: string } | null;
+};
+
+/** What a node's `system maintenance-mode` answered: on or off, or why there is no usable answer (start and stop must have left it so). */
+function maintenanceOf(action: MaintenanceAction, { node, answer }: NodeRun): NodeMaintenance {
   const data = answer.type === 'result' ? (answer.data as { maintenanceMode?: unknown } | null) : null;
-  if (answer.type === 'result' && typeof data?.maintenanceMode === 'boolean') return { node: node.address, hostname: node.hostname, maintenanceMode: data.maintenanceMode, error: null };
-  const error = answer.type === 'error' ? { code: answer.code, message: answer.message } : { code: 'bad-answer', message: `${node.address}: its answer says nothing of maintenance mode` };
+  const on = data?.maintenanceMode;
+  const wanted = action === 'status' ? typeof on === 'boolean' : on === (action === 'start');
+  if (wanted) return { node: node.address, hostname: node.hostname, maintenanceMode: on as boolean, error: null };
+  const error = answer.type === 'error' ? { code: answer.code, message: answer.message } : { code: 'bad-answer', message: `${node.address}: its answer does not say maintenance mode is ${action === 'start' ? 'on' : action === 'stop' ? 'off' : 'on or off'}` };
   return { node: node.address, hostname: node.hostname, maintenanceMode: null, error };
 }
 
@@ -242,7 +252,7 @@ const MAINTENANCE = {
   start: { summary: 'Put every node of the cluster in maintenance mode (run on the primary)', done: 'in maintenance mode' },
   stop: { summary: 'Take every node of the cluster out of maintenance mode (run on the primary)', done: 'out of maintenance mode' },
   status: { summary: 'Show, for every node of the cluster, whether it is in maintenance mode', done: '' },
-} as const;
+} as const satisfies Record<MaintenanceAction, unknown>;
 
 /**
  * `cluster maintenance-mode start|stop|status`: one confirmation here, then
@@ -250,7 +260,7 @@ const MAINTENANCE = {
  * cannot be reached is named and the others still change; the reply says
  * which changed and which did not, and the exit status is 1 unless all did.
  */
-const clusterMaintenance = (action: keyof typeof MAINTENANCE) =>
+const clusterMaintenance = (action: MaintenanceAction) =>
   defineCommand({
     words: ['cluster', 'maintenance-mode', action],
     summary: MAINTENANCE[action].summary,
@@ -260,24 +270,22 @@ const clusterMaintenance = (action: keyof typeof MAINTENANCE) =>
         ? undefined
         : `${action === 'start' ? 'Start' : 'Stop'} maintenance mode on every node of the cluster? Scheduled jobs are ${action === 'start' ? 'suspended' : 'resumed'} on each.`,
     async run(ctx) {
-      const results = (await clusterOf(ctx).maintenance(action, ctx.caller.user, 30_000)).map(maintenanceOf);
+      const results = (await clusterOf(ctx).maintenance(action, ctx.caller.user, 30_000)).map((run) => maintenanceOf(action, run));
+      const name = (r: NodeMaintenance) => `${r.hostname}[${r.node}]`;
+      // The node's own message begins with its address, which `name` already gives.
+      const why = (r: NodeMaintenance) => r.error!.message.replace(/^[^:]*: /, '');
       const failed = results.filter((r) => r.error);
-      const name = (r: (typeof results)[number]) => `${r.hostname}[${r.node}]`;
-      const table: Block = {
-        kind: 'table',
-        columns: ['node', 'maintenance mode'],
-        rows: results.map((r) => [name(r), r.maintenanceMode === null ? `unknown: ${r.error!.message.replace(/^[^:]*: /, '')}` : r.maintenanceMode ? 'on' : 'off']),
-      };
       const changed = results.filter((r) => !r.error).map(name);
+      const table: Block = { kind: 'table', columns: ['node', 'maintenance mode'], rows: results.map((r) => [name(r), r.error ? `unknown: ${why(r)}` : r.maintenanceMode ? 'on' : 'off']) };
       const summary: Block[] =
         action === 'status'
-          ? failed.map((r) => ({ kind: 'warning', text: `${name(r)}: ${r.error!.message.replace(/^[^:]*: /, '')}` }))
+          ? failed.map((r) => ({ kind: 'warning', text: `${name(r)}: ${why(r)}` }))
           : failed.length === 0
             ? [{ kind: 'text', text: `every node is ${MAINTENANCE[action].done}: ${changed.join(', ')}` }]
             : [
                 {
                   kind: 'warning',
-                  text: `NOT changed: ${failed.map((r) => `${name(r)}: ${r.error!.message.replace(/^[^:]*: /, '')}`).join('; ')}. Changed: ${changed.join(', ') || 'none'}. Run "cluster maintenance-mode ${action}" again when ${failed.length === 1 ? 'it answers' : 'they answer'}.`,
+                  text: `NOT changed: ${failed.map((r) => `${name(r)}: ${why(r)}`).join('; ')}. Changed: ${changed.join(', ') || 'none'}. Run "cluster maintenance-mode ${action}" again when ${failed.length === 1 ? 'it answers' : 'they answer'}.`,
                 },
               ];
       return reply.blocks([table, ...summary], results, failed.length ? 1 : 0);
