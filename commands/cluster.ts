@@ -1,5 +1,5 @@
 // `cluster ...`: join nodes, look at them, provision them, run commands on
-// them and check the flows between them.
+// them, check the flows between them, and put them all in maintenance mode.
 
 import type { CheckRow, ClusterService, NodeRun } from '../cluster/service.js';
 import type { PeerVersions } from '../cluster/protocol-version.js';
@@ -125,7 +125,7 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['cluster', 'list'],
-    summary: 'List the member nodes',
+    summary: 'List the member nodes, with the product and agent protocol versions each last named',
     json: json.array(json.object(memberShape)),
     run(ctx) {
       const service = clusterOf(ctx);
@@ -139,7 +139,7 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['cluster', 'status'],
-    summary: 'Nodes by data centre and role; unreachable ones shown as not responding',
+    summary: 'Nodes by data centre and role, and the versions each speaks; unreachable ones shown as not responding',
     json: json.array(json.object({ ...memberShape, responding: json.boolean(), problem: json.nullable(json.string()) })),
     async run(ctx) {
       const nodes = await clusterOf(ctx).status();
