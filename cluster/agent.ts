@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ClusterFiles } from './identity.js';
 import { NODE_ANSWER_LIMITS } from '../core/protocol.js';
+import { AGENT_PROTOCOL_VERSION, ProtocolMismatch, compatibleVersions, readVersions, speaks, versionHeaders, type PeerVersions } from './protocol-version.js';
 
 export const AGENT_TIMEOUT_MS = 5000;
 /**
@@ -170,7 +171,14 @@ export function startAgent(
     const socket = req.socket as TLSSocket;
     const certificate = socket.getPeerX509Certificate();
     const peer: Peer = { address: plainAddress(socket.remoteAddress), fingerprint: certificate?.fingerprint256 ?? '', member: isMember(certificate, files, known) };
+    // Every answer, a refusal included, says which protocol this node speaks (cluster/protocol-version.ts).
+    for (const [name, value] of Object.entries(versionHeaders())) res.setHeader(name, value);
     try {
+      const asked = readVersions(req.headers);
+      if (!asked.ok) throw new AgentError(400, `the request ${asked.problem}; this node speaks agent protocol ${AGENT_PROTOCOL_VERSION}`);
+      if (!speaks(asked.versions.protocol)) {
+        throw new AgentError(426, `the request speaks agent protocol ${asked.versions.protocol} (platform ${asked.versions.product}); this node speaks ${AGENT_PROTOCOL_VERSION} and works with ${compatibleVersions()}`);
+      }
       const handler = routes.public[route] ?? (peer.member ? routes.members[route] : undefined);
       if (!handler) throw new AgentError(routes.members[route] ? 403 : 404, routes.members[route] ? 'not a cluster member' : `no route ${route}`);
       const body = await readBody(req);
@@ -225,6 +233,8 @@ export interface CallResult<T> {
   body: T;
   /** The SHA-256 fingerprint of the certificate the other node presented. */
   fingerprint: string;
+  /** The protocol and product versions the other node's answer named. */
+  versions: PeerVersions;
 }
 
 /** Calls a route on another node's agent. Members verify the other side against the cluster CA. */
@@ -237,7 +247,7 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
         port,
         path: `/${route}`,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...versionHeaders() },
         key: member ? readFileSync(files.key) : undefined,
         cert: member ? readFileSync(files.cert) : undefined,
         ca: member ? readFileSync(files.ca) : undefined,
@@ -248,6 +258,10 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
         timeout: options.timeoutMs ?? AGENT_TIMEOUT_MS,
       },
       (res) => {
+        // The answer's versions first, before its body is read: a node of another protocol may mean anything by the rest.
+        const answered = readVersions(res.headers);
+        if (!answered.ok) return void req.destroy(new Error(`the agent's answer ${answered.problem}`));
+        if (!speaks(answered.versions.protocol)) return void req.destroy(new ProtocolMismatch(address, answered.versions));
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (d: Buffer) => {
@@ -265,13 +279,13 @@ export function callAgent<T>(files: ClusterFiles, address: string, port: number,
             return reject(new Error(`${address}: the agent answered something that is not JSON`));
           }
           if (res.statusCode !== 200) return reject(new AgentError(res.statusCode ?? 500, `${address}: ${(parsed as { error?: string }).error ?? `status ${res.statusCode}`}`));
-          resolve({ body: parsed as T, fingerprint });
+          resolve({ body: parsed as T, fingerprint, versions: answered.versions });
         });
       },
     );
     req.on('timeout', () => req.destroy(Object.assign(new Error(`${address}: not responding (no answer in ${(options.timeoutMs ?? AGENT_TIMEOUT_MS) / 1000} s)`), { code: 'ETIMEDOUT' })));
     req.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ECONNREFUSED' ? new Error(`${address}: not responding (nothing listens on ${port})`) : error.code === 'ETIMEDOUT' ? error : new Error(`${address}: ${error.message}`)),
+      error instanceof ProtocolMismatch ? reject(error) : reject(error.code === 'ECONNREFUSED' ? new Error(`${address}: not responding (nothing listens on ${port})`) : error.code === 'ETIMEDOUT' ? error : new Error(`${address}: ${error.message}`)),
     );
     req.end(JSON.stringify(body));
   });

@@ -17,6 +17,7 @@ import { errorResponse, parseNodeAnswer, type FinalAnswer } from '../core/protoc
 import { primaryAddress } from '../os/host.js';
 import { nodeOrDefault } from '../store/node.js';
 import { AGENT_WORK_TIMEOUT_MS, AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
+import { OWN_VERSIONS, ProtocolMismatch, type PeerVersions } from './protocol-version.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
 
 declare module '../core/context.js' {
@@ -204,6 +205,7 @@ export class ClusterService {
     if (this.inventory().length > 0 && !this.isPrimary()) throw failure('not-primary', 'only the primary adds nodes');
     progress(`contacting ${address}`);
     const hello = await callAgent<{ node: InventoryNode; certificate: string; nonce: string }>(this.files, address, this.port, 'join/hello', {}, { asMember: false }).catch((error) => {
+      if (error instanceof ProtocolMismatch) throw failure('incompatible-protocol', `cannot add ${address}: it ${error.message.replace(/^[^:]*: /, '')}`);
       if (error instanceof AgentError) throw failure('join-refused', `${address} refused: ${error.message.replace(/^[^:]*: /, '')}`);
       throw failure('unreachable', `${address} is not responding on the cluster port ${this.port}: run "cluster prepnode" on it first, and check the network (${(error as Error).message.replace(/^[^:]*: /, '')})`);
     });
@@ -216,6 +218,7 @@ export class ClusterService {
       if (this.server) reloadCertificate(this.server, this.files);
       inventory = [{ ...me, primary: true, fingerprint: fingerprintOf(readFileSync(this.files.cert)) }];
     }
+    this.noteVersions(address, hello.versions);
     const joining = { ...hello.body.node, address, primary: false };
     const certificate = await issueNodeCertificate(this.files, hello.body.certificate, joining.hostname, address);
     const next = [...inventory, { ...joining, fingerprint: fingerprintOf(certificate) }];
@@ -282,7 +285,7 @@ export class ClusterService {
   private validate(id: string, inventory: unknown): { ok: true } {
     const nodes = validInventory(inventory);
     const node = nodeOrDefault(this.store, osHostname());
-    if (node.maintenance) throw new AgentError(409, 'in maintenance mode: provisioning waits until "system maintenance-mode stop"');
+    if (node.maintenance) throw new AgentError(409, 'in maintenance mode: provisioning waits until "system maintenance-mode stop" (or "cluster maintenance-mode stop" on the primary)');
     if (!nodes.some((n) => n.address === this.self().address)) throw new AgentError(409, `this node (${this.self().address}) is not in the inventory`);
     this.pending.set(id, nodes);
     return { ok: true };
@@ -307,13 +310,41 @@ export class ClusterService {
 
   /** Calls a member route on a node, or runs it here when the node is this one. */
   private async onNode<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    return (await this.reach<T>(node, route, body, timeoutMs)).body;
+  }
+
+  /** The same, with the versions the node named; what a node names is kept for `cluster list`, and so is a version this node cannot speak. */
+  private async reach<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<{ body: T; versions: PeerVersions }> {
     if (node.address === this.self().address) {
       const handler = this.memberRoutes()[route]!;
       // As if over the wire: the caller sees the same JSON from this node as from any other.
       const answer: unknown = await handler(body, { address: node.address, fingerprint: this.fingerprint(), member: true });
-      return (answer === undefined ? answer : JSON.parse(JSON.stringify(answer))) as T;
+      return { body: (answer === undefined ? answer : JSON.parse(JSON.stringify(answer))) as T, versions: OWN_VERSIONS };
     }
-    return (await callAgent<T>(this.files, node.address, this.port, route, body, { asMember: true, timeoutMs })).body;
+    try {
+      const { body: answer, versions } = await callAgent<T>(this.files, node.address, this.port, route, body, { asMember: true, timeoutMs });
+      this.noteVersions(node.address, versions);
+      return { body: answer, versions };
+    } catch (error) {
+      if (error instanceof ProtocolMismatch) this.noteVersions(node.address, error.theirs);
+      throw error;
+    }
+  }
+
+  /** The versions a node last named (this node's own for itself), if it ever answered. */
+  versionsOf(address: string): PeerVersions | undefined {
+    if (address === this.self().address) return OWN_VERSIONS;
+    const heard = this.store.settings.get('cluster.versions').find((v) => v.address === address);
+    return heard && { protocol: heard.protocol, product: heard.product };
+  }
+
+  /** Keeps what a node named, writing only when it changed (at most one row per inventory address). */
+  private noteVersions(address: string, versions: PeerVersions): void {
+    const known = this.versionsOf(address);
+    if (known?.protocol === versions.protocol && known.product === versions.product) return;
+    const members = new Set(this.inventory().map((n) => n.address).concat(address));
+    const others = this.store.settings.get('cluster.versions').filter((v) => v.address !== address && members.has(v.address));
+    this.store.settings.set('cluster.versions', [...others, { address, ...versions }]);
   }
 
   /**
@@ -361,20 +392,44 @@ export class ClusterService {
   // -------------------------------------------------------------------------
   // Looking, running, checking.
 
-  /** Pings every member; unreachable ones are marked not responding. */
-  async status(): Promise<(InventoryNode & { responding: boolean })[]> {
+  /**
+   * Pings every member; unreachable ones are marked not responding, and one
+   * that speaks a protocol this node cannot is named with its version.
+   */
+  async status(): Promise<NodeStatus[]> {
     const nodes = this.inventory();
     const seen = await Promise.all(
       nodes.map((n) =>
-        this.onNode(n, 'ping', {}, 2000).then(
-          () => true,
-          () => false,
+        this.reach(n, 'ping', {}, 2000).then(
+          ({ versions }) => ({ responding: true, versions, problem: undefined }),
+          (error: Error) => ({ responding: false, versions: error instanceof ProtocolMismatch ? error.theirs : this.versionsOf(n.address), problem: error instanceof ProtocolMismatch ? error.message.replace(/^[^:]*: /, '') : undefined }),
         ),
       ),
     );
     const now = new Date().toISOString();
-    this.store.inventory.touch(nodes.filter((_, i) => seen[i]).map((n) => n.address), now);
-    return nodes.map((n, i) => ({ ...n, lastSeen: seen[i] ? now : n.lastSeen, responding: seen[i]! }));
+    this.store.inventory.touch(nodes.filter((_, i) => seen[i]!.responding).map((n) => n.address), now);
+    return nodes.map((n, i) => ({ ...n, ...seen[i]!, lastSeen: seen[i]!.responding ? now : n.lastSeen }));
+  }
+
+  /** The primary of this node's inventory, to name it to whoever asks a non-primary for a cluster-wide change. */
+  primary(): InventoryNode | undefined {
+    return this.inventory().find((n) => n.primary);
+  }
+
+  /**
+   * `cluster maintenance-mode`: the node's own `system maintenance-mode`
+   * command on every node (the primary included), through the same member
+   * route and checks as `cluster run`. Every node is asked, whatever another
+   * answers; what each said comes back.
+   */
+  async maintenance(action: 'start' | 'stop' | 'status', user: string, timeoutMs: number): Promise<NodeRun[]> {
+    const nodes = this.inventory();
+    if (nodes.length === 0) throw failure('no-cluster', 'this node is in no cluster: use "system maintenance-mode" for this node alone');
+    if (!this.isPrimary()) {
+      const primary = this.primary();
+      throw failure('not-primary', `run "cluster maintenance-mode ${action}" on the primary${primary ? `, ${primary.hostname}[${primary.address}]` : ''}: only it changes every node`);
+    }
+    return this.run('all', ['system', 'maintenance-mode', action], user, timeoutMs);
   }
 
   targets(target: string): InventoryNode[] {
@@ -397,7 +452,7 @@ export class ClusterService {
           const checked = parseNodeAnswer(await this.onNode<unknown>(node, 'run', { words, user, yes: true }, timeoutMs));
           return { node, answer: checked.ok ? checked.answer : errorResponse('bad-answer', `${node.address}: its answer was refused: ${checked.problem}`, 1) };
         } catch (error) {
-          return { node, answer: errorResponse('not-responding', (error as Error).message, 1) };
+          return { node, answer: errorResponse(error instanceof ProtocolMismatch ? 'incompatible-protocol' : 'not-responding', (error as Error).message, 1) };
         }
       }),
     );
@@ -447,6 +502,15 @@ export function expectedPorts(from: NodeEnd, to: NodeEnd): { port: number; servi
   const open = flowsBetween(from, to).map((f) => ({ port: f.port, service: f.service, expected: 'open' as const }));
   const blocked = outsiderPorts(from, to).map((p) => ({ port: p.port, service: p.service, expected: 'blocked' as const }));
   return [...open, ...blocked].sort((a, b) => a.port - b.port);
+}
+
+/** One node as `cluster status` found it. */
+export interface NodeStatus extends InventoryNode {
+  responding: boolean;
+  /** What the node named (its answer now, or the last one); undefined when it never answered. */
+  versions?: PeerVersions;
+  /** Why a node that answered is not usable (a protocol this node cannot speak). */
+  problem?: string;
 }
 
 export interface ProvisionReport {

@@ -26,6 +26,8 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'cluster add', why: 'membership: every member node trusts every other with its secrets' },
   { words: 'cluster del', why: 'membership: a removed node loses its cluster access at once' },
   { words: 'cluster provision', why: 'pushes the inventory to every node' },
+  { words: 'cluster maintenance-mode start', why: 'suspends every scheduled job on every node' },
+  { words: 'cluster maintenance-mode stop', why: 'resumes every scheduled job on every node' },
   { words: 'web cluster prepnode', why: 'membership: every member node trusts every other with its secrets' },
   { words: 'system setup', why: "the node's identity and roles" },
   { words: 'system maintenance-mode start', why: 'suspends every scheduled job' },

@@ -1,7 +1,8 @@
 // `cluster ...`: join nodes, look at them, provision them, run commands on
-// them and check the flows between them.
+// them, check the flows between them, and put them all in maintenance mode.
 
-import type { CheckRow, ClusterService } from '../cluster/service.js';
+import type { CheckRow, ClusterService, NodeRun } from '../cluster/service.js';
+import type { PeerVersions } from '../cluster/protocol-version.js';
 import type { InventoryNode } from '../store/inventory.js';
 import { choice, commandLine, integer, ipAddress } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
@@ -59,8 +60,22 @@ const memberShape = {
   primary: json.boolean(),
   fingerprint: json.nullable(json.string()),
   lastSeen: json.nullable(json.time()),
+  /** The product version and agent protocol version the node last named (null: it never answered this node). */
+  version: json.nullable(json.string()),
+  protocol: json.nullable(json.integer()),
 };
-const memberJson = (n: InventoryNode) => ({ address: n.address, hostname: n.hostname, roles: n.roles, dataCentre: n.dataCentre, primary: n.primary, fingerprint: n.fingerprint ?? null, lastSeen: n.lastSeen ?? null });
+const memberJson = (n: InventoryNode, versions: PeerVersions | undefined) => ({
+  address: n.address,
+  hostname: n.hostname,
+  roles: n.roles,
+  dataCentre: n.dataCentre,
+  primary: n.primary,
+  fingerprint: n.fingerprint ?? null,
+  lastSeen: n.lastSeen ?? null,
+  version: versions?.product ?? null,
+  protocol: versions?.protocol ?? null,
+});
+const versionCells = (versions: PeerVersions | undefined) => [versions?.product ?? '', versions ? String(versions.protocol) : ''];
 const reportShape = json.object({ nodes: json.array(json.string()), left: json.nullable(json.boolean()) });
 const reportJson = (r: { nodes: string[]; left?: boolean }) => ({ nodes: r.nodes, left: r.left ?? null });
 
@@ -90,8 +105,9 @@ const commands: Command[] = [
     ],
     async run(ctx, { ip, code: given }) {
       const code = given ?? joinCode.parse((await ctx.ask({ text: `join code printed by "cluster prepnode" on ${ip}`, secret: true })).trim());
-      const node = await clusterOf(ctx).add(ip, code, ctx.progress);
-      return reply.blocks([{ kind: 'text', text: `added ${label(node)} (${node.roles.join(',')}, data centre ${node.dataCentre}); run "cluster provision" when all nodes are added` }], memberJson(node));
+      const service = clusterOf(ctx);
+      const node = await service.add(ip, code, ctx.progress);
+      return reply.blocks([{ kind: 'text', text: `added ${label(node)} (${node.roles.join(',')}, data centre ${node.dataCentre}); run "cluster provision" when all nodes are added` }], memberJson(node, service.versionsOf(node.address)));
     },
   }),
   defineCommand({
@@ -109,23 +125,25 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['cluster', 'list'],
-    summary: 'List the member nodes',
+    summary: 'List the member nodes, with the product and agent protocol versions each last named',
     json: json.array(json.object(memberShape)),
     run(ctx) {
-      const nodes = clusterOf(ctx).inventory();
+      const service = clusterOf(ctx);
+      const nodes = service.inventory();
       return reply.table(
-        ['hostname', 'address', 'roles', 'data centre', 'primary', 'last seen'],
-        nodes.map((n) => [n.hostname, n.address, n.roles.join(','), n.dataCentre, n.primary ? 'yes' : '', n.lastSeen ? formatTime(n.lastSeen) : '']),
-        nodes.map(memberJson),
+        ['hostname', 'address', 'roles', 'data centre', 'primary', 'last seen', 'version', 'protocol'],
+        nodes.map((n) => [n.hostname, n.address, n.roles.join(','), n.dataCentre, n.primary ? 'yes' : '', n.lastSeen ? formatTime(n.lastSeen) : '', ...versionCells(service.versionsOf(n.address))]),
+        nodes.map((n) => memberJson(n, service.versionsOf(n.address))),
       );
     },
   }),
   defineCommand({
     words: ['cluster', 'status'],
-    summary: 'Nodes by data centre and role; unreachable ones shown as not responding',
-    json: json.array(json.object({ ...memberShape, responding: json.boolean() })),
+    summary: 'Nodes by data centre and role, and the versions each speaks; unreachable ones shown as not responding',
+    json: json.array(json.object({ ...memberShape, responding: json.boolean(), problem: json.nullable(json.string()) })),
     async run(ctx) {
       const nodes = await clusterOf(ctx).status();
+      const state = (n: (typeof nodes)[number]) => (n.responding ? '' : ` (${n.problem ?? 'not responding'})`);
       const lines: string[] = [];
       const centres = [...new Set(nodes.filter((n) => n.responding).map((n) => n.dataCentre)), ...(nodes.some((n) => !n.responding) ? ['unknown'] : [])];
       for (const centre of centres) {
@@ -133,10 +151,13 @@ const commands: Command[] = [
         const inCentre = nodes.filter((n) => (n.responding ? n.dataCentre === centre : centre === 'unknown'));
         for (const role of ['application', 'webproxy', 'database'] as const) {
           const withRole = inCentre.filter((n) => n.roles.includes(role) || (role !== 'webproxy' && n.roles.includes('unified')));
-          withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : CONTINUATION}${label(n)}${n.responding ? '' : ' (not responding)'}`));
+          withRole.forEach((n, i) => lines.push(`${i === 0 ? `     ${role} : ` : CONTINUATION}${label(n)}${state(n)}`));
         }
       }
-      return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }], nodes.map((n) => ({ ...memberJson(n), responding: n.responding })));
+      const versions: Block[] = nodes.length
+        ? [{ kind: 'table', columns: ['node', 'version', 'protocol', 'state'], rows: nodes.map((n) => [label(n), ...versionCells(n.versions), n.responding ? 'ok' : (n.problem ?? 'not responding')]) }]
+        : [];
+      return reply.blocks([{ kind: 'text', text: lines.join('\n') || 'this node is in no cluster' }, ...versions], nodes.map((n) => ({ ...memberJson(n, n.versions), responding: n.responding, problem: n.problem ?? null })));
     },
   }),
   defineCommand({
@@ -208,5 +229,69 @@ const commands: Command[] = [
     },
   }),
 ];
+
+type MaintenanceAction = 'start' | 'stop' | 'status';
+type NodeMaintenance = {
+  node: string;
+  hostname: string;
+  maintenanceMode: boolean | null;
+  error: { code: string; message: string } | null;
+};
+
+/** What a node's `system maintenance-mode` answered: on or off, or why there is no usable answer (start and stop must have left it so). */
+function maintenanceOf(action: MaintenanceAction, { node, answer }: NodeRun): NodeMaintenance {
+  const data = answer.type === 'result' ? (answer.data as { maintenanceMode?: unknown } | null) : null;
+  const on = data?.maintenanceMode;
+  const wanted = action === 'status' ? typeof on === 'boolean' : on === (action === 'start');
+  if (wanted) return { node: node.address, hostname: node.hostname, maintenanceMode: on as boolean, error: null };
+  const error = answer.type === 'error' ? { code: answer.code, message: answer.message } : { code: 'bad-answer', message: `${node.address}: its answer does not say maintenance mode is ${action === 'start' ? 'on' : action === 'stop' ? 'off' : 'on or off'}` };
+  return { node: node.address, hostname: node.hostname, maintenanceMode: null, error };
+}
+
+const MAINTENANCE = {
+  start: { summary: 'Put every node of the cluster in maintenance mode (run on the primary)', done: 'in maintenance mode' },
+  stop: { summary: 'Take every node of the cluster out of maintenance mode (run on the primary)', done: 'out of maintenance mode' },
+  status: { summary: 'Show, for every node of the cluster, whether it is in maintenance mode', done: '' },
+} as const satisfies Record<MaintenanceAction, unknown>;
+
+/**
+ * `cluster maintenance-mode start|stop|status`: one confirmation here, then
+ * each node's own `system maintenance-mode` through the agent. A node that
+ * cannot be reached is named and the others still change; the reply says
+ * which changed and which did not, and the exit status is 1 unless all did.
+ */
+const clusterMaintenance = (action: MaintenanceAction) =>
+  defineCommand({
+    words: ['cluster', 'maintenance-mode', action],
+    summary: MAINTENANCE[action].summary,
+    json: json.array(json.object({ node: json.string(), hostname: json.string(), maintenanceMode: json.nullable(json.boolean()), error: json.nullable(json.object({ code: json.string(), message: json.string() })) })),
+    confirm:
+      action === 'status'
+        ? undefined
+        : `${action === 'start' ? 'Start' : 'Stop'} maintenance mode on every node of the cluster? Scheduled jobs are ${action === 'start' ? 'suspended' : 'resumed'} on each.`,
+    async run(ctx) {
+      const results = (await clusterOf(ctx).maintenance(action, ctx.caller.user, 30_000)).map((run) => maintenanceOf(action, run));
+      const name = (r: NodeMaintenance) => `${r.hostname}[${r.node}]`;
+      // The node's own message begins with its address, which `name` already gives.
+      const why = (r: NodeMaintenance) => r.error!.message.replace(/^[^:]*: /, '');
+      const failed = results.filter((r) => r.error);
+      const changed = results.filter((r) => !r.error).map(name);
+      const table: Block = { kind: 'table', columns: ['node', 'maintenance mode'], rows: results.map((r) => [name(r), r.error ? `unknown: ${why(r)}` : r.maintenanceMode ? 'on' : 'off']) };
+      const summary: Block[] =
+        action === 'status'
+          ? failed.map((r) => ({ kind: 'warning', text: `${name(r)}: ${why(r)}` }))
+          : failed.length === 0
+            ? [{ kind: 'text', text: `every node is ${MAINTENANCE[action].done}: ${changed.join(', ')}` }]
+            : [
+                {
+                  kind: 'warning',
+                  text: `NOT changed: ${failed.map((r) => `${name(r)}: ${why(r)}`).join('; ')}. Changed: ${changed.join(', ') || 'none'}. Run "cluster maintenance-mode ${action}" again when ${failed.length === 1 ? 'it answers' : 'they answer'}.`,
+                },
+              ];
+      return reply.blocks([table, ...summary], results, failed.length ? 1 : 0);
+    },
+  });
+
+commands.push(clusterMaintenance('start'), clusterMaintenance('stop'), clusterMaintenance('status'));
 
 export const clusterGroup: Group = { word: 'cluster', summary: 'cluster management', commands };

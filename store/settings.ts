@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import type { DaemonOptions } from '../core/runtime.js';
 import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols.js';
 import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
+import { PRODUCT_VERSION_SHAPE } from '../core/version.js';
 import type { Connection } from './connection.js';
 import { address, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
 
@@ -137,6 +138,13 @@ export interface JoinWindow {
   until: string;
 }
 
+/** The versions a node of the cluster last named in an answer to this one (cluster/protocol-version.ts). */
+export interface HeardVersions {
+  address: string;
+  protocol: number;
+  product: string;
+}
+
 /** How the running daemon was started: describes the process, not the node's configuration. */
 export type DaemonFacts = Pick<DaemonOptions, 'appliance' | 'firewall' | 'webPorts' | 'clusterPort'>;
 
@@ -169,6 +177,10 @@ const joinWindowShape = z.strictObject({
   code: z.string().check(z.regex(/^[0-9A-F]{5}-[0-9A-F]{5}$/, 'not a join code')),
   until: isoTime.check(z.refine((until) => Date.parse(until) <= Date.now() + (JOIN_WINDOW_MINUTES + 1) * 60_000, `ends more than ${JOIN_WINDOW_MINUTES} minutes from now`)),
 });
+
+const heardVersionsShape = z
+  .array(z.strictObject({ address, protocol: whole(1, 9999), product: z.string().check(z.regex(PRODUCT_VERSION_SHAPE, 'not a product version')) }))
+  .check(z.maxLength(1024));
 
 const certDetailsShape = z.strictObject({
   commonName: line(256),
@@ -249,6 +261,7 @@ export const SETTINGS = {
   'firewall.egress': withDefault<EgressMode>('the egress policy: open (the node reaches anything) or strict (only its configured destinations; net/egress.ts)', z.enum(EGRESS_MODES), 'open'),
   'firewall.limits': withDefault<Partial<Limits>>('connection rate limits set by hand (the rest are defaults)', ranged(LIMIT_RANGES), {}),
   'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent', joinWindowShape),
+  'cluster.versions': withDefault<HeardVersions[]>('the agent protocol and product versions each member last named to this node (`cluster list` shows them)', heardVersionsShape, []),
   'web.certDetails': plain<CertDetails>('subject details of the web certificate', certDetailsShape),
   'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', z.enum(TLS_MINIMUMS), '1.2'),
   'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)', z.array(line(64)).check(z.maxLength(64))),

@@ -9,6 +9,7 @@ import { createLan, reachable, removeStale, startListeners, type Lan, type Liste
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { groups } from '../../commands/index.js';
 import { shapeProblems } from '../../core/json-shape.js';
+import { AGENT_PROTOCOL_VERSION, VERSION_HEADERS } from '../../cluster/protocol-version.js';
 
 const PREFIX = `pscl${process.pid % 10000}`;
 const NET = '10.250.20';
@@ -45,7 +46,8 @@ function agentCall(fromNs: string, to: Name, route: string, certHome?: string): 
     const https = require('node:https'), fs = require('node:fs');
     const [host, route, dir] = process.argv.slice(1);
     const tls = dir ? { key: fs.readFileSync(dir + '/node.key'), cert: fs.readFileSync(dir + '/node.pem') } : {};
-    const req = https.request({ host, port: 8443, path: '/' + route, method: 'POST', rejectUnauthorized: false, agent: false, timeout: 3000, ...tls }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(res.statusCode + ' ' + b)); });
+    const headers = { '${VERSION_HEADERS.protocol}': '${AGENT_PROTOCOL_VERSION}', '${VERSION_HEADERS.product}': 'test' };
+    const req = https.request({ host, port: 8443, path: '/' + route, method: 'POST', headers, rejectUnauthorized: false, agent: false, timeout: 3000, ...tls }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(res.statusCode + ' ' + b)); });
     req.on('error', (e) => console.log('error ' + e.message));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(JSON.stringify({ words: ['system', 'info'] }));`;
@@ -197,8 +199,13 @@ describe('the cluster at work', () => {
     expect(await agentStatus(lan.hosts.uni!.ns, 'app', 'run', daemons.uni!.home)).toBe(200);
   });
 
-  it('shows the nodes by data centre and role', async () => {
+  it('shows the nodes by data centre and role, with the versions each speaks', async () => {
     const status = (await on('uni', ['cluster', 'status'])).stdout;
+    expect(status).toMatch(/db01\[10\.250\.20\.3\] +\S+ +1 +ok/);
+    const list = (await json('db', ['cluster', 'list'])) as { address: string; version: string | null; protocol: number | null }[];
+    // db names its own versions, and learnt none of the others' (only the primary asked them).
+    expect(list.find((n) => n.address === address('db'))).toMatchObject({ protocol: AGENT_PROTOCOL_VERSION, version: expect.any(String) });
+    for (const n of await json('uni', ['cluster', 'list'])) expect(n).toMatchObject({ protocol: AGENT_PROTOCOL_VERSION, version: expect.stringMatching(/^\S+$/) });
     expect(status).toContain('Data Centre: jhb');
     expect(status).toContain('Data Centre: dmz');
     expect(status).toMatch(/webproxy : proxy01\[10\.250\.20\.1\]/);

@@ -141,6 +141,10 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['cluster', 'provision'], fails: true },
   { words: ['cluster', 'run', 'all', 'system', 'info'], fails: true },
   { words: ['cluster', 'check'], fails: true },
+  // A node in no cluster: refused (test/cluster/maintenance.test.ts checks their answers on a real cluster).
+  { words: ['cluster', 'maintenance-mode', 'start'], fails: true },
+  { words: ['cluster', 'maintenance-mode', 'status'], fails: true },
+  { words: ['cluster', 'maintenance-mode', 'stop'], fails: true },
   { words: ['log', 'audit', '--limit', '5'] },
   { words: ['user', 'add', 'walker'] },
   { words: ['user', 'list'] },

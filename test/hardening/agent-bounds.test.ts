@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_LIMITS, callAgent, startAgent } from '../../cluster/agent.js';
+import { AGENT_PROTOCOL_VERSION, VERSION_HEADERS } from '../../cluster/protocol-version.js';
 import { clusterFiles, ensureCa, ensureIdentity, installMembership, issueNodeCertificate, type ClusterFiles } from '../../cluster/identity.js';
 import type { Paths } from '../../core/paths.js';
 import { freePort } from '../support/daemon.js';
@@ -106,7 +107,7 @@ describe('the cluster agent under slow connections', () => {
     socket.on('error', () => undefined);
     socket.on('close', () => (closed = true));
     socket.on('data', (d) => (answer += d));
-    socket.on('secureConnect', () => socket.write('POST /nothing HTTP/1.1\r\nHost: agent\r\nContent-Length: 0\r\n\r\n'));
+    socket.on('secureConnect', () => socket.write(`POST /nothing HTTP/1.1\r\nHost: agent\r\n${VERSION_HEADERS.protocol}: ${AGENT_PROTOCOL_VERSION}\r\n${VERSION_HEADERS.product}: test\r\nContent-Length: 0\r\n\r\n`));
     await until('an answer', () => answer.includes('404'), 5000);
     expect(closed).toBe(false);
     await until('the agent to close an idle connection', () => closed, AGENT_LIMITS.keepAliveMs + 5000);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_ANSWER_BYTES, callAgent } from '../../cluster/agent.js';
+import { versionHeaders } from '../../cluster/protocol-version.js';
 import { clusterFiles, ensureIdentity } from '../../cluster/identity.js';
 import type { Paths } from '../../core/paths.js';
 import { NODE_ANSWER_LIMITS, parseNodeAnswer, withinJsonBounds } from '../../core/protocol.js';
@@ -72,7 +73,7 @@ describe("the agent client's bound on an answer", () => {
     await ensureIdentity(files, 'peer');
     // A peer that never stops answering: one endless JSON string.
     server = createServer({ key: readFileSync(files.key), cert: readFileSync(files.cert) }, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
+      res.writeHead(200, { 'content-type': 'application/json', ...versionHeaders() });
       res.write('"');
       const chunk = 'x'.repeat(64 * 1024);
       const more = () => {
