@@ -43,7 +43,7 @@ export interface EgressPolicy {
 export type Route = (host: string) => NetworkUri | undefined;
 
 /** The relay setting `host[:port]` (notify emailrelay), IPv6 in brackets; the catalog's SMTP port by default. */
-function relayDestination(text: string): { host: string; port: number } | undefined {
+export function relayDestination(text: string): { host: string; port: number } | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) return undefined;
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: match[2] === undefined ? defaultPort('smtp') : Number(match[2]) };

@@ -14,6 +14,11 @@ export function backupLocations(store: Store): BackupLocation[] {
   return store.locations.list().map((r) => ({ name: r.name, uri: parseUri(r.uri) }));
 }
 
+/** Every destination backups go to: each location's URI (and its alternate, marked). */
+export function backupDestinations(store: Store): (BackupLocation & { alternate: boolean })[] {
+  return backupLocations(store).map((l) => ({ ...l, alternate: false }));
+}
+
 /** Adds a backup location, its URI sealed. */
 export function addBackupLocation(store: Store, name: string, uri: NetworkUri): void {
   store.locations.add(name, formatUri(uri));
