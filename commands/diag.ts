@@ -285,7 +285,7 @@ function configWithoutSecrets(ctx: Context): Json {
     settings,
     // As stored, redacted: a bundle shows even a proxy that no longer parses.
     proxy: redactStoredProxy(ctx),
-    backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
+    backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri), alternate: l.alternate ? redactUri(l.alternate) : null })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
     users: ctx.store.users.list().map((u) => ({ name: u.name, must_change: u.mustChange ? 1 : 0 })),
     cluster: ctx.store.inventory.list().map((n) => ({ address: n.address, hostname: n.hostname, roles: JSON.stringify(n.roles), data_centre: n.dataCentre, is_primary: n.primary ? 1 : 0, last_seen: n.lastSeen ?? null })),
