@@ -204,7 +204,8 @@ export function ntpAnswerFault(answer: Buffer, request: Buffer): string | undefi
  */
 export async function probeNtp(host: string, port: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ProbeResult> {
   const start = performance.now();
-  const resolved = await resolveName(host);
+  // An address is its own answer: no lookup waits in libuv's thread pool for it.
+  const resolved = isIP(host) ? { outcome: 'ok' as const, detail: host, addresses: [host] } : await resolveName(host);
   const address = resolved.addresses?.[0];
   if (!address) return resolved;
   const request = Buffer.alloc(NTP_PACKET_BYTES);
