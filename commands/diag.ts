@@ -48,7 +48,7 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
     if (resolved.outcome !== 'ok') return steps;
   }
   if (uri.scheme === 'snmp') {
-    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here, since a test inform would reach the receiver's people: "notify test" sends one, and the receiver acknowledges it` } });
+    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here: "diag connectivity" sends a test inform the receiver must acknowledge, and "notify test" a test notification` } });
     return steps;
   }
   const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
