@@ -5,11 +5,13 @@
 // the same server reached directly is blocked; an NTP server that answers
 // is ok, one that is silent has no answer, a closed UDP port is blocked; the
 // resolver answers a real query; an SNMP inform reaches snmptrapd and is
-// acknowledged; a closed TCP port is blocked; and under strict egress a
+// acknowledged (v2c and v3); a closed TCP port is blocked, and so is a port
+// the proxy will not tunnel to; and under strict egress a
 // resolver the configuration does not name is refused by the policy. The
 // runner's bounds (its concurrency cap, its total time) are tested beside.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { startProxyLan, type ProxyLan } from '../support/proxy-lan.js';
 import { startTrapReceiver, type TrapReceiver } from '../support/servers.js';
@@ -18,6 +20,9 @@ import { probeFlows, type Flow, type FlowResult } from '../../net/connectivity.j
 
 const PREFIX = `pscn${process.pid % 10000}`;
 const COMMUNITY = 'c0nnect1vity';
+const V3 = { name: 'diagv3', auth: 'SHA', authPassword: 'Diag-auth-s3cret', priv: 'AES', privPassword: 'Diag-priv-s3cret' };
+/** A port the proxy does not let anyone CONNECT to (tinyproxy's ConnectPort lists the SSH port only). */
+const FORBIDDEN_PORT = 2121;
 const HOSTNAME = 'conn01';
 let net: ProxyLan;
 let node: RunningDaemon;
@@ -41,6 +46,12 @@ quiet.on('message', () => {});
 quiet.bind(123, silent);
 `;
 
+/** DNS packets that reached the proxy's host, as its kernel counts them: the outside witness of what was sent. */
+const dnsPacketsSeen = () => {
+  const listed = execFileSync('ip', ['netns', 'exec', net.ns('proxy'), 'nft', 'list', 'chain', 'inet', 'witness', 'input'], { encoding: 'utf8' });
+  return Number(/udp dport 53 counter packets (\d+)/.exec(listed)?.[1] ?? NaN);
+};
+
 const ok = async (...words: string[]) => {
   const result = await node.platform(words);
   expect(result.status, `${words.join(' ')}: ${result.stderr}`).toBe(0);
@@ -63,9 +74,12 @@ beforeAll(async () => {
   const proxy = net.ip('proxy');
   // The node has no DNS servers of its own: it asks the system's resolver, dnsmasq on the proxy's host.
   net.etc('node', 'resolv.conf', `nameserver ${proxy}\n`);
+  for (const rule of ['add table inet witness', 'add chain inet witness input { type filter hook input priority 0; }', 'add rule inet witness input udp dport 53 counter']) {
+    execFileSync('ip', ['netns', 'exec', net.ns('proxy'), 'nft', rule]);
+  }
   net.spawnIn('proxy', 'dnsmasq', ['-k', '--port=53', `--listen-address=${proxy}`, '--bind-interfaces', '--no-resolv', '--no-hosts', `--address=/${HOSTNAME}/${net.ip('node')}`]);
   net.spawnIn('proxy', process.execPath, ['-e', NTP_SERVERS, proxy, net.lan.hosts.proxy!.ipv6]);
-  receiver = await startTrapReceiver(net.ns('proxy'), proxy, 162, { communities: [COMMUNITY] });
+  receiver = await startTrapReceiver(net.ns('proxy'), proxy, 162, { communities: [COMMUNITY], users: [V3] });
   node = await startDaemon({ netns: net.ns('node') });
   await ok('system', 'setup', '--hostname', HOSTNAME, '--role', 'application');
   await ok('network', 'proxy', net.proxyUri());
@@ -73,11 +87,14 @@ beforeAll(async () => {
   await ok('backup', 'add', 'offsite', `sftp://${net.user}:${net.password}@${net.dest}:${net.sshPort}${net.backupsDir}`);
   await ok('backup', 'add', 'bypassed', `sftp://${net.user}:${net.password}@${net.ip('dest')}:${net.sshPort}${net.backupsDir}`);
   await ok('network', 'proxy', 'bypass', 'add', net.ip('dest'));
+  // Through the proxy to a port it refuses to tunnel to.
+  await ok('backup', 'add', 'forbidden', `ftp://${net.user}@${net.dest}:${FORBIDDEN_PORT}/b`);
   // The mail relay on the proxy's host, bypassed: a direct connection to a port nothing listens on.
   await ok('network', 'proxy', 'bypass', 'add', proxy);
   await ok('notify', 'emailrelay', `${proxy}:2525`);
   await ok('notify', 'add', 'error', 'mailto:ops@example.test');
   await ok('notify', 'add', 'error', `snmp://${COMMUNITY}@${proxy}`);
+  await ok('notify', 'add', 'warn', `snmp://${V3.name}:${V3.auth}:${V3.authPassword}:${V3.priv}:${V3.privPassword}@${proxy}`);
   // An answering time server, a silent one, and a closed UDP port (the node's own loopback).
   await ok('network', 'ntp', 'add', proxy);
   await ok('network', 'ntp', 'add', net.lan.hosts.proxy!.ipv6);
@@ -104,6 +121,7 @@ describe('diag connectivity', () => {
 
     expect(flowTo(flows, 'DNS server', `${proxy}:53`)).toMatchObject({ protocol: 'udp', via: 'direct', verdict: 'ok' });
     expect(flowTo(flows, 'DNS server', `${proxy}:53`).detail).toBe(`answered: ${net.ip('node')}`);
+    expect(dnsPacketsSeen()).toBeGreaterThan(0);
     expect(flows.filter((f) => f.flow === 'DNS server').map((f) => [f.protocol, f.verdict])).toEqual([
       ['udp', 'ok'],
       ['tcp', 'ok'],
@@ -123,13 +141,19 @@ describe('diag connectivity', () => {
     expect(bypassed).toMatchObject({ via: 'direct', verdict: 'blocked on the way' });
     expect(bypassed.detail).toMatch(/no route to it \(EACCES|EHOSTUNREACH\)/);
 
+    const forbidden = flowTo(flows, 'backup "forbidden" ftp');
+    expect(forbidden).toMatchObject({ via: `proxy ${proxy}:3128`, verdict: 'blocked on the way' });
+    expect(forbidden.detail).toMatch(new RegExp(`^the proxy ${proxy.replace(/\./g, '\\.')}:3128 refused the connection to ${net.dest}:${FORBIDDEN_PORT}: 403`));
+
     expect(flowTo(flows, 'mail relay')).toMatchObject({ destination: `${proxy}:2525`, via: 'direct', verdict: 'blocked on the way' });
     expect(flowTo(flows, 'mail relay').detail).toContain('connection refused');
 
     const inform = flowTo(flows, 'SNMP v2c inform');
     expect(inform).toMatchObject({ destination: `${proxy}:162`, protocol: 'udp', via: 'direct', verdict: 'ok' });
     expect(inform.flow).not.toContain(COMMUNITY);
-    await until('the test inform at snmptrapd', () => receiver.notifications().length > sentBefore);
+    expect(flowTo(flows, 'SNMP v3 inform')).toMatchObject({ destination: `${proxy}:162`, verdict: 'ok', detail: 'a test inform was acknowledged by the receiver' });
+    expect(flowTo(flows, 'SNMP v3 inform').flow).not.toContain(V3.authPassword);
+    await until('both test informs at snmptrapd', () => receiver.notifications().length >= sentBefore + 2);
     expect(JSON.stringify(receiver.notifications().at(-1))).toContain('diag-connectivity-test');
 
     // The same on the console, as a table, with its bound stated.
@@ -138,12 +162,15 @@ describe('diag connectivity', () => {
     expect(text.stdout).toMatch(/\d+ of \d+ flows ok; each probe at most 8 s, 8 at once, the whole test at most 30 s/);
     expect(text.stdout + text.stderr).not.toContain(net.password);
     expect(text.stdout + text.stderr).not.toContain(net.proxyPassword);
+    expect(text.stdout + text.stderr).not.toContain(V3.privPassword);
   }, 90_000);
 
   it('says a flow the strict egress policy does not let out is refused by it, and sends nothing', async () => {
     await ok('firewall', 'egress', 'strict');
     try {
+      const seen = dnsPacketsSeen();
       const { flows } = await connectivity();
+      expect(dnsPacketsSeen()).toBe(seen);
       // The node has no DNS servers configured: the system's resolver is not a configured destination.
       const dns = flows.filter((f) => f.flow === 'DNS server');
       expect(dns.map((f) => f.verdict)).toEqual(["refused by this node's egress policy", "refused by this node's egress policy"]);
