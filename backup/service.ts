@@ -60,6 +60,42 @@ function location(env: BackupEnv, name: string): BackupLocation {
   return found;
 }
 
+/** Where a location's backups go: its URI, then its alternate when it has one. */
+export type DestinationRole = 'primary' | 'alternate';
+interface Destination {
+  role: DestinationRole;
+  uri: NetworkUri;
+}
+const destinationsOf = (target: BackupLocation): Destination[] => [{ role: 'primary', uri: target.uri }, ...(target.alternate ? [{ role: 'alternate' as const, uri: target.alternate }] : [])];
+const named = (d: Destination) => `the ${d.role} ${redactUri(d.uri)}`;
+
+/** Errors that end the whole operation rather than send it to the next destination: the person's, or a cancel. */
+const final = (error: BackupError) => error.input || error.code === 'cancelled';
+
+/**
+ * Runs `work` with a transport to each destination in turn until one
+ * succeeds; what the others said is kept for the message when all fail.
+ */
+async function firstThatWorks<T>(env: BackupEnv, target: BackupLocation, work: (transport: Transport, destination: Destination) => Promise<T>): Promise<{ result: T; destination: Destination; failed: string[] }> {
+  const failed: string[] = [];
+  const destinations = destinationsOf(target);
+  for (const destination of destinations) {
+    try {
+      const transport = await connect(env, destination.uri);
+      try {
+        return { result: await work(transport, destination), destination, failed };
+      } finally {
+        await transport.close();
+      }
+    } catch (error) {
+      const reason = asBackupError(error, redactUri(destination.uri));
+      if (final(reason) || destinations.length === 1) throw reason;
+      failed.push(`${named(destination)}: ${reason.message}`);
+    }
+  }
+  throw new BackupError('no-destination', `neither destination of ${target.name} works: ${failed.join('; ')}`);
+}
+
 function thisNode(env: BackupEnv) {
   return nodeOrDefault(env.store, osHostname());
 }
@@ -146,6 +182,10 @@ async function oneAtATime<T>(env: BackupEnv, what: 'verify' | 'restore', work: (
 
 export interface CreatedBackup {
   location: string;
+  /** Which destination took it, shown redacted; and why those before it did not. */
+  destination: DestinationRole;
+  uri: string;
+  skipped: string[];
   archive: string;
   size: number;
   sha256: string;
@@ -193,17 +233,14 @@ export async function createBackup(env: BackupEnv, locationName: string, key: Bu
     const manifestFile = join(work, manifestName(archive));
     const { writeFileSync } = await import('node:fs');
     writeFileSync(manifestFile, JSON.stringify(outside, null, 2) + '\n', { mode: 0o600 });
-    const transport = await connect(env, target.uri);
-    try {
+    // The primary, or the alternate when the primary cannot be reached or refuses the upload.
+    const uploaded = await firstThatWorks(env, target, async (transport) => {
       await transport.put(out, archive, progressLine(env, `uploading ${archive}`, written.size));
       // The manifest last: a location lists a backup only once both are there.
       await transport.put(manifestFile, manifestName(archive), () => undefined);
-    } catch (error) {
-      throw asBackupError(error, redactUri(target.uri));
-    } finally {
-      await transport.close();
-    }
-    return { location: locationName, archive, size: written.size, sha256: written.sha256 };
+    });
+    const { destination } = uploaded;
+    return { location: locationName, destination: destination.role, uri: redactUri(destination.uri), skipped: uploaded.failed, archive, size: written.size, sha256: written.sha256 };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -219,10 +256,12 @@ export interface ListedBackup {
   /** Why the manifest could not be used, if it could not. */
   problem?: string;
   manifest?: Manifest;
+  /** Which of the location's destinations holds it. */
+  destination: DestinationRole;
 }
 
 /** The backups at one location: archives with a valid manifest beside them, newest first. */
-export async function listBackups(env: BackupEnv, transport: Transport): Promise<ListedBackup[]> {
+export async function listBackups(env: BackupEnv, transport: Transport, destination: DestinationRole = 'primary'): Promise<ListedBackup[]> {
   const files = await transport.list();
   const names = new Set(files.map((f) => f.name));
   const verified = env.store.settings.get('backup.verified');
@@ -233,24 +272,87 @@ export async function listBackups(env: BackupEnv, transport: Transport): Promise
     try {
       const manifest = parseManifest(await transport.read(manifestName(file.name), MAX_MANIFEST_BYTES), true);
       const problem = manifest.archive !== file.name ? 'its manifest names another archive' : manifest.size !== file.size ? `size ${file.size} differs from the manifest's ${manifest.size}` : undefined;
-      out.push({ archive: file.name, node: manifest.node, time: manifest.createdAt, size: file.size, verified: !problem && verified[file.name] === manifest.sha256, problem, manifest });
+      out.push({ archive: file.name, node: manifest.node, time: manifest.createdAt, size: file.size, verified: !problem && verified[file.name] === manifest.sha256, problem, manifest, destination });
     } catch (error) {
-      out.push({ archive: file.name, node: parsed.hostname, time: parsed.time, size: file.size, verified: false, problem: (error as Error).message });
+      out.push({ archive: file.name, node: parsed.hostname, time: parsed.time, size: file.size, verified: false, problem: (error as Error).message, destination });
     }
   }
   return out.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
 }
 
-export async function listAt(env: BackupEnv, locationName: string): Promise<ListedBackup[]> {
+/** What each destination of a location holds, or why it could not be listed. */
+export interface DestinationListing {
+  destination: DestinationRole;
+  uri: string;
+  backups?: ListedBackup[];
+  error?: string;
+}
+
+export async function listEach(env: BackupEnv, locationName: string): Promise<DestinationListing[]> {
   const target = location(env, locationName);
-  const transport = await connect(env, target.uri);
-  try {
-    return await listBackups(env, transport);
-  } catch (error) {
-    throw asBackupError(error, redactUri(target.uri));
-  } finally {
-    await transport.close();
+  return Promise.all(
+    destinationsOf(target).map(async (d): Promise<DestinationListing> => {
+      const uri = redactUri(d.uri);
+      try {
+        const transport = await connect(env, d.uri);
+        try {
+          return { destination: d.role, uri, backups: await listBackups(env, transport, d.role) };
+        } finally {
+          await transport.close();
+        }
+      } catch (error) {
+        const reason = asBackupError(error, uri);
+        if (final(reason)) throw reason;
+        return { destination: d.role, uri, error: reason.message };
+      }
+    }),
+  );
+}
+
+/** The backups at a location, from both destinations, newest first; fails only when no destination can be listed. */
+export async function listAt(env: BackupEnv, locationName: string): Promise<ListedBackup[]> {
+  const each = await listEach(env, locationName);
+  if (each.every((d) => d.error !== undefined)) {
+    throw new BackupError('transfer-failed', each.length === 1 ? each[0]!.error! : `neither destination of ${locationName} can be listed: ${each.map((d) => `the ${d.destination} ${d.uri}: ${d.error}`).join('; ')}`);
   }
+  return each.flatMap((d) => d.backups ?? []).sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+}
+
+/**
+ * The destination holding the backup a verify or restore wants (the one
+ * named, or the wanted node's newest across both), connected. Without a
+ * match, the first reachable one: fetchAndCheck then says what is missing.
+ */
+async function holderOf(env: BackupEnv, target: BackupLocation, options: RestoreChoice): Promise<{ transport: Transport; uri: NetworkUri; archive?: string }> {
+  const wanted = options.from ?? thisNode(env).hostname;
+  const open: { transport: Transport; destination: Destination; listed: ListedBackup[] }[] = [];
+  const failed: string[] = [];
+  for (const destination of destinationsOf(target)) {
+    try {
+      const transport = await connect(env, destination.uri);
+      try {
+        open.push({ transport, destination, listed: await listBackups(env, transport, destination.role) });
+      } catch (error) {
+        await transport.close();
+        throw error;
+      }
+    } catch (error) {
+      const reason = asBackupError(error, redactUri(destination.uri));
+      if (final(reason) || destinationsOf(target).length === 1) {
+        for (const o of open) await o.transport.close();
+        throw reason;
+      }
+      failed.push(`${named(destination)}: ${reason.message}`);
+    }
+  }
+  if (!open.length) throw new BackupError('no-destination', `neither destination of ${target.name} works: ${failed.join('; ')}`);
+  const candidates = open.flatMap((o) => o.listed.map((b) => ({ o, b })));
+  const match = options.archive
+    ? candidates.find((c) => c.b.archive === options.archive)
+    : candidates.filter((c) => c.b.node === wanted && !c.b.problem).sort((x, y) => (x.b.time < y.b.time ? 1 : x.b.time > y.b.time ? -1 : 0))[0];
+  const chosen = match?.o ?? open[0]!;
+  for (const o of open) if (o !== chosen) await o.transport.close();
+  return { transport: chosen.transport, uri: chosen.destination.uri, archive: match?.b.archive ?? options.archive };
 }
 
 /** Which backup: a named one, or a node's newest; `confirm` (a restore's question) sees it once chosen, before anything is downloaded. */
@@ -318,12 +420,12 @@ async function fetchAndCheck(env: BackupEnv, transport: Transport, key: Buffer, 
 export function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, options: { archive?: string; from?: string }): Promise<Manifest> {
   return oneAtATime(env, 'verify', async () => {
     const target = location(env, locationName);
-    const transport = await connect(env, target.uri);
+    const { transport, uri, archive } = await holderOf(env, target, options);
     const work = workFolder(env, 'verify');
     try {
-      return (await fetchAndCheck(env, transport, key, options, work)).manifest;
+      return (await fetchAndCheck(env, transport, key, { ...options, archive }, work)).manifest;
     } catch (error) {
-      throw asBackupError(error, redactUri(target.uri));
+      throw asBackupError(error, redactUri(uri));
     } finally {
       await transport.close();
       rmSync(work, { recursive: true, force: true });
@@ -340,12 +442,12 @@ export function verifyBackup(env: BackupEnv, locationName: string, key: Buffer, 
 export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer, options: RestoreChoice & { restart: () => Promise<void> }): Promise<Manifest> {
   return oneAtATime(env, 'restore', async () => {
     const target = location(env, locationName);
-    const transport = await connect(env, target.uri);
+    const { transport, uri, archive } = await holderOf(env, target, options);
     const work = workFolder(env, 'restore');
     try {
       const checked = await (async () => {
         try {
-          const found = await fetchAndCheck(env, transport, key, options, work);
+          const found = await fetchAndCheck(env, transport, key, { ...options, archive }, work);
           const missing = treesMissingFrom(env.paths, found.unpacked);
           if (missing.length) {
             const trees = missing.map((t) => `${t.archive} (${t.holds})`).join(', ');
@@ -356,7 +458,7 @@ export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer,
           await transport.close();
         }
       })().catch((error) => {
-        throw asBackupError(error, redactUri(target.uri));
+        throw asBackupError(error, redactUri(uri));
       });
       const journal = journalFor(env.paths, newRestoreId(), checked.manifest.archive);
       try {
@@ -398,10 +500,15 @@ export function restoreBackup(env: BackupEnv, locationName: string, key: Buffer,
   });
 }
 
-/** Keeps the `keep` newest backups of each node at a location; returns the removed names. */
+/** Keeps the `keep` newest backups of each node at each destination of a location; returns the removed names. */
 export async function cleanBackups(env: BackupEnv, locationName: string, keep: number): Promise<string[]> {
-  const target = location(env, locationName);
-  const transport = await connect(env, target.uri);
+  const removed: string[] = [];
+  for (const destination of destinationsOf(location(env, locationName))) removed.push(...(await cleanAt(env, destination.uri, keep)));
+  return removed;
+}
+
+async function cleanAt(env: BackupEnv, uri: NetworkUri, keep: number): Promise<string[]> {
+  const transport = await connect(env, uri);
   try {
     const listed = await listBackups(env, transport);
     const seen = new Map<string, number>();
@@ -417,7 +524,7 @@ export async function cleanBackups(env: BackupEnv, locationName: string, keep: n
     }
     return removed;
   } catch (error) {
-    throw asBackupError(error, redactUri(target.uri));
+    throw asBackupError(error, redactUri(uri));
   } finally {
     await transport.close();
   }

@@ -61,8 +61,11 @@ export const tempDir = (prefix) => {
   return dir;
 };
 
-/** Bundles one of the product's TypeScript modules for a benchmark to import (no TypeScript loader needed). */
-export async function loadModule(entry) {
+/**
+ * Bundles one of the product's TypeScript modules for a benchmark to import (no TypeScript loader needed).
+ * `external`: packages left out, for modules that import them only on paths the benchmark does not take (ssh2's native parts).
+ */
+export async function loadModule(entry, { external = [] } = {}) {
   const { build } = await import('esbuild');
   const outfile = join(tempDir('ps-bench-module-'), 'module.mjs');
   await build({
@@ -72,6 +75,7 @@ export async function loadModule(entry) {
     format: 'esm',
     outfile,
     logLevel: 'error',
+    external,
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
   return import(outfile);

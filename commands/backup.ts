@@ -4,8 +4,8 @@
 
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { addBackupLocation, backupLocations, shown } from '../net/locations.js';
-import { uriArg } from '../net/uri.js';
-import { BackupError, cleanBackups, createBackup, formatBytes, listAt, restoreBackup, verifyBackup, type BackupEnv } from '../backup/service.js';
+import { formatUri, uriArg } from '../net/uri.js';
+import { BackupError, cleanBackups, createBackup, formatBytes, listAt, listEach, restoreBackup, verifyBackup, type BackupEnv, type DestinationListing, type ListedBackup } from '../backup/service.js';
 import { generateKey, keyFingerprint, keyText, markShown, parseKeyText, readKey, shownAt, writeKey } from '../backup/key.js';
 import { parseBackupName } from '../backup/manifest.js';
 import { issueTokens, revokeTokensExcept } from '../users/tokens.js';
@@ -28,6 +28,18 @@ const keepWord: ArgType<'keep'> = {
   choices: ['keep'],
   parse(value) {
     if (value !== 'keep') throw badInput('bad-syntax', 'backup clean <location> keep <n>');
+    return value;
+  },
+};
+
+const LOCATION_SCHEMES = ['sftp', 'scp', 'ftp', 'file'] as const;
+
+/** The word `alternate` of `backup add <name> <uri> alternate <uri>`. */
+const alternateWord: ArgType<'alternate'> = {
+  hint: 'alternate',
+  choices: ['alternate'],
+  parse(value) {
+    if (value !== 'alternate') throw badInput('bad-syntax', `backup add <name> <uri> [alternate <uri>]: "${value}" is not "alternate"`);
     return value;
   },
 };
@@ -116,53 +128,61 @@ async function restartDependents(ctx: Context): Promise<void> {
   }
 }
 
+/** A destination that could not be listed, in words; undefined when every destination answered. */
+const unreachable = (each: DestinationListing[]) => {
+  const down = each.filter((d) => d.error !== undefined);
+  return down.length ? down.map((d) => `${d.destination} ${d.uri} not reachable: ${d.error}`).join('; ') : undefined;
+};
+const newestFirst = (list: ListedBackup[]) => list.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+
 const listLocations = async (ctx: Context) => {
   const list = backupLocations(ctx.store);
   if (!list.length) return reply.tree({ locations: 'none' }, { locations: [] });
-  const value: Record<string, { uri: string; backups: string | string[] }> = {};
-  const data: { name: string; uri: string; backups: ReturnType<typeof asJson>[] | null; error: string | null }[] = [];
+  const value: Record<string, { [key: string]: string | string[] }> = {};
+  const data: { name: string; uri: string; alternate: string | null; backups: ReturnType<typeof asJson>[] | null; error: string | null }[] = [];
   for (const l of list) {
     // Listing every location must not stop at one that cannot be reached, nor ask for passwords.
     const env = { ...envOf(ctx), ask: async () => Promise.reject(new BackupError('needs-password', 'needs a password: see "backup list ' + l.name + '"')) };
-    const found = await listAt(env, l.name).then(
-      (backups) => ({ backups, error: null }),
-      (error) => ({ backups: null, error: `not reachable: ${(error as Error).message}` }),
-    );
-    const backups = found.backups
-      ? found.backups.length
-        ? found.backups.map((b) => `${b.archive} (${formatBytes(b.size)}${b.verified ? ', verified' : ''}${b.problem ? `, ${b.problem}` : ''})`)
-        : 'none'
-      : found.error!;
-    value[l.name] = { uri: shown(l.uri), backups };
-    data.push({ name: l.name, uri: shown(l.uri), backups: found.backups?.map(asJson) ?? null, error: found.error });
+    const each = await listEach(env, l.name).catch((error: Error): DestinationListing[] => [{ destination: 'primary', uri: shown(l.uri), error: error.message }]);
+    const error = unreachable(each) ?? null;
+    const found = each.every((d) => d.backups === undefined) ? null : newestFirst(each.flatMap((d) => d.backups ?? []));
+    const marked = (b: ListedBackup) => `${b.archive} (${formatBytes(b.size)}${b.verified ? ', verified' : ''}${b.problem ? `, ${b.problem}` : ''}${l.alternate ? `, at the ${b.destination}` : ''})`;
+    const backups = found ? (found.length ? found.map(marked) : 'none') : error!;
+    value[l.name] = { uri: shown(l.uri), ...(l.alternate ? { alternate: shown(l.alternate) } : {}), backups, ...(found && error ? { unreachable: error } : {}) };
+    data.push({ name: l.name, uri: shown(l.uri), alternate: l.alternate ? shown(l.alternate) : null, backups: found?.map(asJson) ?? null, error });
   }
   return reply.tree({ locations: value }, { locations: data });
 };
 
-const backupShape = json.object({ archive: json.string(), node: json.string(), time: json.time(), size: json.integer(), verified: json.boolean(), problem: json.nullable(json.string()) });
+const backupShape = json.object({ archive: json.string(), node: json.string(), time: json.time(), size: json.integer(), verified: json.boolean(), problem: json.nullable(json.string()), destination: json.oneOf('primary', 'alternate') });
 const listedShape = json.union(
-  json.object({ locations: json.array(json.object({ name: json.string(), uri: json.string(), backups: json.nullable(json.array(backupShape)), error: json.nullable(json.string()) })) }),
-  json.object({ backups: json.array(backupShape) }),
+  json.object({ locations: json.array(json.object({ name: json.string(), uri: json.string(), alternate: json.nullable(json.string()), backups: json.nullable(json.array(backupShape)), error: json.nullable(json.string()) })) }),
+  json.object({ backups: json.array(backupShape), unreachable: json.nullable(json.string()) }),
 );
 const keyShape = json.object({ keyId: json.string(), key: json.nullable(json.string()), message: json.string() });
-const asJson = (b: { archive: string; node: string; time: string; size: number; verified: boolean; problem?: string }) => ({ archive: b.archive, node: b.node, time: b.time, size: b.size, verified: b.verified, problem: b.problem ?? null });
+const asJson = (b: ListedBackup) => ({ archive: b.archive, node: b.node, time: b.time, size: b.size, verified: b.verified, problem: b.problem ?? null, destination: b.destination });
 
 const commands: Command[] = [
   defineCommand({
     words: ['backup', 'add'],
-    summary: 'Add a backup location: backup add <name> <sftp|scp|ftp|file URI>',
-    json: json.object({ name: json.string(), uri: json.string() }),
+    summary: 'Add a backup location: backup add <name> <sftp|scp|ftp|file URI> [alternate <URI>] (used when the first cannot be reached)',
+    json: json.object({ name: json.string(), uri: json.string(), alternate: json.nullable(json.string()) }),
     args: [
       { name: 'name', type: location },
-      { name: 'uri', type: uriArg('<uri>', ['sftp', 'scp', 'ftp', 'file']) },
+      { name: 'uri', type: uriArg('<uri>', LOCATION_SCHEMES) },
+      { name: 'alternateWord', type: alternateWord, optional: true },
+      { name: 'alternate', type: uriArg('<alternate-uri>', LOCATION_SCHEMES), optional: true },
     ],
     run(ctx, args) {
-      const uri = args.uri;
+      const { uri, alternate } = args;
+      if (args.alternateWord && !alternate) throw badInput('bad-syntax', 'backup add <name> <uri> alternate <uri>: the alternate URI is missing');
       const exists = ctx.store.locations.has(args.name);
       if (exists) throw badInput('duplicate-location', `a backup location named ${args.name} exists; delete it first`);
-      if (uri.scheme === 'file') checkLocalFolder(uri.path ?? '/');
-      addBackupLocation(ctx.store, args.name, uri);
-      return reply.tree({ [args.name]: shown(uri) }, { name: args.name, uri: shown(uri) });
+      for (const each of [uri, alternate]) if (each?.scheme === 'file') checkLocalFolder(each.path ?? '/');
+      if (alternate && formatUri(alternate) === formatUri(uri)) throw badInput('same-alternate', 'the alternate is the same URI as the location: give another destination');
+      addBackupLocation(ctx.store, args.name, uri, alternate);
+      const tree = alternate ? { [args.name]: shown(uri), alternate: shown(alternate) } : { [args.name]: shown(uri) };
+      return reply.tree(tree, { name: args.name, uri: shown(uri), alternate: alternate ? shown(alternate) : null });
     },
   }),
   defineCommand({
@@ -172,11 +192,14 @@ const commands: Command[] = [
     json: listedShape,
     async run(ctx, { location: at }) {
       if (at === undefined) return listLocations(ctx);
-      const found = await guarded(() => listAt(envOf(ctx), at));
-      return reply.table(
-        ['backup', 'node', 'date', 'size', 'verified'],
-        found.map((b) => [b.archive, b.node, formatTime(b.time), formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet']),
-        { backups: found.map(asJson) },
+      const each = await guarded(() => listEach(envOf(ctx), at));
+      const down = unreachable(each);
+      if (each.every((d) => d.backups === undefined)) throw failure('transfer-failed', down!);
+      const found = newestFirst(each.flatMap((d) => d.backups ?? []));
+      const rows = found.map((b) => [b.archive, b.node, formatTime(b.time), formatBytes(b.size), b.problem ? `no: ${b.problem}` : b.verified ? 'yes' : 'not yet', b.destination]);
+      return reply.blocks(
+        [{ kind: 'table', columns: ['backup', 'node', 'date', 'size', 'verified', 'destination'], rows }, ...(down ? [{ kind: 'text' as const, text: down }] : [])],
+        { backups: found.map(asJson), unreachable: down ?? null },
       );
     },
   }),
@@ -195,11 +218,13 @@ const commands: Command[] = [
     words: ['backup', 'create'],
     summary: 'Back up the node (store, certificates, cluster identity, keys, app data) to a location',
     args: [{ name: 'location', type: location }],
-    json: json.object({ backup: json.string(), location: json.string(), size: json.integer(), sha256: json.string() }),
+    json: json.object({ backup: json.string(), location: json.string(), destination: json.oneOf('primary', 'alternate'), uri: json.string(), skipped: json.array(json.string()), size: json.integer(), sha256: json.string() }),
     async run(ctx, args) {
       const key = nodeKey(ctx);
       const created = await guarded(() => createBackup(envOf(ctx), args.location, key));
-      return reply.tree({ backup: created.archive, location: created.location, size: formatBytes(created.size), sha256: created.sha256 }, { backup: created.archive, location: created.location, size: created.size, sha256: created.sha256 });
+      const where = `${created.destination} ${created.uri}`;
+      const tree = { backup: created.archive, location: created.location, 'written to': where, ...(created.skipped.length ? { 'not written to': created.skipped.join('; ') } : {}), size: formatBytes(created.size), sha256: created.sha256 };
+      return reply.tree(tree, { backup: created.archive, location: created.location, destination: created.destination, uri: created.uri, skipped: created.skipped, size: created.size, sha256: created.sha256 });
     },
   }),
   defineCommand({

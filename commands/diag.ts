@@ -11,11 +11,13 @@ import { renderBlock } from '../core/text.js';
 import { hostname as osHostname } from 'node:os';
 import { queryTcp, queryUdp, systemResolvers } from '../net/dns.js';
 import { backupLocations, notifyTargets } from '../net/locations.js';
-import { probeFolder, probeNtp, probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
+import { probeFolder, probeSftp, probeTcp, probeTls, resolveName, type ProbeResult } from '../net/probe.js';
 import { describeUri, effectivePort, redactSecrets, redactUri, uriArg, type NetworkUri } from '../net/uri.js';
 import { egressOf, proxyFor } from '../net/connector.js';
+import { CONCURRENCY, connectivityFlows, FLOW_DEADLINE_MS, PROBE_TIMEOUT_MS, probeFlows, TOTAL_BOUND_MS, VERDICTS } from '../net/connectivity.js';
+import { sendInform } from '../notify/trap.js';
 import { nodeOrDefault } from '../store/node.js';
-import { configuredFlow, defaultPort, flowPort } from '../catalog/derive.js';
+import { defaultPort } from '../catalog/derive.js';
 import { parseRelay } from '../notify/mail.js';
 import { healthCommand } from './health.js';
 import { diagHealth } from './health-monitoring.js';
@@ -46,7 +48,7 @@ async function testUri(ctx: Context, uri: NetworkUri): Promise<{ step: string; r
     if (resolved.outcome !== 'ok') return steps;
   }
   if (uri.scheme === 'snmp') {
-    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here, since a test inform would reach the receiver's people: "notify test" sends one, and the receiver acknowledges it` } });
+    steps.push({ step: 'send', result: { outcome: 'ok', detail: `SNMP informs go over UDP ${port}; only the name is checked here: "diag connectivity" sends a test inform the receiver must acknowledge, and "notify test" a test notification` } });
     return steps;
   }
   const via = proxy ? ` through the proxy ${redactUri(proxy)}` : '';
@@ -79,6 +81,12 @@ function stepsReply(steps: { step: string; result: ProbeResult }[], extra: { [ke
 const stepsShape = json.array(
   json.object({ step: json.string(), outcome: json.string(), detail: json.string(), ms: json.nullable(json.number()), addresses: json.nullable(json.array(json.string())) }),
 );
+const connectivityShape = json.object({
+  bound: json.object({ probeMs: json.integer(), flowDeadlineMs: json.integer(), concurrency: json.integer(), totalMs: json.integer() }),
+  flows: json.array(
+    json.object({ flow: json.string(), destination: json.string(), protocol: json.oneOf('tcp', 'udp', 'file'), via: json.string(), verdict: json.oneOf(...VERDICTS), detail: json.string(), ms: json.integer() }),
+  ),
+});
 const uriShape = json.object({
   scheme: json.string(),
   snmpVersion: json.nullable(json.oneOf('v2c', 'v3')),
@@ -128,7 +136,7 @@ const commands: Command[] = [
   defineCommand({
     words: ['diag', 'dns'],
     summary: 'Resolve a name over UDP and over TCP with each resolver (or the one given)',
-    json: json.array(json.object({ transport: json.oneOf('udp', 'tcp'), server: json.string(), ok: json.boolean(), addresses: json.array(json.string()), detail: json.string(), ms: json.number() })),
+    json: json.array(json.object({ transport: json.oneOf('udp', 'tcp'), server: json.string(), ok: json.boolean(), answered: json.boolean(), addresses: json.array(json.string()), detail: json.string(), ms: json.number() })),
     args: [
       { name: 'name', type: host('<name>') },
       { name: 'server', type: host('<dns-server>'), optional: true },
@@ -167,32 +175,26 @@ const commands: Command[] = [
   }),
   defineCommand({
     words: ['diag', 'connectivity'],
-    summary: 'Test every outbound flow to the configured external systems: NTP, DNS, backups, notifications, proxy',
-    json: json.union(json.object({ steps: stepsShape }), messageShape),
+    summary: 'Test every outbound flow to the configured external systems as it really goes: DNS, NTP, proxy, backups, notifications',
+    json: json.union(connectivityShape, messageShape),
     async run(ctx) {
       const node = nodeOrDefault(ctx.store, osHostname());
-      const checks: Promise<{ step: string; result: ProbeResult }[]>[] = [];
-      const add = (step: string, probe: Promise<ProbeResult>) => checks.push(probe.then((result) => [{ step, result }]));
-      // Each external flow of the catalog towards a system configured here, on the catalog's ports.
-      const dns = configuredFlow('dns');
-      // Without servers of its own the node asks the system's resolvers: those are what it depends on then.
-      const resolvers = node.dns.length ? node.dns : systemResolvers();
-      for (const server of resolvers) {
-        const [udp, tcp] = [flowPort(dns, 'udp'), flowPort(dns, 'tcp')];
-        add(`DNS ${server} UDP ${udp}`, queryUdp(node.hostname, server, udp).then((a) => ({ outcome: a.detail === 'timed out' ? 'timed out' : 'ok', detail: a.detail, ms: a.ms })));
-        add(`DNS ${server} TCP ${tcp}`, probeTcp(server, tcp));
-      }
-      const ntp = flowPort(configuredFlow('ntp'), 'udp');
-      for (const server of node.ntp) add(`NTP ${server} UDP ${ntp}`, probeNtp(server, ntp));
-      const proxy = egressOf(ctx.store).proxy;
-      if (proxy) add(`proxy ${redactUri(proxy)}`, probeTcp(proxy.host!, effectivePort(proxy)!));
-      // Backups and notifications as their flows go: the same test as "diag uri <uri> test".
-      const viaUri = (what: string, uri: NetworkUri) => checks.push(testUri(ctx, uri).then((steps) => steps.map((s) => ({ step: `${what}: ${s.step}`, result: s.result }))));
-      for (const location of backupLocations(ctx.store)) viaUri(`backup ${location.name} ${redactUri(location.uri)}`, location.uri);
-      for (const target of notifyTargets(ctx.store)) viaUri(`notify ${target.level} ${redactUri(target.uri)}`, target.uri);
-      const steps = (await Promise.all(checks)).flat();
-      if (steps.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
-      return stepsReply(steps);
+      const text = `connectivity test from ${node.hostname} (diag connectivity by ${ctx.caller.user}); no action needed`;
+      const inform = (uri: NetworkUri, signal: AbortSignal) => sendInform(uri, { node: node.hostname, level: 'info', event: 'diag-connectivity-test', text, at: new Date().toISOString() }, signal);
+      const flows = connectivityFlows(ctx.store, { inform });
+      if (flows.length === 0) return reply.text('no external systems are configured (network dns/ntp/proxy, backup add, notify add)');
+      const results = await probeFlows(flows, { signal: ctx.signal });
+      const rows = results.map((r) => [r.flow, r.destination, r.via, r.verdict, `${r.ms} ms`, r.detail]);
+      const bound = { probeMs: PROBE_TIMEOUT_MS, flowDeadlineMs: FLOW_DEADLINE_MS, concurrency: CONCURRENCY, totalMs: TOTAL_BOUND_MS };
+      const failed = results.some((r) => r.verdict !== 'ok');
+      return reply.blocks(
+        [
+          { kind: 'table', columns: ['flow', 'destination', 'via', 'verdict', 'time', 'detail'], rows },
+          { kind: 'text', text: `${results.filter((r) => r.verdict === 'ok').length} of ${results.length} flows ok; each probe at most ${FLOW_DEADLINE_MS / 1000} s, ${CONCURRENCY} at once, the whole test at most ${TOTAL_BOUND_MS / 1000} s` },
+        ],
+        { bound, flows: results } as unknown as Json,
+        failed ? 1 : 0,
+      );
     },
   }),
 ];
@@ -283,7 +285,7 @@ function configWithoutSecrets(ctx: Context): Json {
     settings,
     // As stored, redacted: a bundle shows even a proxy that no longer parses.
     proxy: redactStoredProxy(ctx),
-    backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri) })),
+    backupLocations: backupLocations(ctx.store).map((l) => ({ name: l.name, uri: redactUri(l.uri), alternate: l.alternate ? redactUri(l.alternate) : null })),
     notifyTargets: notifyTargets(ctx.store).map((t) => ({ level: t.level, uri: redactUri(t.uri) })),
     users: ctx.store.users.list().map((u) => ({ name: u.name, must_change: u.mustChange ? 1 : 0 })),
     cluster: ctx.store.inventory.list().map((n) => ({ address: n.address, hostname: n.hostname, roles: JSON.stringify(n.roles), data_centre: n.dataCentre, is_primary: n.primary ? 1 : 0, last_seen: n.lastSeen ?? null })),

@@ -220,8 +220,8 @@ function unreachable(proxy: NetworkUri, error: NodeJS.ErrnoException): ProxyErro
     ECONNREFUSED: ['connection refused: nothing listens there', 'refused'],
     ECONNRESET: ['it closed the connection', 'failed'],
     ETIMEDOUT: ['no answer in time', 'timed out'],
-    EHOSTUNREACH: ['no route to it', 'timed out'],
-    ENETUNREACH: ['no route to it', 'timed out'],
+    EHOSTUNREACH: ['no route to it', 'refused'],
+    ENETUNREACH: ['no route to it', 'refused'],
     ENOTFOUND: ['its name does not resolve', 'failed'],
     EAI_AGAIN: ['its name does not resolve', 'failed'],
   };

@@ -12,6 +12,8 @@ export interface DnsAnswer {
   transport: 'udp' | 'tcp';
   server: string;
   ok: boolean;
+  /** The server answered this query (any return code): the flow to it works, whatever the name. */
+  answered: boolean;
   addresses: string[];
   detail: string;
   ms: number;
@@ -27,6 +29,9 @@ function query(name: string, id: number): Buffer {
 }
 
 const RCODES = ['no error', 'format error', 'server failure', 'no such name', 'not implemented', 'refused'];
+
+/** The resolver served the query: an address, or its word that the name does not exist. */
+export const resolverServes = (answer: DnsAnswer) => answer.answered && (answer.ok || answer.detail === RCODES[3]);
 
 /** An answer that does not hold what it claims: an error, never a loop or a read past its end. */
 export class DnsFormatError extends Error {}
@@ -79,13 +84,13 @@ export function parse(message: Buffer, id: number): { addresses: string[]; rcode
 
 function result(transport: 'udp' | 'tcp', server: string, start: number, reply: Buffer | Error, id: number): DnsAnswer {
   const ms = performance.now() - start;
-  if (reply instanceof Error) return { transport, server, ok: false, addresses: [], detail: reply.message, ms };
+  if (reply instanceof Error) return { transport, server, ok: false, answered: false, addresses: [], detail: reply.message, ms };
   try {
     const { addresses, rcode } = parse(reply, id);
     const ok = rcode === 0 && addresses.length > 0;
-    return { transport, server, ok, addresses, detail: ok ? addresses.join(', ') : RCODES[rcode] ?? `rcode ${rcode}`, ms };
+    return { transport, server, ok, answered: true, addresses, detail: ok ? addresses.join(', ') : RCODES[rcode] ?? `rcode ${rcode}`, ms };
   } catch (error) {
-    return { transport, server, ok: false, addresses: [], detail: `unreadable answer: ${(error as Error).message}`, ms };
+    return { transport, server, ok: false, answered: false, addresses: [], detail: `unreadable answer: ${(error as Error).message}`, ms };
   }
 }
 
@@ -94,15 +99,20 @@ export function queryUdp(name: string, server: string, port = defaultPort('dns')
   const start = performance.now();
   return new Promise((resolve) => {
     const socket = createSocket(server.includes(':') ? 'udp6' : 'udp4');
+    let finished = false;
     const finish = (reply: Buffer | Error) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.close();
       resolve(result('udp', server, start, reply, id));
     };
     const timer = setTimeout(() => finish(new Error('timed out')), timeoutMs);
     socket.on('message', (message) => finish(message));
-    socket.on('error', (error) => finish(error));
-    socket.send(query(name, id), port, server);
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(error.code === 'ECONNREFUSED' ? new Error('refused (ICMP port unreachable)') : error));
+    // Connected: only the server's own datagrams reach the socket, and an ICMP port unreachable ends the query.
+    // A failed connect (a prohibit route: EACCES) comes to this callback, not to 'error'.
+    socket.connect(port, server, ((error?: Error) => (error ? finish(error) : socket.send(query(name, id), (sendError) => sendError && finish(sendError)))) as () => void);
   });
 }
 

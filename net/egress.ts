@@ -14,7 +14,7 @@ import type { Protocol } from '../catalog/services.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { EgressMode } from '../store/settings.js';
-import { backupLocations, notifyTargets } from './locations.js';
+import { backupDestinations, notifyTargets } from './locations.js';
 import { effectivePort, type NetworkUri } from './uri.js';
 
 export type { EgressMode };
@@ -43,7 +43,7 @@ export interface EgressPolicy {
 export type Route = (host: string) => NetworkUri | undefined;
 
 /** The relay setting `host[:port]` (notify emailrelay), IPv6 in brackets; the catalog's SMTP port by default. */
-function relayDestination(text: string): { host: string; port: number } | undefined {
+export function relayDestination(text: string): { host: string; port: number } | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) return undefined;
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: match[2] === undefined ? defaultPort('smtp') : Number(match[2]) };
@@ -66,9 +66,9 @@ export function configuredDestinations(store: Store, route: Route, proxy?: Netwo
   const ntp = configuredFlow('ntp');
   for (const server of node.ntp) add(server, flowPort(ntp, 'udp'), 'udp', `NTP server ${server}`);
   if (proxy?.host) add(proxy.host, effectivePort(proxy)!, 'tcp', `the proxy (network proxy)`);
-  for (const location of backupLocations(store)) {
+  for (const location of backupDestinations(store)) {
     const port = effectivePort(location.uri);
-    if (location.uri.host && port) tcp(location.uri.host, port, `backup location "${location.name}"`);
+    if (location.uri.host && port) tcp(location.uri.host, port, `backup location "${location.name}"${location.alternate ? ' (alternate)' : ''}`);
   }
   const targets = notifyTargets(store);
   for (const target of targets) {

@@ -8,15 +8,22 @@ import { formatUri, parseUri, redactUri, type NetworkUri } from './uri.js';
 export interface BackupLocation {
   name: string;
   uri: NetworkUri;
+  /** Where backups go when `uri` cannot be reached (`backup add <name> <uri> alternate <uri>`). */
+  alternate?: NetworkUri;
 }
 
 export function backupLocations(store: Store): BackupLocation[] {
-  return store.locations.list().map((r) => ({ name: r.name, uri: parseUri(r.uri) }));
+  return store.locations.list().map((r) => ({ name: r.name, uri: parseUri(r.uri), ...(r.alternate === null ? {} : { alternate: parseUri(r.alternate) }) }));
 }
 
-/** Adds a backup location, its URI sealed. */
-export function addBackupLocation(store: Store, name: string, uri: NetworkUri): void {
-  store.locations.add(name, formatUri(uri));
+/** Every destination backups go to, each location's primary then its alternate (marked). */
+export function backupDestinations(store: Store): { name: string; uri: NetworkUri; alternate: boolean }[] {
+  return backupLocations(store).flatMap((l) => [{ name: l.name, uri: l.uri, alternate: false }, ...(l.alternate ? [{ name: l.name, uri: l.alternate, alternate: true }] : [])]);
+}
+
+/** Adds a backup location, its URIs sealed. */
+export function addBackupLocation(store: Store, name: string, uri: NetworkUri, alternate?: NetworkUri): void {
+  store.locations.add(name, formatUri(uri), alternate ? formatUri(alternate) : null);
 }
 
 export type NotifyLevel = 'info' | 'warn' | 'error';

@@ -10,7 +10,7 @@ import type { ExternalFlow } from '../catalog/flows.js';
 import type { RoleName } from '../catalog/roles.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
-import { backupLocations, notifyTargets } from './locations.js';
+import { backupDestinations, notifyTargets } from './locations.js';
 import { effectivePort } from './uri.js';
 import { egressOf, proxyAddress, proxyFor } from './connector.js';
 
@@ -77,9 +77,9 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
   };
   for (const server of node.ntp) towards(server, configuredFlow('ntp'));
   for (const server of node.dns) towards(server, configuredFlow('dns'));
-  for (const location of backupLocations(store)) {
+  for (const location of backupDestinations(store)) {
     const port = effectivePort(location.uri);
-    if (location.uri.host && port) outbound(location.uri.host, 'tcp', port, `Backups to "${location.name}" (${location.uri.scheme})`, 'Outbound to external systems from all nodes');
+    if (location.uri.host && port) outbound(location.uri.host, 'tcp', port, `Backups to "${location.name}"${location.alternate ? ' (alternate)' : ''} (${location.uri.scheme})`, 'Outbound to external systems from all nodes');
   }
   const relay = store.settings.get('notify.emailrelay');
   for (const target of notifyTargets(store)) {

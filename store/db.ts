@@ -54,8 +54,14 @@ export function storeFailure(error: unknown, home?: string): PlatformError | und
  */
 export const SEALED_COLUMNS: readonly { table: string; column: string }[] = [
   { table: 'backup_locations', column: 'uri' },
+  { table: 'backup_locations', column: 'alternate' },
   { table: 'notify_targets', column: 'uri' },
 ];
+/** The sealed columns a database holds: an older version's lacks those added since (backup_locations.alternate, version 8). */
+export function sealedColumnsIn(db: Database.Database): { table: string; column: string }[] {
+  const columnsOf = (table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name);
+  return SEALED_COLUMNS.filter(({ table, column }) => columnsOf(table).includes(column));
+}
 /** Tables a restore leaves as they are: the node's own audit trail (its entries and its counts of unproven requests). */
 const KEPT_TABLES: ReadonlySet<string> = new Set(['audit', 'audit_unproven']);
 
@@ -211,8 +217,7 @@ export class Store {
   private changeSecrets(change: (stored: string) => string): number {
     const tables = new Set((this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
     let changed = 0;
-    for (const { table, column } of SEALED_COLUMNS) {
-      if (!tables.has(table)) continue;
+    for (const { table, column } of sealedColumnsIn(this.#db)) {
       const rows = this.#db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table}`).all() as { id: number; value: unknown }[];
       const update = this.#db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
       for (const row of rows) {

@@ -11,6 +11,8 @@ export interface StoredLocation {
   name: string;
   /** The URI in clear text. */
   uri: string;
+  /** Where backups go when `uri` cannot be reached (migration 8), in clear text; null without one. */
+  alternate: string | null;
 }
 
 export interface StoredTarget {
@@ -25,17 +27,20 @@ export class BackupLocations {
   /** Every location, by name, its URI opened. */
   list(): StoredLocation[] {
     const unseal = (stored: string) => this.c.secrets.unseal(stored);
-    return (this.c.db.prepare('SELECT name, uri FROM backup_locations ORDER BY name').all() as StoredLocation[]).map((r) => checkedRow('backup_locations', r, unseal)).map((r) => ({ name: r.name, uri: unseal(r.uri) }));
+    return (this.c.db.prepare('SELECT name, uri, alternate FROM backup_locations ORDER BY name').all() as StoredLocation[])
+      .map((r) => checkedRow('backup_locations', r, unseal))
+      .map((r) => ({ name: r.name, uri: unseal(r.uri), alternate: r.alternate === null ? null : unseal(r.alternate) }));
   }
 
   has(name: string): boolean {
     return this.c.db.prepare('SELECT 1 FROM backup_locations WHERE name = ?').get(name) !== undefined;
   }
 
-  /** Adds a location, its URI sealed. */
-  add(name: string, uri: string): void {
-    checkedRow('backup_locations', { name, uri }, (clear) => clear);
-    this.c.tx(() => this.c.db.prepare('INSERT INTO backup_locations (name, uri) VALUES (?, ?)').run(name, this.c.secrets.seal(uri)));
+  /** Adds a location, its URIs sealed. */
+  add(name: string, uri: string, alternate: string | null = null): void {
+    checkedRow('backup_locations', { name, uri, alternate }, (clear) => clear);
+    const seal = (clear: string) => this.c.secrets.seal(clear);
+    this.c.tx(() => this.c.db.prepare('INSERT INTO backup_locations (name, uri, alternate) VALUES (?, ?, ?)').run(name, seal(uri), alternate === null ? null : seal(alternate)));
   }
 
   /** Removes a location; false when there was none of that name. */

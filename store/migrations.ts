@@ -156,6 +156,13 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    summary: 'an alternate destination for each backup location, used when the first cannot be reached',
+    sql: `
+      ALTER TABLE backup_locations ADD COLUMN alternate TEXT;   -- a URI, sealed like uri; NULL without one
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

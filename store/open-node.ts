@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEALED_COLUMNS, Store, storeKeyFile, type StoreProblem } from './db.js';
+import { sealedColumnsIn, Store, storeKeyFile, type StoreProblem } from './db.js';
 import { SEALED_SETTINGS } from './settings.js';
 import { SEALED_PREFIX } from './secrets.js';
 import type { Paths } from '../core/paths.js';
@@ -40,8 +40,8 @@ function inspect(file: string): { version: number; sealedValues: number; check: 
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
     let sealedValues = 0;
-    for (const { table, column } of SEALED_COLUMNS) {
-      if (tables.has(table)) sealedValues += (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} LIKE ?`).get(`${SEALED_PREFIX}%`) as { n: number }).n;
+    for (const { table, column } of sealedColumnsIn(db)) {
+      sealedValues += (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} LIKE ?`).get(`${SEALED_PREFIX}%`) as { n: number }).n;
     }
     if (tables.has('settings')) {
       for (const key of SEALED_SETTINGS) sealedValues += (db.prepare('SELECT count(*) AS n FROM settings WHERE key = ? AND value LIKE ?').get(key, `"${SEALED_PREFIX}%`) as { n: number }).n;

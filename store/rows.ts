@@ -91,7 +91,7 @@ export const TABLE_SHAPES = {
       last_seen: col(optional(isoTime)),
     },
   },
-  backup_locations: { key: ['name'], checkedAtStart: true, columns: { name: col(label), uri: sealed(uri()) } },
+  backup_locations: { key: ['name'], checkedAtStart: true, columns: { name: col(label), uri: sealed(uri()), alternate: sealed(optional(uri())) } },
   notify_targets: { key: ['level'], checkedAtStart: true, columns: { level: col(level), uri: sealed(uri(['mailto', 'snmp'])) } },
   web_weights: { key: ['server'], checkedAtStart: true, columns: { server: col(hostPort), weight: col(whole(0, 100)) } },
   schedule_jobs: {
@@ -150,7 +150,8 @@ export function rowProblem(table: TableName, row: Record<string, unknown>, unsea
         return `${name}: not JSON`;
       }
     }
-    if (column.sealed) {
+    // A sealed column that may be empty holds NULL, never a sealed empty value.
+    if (column.sealed && !(value === null && problemOf(column.shape, null) === undefined)) {
       const problem = problemOf(sealedText, value);
       if (problem) return `${name}: ${problem}`;
       if (!unseal) continue;

@@ -181,7 +181,7 @@ describe('the repositories', () => {
     expect(store.weights.list()).toEqual(before);
 
     store.locations.add('offsite', 'sftp://dan:s3cret@backup.example.test/b');
-    expect(store.locations.list()).toEqual([{ name: 'offsite', uri: 'sftp://dan:s3cret@backup.example.test/b' }]);
+    expect(store.locations.list()).toEqual([{ name: 'offsite', uri: 'sftp://dan:s3cret@backup.example.test/b', alternate: null }]);
     expect([store.locations.has('offsite'), store.locations.remove('offsite'), store.locations.remove('offsite')]).toEqual([true, true, false]);
     store.locations.add('offsite', 'sftp://dan:s3cret@backup.example.test/b');
 

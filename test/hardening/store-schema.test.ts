@@ -130,6 +130,15 @@ describe('tables: a row read back is checked against its shape', () => {
     expect(store.firstProblem()?.table).toBe('backup_locations');
   });
 
+  it("a backup location whose alternate (sealed at rest, like its URI) is not a URI", () => {
+    const store = reopen(storeFileWith((db) => db.prepare("INSERT INTO backup_locations (name, uri, alternate) VALUES ('x', 'sftp://u@host/p', 'ftp://u@other/p\u0007\nmore')").run()));
+    expect(invalid(() => store.locations.list()).message).toMatch(/backup_locations "x": alternate:/);
+    expect(store.firstProblem()?.table).toBe('backup_locations');
+    // A location without one holds NULL, which fits; an empty text does not.
+    const empty = reopen(storeFileWith((db) => db.prepare("INSERT INTO backup_locations (name, uri, alternate) VALUES ('y', 'sftp://u@host/p', '')").run()));
+    expect(invalid(() => empty.locations.list()).message).toMatch(/backup_locations "y": alternate:/);
+  });
+
   it('an event log row is checked when read (logs are not read whole at start)', () => {
     const store = reopen(storeFileWith((db) => db.prepare("INSERT INTO events (at, level, name, text) VALUES ('yesterday', 'warn', 'x', 't')").run()));
     expect(store.firstProblem()).toBeUndefined();

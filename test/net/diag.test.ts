@@ -247,19 +247,20 @@ describe('diag connectivity', () => {
     rmSync(gone, { recursive: true });
     expect((await node.platform(['notify', 'add', 'error', `mailto:ops@127.0.0.1`])).status).toBe(0);
     try {
-      // Nothing answers on UDP 123 yet: the name resolves, and still the flow fails.
-      const silent = JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as { steps: { step: string; outcome: string; detail: string }[] };
-      const stepOf = (steps: typeof silent.steps, prefix: string) => steps.find((s) => s.step.startsWith(prefix));
-      expect(stepOf(silent.steps, 'NTP 127.0.0.1 UDP 123')).toMatchObject({ outcome: 'timed out' });
-      expect(stepOf(silent.steps, 'backup gone')).toMatchObject({ outcome: 'failed', detail: `${gone} does not exist` });
+      type Flows = { flows: { flow: string; destination: string; verdict: string; detail: string }[] };
+      // Nothing answers on UDP 123 yet: the name resolves, and still the flow fails (the port is closed: ICMP says so).
+      const silent = JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as Flows;
+      const flowOf = (flows: Flows['flows'], prefix: string, destination: string) => flows.find((f) => f.flow.startsWith(prefix) && f.destination === destination);
+      expect(flowOf(silent.flows, 'NTP server', '127.0.0.1:123')).toMatchObject({ verdict: 'blocked on the way' });
+      expect(flowOf(silent.flows, 'backup "gone"', gone)).toMatchObject({ verdict: 'failed', detail: `${gone} does not exist` });
       // Without a relay, mail goes to the address's host on the SMTP port: nothing listens there.
-      expect(stepOf(silent.steps, 'notify error mailto:ops@127.0.0.1: connect to 127.0.0.1:25')).toMatchObject({ outcome: 'refused' });
+      expect(flowOf(silent.flows, 'mail to mailto:ops@127.0.0.1', '127.0.0.1:25')).toMatchObject({ verdict: 'blocked on the way' });
 
       background(process.execPath, ['-e', NTP_RESPONDER]);
       const answered = await until('an NTP answer', async () => {
-        const steps = (JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as typeof silent).steps;
-        const ntp = stepOf(steps, 'NTP 127.0.0.1 UDP 123');
-        return ntp?.outcome === 'ok' && ntp;
+        const flows = (JSON.parse((await node.platform(['--json', 'diag', 'connectivity'])).stdout) as Flows).flows;
+        const ntp = flowOf(flows, 'NTP server', '127.0.0.1:123');
+        return ntp?.verdict === 'ok' && ntp;
       });
       expect(answered.detail).toMatch(/^NTP answer from 127\.0\.0\.1: stratum 2, clock offset -?\d+\.\d{3} s$/);
     } finally {
