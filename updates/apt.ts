@@ -165,7 +165,7 @@ export function parseSimulatedUpgrade(output: string): PendingUpdate[] {
   if (lines.length > APT_LIMITS.lines) throw failure('apt-answer', `apt's answer has more than ${APT_LIMITS.lines} lines; not understood`);
   const updates: PendingUpdate[] = [];
   for (const line of lines) {
-    if (!line.startsWith('Inst ')) continue;
+    if (line !== 'Inst' && !line.startsWith('Inst ')) continue;
     if (line.length > APT_LIMITS.lineChars) throw failure('apt-answer', `apt's answer has a line longer than ${APT_LIMITS.lineChars} characters; not understood`);
     const words = line.split(' ');
     const name = words[1] ?? '';
