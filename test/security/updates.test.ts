@@ -189,6 +189,11 @@ describe('http:// through the network proxy', () => {
     expect(readFileSync(join(repo.dir, 'tinyproxy.log'), 'utf8')).toMatch(/InRelease/);
   });
 
+  it('is a row of the network requirements, through the proxy', async () => {
+    const rows = (await json(['network', 'requirements', '--format', 'json'])).data as unknown as Record<string, unknown>[];
+    expect(rows).toContainEqual(expect.objectContaining({ direction: 'outbound', destination: '127.0.0.1', protocol: 'tcp', port: server.port, purpose: `OS security updates (security source) (through the proxy 127.0.0.1:${proxyPort})` }));
+  });
+
   it('installs through the proxy', async () => {
     server.requests.length = 0;
     const update = await json(['--yes', 'security', 'update']);
