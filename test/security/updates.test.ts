@@ -1,7 +1,8 @@
 // OS security updates for real: a signed repository built here (dpkg-deb,
 // apt-ftparchive, gpg), a daemon whose OS root is a tree of the test's own
 // (PLATFORM_OS_ROOT: apt and dpkg change it, never this machine), the source
-// given as file:// and as http:// through tinyproxy with a password. The
+// given as file:// and as http:// through tinyproxy with a password and
+// through a SOCKS5 server (as socks5h). The
 // check lists what is pending and the banner says so; the update installs
 // version 2 into the root (dpkg says so, and the file it ships), names the
 // units of the packages it changed, and a repository signed by another key
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
+import { freePort, ROOT, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { until } from '../support/until.js';
 import { buildRepository, installedVersion, PACKAGES, serveRepository, type RepositoryServer, type TestRepository } from './repository.js';
 
@@ -217,5 +218,39 @@ describe('http:// through the network proxy', () => {
     expect(direct.status, direct.stderr).toBe(0);
     expect(server.requests.length).toBeGreaterThan(0);
     expect(server.requests.every((r) => r.via === undefined)).toBe(true);
+  });
+});
+
+describe('http:// through a SOCKS5 proxy (socks5h: the proxy resolves the name)', () => {
+  let socks: ChildProcess;
+  let said = '';
+  const socksPort = freePort();
+  beforeAll(async () => {
+    socks = spawn(process.execPath, [join(ROOT, 'test', 'support', 'socks5-server.mjs'), '127.0.0.1', String(socksPort), `${PROXY_USER}:${PROXY_PASSWORD}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    socks.stdout!.on('data', (chunk) => (said += chunk));
+    await until('the SOCKS5 server listening', () => said.includes('listening'));
+    expect((await node.platform(['network', 'proxy', `socks5://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:${socksPort}`])).status).toBe(0);
+    // A name, not an address: what reaches the proxy shows who resolves it.
+    expect((await node.platform(['security', 'source', `http://localhost:${server.port}/`])).status).toBe(0);
+  });
+  afterAll(() => {
+    socks?.kill('SIGKILL');
+  });
+
+  it('reads the repository through the proxy, which is handed the name', async () => {
+    const check = await json(['security', 'check']);
+    expect(check.status, check.stderr).toBe(0);
+    expect(said).toContain(`CONNECT localhost:${server.port} ok`);
+    expect(said).not.toContain('AUTH-FAILED');
+  });
+
+  it('fails, naming the proxy, once the proxy is gone', async () => {
+    const exited = new Promise((resolve) => socks.once('exit', resolve));
+    socks.kill('SIGTERM');
+    await exited;
+    const check = await node.platform(['security', 'check']);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(`through the proxy 127.0.0.1:${socksPort}`);
+    expect(check.stderr).not.toContain(PROXY_PASSWORD);
   });
 });
