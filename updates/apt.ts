@@ -14,7 +14,7 @@ import { failure } from '../core/errors.js';
 import { aptValueProblem, PACKAGE_VERSION, PACKAGE_WITH_ARCH } from '../core/apt-grammar.js';
 import { writeFileInside } from '../os/files.js';
 import { runProcess, type RunResult } from '../os/processes.js';
-import { formatUri, parseUri, type NetworkUri } from '../net/uri.js';
+import { formatUri, type NetworkUri } from '../net/uri.js';
 import type { PendingUpdate, UpdateSource } from '../store/settings.js';
 import { keyringOf } from './source.js';
 
@@ -90,7 +90,6 @@ export function aptConf(place: AptPlace, proxy: string | undefined): string {
     ['Acquire::https::Timeout', String(APT_LIMITS.networkTimeoutS)],
     // No proxy entry at all when the source is reached directly (apt reads "DIRECT" only per host).
     ...(proxy ? ([['Acquire::http::Proxy', proxy], ['Acquire::https::Proxy', proxy]] as [string, string][]) : []),
-    ['APT::Get::Show-Versions', 'false'],
   ];
   const lines = entries.map(([key, value]) => `${key} "${checked(key, value)}";`);
   // An update keeps the administrator's configuration files; dpkg works in the OS root.
@@ -204,6 +203,3 @@ export async function installedVersions(root: string, packages: readonly string[
   }
   return out;
 }
-
-/** A proxy URI from the store's text (already checked by net/connector.ts). */
-export const proxyUri = (text: string): NetworkUri => parseUri(text);
