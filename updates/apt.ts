@@ -183,6 +183,14 @@ export function parseSimulatedUpgrade(output: string): PendingUpdate[] {
   return updates;
 }
 
+/** Completes what an interrupted dpkg run left half-configured (nothing when none): an update never starts on top of one. */
+export async function completeInterrupted(place: AptPlace): Promise<void> {
+  const root = place.root === '/' ? [] : [`--root=${place.root}`];
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
+  const result = await runProcess('dpkg', [...root, '--force-confdef', '--force-confold', '--configure', '-a'], { env, timeoutMs: APT_LIMITS.installMs, maxOutputBytes: APT_LIMITS.outputBytes });
+  if (result.status !== 0) throw failure('apt-failed', `completing an interrupted update failed (dpkg --configure -a, exit ${result.status ?? result.signal}): ${printableLines(result.stderr).slice(-3).join('; ').slice(0, 600)}`);
+}
+
 /** The installed version of each package in the OS root (dpkg-query), bounded and checked; a package not installed is absent. */
 export async function installedVersions(root: string, packages: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
   const out = new Map<string, string>();

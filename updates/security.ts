@@ -11,7 +11,7 @@ import { parseUri, type NetworkUri } from '../net/uri.js';
 import { osRoot } from '../os/host.js';
 import type { Store } from '../store/db.js';
 import type { PendingUpdate, UpdateCheck, UpdateSource } from '../store/settings.js';
-import { APT_LIMITS, aptGet, aptProxy, aptStateDir, installedVersions, parseSimulatedUpgrade, removeAptConf, writeAptFiles, type AptPlace } from './apt.js';
+import { APT_LIMITS, aptGet, completeInterrupted, aptProxy, aptStateDir, installedVersions, parseSimulatedUpgrade, removeAptConf, writeAptFiles, type AptPlace } from './apt.js';
 import { sourceOf } from './source.js';
 
 export interface UpdateRun {
@@ -101,6 +101,8 @@ export function installUpdates(run: UpdateRun): Promise<UpdateOutcome> {
     const source = configuredSource(run.store);
     const place = placeOf(run.home);
     try {
+      // An update never starts on top of one that stopped half-way: what it left is configured first (or the failure said again).
+      await completeInterrupted(place);
       const { conf, updates } = await pending(run, source, place);
       if (updates.length === 0) {
         record(run.store, source, []);
@@ -109,9 +111,21 @@ export function installUpdates(run: UpdateRun): Promise<UpdateOutcome> {
       const names = updates.map((u) => u.package);
       const before = await installedVersions(place.root, names, run.signal);
       run.progress?.(`installing ${updates.length} update${updates.length === 1 ? '' : 's'}`);
-      await aptGet(conf, ['-y', 'upgrade'], APT_LIMITS.installMs, 'installing the updates', run.signal);
-      const after = await installedVersions(place.root, names, run.signal);
-      const installed = names.filter((name) => after.get(name) !== undefined && after.get(name) !== before.get(name)).map((name) => ({ package: name, from: before.get(name) ?? 'none', to: after.get(name)! }));
+      const changed = async () => {
+        const after = await installedVersions(place.root, names);
+        return names.filter((name) => after.get(name) !== undefined && after.get(name) !== before.get(name)).map((name) => ({ package: name, from: before.get(name) ?? 'none', to: after.get(name)! }));
+      };
+      try {
+        // Not cancelled by Ctrl-C or a client gone: dpkg stopped half-way leaves packages half-installed. Its time bound still holds.
+        await aptGet(conf, ['-y', 'upgrade'], APT_LIMITS.installMs, 'installing the updates');
+      } catch (error) {
+        // Packages are installed one by one: say which ones were before it stopped.
+        const done = await changed().catch(() => []);
+        const message = (error as Error).message;
+        const installed = done.length ? `installed before it stopped: ${done.map((i) => `${i.package} ${i.to}`).join(', ')}` : 'nothing was installed';
+        throw failure('update-failed', `${message}; ${installed}; run "security update" again once the cause is fixed: it first completes what this run left half-done`);
+      }
+      const installed = await changed();
       // What is left pending, as apt sees it now (no new download).
       const left = parseSimulatedUpgrade((await aptGet(conf, ['-s', 'upgrade'], APT_LIMITS.simulateMs, 'working out what is left', run.signal)).stdout);
       record(run.store, source, left);

@@ -30,9 +30,10 @@ export interface TestRepository {
 
 const run = (file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => execFileSync(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-function buildPackage(dir: string, name: string, version: string): string {
+function buildPackage(dir: string, name: string, version: string, postinst?: string): string {
   const tree = join(dir, 'build', `${name}-${version}`);
   mkdirSync(join(tree, 'DEBIAN'), { recursive: true });
+  if (postinst) writeFileSync(join(tree, 'DEBIAN', 'postinst'), postinst, { mode: 0o755 });
   mkdirSync(join(tree, 'usr', 'share', name), { recursive: true });
   writeFileSync(join(tree, 'usr', 'share', name, 'version'), `${version}\n`);
   writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: Test <test@example.test>\nDescription: a package of the security tests\n`);
@@ -47,8 +48,11 @@ function gpgHome(dir: string, name: string): NodeJS.ProcessEnv {
   return { ...process.env, GNUPGHOME: home };
 }
 
-/** Builds the repository, the keys and the root under `dir`. */
-export function buildRepository(dir: string): TestRepository {
+/** A package whose version 2 fails to configure (its postinst exits 1): an update that stops half-way. */
+export const BROKEN = 'platform-broken';
+
+/** Builds the repository, the keys and the root under `dir`; `broken` adds BROKEN to it. */
+export function buildRepository(dir: string, options: { broken?: boolean } = {}): TestRepository {
   const repo = join(dir, 'repo');
   const root = join(dir, 'root');
   mkdirSync(join(repo, 'pool'), { recursive: true });
@@ -58,6 +62,10 @@ export function buildRepository(dir: string): TestRepository {
   for (const name of PACKAGES) {
     run('dpkg', [`--root=${root}`, '-i', buildPackage(dir, name, '1.0-1')]);
     copyFileSync(buildPackage(dir, name, '2.0-1'), join(repo, 'pool', `${name}_2.0-1_all.deb`));
+  }
+  if (options.broken) {
+    run('dpkg', [`--root=${root}`, '-i', buildPackage(dir, BROKEN, '1.0-1')]);
+    copyFileSync(buildPackage(dir, BROKEN, '2.0-1', '#!/bin/sh\nexit 1\n'), join(repo, 'pool', `${BROKEN}_2.0-1_all.deb`));
   }
   for (const arch of ['amd64', 'all']) {
     mkdirSync(join(repo, 'dists', 'stable', 'main', `binary-${arch}`), { recursive: true });
