@@ -18,11 +18,14 @@ import { formatUri, type NetworkUri } from '../net/uri.js';
 import type { PendingUpdate, UpdateSource } from '../store/settings.js';
 import { keyringOf } from './source.js';
 
+/** A shorter bound on every apt run, for tests of the bound on a real daemon (as PLATFORM_JOB_TIME_BOUND_MS does for jobs). */
+const testBoundMs = Number(process.env.PLATFORM_APT_TIME_BOUND_MS) || undefined;
+
 /** Bounds of one apt run: how long, and how much of its output is kept. */
 export const APT_LIMITS = {
-  updateMs: 5 * 60_000,
-  simulateMs: 2 * 60_000,
-  installMs: 30 * 60_000,
+  updateMs: testBoundMs ?? 5 * 60_000,
+  simulateMs: testBoundMs ?? 2 * 60_000,
+  installMs: testBoundMs ?? 30 * 60_000,
   outputBytes: 4 * 1024 * 1024,
   lines: 50_000,
   lineChars: 4096,
