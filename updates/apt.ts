@@ -119,20 +119,43 @@ export function removeAptConf(place: AptPlace): void {
   rmSync(join(place.state, 'apt.conf'), { force: true });
 }
 
-const aptEnv = (conf: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-  APT_CONFIG: conf,
-  DEBIAN_FRONTEND: 'noninteractive',
-  LC_ALL: 'C',
-  // No proxy from the daemon's environment: only `network proxy` decides.
-});
+const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+// No proxy from the daemon's environment: only `network proxy` decides.
+const aptEnv = (conf?: string): Record<string, string> => ({ PATH, ...(conf ? { APT_CONFIG: conf } : {}), DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' });
 
-/** Runs apt-get with the product's configuration; a status other than 0 is a failure naming apt's own last words. */
-export async function aptGet(conf: string, args: string[], timeoutMs: number, what: string, signal?: AbortSignal): Promise<RunResult> {
-  const result = await runProcess('apt-get', ['-q', ...args], { env: aptEnv(conf), timeoutMs, maxOutputBytes: APT_LIMITS.outputBytes, signal });
+/** The unit a change to the OS's packages runs in on an appliance (one at a time: systemd refuses a second of the same name). */
+export const UPDATE_UNIT = 'platform-security-update';
+
+/**
+ * A program that changes the OS root's packages. On an appliance (root /)
+ * it runs as a transient systemd unit (systemd-run, its output piped back):
+ * platformd's own unit makes /usr and /boot read-only and bounds its
+ * capabilities, and dpkg and the maintainer scripts need neither limit.
+ * In a test's own OS root it runs directly (dpkg --root).
+ */
+export function packageChange(place: AptPlace, file: string, args: readonly string[], env: Record<string, string>): [string, string[]] {
+  if (place.root !== '/') return [file, [...args]];
+  const setenv = Object.entries(env).map(([key, value]) => `--setenv=${key}=${value}`);
+  return ['systemd-run', ['--quiet', '--wait', '--pipe', '--collect', `--unit=${UPDATE_UNIT}`, `--property=RuntimeMaxSec=${Math.ceil(APT_LIMITS.installMs / 1000)}`, ...setenv, file, ...args]];
+}
+
+const runApt = async (file: string, args: string[], env: Record<string, string>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<RunResult> => {
+  const result = await runProcess(file, args, { env, timeoutMs, maxOutputBytes: APT_LIMITS.outputBytes, signal });
   if (result.truncated) throw failure('apt-answer', `${what}: apt printed more than ${APT_LIMITS.outputBytes / 1024 / 1024} MiB; nothing was changed by the product`);
   if (result.status !== 0) throw aptFailure(what, result);
   return result;
+};
+
+/** Runs apt-get with the product's configuration (reading only: update, -s); a status other than 0 is a failure naming apt's own last words. */
+export function aptGet(conf: string, args: string[], timeoutMs: number, what: string, signal?: AbortSignal): Promise<RunResult> {
+  return runApt('apt-get', ['-q', ...args], aptEnv(conf), timeoutMs, what, signal);
+}
+
+/** Installs what `apt-get -s upgrade` listed (`apt-get -y upgrade`: never removes a package), in the unit on an appliance; never cancelled half-way. */
+export function aptUpgrade(place: AptPlace, conf: string): Promise<RunResult> {
+  const env = aptEnv(conf);
+  const [file, args] = packageChange(place, 'apt-get', ['-q', '-y', 'upgrade'], env);
+  return runApt(file, args, env, APT_LIMITS.installMs, 'installing the updates');
 }
 
 /** What went wrong, in words: a signature apt refused is said so, plainly. */
@@ -188,9 +211,10 @@ export function parseSimulatedUpgrade(output: string): PendingUpdate[] {
 
 /** Completes what an interrupted dpkg run left half-configured (nothing when none): an update never starts on top of one. */
 export async function completeInterrupted(place: AptPlace): Promise<void> {
+  const env = aptEnv();
   const root = place.root === '/' ? [] : [`--root=${place.root}`];
-  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
-  const result = await runProcess('dpkg', [...root, '--force-confdef', '--force-confold', '--configure', '-a'], { env, timeoutMs: APT_LIMITS.installMs, maxOutputBytes: APT_LIMITS.outputBytes });
+  const [file, args] = packageChange(place, 'dpkg', [...root, '--force-confdef', '--force-confold', '--configure', '-a'], env);
+  const result = await runProcess(file, args, { env, timeoutMs: APT_LIMITS.installMs, maxOutputBytes: APT_LIMITS.outputBytes });
   if (result.status !== 0) throw failure('apt-failed', `completing an interrupted update failed (dpkg --configure -a, exit ${result.status ?? result.signal}): ${printableLines(result.stderr).slice(-3).join('; ').slice(0, 600)}`);
 }
 

@@ -11,7 +11,7 @@ import { parseUri, type NetworkUri } from '../net/uri.js';
 import { osRoot } from '../os/host.js';
 import type { Store } from '../store/db.js';
 import type { PendingUpdate, UpdateCheck, UpdateSource } from '../store/settings.js';
-import { APT_LIMITS, aptGet, completeInterrupted, aptProxy, aptStateDir, installedVersions, parseSimulatedUpgrade, removeAptConf, writeAptFiles, type AptPlace } from './apt.js';
+import { APT_LIMITS, aptGet, aptUpgrade, completeInterrupted, aptProxy, aptStateDir, installedVersions, parseSimulatedUpgrade, removeAptConf, writeAptFiles, type AptPlace } from './apt.js';
 import { sourceOf } from './source.js';
 
 export interface UpdateRun {
@@ -117,7 +117,7 @@ export function installUpdates(run: UpdateRun): Promise<UpdateOutcome> {
       };
       try {
         // Not cancelled by Ctrl-C or a client gone: dpkg stopped half-way leaves packages half-installed. Its time bound still holds.
-        await aptGet(conf, ['-y', 'upgrade'], APT_LIMITS.installMs, 'installing the updates');
+        await aptUpgrade(place, conf);
       } catch (error) {
         // Packages are installed one by one: say which ones were before it stopped.
         const done = await changed().catch(() => []);

@@ -7,7 +7,7 @@
 // check that breaks its shape is store-invalid, never used.
 
 import { describe, expect, it } from 'vitest';
-import { APT_LIMITS, aptConf, aptProxy, parseSimulatedUpgrade, sourcesLine } from '../../updates/apt.js';
+import { APT_LIMITS, aptConf, aptProxy, packageChange, parseSimulatedUpgrade, sourcesLine, UPDATE_UNIT } from '../../updates/apt.js';
 import { checkComponents, checkSourceUri, checkSuite } from '../../updates/source.js';
 import { unitsFor } from '../../updates/restarts.js';
 import { settingProblem } from '../../store/settings.js';
@@ -88,6 +88,15 @@ describe("what root writes into apt's files", () => {
 
   it('works in a test OS root through dpkg --root', () => {
     expect(aptConf({ root: '/tmp/os-root', state: '/tmp/home/security' }, undefined)).toMatch(/Dir "\/tmp\/os-root\/";[\s\S]*"--root=\/tmp\/os-root";/);
+  });
+
+  it("changes an appliance's packages outside platformd's sandbox (a transient unit), a test's OS root directly", () => {
+    const env = { PATH: '/usr/bin:/bin', APT_CONFIG: '/opt/platform/security/apt.conf' };
+    expect(packageChange(place, 'apt-get', ['-q', '-y', 'upgrade'], env)).toEqual([
+      'systemd-run',
+      ['--quiet', '--wait', '--pipe', '--collect', `--unit=${UPDATE_UNIT}`, `--property=RuntimeMaxSec=${APT_LIMITS.installMs / 1000}`, '--setenv=PATH=/usr/bin:/bin', '--setenv=APT_CONFIG=/opt/platform/security/apt.conf', 'apt-get', '-q', '-y', 'upgrade'],
+    ]);
+    expect(packageChange({ root: '/tmp/os-root', state: '/tmp/home/security' }, 'dpkg', ['--root=/tmp/os-root', '--configure', '-a'], env)).toEqual(['dpkg', ['--root=/tmp/os-root', '--configure', '-a']]);
   });
 
   it('refuses a value that could end the option or the line, whatever its way in (a stored row, a path)', () => {
