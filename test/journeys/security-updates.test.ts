@@ -1,6 +1,7 @@
 // Keeping a node current, typed into the real console: the administrator
 // uploads the repository's key to media, names the package source, checks
-// what is pending (the next login's banner counts it), installs it after
+// what is pending (the next login's banner counts it, the mailbox holds the
+// warning), installs it after
 // answering the question, and schedules the update as a weekly job, run now.
 // The repository is built and signed here; the node's OS root is a tree of
 // the test's own, and dpkg-query reads what was really installed there.
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { buildRepository, installedVersion, PACKAGES, type TestRepository } from '../security/repository.js';
 import { openConsole, type ConsoleSession } from './console.js';
+import { until } from '../support/until.js';
 
 const HOST = 'patch01';
 let repo: TestRepository;
@@ -22,7 +24,8 @@ const versions = () => PACKAGES.map((name) => installedVersion(repo.root, name))
 
 beforeAll(async () => {
   repo = buildRepository(tempHome('ps-journey-security-'));
-  node = await startDaemon({ env: withoutCI({ PLATFORM_OS_ROOT: repo.root }) });
+  // The events monitor looks every half second and counts a condition after a second (20 s on a node).
+  node = await startDaemon({ env: withoutCI({ PLATFORM_OS_ROOT: repo.root, PLATFORM_EVENTS_INTERVAL_MS: '500', PLATFORM_EVENTS_GRACE_MS: '1000' }) });
   expect((await node.platform(['system', 'setup', '--hostname', HOST, '--role', 'webproxy'])).status).toBe(0);
   // What `scp repo-key.asc platform@node:media/` leaves.
   mkdirSync(join(node.home, 'media'), { recursive: true });
@@ -47,9 +50,11 @@ describe('OS security updates, from the console', () => {
     session = undefined;
   });
 
-  it('the next login shows SECURITY UPDATES: 2 on the banner', async () => {
+  it('the next login shows SECURITY UPDATES: 2 on the banner, and the mailbox holds the warning', async () => {
     session = await openConsole(node.home, HOST);
     expect(session.banner).toContain('SECURITY UPDATES: 2');
+    await until('the security-updates event in the mailbox', async () => (JSON.parse((await node.platform(['--json', 'mail', 'list'])).stdout) as { event: string }[]).some((m) => m.event === 'security-updates'));
+    await session.type('mail list', 'security-updates');
   });
 
   it('security update asks first, then installs version 2 and says which service it would restart', async () => {
