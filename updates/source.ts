@@ -81,7 +81,7 @@ export async function checkSigningKey(bytes: Buffer, label: string, signal?: Abo
     if (shown.status !== 0 || fingerprints.length === 0) throw badInput('not-a-key', `${label} is not an OpenPGP public key (armoured or binary, as "gpg --export" writes it)`);
     if (fingerprints.length > MAX_KEYS) throw badInput('too-many-keys', `${label} holds ${fingerprints.length} keys; at most ${MAX_KEYS}`);
     const imported = await gpg(['--import-options', 'import-minimal', '--import', file]);
-    if (imported.status !== 0) throw badInput('not-a-key', `${label} could not be read as OpenPGP keys: ${imported.stderr.trim().split('\n').slice(-1)[0]?.slice(0, 200) ?? ''}`);
+    if (imported.status !== 0) throw badInput('not-a-key', `${label} could not be read as OpenPGP keys: ${(imported.stderr.trim().split('\n').slice(-1)[0] ?? '').slice(0, 200).replace(/[^\x20-\x7e]/g, '?')}`);
     const armoured = await gpg(['--armor', '--export', ...fingerprints]);
     if (armoured.status !== 0 || !armoured.stdout.includes('BEGIN PGP PUBLIC KEY BLOCK')) throw failure('gpg-failed', `gpg could not export the key from ${label}`);
     const keyring = Buffer.from(armoured.stdout, 'utf8');

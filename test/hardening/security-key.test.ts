@@ -22,6 +22,8 @@ beforeAll(async () => {
   mkdirSync(join(node.home, 'media'), { recursive: true });
 });
 afterAll(async () => {
+  // Key generation started an agent in the throw-away home.
+  execFileSync('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'gpg-agent']);
   await node?.stop();
 });
 

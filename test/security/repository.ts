@@ -86,6 +86,8 @@ export function buildRepository(dir: string, options: { broken?: boolean } = {})
   run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'someone-else@example.test', 'ed25519', 'sign', 'never'], { env: other });
   const otherKey = join(dir, 'other-key.asc');
   writeFileSync(otherKey, run('gpg', ['--batch', '--armor', '--export', 'someone-else@example.test'], { env: other }));
+  // Key generation started an agent in each throw-away home: it goes with the test.
+  for (const env of [signer, other]) run('gpgconf', ['--kill', 'gpg-agent'], { env });
   return { dir, repo, root, key, otherKey, secretKey };
 }
 
