@@ -48,6 +48,8 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'firewall egress open', why: 'what the node may reach: opening it lets anything on the node connect anywhere' },
   { words: 'firewall confirm', why: "keeps or undoes an administrator's firewall change" },
   { words: 'firewall rollback', why: "keeps or undoes an administrator's firewall change" },
+  { words: 'security source', why: 'the package source decides what software the node installs as root' },
+  { words: 'security update', why: 'installs packages as root and restarts services, the SSH server and platformd among them' },
   { words: 'log retention', why: 'the audit log is the record of what every user did' },
 ];
 

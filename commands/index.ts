@@ -19,12 +19,13 @@ import { mailGroup } from './mail.js';
 import { snmpGroup } from './snmp.js';
 import { scheduleGroup } from './schedule.js';
 import { completionGroup } from './completion.js';
+import { securityGroup } from './security.js';
 import { withAdminOnly } from './admin-only.js';
 import { rightsOf } from '../users/rights.js';
 import type { Context } from '../core/context.js';
 import type { Group } from '../core/command.js';
 
-const commandGroups: Group[] = withAdminOnly([healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup, snmpGroup]);
+const commandGroups: Group[] = withAdminOnly([healthGroup, systemGroup, appGroup, firewallGroup, webGroup, networkGroup, backupGroup, notifyGroup, diagGroup, clusterGroup, logGroup, userGroup, keysGroup, scheduleGroup, completionGroup, mailGroup, snmpGroup, securityGroup]);
 
 /** The groups `help` lists: the ones the caller may use, menu groups only. */
 const listedTree = () => buildTree(commandGroups.filter((g) => g.listed !== false));

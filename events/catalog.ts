@@ -21,6 +21,8 @@ export const EVENT_KINDS = {
   'service-down': { level: 'warn', condition: true, summary: 'a service of the node\'s roles is not running' },
   'account-locked': { level: 'warn', condition: true, summary: 'a console account is locked by failed logins' },
   'cluster-node-down': { level: 'error', condition: true, summary: 'a cluster member does not respond (raised on the primary)' },
+  'security-updates': { level: 'warn', condition: true, summary: 'OS security updates are pending from the update source (the last `security check`)' },
+  'reboot-required': { level: 'warn', condition: true, summary: 'an installed update runs only after a reboot (/run/reboot-required)' },
   'maintenance-mode': { level: 'info', condition: true, summary: 'the node is in maintenance mode' },
   'store-invalid': { level: 'error', summary: 'the config store holds what this product does not write: platformd runs recovery commands only' },
   'app-stopped': { level: 'error', summary: 'an application stopped without being told to' },

@@ -15,7 +15,7 @@ import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
 import type { EgressMode } from '../store/settings.js';
 import { backupDestinations, notifyTargets } from './locations.js';
-import { effectivePort, type NetworkUri } from './uri.js';
+import { effectivePort, parseUri, type NetworkUri } from './uri.js';
 
 export type { EgressMode };
 
@@ -70,6 +70,8 @@ export function configuredDestinations(store: Store, route: Route, proxy?: Netwo
     const port = effectivePort(location.uri);
     if (location.uri.host && port) tcp(location.uri.host, port, `backup location "${location.name}"${location.alternate ? ' (alternate)' : ''}`);
   }
+  const updates = updateSourceHost(store);
+  if (updates) tcp(updates.host, updates.port, 'OS update source (security source)');
   const targets = notifyTargets(store);
   for (const target of targets) {
     if (target.uri.scheme === 'snmp' && target.uri.host) add(target.uri.host, effectivePort(target.uri)!, 'udp', `SNMP notify target (${target.level})`);
@@ -85,6 +87,20 @@ export function configuredDestinations(store: Store, route: Route, proxy?: Netwo
     for (const flow of flowsBetween({ roles: node.roles, primary: self?.primary }, peer)) add(peer.address, flow.port, flow.protocol, `cluster peer ${peer.hostname} (${flow.service})`);
   }
   return dedupe(out);
+}
+
+/** The host and port of the OS update source (`security source`), unless it is file:// or unreadable (the update commands say why). */
+export function updateSourceHost(store: Store): { host: string; port: number } | undefined {
+  let text: string | undefined;
+  try {
+    text = store.settings.get('security.source')?.uri;
+  } catch {
+    return undefined;
+  }
+  if (!text) return undefined;
+  const uri = parseUri(text);
+  const port = effectivePort(uri);
+  return uri.host && port ? { host: uri.host, port } : undefined;
 }
 
 function dedupe(list: EgressDestination[]): EgressDestination[] {

@@ -13,6 +13,7 @@ import { nodeOrDefault } from '../store/node.js';
 import { backupDestinations, notifyTargets } from './locations.js';
 import { effectivePort } from './uri.js';
 import { egressOf, proxyAddress, proxyFor } from './connector.js';
+import { updateSourceHost } from './egress.js';
 
 export interface RequirementRow {
   direction: 'inbound' | 'outbound' | 'internal';
@@ -81,6 +82,9 @@ export function requirements(store: Store, ownAddress: string): RequirementRow[]
     const port = effectivePort(location.uri);
     if (location.uri.host && port) outbound(location.uri.host, 'tcp', port, `Backups to "${location.name}"${location.alternate ? ' (alternate)' : ''} (${location.uri.scheme})`, 'Outbound to external systems from all nodes');
   }
+  const updates = updateSourceHost(store);
+  // Seed 000 (OS updates over HTTPS 443, security patches on a regular schedule) and seed 003 (download locations are URIs).
+  if (updates) outbound(updates.host, 'tcp', updates.port, 'OS security updates (security source)', 'Seed 000: OS updates and security patches; seed 003: download locations as URIs');
   const relay = store.settings.get('notify.emailrelay');
   for (const target of notifyTargets(store)) {
     if (target.uri.scheme === 'snmp') outbound(target.uri.host!, 'udp', effectivePort(target.uri)!, `SNMP traps (${target.level})`, 'Outbound to external systems from all nodes');

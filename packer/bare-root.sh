@@ -1,7 +1,8 @@
 # A bare Debian 12 root to chroot into, shared by base-disk.sh and
 # test-in-debootstrap.sh (sourced, not run): debootstrap --variant=minbase,
 # or its cached tarball, with /proc, /sys and /dev mounted.
-#   MIRROR=url          Debian mirror (default: the one apt is configured with)
+#   MIRROR=url          Debian mirror (default: the one this machine's apt is configured with;
+#                       the repository names none: without either, debootstrap is refused)
 #   ROOTFS_CACHE=file   the bare root as a tarball, made once and reused
 #                       (default /var/cache/platform-shell/bookworm-minbase.tar.gz; empty: no cache)
 
@@ -14,13 +15,23 @@ configured_mirror() {
   awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true
 }
 MIRROR=${MIRROR:-$(configured_mirror | head -1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+
+# require_mirror: the mirror, or a message saying how to give one.
+require_mirror() {
+  if [ -z "$MIRROR" ]; then
+    echo "no Debian mirror: this machine's apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/*.sources) name none for bookworm; give one with MIRROR=http://<mirror>/debian" >&2
+    return 1
+  fi
+}
 
 # make_bare_root DIR: the root in DIR, its kernel file systems mounted, the host's resolver copied in.
 make_bare_root() {
   local root=$1
+  local cached=
+  [ -n "$ROOTFS_CACHE" ] && [ -s "$ROOTFS_CACHE" ] && cached=1
+  [ -n "$cached" ] || require_mirror || return 1
   mkdir -p "$root"
-  if [ -n "$ROOTFS_CACHE" ] && [ -s "$ROOTFS_CACHE" ]; then
+  if [ -n "$cached" ]; then
     echo "bare root from $ROOTFS_CACHE"
     tar -xzf "$ROOTFS_CACHE" -C "$root"
   else

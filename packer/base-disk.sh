@@ -17,7 +17,7 @@ OUT=${1:?usage: base-disk.sh OUT.qcow2}
 # The packages of the base: boot, systemd, SSH, and what the product drives
 # (provision.sh installs only those missing, so an offline build needs no mirror).
 PACKAGES="linux-image-cloud-amd64 systemd-sysv udev dbus openssh-server sudo
-  nftables nginx-light libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate"
+  nftables nginx-light libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate gpg"
 DISK_SIZE=3G
 WORK=/var/tmp/ps-base-$$
 ROOT=$WORK/root

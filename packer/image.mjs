@@ -119,9 +119,11 @@ export async function ensureImage({ log = () => {} } = {}) {
     const start = Date.now();
     const tarball = productTarball(work);
     const out = join(work, 'out');
+    // The ISO source's required variables (its ISO and mirror) mean nothing offline, but Packer wants every variable set.
+    const isoSourceUnused = ['iso_url', 'mirror_host', 'mirror_directory'].flatMap((name) => ['-var', `${name}=`]);
     await run(
       'packer',
-      ['build', '-only=qemu.offline', '-var', `base_disk=${base.path}`, '-var', `accelerator=${ACCELERATOR}`, '-var', `node_binary=${nodeBinary}`, '-var', `product_tarball=${tarball}`, '-var', `output_directory=${out}`, 'packer/platform.pkr.hcl'],
+      ['build', '-only=qemu.offline', '-var', `base_disk=${base.path}`, '-var', `accelerator=${ACCELERATOR}`, '-var', `node_binary=${nodeBinary}`, '-var', `product_tarball=${tarball}`, '-var', `output_directory=${out}`, ...isoSourceUnused, 'packer/platform.pkr.hcl'],
       { log, env: { ...process.env, PACKER_CACHE_DIR: join(work, 'packer_cache'), CHECKPOINT_DISABLE: '1', PACKER_NO_COLOR: '1' } },
     );
     rmSync(tarball);

@@ -22,8 +22,18 @@ variable "disk_size" {
 }
 
 variable "iso_url" {
-  type    = string
-  default = "https://cdimage.debian.org/cdimage/archive/12.12.0/amd64/iso-cd/debian-12.12.0-amd64-netinst.iso"
+  type        = string
+  description = "qemu.debian12: where Debian 12's netinst ISO is (required, no default: the repository names no download host; README, For installers)."
+}
+
+variable "mirror_host" {
+  type        = string
+  description = "qemu.debian12: the Debian mirror's host[:port] the installer uses (bash packer/mirror.sh writes it from this machine's apt sources)."
+}
+
+variable "mirror_directory" {
+  type        = string
+  description = "qemu.debian12: the mirror's Debian directory, e.g. /debian (bash packer/mirror.sh writes it)."
 }
 
 variable "iso_checksum" {
@@ -91,6 +101,7 @@ source "qemu" "debian12" {
   boot_command = [
     "<esc><wait>",
     "auto url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/preseed.cfg ",
+    "mirror/http/hostname=${var.mirror_host} mirror/http/directory=${var.mirror_directory} ",
     "hostname=platform domain=local ",
     "<enter>"
   ]

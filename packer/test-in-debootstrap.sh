@@ -58,7 +58,7 @@ for unit in platform-firewall platformd platform-firstboot ssh chrony; do
 done
 [ "$(in_root systemctl is-enabled nginx.service || true)" = disabled ] || fail "nginx.service is enabled (platformd runs nginx)"
 for unit in apt-daily.timer apt-daily-upgrade.timer; do
-  [ "$(in_root systemctl is-enabled "$unit" || true)" != enabled ] || fail "$unit is enabled (an appliance is updated by a new image, not by apt)"
+  [ "$(in_root systemctl is-enabled "$unit" || true)" != enabled ] || fail "$unit is enabled (apt never runs on its own: the product owns the schedule, security update)"
 done
 # The units as installed, their programs at their real paths.
 verify=$(in_root systemd-analyze verify /etc/systemd/system/platform-firewall.service /etc/systemd/system/platformd.service /etc/systemd/system/platform-firstboot.service 2>&1) ||
@@ -72,6 +72,7 @@ grep -qx 'allowtcpforwarding no' <<<"$effective" || fail "the platform account m
 grep -q 'pam_faillock.so preauth dir=/opt/platform/run/faillock' "$ROOT/etc/pam.d/sshd" || fail "sshd's PAM service does not lock accounts"
 in_root test -e /lib/x86_64-linux-gnu/security/pam_pwquality.so || fail "pam_pwquality is not installed"
 in_root sh -c 'command -v bwrap' >/dev/null || fail "bubblewrap is not installed (scp and sftp need it)"
+in_root sh -c 'command -v gpg' >/dev/null || fail "gpg is not installed (security source checks keys with it)"
 
 echo "boot: the firewall before the network"
 ip netns add "$NS"

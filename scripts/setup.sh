@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-PACKAGES="nftables iproute2 nginx-light openssh-server openssh-client openssl bubblewrap libpam-pwquality dnsmasq-base debootstrap packer iputils-ping traceroute tinyproxy-bin procps systemd socat libatomic1 vsftpd age sqlite3 snmpd snmp snmptrapd python3-aiosmtpd swaks logrotate qemu-system-x86 qemu-utils extlinux fdisk"
+PACKAGES="nftables iproute2 nginx-light openssh-server openssh-client openssl bubblewrap libpam-pwquality dnsmasq-base debootstrap packer iputils-ping traceroute tinyproxy-bin procps systemd socat libatomic1 vsftpd age sqlite3 snmpd snmp snmptrapd python3-aiosmtpd swaks logrotate qemu-system-x86 qemu-utils extlinux fdisk apt-utils gpg gpg-agent"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -42,6 +42,10 @@ export interface StatusFacts {
   /** Warnings in the local mailbox not read yet (`mail`). */
   unreadMail?: number;
   daemonUnreachable?: boolean;
+  /** Updates the last `security check` found pending. */
+  securityUpdates?: number;
+  /** An installed update needs a reboot (/run/reboot-required). */
+  rebootRequired?: boolean;
   /** The table of the config store that fails its checks: platformd runs recovery commands only. */
   storeInvalid?: string;
 }
@@ -71,6 +75,8 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
     else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter)}`);
   }
   if (facts.webCertNameMismatch) add('web-cert-name-mismatch', 'warn', '', `WEB CERT DOES NOT MATCH NETWORK NAME: ${facts.webCertNameMismatch.toUpperCase()}`);
+  if (facts.securityUpdates) add('security-updates', 'warn', '', `SECURITY UPDATES: ${facts.securityUpdates}`);
+  if (facts.rebootRequired) add('reboot-required', 'warn', '', 'REBOOT REQUIRED');
   if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
   for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {

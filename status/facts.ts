@@ -8,7 +8,7 @@ import { availableParallelism, hostname as osHostname, loadavg, uptime } from 'n
 import { join } from 'node:path';
 import { servicesFor } from '../catalog/derive.js';
 import { effectiveRoles, type RoleName } from '../catalog/roles.js';
-import { primaryAddress } from '../os/host.js';
+import { osRoot, primaryAddress } from '../os/host.js';
 import type { Services } from '../core/context.js';
 import type { Store } from '../store/db.js';
 import { nodeOrDefault } from '../store/node.js';
@@ -69,6 +69,8 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     memoryAvailablePercent: memoryAvailablePercent(),
     lockedAccounts: lockedAccounts(paths),
     unreadMail: store.mailbox.unread(),
+    securityUpdates: orElse(() => store.settings.get('security.lastCheck')?.updates.length ?? 0, 0),
+    rebootRequired: existsSync(join(osRoot(), 'run', 'reboot-required')),
     storeInvalid: orElse(() => store.firstProblem()?.table, 'store'),
   };
 }

@@ -13,6 +13,7 @@ import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from '../core/snmp-protocols
 import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
 import { PRODUCT_VERSION_SHAPE } from '../core/version.js';
 import type { Connection } from './connection.js';
+import { COMPONENT, PACKAGE_VERSION, PACKAGE_WITH_ARCH, SUITE, aptValueProblem } from '../core/apt-grammar.js';
 import { address, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
 
 // ---------------------------------------------------------------------------
@@ -145,6 +146,32 @@ export interface HeardVersions {
   product: string;
 }
 
+/** Where the node's OS security updates come from (updates/source.ts): an apt repository and the key that signs it. */
+export interface UpdateSource {
+  /** http://, https:// or file:// (a repository on media). */
+  uri: string;
+  suite: string;
+  components: string[];
+  /** The signing key(s), an OpenPGP keyring as gpg exports it (base64). */
+  key: string;
+  /** The keys' fingerprints, as gpg printed them when the key was checked. */
+  fingerprints: string[];
+}
+
+/** An update the last `security check` found: the package, its installed and its candidate version. */
+export interface PendingUpdate {
+  package: string;
+  installed: string;
+  candidate: string;
+}
+
+/** The last `security check`: when, against which source, what was pending. */
+export interface UpdateCheck {
+  at: string;
+  source: string;
+  updates: PendingUpdate[];
+}
+
 /** How the running daemon was started: describes the process, not the node's configuration. */
 export type DaemonFacts = Pick<DaemonOptions, 'appliance' | 'firewall' | 'webPorts' | 'clusterPort'>;
 
@@ -229,6 +256,22 @@ const relayShape = z.string().check(
   z.refine((v) => hostPort.safeParse(v).success || host.safeParse(v).success || (/^\[.*\]$/.test(v) && address.safeParse(v.slice(1, -1)).success), 'not host[:port]'),
 );
 
+/** The update source: the URI by the product's grammar and apt's, suite and components by theirs, the key as base64 of at most 64 KiB. */
+const aptSafe = z.string().check(z.refine((v) => aptValueProblem(v) === undefined, 'not a value apt\'s configuration can carry'));
+const updateSourceShape = z.strictObject({
+  uri: uri(['http', 'https', 'file']).check(z.refine((v) => aptValueProblem(v) === undefined, 'not a URI apt\'s sources line can carry')),
+  suite: z.string().check(z.regex(SUITE, 'not a suite')),
+  components: z.array(z.string().check(z.regex(COMPONENT, 'not a component'))).check(z.minLength(1), z.maxLength(16)),
+  key: z.string().check(z.maxLength(Math.ceil((64 * 1024) / 3) * 4), z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64')),
+  fingerprints: z.array(z.string().check(z.regex(/^(?:[0-9A-F]{40}|[0-9A-F]{64})$/, 'not an OpenPGP fingerprint'))).check(z.minLength(1), z.maxLength(16)),
+});
+const pendingShape = z.strictObject({
+  package: z.string().check(z.regex(PACKAGE_WITH_ARCH, 'not a package name')),
+  installed: z.string().check(z.regex(PACKAGE_VERSION, 'not a package version')),
+  candidate: z.string().check(z.regex(PACKAGE_VERSION, 'not a package version')),
+});
+const updateCheckShape = z.strictObject({ at: isoTime, source: aptSafe, updates: z.array(pendingShape).check(z.maxLength(10_000)) });
+
 // ---------------------------------------------------------------------------
 // The table.
 
@@ -276,6 +319,9 @@ export const SETTINGS = {
   snmp: withDefault<Partial<SnmpSettings>>('the SNMP agent: communities, v3 users (passwords are kept outside the store), location, contact', snmpShape, {}),
   'backup.verified': withDefault<Record<string, string>>('archives verified whole, by name: their SHA-256', z.record(line(255), z.string().check(z.regex(/^[0-9a-f]{64}$/, 'not a SHA-256'))), {}),
   'backup.lastRestore': plain<{ id: string; archive: string; at: string }>('the last restore that committed (its id tells start-up whether an interrupted restore committed: backup/restore-journal.ts)', lastRestoreShape),
+  'security.source': plain<UpdateSource>('where OS security updates come from: an apt repository and the key that signs it (updates/source.ts)', updateSourceShape),
+  // It describes this machine's packages: a backup of another node (or of this one before an update) says nothing of them.
+  'security.lastCheck': plain<UpdateCheck>('the last `security check`: the updates it found pending, for the banner', updateCheckShape, { keptOnRestore: true }),
   'events.active': withDefault<ActiveCondition[]>('conditions that hold, so that a restart does not raise them again', z.array(conditionShape).check(z.maxLength(1000)), []),
 } as const;
 

@@ -17,8 +17,8 @@ HOME_DIR=/opt/platform      # the node's data (PLATFORM_HOME)
 
 export DEBIAN_FRONTEND=noninteractive
 # systemd is there on a real install; a debootstrap root needs it for `systemctl enable`.
-# dbus: hostnamectl talks to systemd-hostnamed through it.
-PACKAGES="systemd dbus nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate"
+# dbus: hostnamectl talks to systemd-hostnamed through it. gpg: `security source` checks a key with it.
+PACKAGES="systemd dbus nftables nginx-light openssh-server libpam-pwquality bubblewrap chrony iproute2 openssl ca-certificates procps libatomic1 snmpd logrotate gpg"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -98,7 +98,7 @@ systemctl --no-reload enable --quiet platform-firewall.service platformd.service
 systemctl --no-reload disable --quiet nginx.service
 # SNMP: platformd runs Debian's snmpd as platform-snmpd.service with the product's file; Debian's own unit stays off.
 # No LVM, so e2scrub has nothing to check or reap (and would take a boot's CPU for it).
-# An appliance is updated by a new image, never by apt on its own: no daily apt runs.
+# apt never runs on its own: the product owns the schedule (`security update`, by hand or as a scheduled job).
 for unit in snmpd.service e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer; do
   systemctl --no-reload disable --quiet "$unit" 2>/dev/null || true
 done

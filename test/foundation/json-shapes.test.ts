@@ -181,6 +181,11 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['log', 'follow', 'audit'], fails: true },
   { words: ['log', 'send', 'nowhere'], fails: true },
   { words: ['log', 'retention'] },
+  { words: ['security', 'source'] },
+  { words: ['security', 'source', 'file:///srv/no-repository', 'key', 'no-key.asc'], fails: true },
+  { words: ['security', 'source', 'del'] },
+  { words: ['security', 'check'], fails: true },
+  { words: ['security', 'update'], fails: true },
 ];
 
 function commandsOf(node: TreeNode): Command[] {
