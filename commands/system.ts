@@ -6,6 +6,7 @@ import { readNode, writeNode, nodeOrDefault } from '../store/node.js';
 import { type NodeSettings } from '../store/settings.js';
 import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
 import { sshSystemCommands } from './system-ssh.js';
+import { releaseCommands } from './release.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
 import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
 import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
@@ -176,5 +177,5 @@ const power = (word: 'reboot' | 'shutdown', action: PowerAction) => defineComman
 export const systemGroup: Group = {
   word: 'system',
   summary: 'system administration',
-  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), power('reboot', 'reboot'), power('shutdown', 'poweroff'), ...sshSystemCommands, ...healthMonitoringCommands],
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), power('reboot', 'reboot'), power('shutdown', 'poweroff'), ...sshSystemCommands, ...healthMonitoringCommands, ...releaseCommands],
 };

@@ -18,7 +18,7 @@ export const FLOORS = [
   ['core'],
   ['os'],
   ['catalog', 'store'],
-  ['apps', 'appliance', 'backup', 'certs', 'cluster', 'events', 'firewall', 'health', 'logs', 'net', 'notify', 'schedule', 'snmp', 'ssh', 'status', 'users', 'web'],
+  ['apps', 'appliance', 'backup', 'releases', 'certs', 'cluster', 'events', 'firewall', 'health', 'logs', 'net', 'notify', 'schedule', 'snmp', 'ssh', 'status', 'users', 'web'],
   ['commands'],
   ['daemon', 'shell'],
 ];

@@ -44,6 +44,8 @@ export interface StatusFacts {
   daemonUnreachable?: boolean;
   /** The table of the config store that fails its checks: platformd runs recovery commands only. */
   storeInvalid?: string;
+  /** A release failed its check against its signed manifest at start (releases/): what failed. */
+  releaseVerificationFailed?: string;
 }
 
 export interface Condition {
@@ -71,6 +73,7 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
     else if (now >= expiryWarningStart(notBefore, notAfter)) add('web-cert-expiring', 'warn', '', `WEB CERT EXPIRES AT: ${formatTime(notAfter)}`);
   }
   if (facts.webCertNameMismatch) add('web-cert-name-mismatch', 'warn', '', `WEB CERT DOES NOT MATCH NETWORK NAME: ${facts.webCertNameMismatch.toUpperCase()}`);
+  if (facts.releaseVerificationFailed) add('release-verification-failed', 'error', '', `RELEASE VERIFICATION FAILED: ${facts.releaseVerificationFailed}`);
   if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
   for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {
