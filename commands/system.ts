@@ -11,6 +11,7 @@ import { healthMonitoringCommands } from './health-monitoring.js';
 import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
 import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
 import { PLATFORM_VERSION } from './version.js';
+import { runningRelease } from '../releases/layout.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
@@ -134,7 +135,7 @@ const info = defineCommand({
       ...identity(node),
       configured: ctx.store.settings.has('node'),
       addresses,
-      versions: { platform: PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
+      versions: { platform: runningRelease()?.version ?? PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
     });
   },
 });

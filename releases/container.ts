@@ -16,7 +16,7 @@ import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync, re
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
-import { checkSignature, RELEASE_LIMITS, ReleaseRefused, signManifest, type ReleaseFile, type ReleaseManifest } from './manifest.js';
+import { checkSignature, parseManifest, RELEASE_LIMITS, ReleaseRefused, signManifest, type ReleaseFile, type ReleaseManifest } from './manifest.js';
 
 export const MAGIC = Buffer.from('PSUP\x00\x01\r\n', 'latin1');
 export const RELEASE_SUFFIX = '.psup';
@@ -185,6 +185,7 @@ export function writeRelease(out: string, facts: Omit<ReleaseManifest, 'files' |
   });
   const manifest: ReleaseManifest = { format: 1, product: 'platform-shell', ...facts, files };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  parseManifest(manifestBytes); // what a node would refuse is never written
   const signature = signManifest(manifestBytes, privateKeyPem);
   const fd = openSync(out, 'wx', 0o644);
   try {

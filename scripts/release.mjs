@@ -3,14 +3,13 @@
 // current"): the built product, the Node runtime it runs on, the systemd
 // units, the first boot's ruleset and a manifest signed with Ed25519.
 //
-//   npm run release -- [--key PRIVATE-KEY.pem] [--version V] [--upgrades-from V] [--out DIR] [--replace PATH=FILE]
+//   npm run release -- [--key PRIVATE-KEY.pem] [--version V] [--upgrades-from V] [--out DIR]
 //
 // --key (or PLATFORM_RELEASE_KEY): the signing key. Without one, the
 //   development key .platform/release-dev-key.pem is made once (its public
 //   half beside it, .pub) — nodes trust it only when told to.
 // --version: builds the product again with that version (default package.json's).
 // --upgrades-from: the oldest running version it installs over (default MAJOR.0.0).
-// --replace PATH=FILE: carries FILE in place of PATH (tests build a faulty release with it).
 
 import './runtime.mjs';
 import { spawnSync } from 'node:child_process';
@@ -64,11 +63,6 @@ export async function buildRelease(argv = []) {
   const version = option(argv, 'version') ?? pkg.version;
   const upgradesFrom = option(argv, 'upgrades-from') ?? `${version.split('.')[0]}.0.0`;
   const outDir = resolve(option(argv, 'out') ?? ROOT);
-  const replaced = new Map();
-  for (let i = 0; i < argv.length; i++) if (argv[i] === '--replace') {
-    const [path, file] = argv[i + 1].split('=');
-    replaced.set(path, file);
-  }
   // Under the checkout (.cache): the build there finds the checkout's node_modules.
   mkdirSync(join(ROOT, '.cache'), { recursive: true });
   const work = mkdtempSync(join(ROOT, '.cache', 'release-'));
@@ -90,7 +84,7 @@ export async function buildRelease(argv = []) {
       { path: '.runtime/node/bin/node', mode: 0o755, from: process.execPath },
       ...readdirSync(join(ROOT, 'packer', 'systemd')).sort().map((name) => ({ path: `systemd/${name}`, mode: modeOf(join(ROOT, 'packer', 'systemd', name)), from: join(ROOT, 'packer', 'systemd', name) })),
       { path: 'default-ruleset.nft', mode: 0o644, from: Buffer.from(ruleset.stdout) },
-    ].map((source) => (replaced.has(source.path) ? { ...source, from: resolve(replaced.get(source.path)) } : source));
+    ];
     mkdirSync(outDir, { recursive: true });
     const out = join(outDir, releaseFileName(version));
     rmSync(out, { force: true });

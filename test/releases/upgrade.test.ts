@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlatform, startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
-import { bootPath, buildRelease, installRelease, makeKey, stopByPidFile, type TestKey } from '../support/releases.js';
+import { bootPath, buildRelease, deriveRelease, installRelease, makeKey, stopByPidFile, type TestKey } from '../support/releases.js';
 import { until } from '../support/until.js';
 
 const work = tempHome('ps-release-');
@@ -46,8 +46,8 @@ beforeAll(async () => {
   const broken = join(work, 'broken-platformd.js');
   writeFileSync(broken, "console.error('platformd: this release is broken on purpose'); process.exit(3);\n");
   const first = await buildRelease(releases, '1.0.0', key);
-  await buildRelease(releases, '1.0.1', key);
-  await buildRelease(releases, '1.0.2', key, ['--replace', `dist/platformd.js=${broken}`]);
+  await deriveRelease(first, join(releases, 'platform-1.0.1.psup'), key, { version: '1.0.1' });
+  await deriveRelease(first, join(releases, 'platform-1.0.2.psup'), key, { version: '1.0.2', replace: { 'dist/platformd.js': readFileSync(broken) } });
   await installRelease(product, first, key);
 }, 240_000);
 
