@@ -59,4 +59,21 @@ describe('upgrading a node from the console', () => {
     const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1]!;
     expect(realpathSync(program)).toBe(join(realpathSync(product), 'releases', '3.2.0', 'bin', 'platformd.js'));
   });
+
+  it('system rollback says what is lost, goes back to the previous release and to the configuration of before the upgrade', async () => {
+    // A change made on the new release: the snapshot taken before the upgrade does not hold it.
+    await session.type('system maintenance-mode start', '[y/N]', { question: true });
+    await session.type('y', 'maintenance-mode: on');
+    const question = await session.type('system rollback', '[y/N]', { question: true });
+    expect(question).toMatch(/Roll back to 3\.1\.0\? .*every change made since .* is lost/s);
+    await session.type('y', 'system upgrade status', { timeout: 60_000 });
+    await until('the rollback to finish', () => !existsSync(join(product, 'state', 'upgrade-in-progress.json')) && readlinkSync(join(product, 'current')) === 'releases/3.1.0', 60_000);
+    await until('platformd on 3.1.0 to answer', async () => {
+      const answer = await node.platform(['--json', 'system', 'upgrade', 'status']);
+      return answer.status === 0 && JSON.parse(answer.stdout).running === '3.1.0';
+    }, 60_000);
+    const status = await session.type('system upgrade status', / s\b/);
+    expect(status).toMatch(/rollback 3\.2\.0 -> 3\.1\.0: rolled-back/);
+    expect(JSON.parse((await node.platform(['--json', 'system', 'maintenance-mode', 'status'])).stdout).maintenanceMode).toBe(false);
+  }, 150_000);
 });
