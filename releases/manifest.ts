@@ -25,15 +25,26 @@ export const RELEASE_LIMITS = {
 
 /** A version the product writes: MAJOR.MINOR.PATCH, with an optional pre-release label. */
 const VERSION = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})(?:-([0-9A-Za-z][0-9A-Za-z.-]{0,31}))?$/;
-/** One segment of a path inside a release: plain characters, never "." or "..". */
-const SEGMENT = /^[A-Za-z0-9@_+.-]{1,128}$/;
+/** The characters of a path inside a release. */
+const PATH_CHARS = /^[A-Za-z0-9@_+./-]+$/;
+const MAX_SEGMENT_CHARS = 128;
 
 export const isVersion = (text: string) => VERSION.test(text);
 
 /** A relative path of plain segments: no absolute path, no "..", no empty segment, bounded. */
 export function isReleasePath(path: string): boolean {
-  const segments = path.split('/');
-  return path.length <= RELEASE_LIMITS.pathChars && segments.length <= RELEASE_LIMITS.pathDepth && segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..');
+  if (path.length === 0 || path.length > RELEASE_LIMITS.pathChars || !PATH_CHARS.test(path)) return false;
+  const wrapped = `/${path}/`;
+  // No empty segment (leading, trailing or doubled slash), no "." or ".." segment.
+  if (wrapped.includes('//') || wrapped.includes('/./') || wrapped.includes('/../')) return false;
+  let depth = 0;
+  for (let start = 0; start <= path.length; depth++) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    if (end - start > MAX_SEGMENT_CHARS) return false;
+    start = end + 1;
+  }
+  return depth <= RELEASE_LIMITS.pathDepth;
 }
 
 /** Compares two versions: negative when a < b. A pre-release sorts before its release. */
@@ -52,15 +63,28 @@ export function compareVersions(a: string, b: string): number {
 }
 
 const version = z.string().check(z.refine(isVersion, 'not a version (MAJOR.MINOR.PATCH)'));
-const sha256 = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'not a SHA-256 in hex'));
 
-export const releaseFileShape = z.object({
-  path: z.string().check(z.refine(isReleasePath, 'not a safe relative path')),
-  size: z.number().check(z.int(), z.minimum(0), z.maximum(RELEASE_LIMITS.fileBytes)),
+/** One file of the manifest. Checked by `fileProblem` (thousands of them: a plain loop, not a schema object each, keeps the check at start fast). */
+export interface ReleaseFile {
+  path: string;
+  size: number;
   /** Permission bits only: 0644 or 0755 (no set-id bits, nothing writable by others). */
-  mode: z.union([z.literal(0o644), z.literal(0o755)]),
-  sha256,
-});
+  mode: 0o644 | 0o755;
+  sha256: string;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** What is wrong with one file entry (`field: problem`), or undefined. */
+function fileProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ': not an object';
+  const file = value as Record<string, unknown>;
+  if (typeof file.path !== 'string' || !isReleasePath(file.path)) return '.path: not a safe relative path';
+  if (!Number.isSafeInteger(file.size) || (file.size as number) < 0 || (file.size as number) > RELEASE_LIMITS.fileBytes) return `.size: not a size of 0..${RELEASE_LIMITS.fileBytes} bytes`;
+  if (file.mode !== 0o644 && file.mode !== 0o755) return '.mode: not 0644 or 0755';
+  if (typeof file.sha256 !== 'string' || !SHA256.test(file.sha256)) return '.sha256: not a SHA-256 in hex';
+  return undefined;
+}
 
 export const manifestShape = z.object({
   format: z.literal(1),
@@ -74,11 +98,11 @@ export const manifestShape = z.object({
   builtAt: z.iso.datetime(),
   /** The signing key's id (keyIdOf): which trusted key to check the signature with. */
   keyId: z.string().check(z.regex(/^[0-9a-f]{16}$/, 'not a key id')),
-  files: z.array(releaseFileShape).check(z.maxLength(RELEASE_LIMITS.files)),
+  /** Checked apart (fileProblem), bounded by RELEASE_LIMITS.files. */
+  files: z.array(z.never()),
 });
 
-export type ReleaseManifest = z.infer<typeof manifestShape>;
-export type ReleaseFile = z.infer<typeof releaseFileShape>;
+export type ReleaseManifest = Omit<z.infer<typeof manifestShape>, 'files'> & { files: ReleaseFile[] };
 
 /** A release file or installed release that must not be used; the message says why, for a person. */
 export class ReleaseRefused extends Error {
@@ -90,21 +114,32 @@ export class ReleaseRefused extends Error {
   }
 }
 
-/** Parses and checks a manifest's bytes (shape, bounds, unique paths, no file under another file's name). */
-export function parseManifest(bytes: Buffer): ReleaseManifest {
+function jsonOf(bytes: Buffer): unknown {
   if (bytes.length > RELEASE_LIMITS.manifestBytes) throw new ReleaseRefused('manifest-too-large', `the release's manifest is larger than ${RELEASE_LIMITS.manifestBytes} bytes`);
-  let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new ReleaseRefused('manifest-malformed', "the release's manifest is not JSON");
   }
-  const parsed = z.safeParse(manifestShape, value);
+}
+
+/** Parses and checks a manifest's bytes (shape, bounds, unique paths, no file under another file's name). */
+export const parseManifest = (bytes: Buffer): ReleaseManifest => checkManifest(jsonOf(bytes));
+
+function checkManifest(value: unknown): ReleaseManifest {
+  const files = typeof value === 'object' && value !== null ? (value as { files?: unknown }).files : undefined;
+  if (!Array.isArray(files)) throw new ReleaseRefused('manifest-malformed', "the release's manifest does not fit: files: not an array");
+  if (files.length > RELEASE_LIMITS.files) throw new ReleaseRefused('manifest-malformed', `the release's manifest does not fit: files: more than ${RELEASE_LIMITS.files}`);
+  const parsed = z.safeParse(manifestShape, { ...(value as object), files: [] });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ReleaseRefused('manifest-malformed', `the release's manifest does not fit: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
   }
-  const manifest = parsed.data;
+  files.forEach((file, i) => {
+    const problem = fileProblem(file);
+    if (problem) throw new ReleaseRefused('manifest-malformed', `the release's manifest does not fit: files.${i}${problem}`);
+  });
+  const manifest = { ...parsed.data, files: files as ReleaseFile[] };
   const paths = new Set<string>();
   let total = 0;
   for (const file of manifest.files) {
@@ -115,9 +150,8 @@ export function parseManifest(bytes: Buffer): ReleaseManifest {
   if (total > RELEASE_LIMITS.totalBytes) throw new ReleaseRefused('too-large', `the release's files add up to more than ${RELEASE_LIMITS.totalBytes} bytes`);
   // A file whose name is another file's folder would have to replace it.
   for (const path of paths) {
-    const segments = path.split('/');
-    for (let i = 1; i < segments.length; i++) {
-      if (paths.has(segments.slice(0, i).join('/'))) throw new ReleaseRefused('manifest-malformed', `the release's manifest lists ${path} under the file ${segments.slice(0, i).join('/')}`);
+    for (let at = path.indexOf('/'); at > 0; at = path.indexOf('/', at + 1)) {
+      if (paths.has(path.slice(0, at))) throw new ReleaseRefused('manifest-malformed', `the release's manifest lists ${path} under the file ${path.slice(0, at)}`);
     }
   }
   return manifest;
@@ -150,16 +184,12 @@ export function signManifest(bytes: Buffer, privateKeyPem: string): Buffer {
 /** Checks the signature against the trusted key the manifest names; throws ReleaseRefused otherwise. */
 export function checkSignature(bytes: Buffer, signature: Buffer, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest {
   // The key id is read before the signature is checked only to choose among trusted keys: nothing else is used yet.
-  let keyId: unknown;
-  try {
-    keyId = (JSON.parse(bytes.toString('utf8')) as { keyId?: unknown }).keyId;
-  } catch {
-    throw new ReleaseRefused('manifest-malformed', "the release's manifest is not JSON");
-  }
+  const value = jsonOf(bytes);
+  const keyId = typeof value === 'object' && value !== null ? (value as { keyId?: unknown }).keyId : undefined;
   const key = typeof keyId === 'string' ? trusted.get(keyId) : undefined;
   if (!key) throw new ReleaseRefused('untrusted-key', `the release is signed by a key this node does not trust (${typeof keyId === 'string' ? keyId.slice(0, 16).replace(/[^0-9a-f]/g, '?') : 'none named'}); add it with "system release-key add" if you trust it`);
   if (signature.length !== 64 || !verify(null, bytes, key, signature)) throw new ReleaseRefused('bad-signature', "the release's signature does not match its manifest: the file was changed or damaged");
-  return parseManifest(bytes);
+  return checkManifest(value);
 }
 
 /** Whether a release may replace the running version: never a downgrade, never past its oldest-from. */

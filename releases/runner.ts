@@ -14,7 +14,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootId, readMarker, removeMarker, writeAttempt, writeMarker, type Marker } from './marker.js';
-import { readJson, releaseDir, snapshotDir, stampFile, switchLink, type ProductRoot } from './layout.js';
+import { linkedVersion, readJson, releaseDir, snapshotDir, stampFile, switchLink, type ProductRoot } from './layout.js';
 
 /** How long a new release has to pass the gate (seconds); PLATFORM_UPGRADE_GATE_SECONDS changes it (tests). */
 export const GATE_SECONDS = 120;
@@ -70,9 +70,9 @@ async function stopDaemon(marker: Marker): Promise<void> {
   if (pid === undefined) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(25);
+  while (isAlive(pid) && Date.now() < deadline) await sleep(5);
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  while (isAlive(pid)) await sleep(25);
+  while (isAlive(pid)) await sleep(5);
 }
 
 /** Starts platformd from `current`; in a process, returns a way to tell that it died. */
@@ -142,9 +142,12 @@ function restoreStore(product: ProductRoot, marker: Marker): void {
   renameSync(temp, database);
 }
 
+/** Whether `current` was switched to the new release (the new platformd may have run, and changed the store). */
+const switched = (product: ProductRoot, marker: Marker) => marker.state === 'switched' || linkedVersion(product.current) === marker.to;
+
 /** Back to the release the upgrade left: store restored, links back, the new release removed. Does not start platformd. */
 function undoUpgrade(product: ProductRoot, marker: Marker): void {
-  if (marker.state === 'switched') restoreStore(product, marker);
+  if (switched(product, marker)) restoreStore(product, marker);
   switchLink(product, product.current, marker.from);
   switchLink(product, product.previous, marker.previousBefore ?? undefined);
   rmSync(releaseDir(product, marker.to), { recursive: true, force: true });
@@ -179,13 +182,13 @@ export async function runUpgrade(product: ProductRoot): Promise<void> {
   if (!marker) throw new Error('no upgrade is prepared');
   marker.runner = { pid: process.pid, bootId: bootId() };
   writeMarker(product, marker);
-  await stopDaemon(marker);
-  // previous first: at every instant one of the two links names the release to go back to.
+  // previous first, while the old release still serves: at every instant one of the two links names the release to go back to.
   if (marker.kind === 'upgrade') switchLink(product, product.previous, marker.from);
-  else restoreStore(product, marker);
+  // The service gap: from here to the new platformd's socket. `current` naming `to` is itself the mark of the switch (switched()).
+  await stopDaemon(marker);
+  if (marker.kind === 'rollback') restoreStore(product, marker);
   switchLink(product, product.current, marker.to);
   marker.state = 'switched';
-  writeMarker(product, marker);
   if (process.env.PLATFORM_UPGRADE_FAULT === 'kill-after-switch') process.kill(process.pid, 'SIGKILL'); // a power cut, for tests
   const died = await startDaemon(product, marker);
   const failed = await healthGate(product, marker, died, gateSeconds());
@@ -228,13 +231,14 @@ export function recoverInterrupted(product: ProductRoot): string | undefined {
     }
     if (cmdline.includes('platform-release')) return undefined; // an upgrade in progress: its runner decides
   }
+  const wasSwitched = switched(product, marker);
   if (marker.kind === 'upgrade') {
     undoUpgrade(product, marker);
-  } else if (marker.state === 'switched') {
+  } else if (switched(product, marker)) {
     // A rollback was cut after its switch: its store is back already and current names the older release; finishing it is the safe end.
     switchLink(product, product.previous, undefined);
   }
-  const what = marker.kind === 'upgrade' ? `the upgrade from ${marker.from} to ${marker.to} was interrupted (${marker.state === 'switched' ? 'after the switch' : 'before the switch'}); back on ${marker.from}` : `the rollback to ${marker.to} was interrupted; finished`;
+  const what = marker.kind === 'upgrade' ? `the upgrade from ${marker.from} to ${marker.to} was interrupted (${wasSwitched ? 'after the switch' : 'before the switch'}); back on ${marker.from}` : `the rollback to ${marker.to} was interrupted; finished`;
   finish(product, marker, marker.kind === 'upgrade' ? 'rolled-back' : 'rolled-back', what);
   return what;
 }

@@ -64,9 +64,11 @@ describe('upgrading a running node', () => {
     expect(answer.status, answer.stderr).toBe(0);
     // The runner stops platformd, switches, and is cut (SIGKILL) before it starts anything.
     await until('platformd to be stopped by the runner', () => daemon!.process.exitCode !== null || daemon!.process.signalCode !== null, 30_000);
-    await until('the switch', () => existsSync(marker) && JSON.parse(readFileSync(marker, 'utf8')).state === 'switched', 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await until('the switch', () => current() === 'releases/1.0.1', 30_000);
+    const runner = JSON.parse(readFileSync(marker, 'utf8')).runner.pid as number;
+    await until('the runner to be cut', () => !existsSync(`/proc/${runner}`), 30_000);
     expect(current()).toBe('releases/1.0.1');
+    expect(existsSync(marker)).toBe(true);
 
     await bootPath(product);
     expect(current()).toBe('releases/1.0.0');
