@@ -35,12 +35,18 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ code: n
   });
 }
 
+/** A process that has exited but whose parent has not reaped it yet (a zombie) is not alive: a daemon the runner restarted has no parent but init, which may reap late. */
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 };
 
