@@ -69,7 +69,7 @@ describe('systemd units', () => {
     const copies = readdirSync(units)
       .filter((f) => f.endsWith('.service'))
       .map((name) => {
-        const text = readFileSync(join(units, name), 'utf8').replace(/\/usr\/local\/s?bin\/[a-z-]+/g, stub);
+        const text = readFileSync(join(units, name), 'utf8').replace(/\/usr\/local\/s?bin\/[a-z-]+|\/opt\/platform-shell\/current\/\.runtime\/node\/bin\/node/g, stub);
         writeFileSync(join(dir, name), text);
         return join(dir, name);
       });
