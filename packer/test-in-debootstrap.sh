@@ -85,7 +85,8 @@ echo "boot: the answers' static address and gateway, before the network is waite
 printf 'HOSTNAME=image01\nROLE=unified\nADDRESS=eth9 192.0.2.7/24\nGATEWAY=192.0.2.1\n' >"$ROOT/opt/platform/setup.answers"
 mkdir -p "$ROOT/tmp/network"
 timeout 30 ip netns exec "$NS" chroot "$ROOT" env -i PATH=$PATH_IN PLATFORM_NETWORK_DIR=/tmp/network /usr/local/sbin/platform-firstboot --network || fail "platform-firstboot --network failed"
-grep -qz 'Name=eth9\n\n\[Network\]\nAddress=192.0.2.7/24\nGateway=192.0.2.1\n' "$ROOT/tmp/network/15-platform-firstboot-1.network" ||
+early=$ROOT/tmp/network/15-platform-firstboot-1.network
+{ grep -qx 'Name=eth9' "$early" && grep -qx 'Address=192.0.2.7/24' "$early" && grep -qx 'Gateway=192.0.2.1' "$early"; } ||
   fail "the early network step did not write the static address with its gateway: $(cat "$ROOT"/tmp/network/* 2>&1)"
 [ ! -f "$ROOT/opt/platform/.setup-done" ] || fail "the early network step ran the whole first boot"
 rm -rf "$ROOT/opt/platform/setup.answers" "$ROOT/tmp/network"
