@@ -19,6 +19,9 @@ export const fileNameOf = (iface: string) => `${FILE_PREFIX}${iface}.network`;
 /** Files this generator owns (and may remove when their interface is no longer configured). */
 export const OWN_FILE = /^10-platform-[A-Za-z0-9_.-]{1,15}\.network$/;
 
+/** A typed value in a message: quoted, its control characters escaped (no line of its own), cut short. */
+const quoted = (value: string) => JSON.stringify(value.slice(0, 60));
+
 const bad = (message: string): never => {
   throw new StaticNetworkError(message);
 };
@@ -42,22 +45,22 @@ export interface Prefixed {
 export function parsePrefixed(value: string, what: string, min = 1): Prefixed {
   const [addressText = '', prefixText, ...extra] = value.split('/');
   const address = canonicalAddress(addressText);
-  if (!address || extra.length > 0) return bad(`${what}: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address with its prefix (e.g. 192.0.2.10/24, 2001:db8::10/64)`);
+  if (!address || extra.length > 0) return bad(`${what}: ${quoted(value)} is not an IPv4 or IPv6 address with its prefix (e.g. 192.0.2.10/24, 2001:db8::10/64)`);
   const max = address.family === 4 ? 32 : 128;
-  if (prefixText === undefined) return bad(`${what}: "${value}" has no prefix length; write it as ${address.text}/<${min}-${max}>`);
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) < min || Number(prefixText) > max) return bad(`${what}: the prefix length of "${value}" must be ${min}-${max}`);
+  if (prefixText === undefined) return bad(`${what}: ${quoted(value)} has no prefix length; write it as ${address.text}/<${min}-${max}>`);
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) < min || Number(prefixText) > max) return bad(`${what}: the prefix length of ${quoted(value)} must be ${min}-${max}`);
   const prefix = Number(prefixText);
   return { family: address.family, address: address.text, prefix, text: `${address.text}/${prefix}` };
 }
 
 /** One address, no prefix (a gateway). */
 export function parseGateway(value: string, what = 'gateway'): { family: 4 | 6; text: string } {
-  return canonicalAddress(value) ?? bad(`${what}: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address`);
+  return canonicalAddress(value) ?? bad(`${what}: ${quoted(value)} is not an IPv4 or IPv6 address`);
 }
 
 export function checkInterfaceName(name: string): string {
   if (!INTERFACE_NAME.test(name)) {
-    bad(`interface "${name.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}": an interface name is 1-15 letters, digits, ".", "_" or "-" (not "." or "..")`);
+    bad(`interface ${quoted(name)}: an interface name is 1-15 letters, digits, ".", "_" or "-" (not "." or "..")`);
   }
   return name;
 }

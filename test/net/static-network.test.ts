@@ -196,6 +196,32 @@ describe('on an appliance (files under a test root)', () => {
   });
 });
 
+describe('a change left unconfirmed when platformd stops', () => {
+  it('is put back when it starts again (a reboot does not keep it)', async () => {
+    const home = tempHome('ps-static-restart-');
+    const ownRoot = tempHome('ps-static-restart-root-');
+    const ownFile = () => readFileSync(join(ownRoot, 'etc', 'systemd', 'network', '10-platform-lan2.network'), 'utf8');
+    const options = { home, netns: NS, args: ['--appliance'], env: withoutCI({ PLATFORM_OS_ROOT: ownRoot }) };
+    let daemon = await startDaemon(options);
+    try {
+      expect((await daemon.platform(['network', 'interface', 'lan2', 'static', '10.250.93.7/24'])).status).toBe(0);
+      await daemon.platform(['network', 'confirm']);
+      expect((await daemon.platform(['network', 'interface', 'lan2', 'static', '10.250.93.8/24', 'gateway', '10.250.93.1'])).status).toBe(0);
+      expect(ownFile()).toContain('Address=10.250.93.8/24');
+      await daemon.stop({ keepHome: true });
+      daemon = await startDaemon(options);
+      expect(ownFile()).toContain('Address=10.250.93.7/24');
+      expect(ownFile()).not.toContain('Gateway=');
+      const shown = JSON.parse((await daemon.platform(['--json', 'network', 'interfaces'])).stdout);
+      expect(shown.pendingConfirmation).toBeNull();
+      expect(shown.interfaces.find((i: { interface: string }) => i.interface === 'lan2').configured).toBe('10.250.93.7/24');
+      expect((await daemon.platform(['mail', 'list'])).stdout).toContain('network-rolled-back');
+    } finally {
+      await daemon.stop();
+    }
+  }, 60_000);
+});
+
 describe('in the embedded default (plan mode)', () => {
   it('shows the files it would write and writes none', async () => {
     const before = files().map((name) => readFileSync(join(networkDir, name), 'utf8'));
