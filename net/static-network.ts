@@ -65,9 +65,21 @@ export function checkInterfaceName(name: string): string {
   return name;
 }
 
+/** Ranges are worked out once per text (a configuration compares each network with every other): a small cache, emptied when full. */
+const RANGES = new Map<string, ReturnType<typeof rangeOf>>();
+function rangeOfCached(cidr: string): ReturnType<typeof rangeOf> {
+  let range = RANGES.get(cidr);
+  if (!range) {
+    if (RANGES.size >= 4096) RANGES.clear();
+    range = rangeOf(cidr);
+    RANGES.set(cidr, range);
+  }
+  return range;
+}
+
 const within = (address: string, cidr: string): boolean => {
-  const a = rangeOf(address);
-  const n = rangeOf(cidr);
+  const a = rangeOfCached(address);
+  const n = rangeOfCached(cidr);
   return a.family === n.family && a.first >= n.first && a.last <= n.last;
 };
 
