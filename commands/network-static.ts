@@ -43,6 +43,7 @@ const interfaceArg = typed('<interface>', checkInterfaceName);
 const addressArg = typed('<ip/prefix>', (value) => parsePrefixed(value, '<ip/prefix>').text);
 const destinationArg = typed('<prefix>', (value) => parsePrefixed(value, '<prefix>', 0).text);
 const gatewayArg = typed('<ip>', (value) => parseGateway(value, '<ip>').text);
+const interfaceGatewayArg = typed('<gateway-ip>', (value) => parseGateway(value, '<gateway-ip>').text);
 const confirmOption = {
   name: 'confirm-within',
   type: integer('<seconds>', ...CONFIRM_SECONDS_RANGE),
@@ -141,7 +142,7 @@ export const staticCommands: Command[] = [
       { name: 'mode', type: choice('<static|dhcp>', ['static', 'dhcp']) },
       { name: 'address', type: addressArg, optional: true },
       { name: 'gatewayWord', type: choice('gateway', ['gateway']), optional: true },
-      { name: 'gateway', type: gatewayArg, optional: true },
+      { name: 'gateway', type: interfaceGatewayArg, optional: true },
     ],
     options: [confirmOption],
     async run(ctx, args) {

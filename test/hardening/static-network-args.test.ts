@@ -60,7 +60,7 @@ const refusedInput: [string, string[], RegExp][] = [
   ['a gateway outside the network', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway', '10.250.93.1'], /gateway 10\.250\.93\.1 is outside 10\.250\.92\.0\/24/],
   ['a gateway of the other family', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway', '2001:db8::1'], /an IPv6 gateway for the IPv4 address/],
   ['the address as its own gateway', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway', '10.250.92.7'], /the interface's own address/],
-  ['a gateway that adds a line', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway', '10.250.92.1\nDNS=192.0.2.53'], /<ip>: "10\.250\.92\.1\\nDNS=192\.0\.2\.53" is not an IPv4 or IPv6 address/],
+  ['a gateway that adds a line', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway', '10.250.92.1\nDNS=192.0.2.53'], /<gateway-ip>: "10\.250\.92\.1\\nDNS=192\.0\.2\.53" is not an IPv4 or IPv6 address/],
   ['a gateway without its address', ['interface', 'lan0', 'static', '10.250.92.7/24', 'gateway'], /gateway: give its address/],
   ['a word other than gateway', ['interface', 'lan0', 'static', '10.250.92.7/24', 'router', '10.250.92.1'], /"router" is not one of gateway/],
   ['an address with dhcp', ['interface', 'lan0', 'dhcp', '10.250.92.7/24'], /takes no address/],
