@@ -24,6 +24,7 @@ import { diagHealth } from './health-monitoring.js';
 import { choice, host, integer } from '../core/argtypes.js';
 import { json, messageShape } from '../core/json-shape.js';
 import { runProcess } from '../os/processes.js';
+import { ipJson } from '../os/host.js';
 import { failure } from '../core/errors.js';
 import { reply, type Block, type Json } from '../core/reply.js';
 import { defineCommand, type Command, type Group } from '../core/command.js';
@@ -265,17 +266,6 @@ const bundle = defineCommand({
 });
 
 /** `ip -j ...` as JSON, off the event loop; nothing when it fails or answers something else. */
-export async function ipJson<T>(args: string[]): Promise<T[]> {
-  const result = await runProcess('ip', ['-j', ...args], { timeoutMs: 5000 });
-  if (result.status !== 0 || result.truncated) return [];
-  try {
-    const parsed = JSON.parse(result.stdout) as unknown;
-    return Array.isArray(parsed) ? (parsed as T[]) : [];
-  } catch {
-    return [];
-  }
-}
-
 /** Settings and lists as stored, with every URI redacted and password hashes left out. */
 function configWithoutSecrets(ctx: Context): Json {
   const settings = Object.fromEntries(

@@ -3,12 +3,11 @@
 // them to the operating system's files only on an appliance (not in the
 // embedded default), and every command says which.
 
-import { networkInterfaces, hostname as osHostname } from 'node:os';
+import { hostname as osHostname } from 'node:os';
 import { writeFileInside } from '../os/files.js';
-import { ipJson } from './diag.js';
 import { nodeOrDefault, writeNode } from '../store/node.js';
 import { type NodeSettings } from '../store/settings.js';
-import { primaryAddress } from '../os/host.js';
+import { ipJson, primaryAddress } from '../os/host.js';
 import { requirements, toCsv, toMarkdown } from '../net/requirements.js';
 import { applyOsSettings, osFiles, writeOsFiles } from '../net/os-config.js';
 import { formatUri } from '../net/uri.js';
@@ -19,6 +18,7 @@ import { badInput } from '../core/errors.js';
 import { reply, type Block, type Json, type Reply } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
 import { type Context } from '../core/context.js';
+import { staticCommands } from './network-static.js';
 
 const withWarnings = (result: Reply, warnings: Block[]): Reply => (warnings.length ? { ...result, blocks: [...result.blocks, ...warnings] } : result);
 
@@ -103,18 +103,7 @@ function proxyReply(ctx: Context): Reply {
 }
 
 const commands: Command[] = [
-  defineCommand({
-    words: ['network', 'interfaces'],
-    summary: "Show the node's network interfaces and addresses",
-    json: json.array(json.object({ interface: json.string(), family: json.oneOf('IPv4', 'IPv6'), address: json.string(), mac: json.string(), loopback: json.boolean() })),
-    run() {
-      const rows = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).map((a) => [name, a.family, a.cidr ?? a.address, a.mac, a.internal ? 'loopback' : '']));
-      const data = Object.entries(networkInterfaces()).flatMap(([name, list]) =>
-        (list ?? []).map((a) => ({ interface: name, family: a.family, address: a.cidr ?? a.address, mac: a.mac, loopback: a.internal })),
-      );
-      return reply.table(['interface', 'family', 'address', 'mac', ''], rows, data);
-    },
-  }),
+  ...staticCommands,
   defineCommand({
     words: ['network', 'routes'],
     summary: "Show the node's routing table",

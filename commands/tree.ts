@@ -256,10 +256,12 @@ export type Parsed =
 export function parse(root: TreeNode, words: readonly string[], visible: Visibility = everything): Parsed {
   if (words.length === 0) throw badInput('no-command', 'no command given; type "help" for the list');
   // A command that exists but is not granted is refused, not "unknown", nor
-  // read as the arguments of a granted command above it (`firewall limits set`).
-  const refuseUngranted = (reached: number) => {
+  // read as the arguments of a granted command above it (`firewall limits set`),
+  // nor as an abbreviation of a granted one beside it (`network interface`, `network interfaces`).
+  const refuseUngranted = (reached: number, reachedNode?: TreeNode) => {
     const full = safeWalk(root, words, everything);
-    if (full && full.consumed > reached && full.node.command && !visible(full.node.command) && !full.node.command.hidden) {
+    const elsewhere = full !== undefined && (full.consumed > reached || (full.consumed === reached && reachedNode !== undefined && full.node !== reachedNode));
+    if (full && elsewhere && full.node.command && !visible(full.node.command) && !full.node.command.hidden) {
       const only = full.node.command.adminOnly ? ': only an administrator may run it' : '';
       throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"${only}`, 1);
     }
@@ -272,7 +274,7 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
     throw error;
   }
   const { node, consumed } = found;
-  if (consumed < words.length) refuseUngranted(consumed);
+  refuseUngranted(consumed, node);
   if (!node.command || !visible(node.command)) {
     if (consumed < words.length) {
       const typed = words[consumed]!;

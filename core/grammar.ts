@@ -35,3 +35,11 @@ export const USER_NAME = /^[a-zA-Z][a-zA-Z0-9._-]{0,31}$/;
 
 /** A name the administrator gives (backup locations, jobs, data centres). */
 export const LABEL = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A network interface name as static networking accepts it: the kernel's
+ * rule (1-15 characters, no "/", ":" or white space, not "." or "..")
+ * narrowed to letters, digits, ".", "_" and "-", so that no name is a
+ * systemd-networkd glob ("*", "?", "[") or list, or breaks a line of its file.
+ */
+export const INTERFACE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;

@@ -8,6 +8,7 @@ import type { Subsystem } from '../core/runtime.js';
 export const subsystems: readonly (() => Promise<Subsystem>)[] = [
   async () => (await import('./events.js')).eventBusSubsystem,
   async () => (await import('../firewall/subsystem.js')).firewallSubsystem,
+  async () => (await import('../net/static-subsystem.js')).staticNetworkSubsystem,
   async () => (await import('../apps/service-manager.js')).appsSubsystem,
   async () => (await import('../web/subsystem.js')).webSubsystem,
   async () => (await import('../cluster/subsystem.js')).clusterSubsystem,

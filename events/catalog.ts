@@ -27,6 +27,7 @@ export const EVENT_KINDS = {
   'store-invalid': { level: 'error', summary: 'the config store holds what this product does not write: platformd runs recovery commands only' },
   'app-stopped': { level: 'error', summary: 'an application stopped without being told to' },
   'firewall-rolled-back': { level: 'warn', summary: 'a firewall change was rolled back (not confirmed in time)' },
+  'network-rolled-back': { level: 'warn', summary: 'a static networking change was rolled back (not confirmed in time, or platformd restarted first)' },
   'notify-test': { level: 'info', summary: 'a test notification (notify test); its level is the one asked for' },
   'config-value-skipped': { level: 'error', summary: 'a generated configuration (nginx, snmpd, sshd) left out a stored value that breaks its grammar; the rest is in service' },
   'release-rolled-back': { level: 'error', summary: 'an upgrade did not pass its health gate (or was interrupted): the node went back to the release it ran before' },

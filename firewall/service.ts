@@ -23,6 +23,7 @@ import { isIP } from 'node:net';
 import { DIRECT, egressOf, egressPolicyOf, ProxyError } from '../net/connector.js';
 import type { EgressPolicy } from '../net/egress.js';
 import { explainOut, type ResolvedEgress } from './compiler.js';
+import { ConfirmWindow, DEFAULT_CONFIRM_SECONDS } from '../core/confirm-window.js';
 
 declare module '../core/context.js' {
   interface Services {
@@ -43,18 +44,10 @@ const RETRY_MAX_MS = 60_000;
 export const RESOLVE_EVERY_MS = 60_000;
 const RESOLVE_TIMEOUT_MS = 2000;
 const MAX_NAMES = 1000;
-export const DEFAULT_CONFIRM_SECONDS = 120;
 
 export interface ManagedSettings {
   management: string[];
   limits: Limits;
-}
-
-interface Pending {
-  previous: ManagedSettings;
-  deadline: Date;
-  timer: NodeJS.Timeout;
-  description: string;
 }
 
 /** What a confirmed commit did: applied or not, and when it rolls back unless confirmed (none in plan mode). */
@@ -81,7 +74,13 @@ export class FirewallService {
   private lastPeers = '';
   private lastResult: ApplyResult = { applied: false, reason: 'not yet applied', ms: 0 };
   private lastChange?: Date;
-  private pending?: Pending;
+  /** The administrator's change awaiting `firewall confirm`: undone by itself when the bound passes. */
+  private readonly window = new ConfirmWindow<ManagedSettings>('firewall', async (previous, description, why) => {
+    this.save(previous);
+    await this.reconcile(true);
+    this.runtime.log('warn', `firewall: "${description}" ${why}`);
+    this.runtime.services.events?.raise({ name: 'firewall-rolled-back', level: 'warn', text: `firewall change "${description}" rolled back: ${why}` });
+  });
   private timer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
   /** Egress destination names → the addresses they resolved to, and when. */
@@ -290,7 +289,7 @@ export class FirewallService {
 
   stop(): void {
     clearInterval(this.timer);
-    if (this.pending) clearTimeout(this.pending.timer);
+    this.window.stop();
   }
 
   status(): FirewallStatus {
@@ -300,7 +299,7 @@ export class FirewallService {
       reason: this.lastResult.reason,
       rules: this.lastText ? countInputRules(this.lastText) : 0,
       lastChange: this.lastChange?.toISOString(),
-      pending: this.pending && { description: this.pending.description, rollsBackAt: this.pending.deadline.toISOString() },
+      pending: this.window.pending,
     };
   }
 
@@ -346,7 +345,7 @@ export class FirewallService {
         if (!verdict.allowed) throw failure('would-lock-out', `refused: this change would cut your own SSH session from ${source} (${verdict.reason})`);
       }
     }
-    if (this.pending) throw failure('pending-change', `a change is waiting for confirmation (${this.pending.description}); run "firewall confirm" or "firewall rollback" first`);
+    this.window.assertNonePending();
     this.save(candidate);
     const result = await this.reconcile(true);
     if (this.mode === 'plan') return { ...result };
@@ -355,31 +354,15 @@ export class FirewallService {
       await this.reconcile(true);
       throw failure('not-applied', `the change was not applied (${result.reason}); the previous rules stay`);
     }
-    const deadline = new Date(Date.now() + seconds * 1000);
-    const timer = setTimeout(() => void this.rollback('not confirmed in time'), seconds * 1000);
-    timer.unref();
-    this.pending = { previous, deadline, timer, description };
-    return { ...result, rollsBackAt: deadline };
+    return { ...result, rollsBackAt: this.window.open(previous, description, seconds) };
   }
 
   confirm(): string {
-    if (!this.pending) throw failure('nothing-pending', 'no firewall change is waiting for confirmation');
-    clearTimeout(this.pending.timer);
-    const { description } = this.pending;
-    this.pending = undefined;
-    return description;
+    return this.window.confirm();
   }
 
-  async rollback(why = 'rolled back by the administrator'): Promise<string> {
-    if (!this.pending) throw failure('nothing-pending', 'no firewall change is waiting for confirmation');
-    const { previous, timer, description } = this.pending;
-    clearTimeout(timer);
-    this.pending = undefined;
-    this.save(previous);
-    await this.reconcile(true);
-    this.runtime.log('warn', `firewall: "${description}" ${why}`);
-    this.runtime.services.events?.raise({ name: 'firewall-rolled-back', level: 'warn', text: `firewall change "${description}" rolled back: ${why}` });
-    return description;
+  rollback(why?: string): Promise<string> {
+    return this.window.rollback(why);
   }
 
   private save(settings: ManagedSettings): void {

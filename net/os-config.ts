@@ -65,7 +65,7 @@ export function writeOsFiles(node: NodeSettings, root = osRoot()): string[] {
 }
 
 /** Runs a system program (off the event loop, with a timeout); resolves with its error text, or undefined when it worked. */
-async function runTool(file: string, args: string[], timeoutMs = 10_000): Promise<string | undefined> {
+export async function runTool(file: string, args: string[], timeoutMs = 10_000): Promise<string | undefined> {
   try {
     const result = await runProcess(file, args, { timeoutMs, maxOutputBytes: 64 * 1024 });
     if (result.status === 0) return undefined;

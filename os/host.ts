@@ -4,6 +4,7 @@
 // on an appliance it is /).
 
 import { networkInterfaces } from 'node:os';
+import { runProcess } from './processes.js';
 
 /** The first non-internal IPv4 address, else IPv6. */
 export function primaryAddress(): string | undefined {
@@ -14,3 +15,15 @@ export function primaryAddress(): string | undefined {
 
 /** Where the operating system's files are: / on an appliance. */
 export const osRoot = (): string => process.env.PLATFORM_OS_ROOT ?? '/';
+
+/** What `ip -j <args>` lists (links, addresses, routes), or nothing when ip fails or answers too much. */
+export async function ipJson<T>(args: string[]): Promise<T[]> {
+  const result = await runProcess('ip', ['-j', ...args], { timeoutMs: 5000 });
+  if (result.status !== 0 || result.truncated) return [];
+  try {
+    const parsed = JSON.parse(result.stdout) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : [];
+  } catch {
+    return [];
+  }
+}

@@ -47,7 +47,7 @@ in_root PRODUCT_TARBALL=/tmp/platform-shell.tgz bash /tmp/provision.sh
 
 echo "checking the installed system"
 [ "$(in_root getent passwd platform | cut -d: -f7)" = /usr/local/bin/platform ] || fail "the platform account's shell is not the console"
-for unit in platform-firewall platformd platform-firstboot ssh chrony; do
+for unit in platform-firewall platformd platform-firstboot-network platform-firstboot ssh chrony; do
   [ "$(in_root systemctl is-enabled "$unit.service")" = enabled ] || fail "$unit.service is not enabled"
 done
 [ "$(in_root systemctl is-enabled nginx.service || true)" = disabled ] || fail "nginx.service is enabled (platformd runs nginx)"
@@ -55,7 +55,7 @@ for unit in apt-daily.timer apt-daily-upgrade.timer; do
   [ "$(in_root systemctl is-enabled "$unit" || true)" != enabled ] || fail "$unit is enabled (apt never runs on its own: the product owns the schedule, security update)"
 done
 # The units as installed, their programs at their real paths.
-verify=$(in_root systemd-analyze verify /etc/systemd/system/platform-firewall.service /etc/systemd/system/platformd.service /etc/systemd/system/platform-firstboot.service 2>&1) ||
+verify=$(in_root systemd-analyze verify /etc/systemd/system/platform-firewall.service /etc/systemd/system/platformd.service /etc/systemd/system/platform-firstboot-network.service /etc/systemd/system/platform-firstboot.service 2>&1) ||
   fail "systemd-analyze verify: $verify"
 [ -z "$verify" ] || fail "systemd-analyze verify: $verify"
 mkdir -p "$ROOT/run/sshd"
@@ -75,6 +75,16 @@ in_image /usr/local/sbin/platform-firewall-load
 boot=$(ip netns exec "$NS" nft list chain inet platform input)
 grep -q 'policy drop' <<<"$boot" || fail "the boot ruleset does not deny by default: $boot"
 grep -q 'tcp dport 22 accept' <<<"$boot" || fail "the boot ruleset does not admit SSH: $boot"
+
+echo "boot: the answers' static address and gateway, before the network is waited for (platformd not yet started)"
+printf 'HOSTNAME=image01\nROLE=unified\nADDRESS=eth9 192.0.2.7/24\nGATEWAY=192.0.2.1\n' >"$ROOT/opt/platform/setup.answers"
+mkdir -p "$ROOT/tmp/network"
+timeout 30 ip netns exec "$NS" chroot "$ROOT" env -i PATH=$PATH_IN PLATFORM_NETWORK_DIR=/tmp/network /usr/local/sbin/platform-firstboot --network || fail "platform-firstboot --network failed"
+early=$ROOT/tmp/network/15-platform-firstboot-1.network
+{ grep -qx 'Name=eth9' "$early" && grep -qx 'Address=192.0.2.7/24' "$early" && grep -qx 'Gateway=192.0.2.1' "$early"; } ||
+  fail "the early network step did not write the static address with its gateway: $(cat "$ROOT"/tmp/network/* 2>&1)"
+[ ! -f "$ROOT/opt/platform/.setup-done" ] || fail "the early network step ran the whole first boot"
+rm -rf "$ROOT/opt/platform/setup.answers" "$ROOT/tmp/network"
 
 echo "boot: platformd as its unit runs it"
 unit_value() { sed -n "s/^$1=//p" packer/systemd/platformd.service; }

@@ -14,7 +14,7 @@ import { ROLE_NAMES, type RoleName } from '../catalog/roles.js';
 import { PRODUCT_VERSION_SHAPE } from '../core/version.js';
 import type { Connection } from './connection.js';
 import { COMPONENT, PACKAGE_VERSION, PACKAGE_WITH_ARCH, SUITE, aptValueProblem } from '../core/apt-grammar.js';
-import { address, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
+import { address, addressWithPrefix, interfaceName, eventLevel, host, invalidStore, type EventLevel, hostname, hostPort, isoTime, label, line, network, port, problemOf, sealedText, uri, whole } from './shapes.js';
 
 // ---------------------------------------------------------------------------
 // The shapes of structured values. They are declared here, below the floors
@@ -172,6 +172,35 @@ export interface UpdateCheck {
   updates: PendingUpdate[];
 }
 
+/** One interface's static networking (`network interface`): DHCP, or its addresses, at most one per family, each with an optional gateway. */
+export interface InterfaceSettings {
+  name: string;
+  dhcp: boolean;
+  addresses: { cidr: string; gateway?: string }[];
+}
+
+/** A static route (`network route add`): a destination network through a gateway on a configured network. */
+export interface RouteSettings {
+  destination: string;
+  gateway: string;
+}
+
+/** The node's static networking as kept in the store; net/static-network.ts writes systemd-networkd's files from it. */
+export interface StaticNetwork {
+  interfaces: InterfaceSettings[];
+  routes: RouteSettings[];
+}
+
+/** A static networking change awaiting `network confirm`: what it replaced, put back if the daemon restarts first. */
+export interface PendingStaticNetwork {
+  previous: StaticNetwork;
+  description: string;
+  rollsBackAt: string;
+}
+
+export const MAX_STATIC_INTERFACES = 32;
+export const MAX_STATIC_ROUTES = 64;
+
 /** How the running daemon was started: describes the process, not the node's configuration. */
 export type DaemonFacts = Pick<DaemonOptions, 'appliance' | 'firewall' | 'webPorts' | 'clusterPort'>;
 
@@ -191,6 +220,14 @@ const nodeShape = z.strictObject({
   dataCentre: label,
   maintenance: z.boolean(),
 });
+
+const staticNetworkShape = z.strictObject({
+  interfaces: z
+    .array(z.strictObject({ name: interfaceName, dhcp: z.boolean(), addresses: z.array(z.strictObject({ cidr: addressWithPrefix, gateway: z.optional(address) })).check(z.maxLength(2)) }))
+    .check(z.maxLength(MAX_STATIC_INTERFACES)),
+  routes: z.array(z.strictObject({ destination: addressWithPrefix, gateway: address })).check(z.maxLength(MAX_STATIC_ROUTES)),
+});
+const pendingStaticShape = z.strictObject({ previous: staticNetworkShape, description: line(200), rollsBackAt: isoTime });
 
 const daemonShape = z.strictObject({
   appliance: z.boolean(),
@@ -289,7 +326,7 @@ interface Setting<T, Fallback extends T | undefined> {
 }
 
 const plain = <T>(summary: string, shape: z.ZodMiniType<T>, options: { keptOnRestore?: boolean } = {}): Setting<T, undefined> => ({ summary, shape, fallback: undefined, sealed: false, keptOnRestore: options.keptOnRestore ?? false });
-const withDefault = <T>(summary: string, shape: z.ZodMiniType<T>, fallback: T): Setting<T, T> => ({ summary, shape, fallback, sealed: false, keptOnRestore: false });
+const withDefault = <T>(summary: string, shape: z.ZodMiniType<T>, fallback: T, options: { keptOnRestore?: boolean } = {}): Setting<T, T> => ({ summary, shape, fallback, sealed: false, keptOnRestore: options.keptOnRestore ?? false });
 const sealed = (summary: string, shape: z.ZodMiniType<string>): Setting<string, undefined> => ({ summary, shape, fallback: undefined, sealed: true, keptOnRestore: false });
 
 /** `firewall egress`: open lets everything out, strict only what the configuration needs (net/egress.ts). */
@@ -310,6 +347,9 @@ export const SETTINGS = {
   'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)', z.array(line(64)).check(z.maxLength(64))),
   'network.proxy': sealed('the proxy of outbound TCP connections (http:// CONNECT or socks5://), which may hold a password', uri(['http', 'https', 'socks5'])),
   'network.proxyBypass': withDefault<string[]>('destinations reached directly, not through the proxy: names, .domains, addresses, networks (net/connector.ts)', z.array(bypassEntry).check(z.maxLength(256)), []),
+  // Kept on restore: an archive (perhaps another node's) must not change how the administrator reaches this node.
+  'network.static': withDefault<StaticNetwork>("static networking: interfaces' addresses and gateways, routes (net/static-network.ts)", staticNetworkShape, { interfaces: [], routes: [] }, { keptOnRestore: true }),
+  'network.staticPending': plain<PendingStaticNetwork>('a static networking change awaiting `network confirm`', pendingStaticShape, { keptOnRestore: true }),
   'notify.emailrelay': plain<string>('the SMTP relay of mailto: targets', relayShape),
   'health.monitoring': withDefault<boolean>('whether health monitoring runs', z.boolean(), false),
   'health.intervalMinutes': withDefault<number>('minutes between health checks', whole(1, 1440), 5),

@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { canonicalHostPort, isHostname, LABEL, USER_NAME } from '../core/grammar.js';
+import { canonicalHostPort, INTERFACE_NAME, isHostname, LABEL, USER_NAME } from '../core/grammar.js';
 import { parseUri, type Scheme } from '../core/uri-grammar.js';
 import { failure } from '../core/errors.js';
 
@@ -40,6 +40,12 @@ export const network = z.string().check(
     return family !== 0 && extra === undefined && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)));
   }, 'not an address or a network (address/prefix)'),
 );
+
+/** An address with its prefix length, e.g. 192.0.2.7/24 or 2001:db8::7/64 (the prefix is required). */
+export const addressWithPrefix = network.check(z.refine((value) => value.includes('/'), 'not address/prefix'));
+
+/** A network interface name (core/grammar.ts: the kernel's rule, no glob or line-breaking character). */
+export const interfaceName = z.string().check(z.regex(INTERFACE_NAME, 'not an interface name (1-15 letters, digits, ".", "_" or "-")'));
 
 export const userName = z.string().check(z.regex(USER_NAME, 'not a user name (a letter, then letters, digits, ".", "_" or "-"; 32 at most)'));
 export const label = z.string().check(z.regex(LABEL, 'not a name (a letter, then letters, digits, ".", "_" or "-"; 64 at most)'));

@@ -70,7 +70,9 @@ EOF
 printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' >/etc/ssh/sshd_config.d/host-keys.conf
 # The network is online once one interface is: an interface without DHCP on
 # its network (a private cluster network before first boot gives it its
-# ADDRESS=) must not hold platformd back for wait-online's two minutes.
+# ADDRESS=) must not hold platformd back for wait-online's two minutes; and
+# platform-firstboot-network.service gives the ADDRESS= interfaces their
+# addresses before the wait, so a static-only node is online as fast.
 install -d /etc/systemd/system/systemd-networkd-wait-online.service.d
 printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any\n' >/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf
 # A node's first boot enables units by preset: nginx stays off (platformd runs it).
@@ -81,7 +83,7 @@ ln -sf /dev/null /etc/systemd/system/systemd-firstboot.service
 install -m 0755 "$UNITS_DIR"/platform-firewall-load "$UNITS_DIR"/platform-firstboot /usr/local/sbin/
 # Links only (--no-reload): the image is powered off next, and each reload of
 # a running systemd costs seconds under an emulated CPU.
-systemctl --no-reload enable --quiet platform-firewall.service platformd.service platform-firstboot.service chrony.service ssh.service
+systemctl --no-reload enable --quiet platform-firewall.service platformd.service platform-firstboot-network.service platform-firstboot.service chrony.service ssh.service
 # platformd runs the web server itself.
 systemctl --no-reload disable --quiet nginx.service
 # SNMP: platformd runs Debian's snmpd as platform-snmpd.service with the product's file; Debian's own unit stays off.

@@ -80,6 +80,13 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['web', 'cluster', 'prepnode'], fails: true },
   { words: ['network', 'interfaces'] },
   { words: ['network', 'routes'] },
+  // Static networking's changes: test/net/static-network.test.ts makes them on interfaces of its own namespace.
+  { words: ['network', 'interface', 'nosuch0', 'static', '192.0.2.7/24'], fails: true },
+  { words: ['network', 'route', 'add', '198.51.100.0/24', 'via', '192.0.2.1'], fails: true },
+  { words: ['network', 'route', 'del', '198.51.100.0/24'], fails: true },
+  { words: ['network', 'plan'] },
+  { words: ['network', 'confirm'], fails: true },
+  { words: ['network', 'rollback'], fails: true },
   { words: ['network', 'hostname'] },
   { words: ['network', 'hostname', 'walk02'] },
   { words: ['network', 'domain'] },

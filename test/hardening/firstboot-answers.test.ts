@@ -18,10 +18,10 @@ let consoleWrapper: string;
 /** Where first boot writes its systemd-networkd files here (never the host's /etc). */
 let networkDir: string;
 
-function firstboot(answers: string): Promise<{ status: number; stderr: string }> {
+function firstboot(answers: string, args: string[] = []): Promise<{ status: number; stderr: string }> {
   writeFileSync(join(node.home, 'setup.answers'), answers);
   return new Promise((resolve) => {
-    execFile('sh', [SCRIPT], { env: withoutCI({ PLATFORM_HOME: node.home, PLATFORM_CONSOLE: consoleWrapper, PLATFORM_NETWORK_DIR: networkDir, PATH: process.env.PATH }), timeout: 60_000 }, (error, _stdout, stderr) => {
+    execFile('sh', [SCRIPT, ...args], { env: withoutCI({ PLATFORM_HOME: node.home, PLATFORM_CONSOLE: consoleWrapper, PLATFORM_NETWORK_DIR: networkDir, PATH: process.env.PATH }), timeout: 60_000 }, (error, _stdout, stderr) => {
       resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
     });
   });
@@ -65,6 +65,10 @@ describe('first boot answers', () => {
     ['a prefix out of range', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/33\n', /ADDRESS 1 is not/],
     ['an interface name that is a command', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nADDRESS=$(reboot) 10.77.0.12/24\n', /ADDRESS 2 is not/],
     ['an address after a good one, with a bad host name', () => 'ADDRESS=eth1 10.77.0.11/24\nHOSTNAME=-bad-\nROLE=unified\n', /hostname/i],
+    ['a gateway that is not an address', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nGATEWAY=10.77.0.1\\nDNS=1.2.3.4\n', /GATEWAY is not an IPv4 address/],
+    ['a gateway outside every address', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nGATEWAY=10.77.1.1\n', /GATEWAY 10\.77\.1\.1 is not inside the network of any ADDRESS/],
+    ['a gateway that is the address itself', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nGATEWAY=10.77.0.11\n', /is not inside the network/],
+    ['two gateways', () => 'HOSTNAME=n1\nROLE=unified\nADDRESS=eth1 10.77.0.11/24\nGATEWAY=10.77.0.1\nGATEWAY=10.77.0.2\n', /more than one GATEWAY line/],
     ['too many addresses', () => `HOSTNAME=n1\nROLE=unified\n${'ADDRESS=eth1 10.77.0.11/24\n'.repeat(9)}`, /more than 8 ADDRESS lines/],
   ];
   for (const [what, answers, message] of refused) {
@@ -77,7 +81,15 @@ describe('first boot answers', () => {
   }
 
   it('sets the node up from good answers, with the administrator key through user addkey and static addresses for networkd', async () => {
-    const result = await firstboot(`HOSTNAME=n1\nROLE=webproxy\n# a comment\n\nDATA_CENTRE=dc2\nADDRESS=52:54:00:77:00:11 10.77.0.11/24\nADDRESS=enp0s4 192.0.2.7/28\nADMIN_KEY=${KEY}`);
+    const answers = `HOSTNAME=n1\nROLE=webproxy\n# a comment\n\nDATA_CENTRE=dc2\nADDRESS=52:54:00:77:00:11 10.77.0.11/24\nADDRESS=enp0s4 192.0.2.7/28\nGATEWAY=192.0.2.1\nADMIN_KEY=${KEY}`;
+    // Early in boot (platform-firstboot-network.service), only the addresses: before the network is waited for.
+    const early = await firstboot(answers, ['--network']);
+    expect(early.stderr).toBe('');
+    expect(early.status).toBe(0);
+    expect(readdirSync(networkDir).sort()).toEqual(['15-platform-firstboot-1.network', '15-platform-firstboot-2.network']);
+    expect(JSON.parse((await node.platform(['--json', 'system', 'info'])).stdout).configured).toBe(false);
+    expect(existsSync(join(node.home, '.setup-done'))).toBe(false);
+    const result = await firstboot(answers);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const info = JSON.parse((await node.platform(['--json', 'system', 'info'])).stdout);
@@ -86,9 +98,10 @@ describe('first boot answers', () => {
     expect(readdirSync(join(node.home, 'media'))).toEqual([]);
     expect(existsSync(join(node.home, '.setup-done'))).toBe(true);
     // Ahead of the image's DHCP default (20-wired.network), matched by MAC address or by name.
-    expect(readdirSync(networkDir).sort()).toEqual(['10-platform-address-1.network', '10-platform-address-2.network']);
-    expect(readFileSync(join(networkDir, '10-platform-address-1.network'), 'utf8')).toMatch(/\[Match\]\nMACAddress=52:54:00:77:00:11\n\n\[Network\]\nAddress=10\.77\.0\.11\/24\n/);
-    expect(readFileSync(join(networkDir, '10-platform-address-2.network'), 'utf8')).toMatch(/\[Match\]\nName=enp0s4\n\n\[Network\]\nAddress=192\.0\.2\.7\/28\n/);
+    // Behind platformd's own files (10-platform-<name>, "network interface"), which win for their interface.
+    expect(readdirSync(networkDir).sort()).toEqual(['15-platform-firstboot-1.network', '15-platform-firstboot-2.network']);
+    expect(readFileSync(join(networkDir, '15-platform-firstboot-1.network'), 'utf8')).toMatch(/\[Match\]\nMACAddress=52:54:00:77:00:11\n\n\[Network\]\nAddress=10\.77\.0\.11\/24\nLinkLocal/);
+    expect(readFileSync(join(networkDir, '15-platform-firstboot-2.network'), 'utf8')).toMatch(/\[Match\]\nName=enp0s4\n\n\[Network\]\nAddress=192\.0\.2\.7\/28\nGateway=192\.0\.2\.1\n/);
     rmSync(join(node.home, 'setup.answers'));
   });
 });

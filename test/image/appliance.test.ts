@@ -16,11 +16,13 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { withoutCI } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
-import { answersDisk, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
+import { answersDisk, freeLocalPort, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
 import { ensureImage, type BuiltImage } from '../../packer/image.mjs';
 import { until } from '../support/until.js';
 
 const dir = `/var/tmp/ps-vm-${process.pid}`;
+/** QEMU gives the first NIC this MAC address when none is named. */
+const QEMU_FIRST_MAC = '52:54:00:12:34:56';
 const PASSWORD = 'Chosen-Pa55word';
 /** A port no catalog service has: a listener there must stay unreachable. */
 const STRAY_PORT = 5555;
@@ -32,7 +34,13 @@ const ANSWERS = {
   DNS: '10.0.2.3',
   DOMAIN: 'example.net',
   DATA_CENTRE: 'dc1',
+  // The only NIC with an address is static (QEMU's user network, its default MAC): no DHCP
+  // answer is needed, and first boot must not wait out wait-online's two minutes for it.
+  ADDRESS: `${QEMU_FIRST_MAC} 10.0.2.15/24`,
+  GATEWAY: '10.0.2.2',
 };
+/** A second NIC, on a socket netdev nobody connects to: static networking's interface. */
+const SECOND_MAC = '52:54:00:78:00:05';
 const timings: Record<string, number> = {};
 let built: BuiltImage;
 let vm: Vm;
@@ -125,7 +133,7 @@ beforeAll(async () => {
   answers = answersDisk(dir, lines.join('\n') + '\n');
   disk = testDisk(built.image, dir, { probeKey: readFileSync(join(dir, 'probe_key.pub'), 'utf8') });
 
-  vm = await startVm({ disk, answers, dir, forwards: { ssh: 22, https: 443, stray: STRAY_PORT } });
+  vm = await startVm({ disk, answers, dir, forwards: { ssh: 22, https: 443, stray: STRAY_PORT }, privateLink: { listen: await freeLocalPort(), mac: SECOND_MAC } });
   log(`QEMU pid ${vm.pid}, ssh on 127.0.0.1:${vm.ports.ssh}`);
   await bootTime('first boot');
   // First boot's setup runs after platformd: wait for it to finish.
@@ -267,6 +275,56 @@ describe('the booted node', () => {
   }, 600_000);
 });
 
+/** The guest's interface with this MAC address. */
+const interfaceWith = (mac: string) => probe(`grep -l '^${mac}$' /sys/class/net/*/address | cut -d/ -f5`).out;
+
+describe('static networking', () => {
+  it('brought the static-only first NIC up before the network was waited for: no two-minute wait', () => {
+    const nic = interfaceWith(QEMU_FIRST_MAC);
+    expect(probe(`cat /etc/systemd/network/15-platform-firstboot-*.network`).out).toContain('Gateway=10.0.2.2');
+    expect(probe(`ip -4 -o addr show dev ${nic}`).out).toContain('10.0.2.15/24');
+    expect(probe(`ip -4 -o addr show dev ${nic}`).out).not.toContain('dynamic');
+    expect(probe('ip route show default').out).toContain(`default via 10.0.2.2 dev ${nic}`);
+    const journal = probe("journalctl -b -o short-monotonic --no-pager -u platform-firstboot-network.service -u systemd-networkd-wait-online.service").out;
+    expect(journal).not.toMatch(/Failed to start|timed out|Timeout/i);
+    const lines = journal.split('\n');
+    const early = lines.findIndex((l) => /Finished platform-firstboot-network\.service/.test(l));
+    const online = lines.findIndex((l) => /Finished systemd-networkd-wait-online\.service/.test(l));
+    expect(early, journal).toBeGreaterThanOrEqual(0);
+    expect(online, journal).toBeGreaterThan(early);
+  }, 600_000);
+
+  it('sets a static address and gateway on the second NIC through networkd, kept when confirmed', async () => {
+    const nic = interfaceWith(SECOND_MAC);
+    expect(nic).toMatch(/^\w+$/);
+    const set = admin('network', 'interface', nic, 'static', '10.78.0.5/24', 'gateway', '10.78.0.1');
+    expect(set.status, set.stderr).toBe(0);
+    expect(set.stdout).toContain('reloaded by systemd-networkd');
+    await until('networkd to give the second NIC its address', () => probe(`ip -4 -o addr show dev ${nic}`).out.includes('10.78.0.5/24'), 120_000, 2000);
+    expect(json(admin('--json', 'network', 'interfaces')).pendingConfirmation.description).toContain(`${nic} static 10.78.0.5/24`);
+    expect(admin('network', 'confirm').stdout).toContain('confirmed');
+    expect(probe(`cat /etc/systemd/network/10-platform-${nic}.network`).out).toContain('Address=10.78.0.5/24\nGateway=10.78.0.1');
+  }, 600_000);
+
+  it('rolls back a change left unconfirmed: the route leaves the kernel by itself', async () => {
+    const nic = interfaceWith(SECOND_MAC);
+    const add = admin('network', 'route', 'add', '10.79.0.0/16', 'via', '10.78.0.254', '--confirm-within', '20');
+    expect(add.status, add.stderr).toBe(0);
+    await until('the route in the kernel', () => probe('ip route show 10.79.0.0/16').out.includes(`via 10.78.0.254 dev ${nic}`), 120_000, 2000);
+    await until('the route rolled back', () => probe('ip route show 10.79.0.0/16').out === '', 240_000, 3000);
+    expect(probe(`cat /etc/systemd/network/10-platform-${nic}.network`).out).not.toContain('[Route]');
+    expect(probe(`ip -4 -o addr show dev ${nic}`).out).toContain('10.78.0.5/24');
+  }, 600_000);
+
+  it("refuses a change that takes away the address the administrator's own SSH session comes in on", () => {
+    const nic = interfaceWith(QEMU_FIRST_MAC);
+    const cut = admin('network', 'interface', nic, 'static', '10.0.2.99/24');
+    expect(cut.status).toBe(1);
+    expect(cut.stderr).toContain(`your SSH session comes in on ${nic} at 10.0.2.15`);
+    expect(probe(`ls /etc/systemd/network/10-platform-${nic}.network 2>/dev/null || echo none`).out).toBe('none');
+  }, 600_000);
+});
+
 describe('reboot and shutdown', () => {
   it('asks before rebooting; refuses without --yes in one-shot use', () => {
     const refused = admin('system', 'reboot');
@@ -290,6 +348,8 @@ describe('reboot and shutdown', () => {
     for (const key of ['hostname', 'roles', 'ip', 'ntp', 'dns', 'domain', 'dataCentre']) expect(after[key], key).toEqual(before[key]);
     expect(json(admin('--json', 'firewall', 'status')).applied).toBe(true);
     expect(await webFingerprint()).toBe(fingerprint);
+    // The confirmed static address is there again, from networkd's file.
+    await until('the static address of the second NIC after the reboot', () => probe(`ip -4 -o addr show dev ${interfaceWith(SECOND_MAC)}`).out.includes('10.78.0.5/24'), 300_000, 2000);
     // The journal of this boot: the firewall table loaded before the network came up.
     const journal = probe("journalctl -b -o short-monotonic --no-pager | grep -E 'platform-firewall.service|network-pre.target|systemd-networkd.service'").out;
     const lines = journal.split('\n');
