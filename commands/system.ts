@@ -6,10 +6,12 @@ import { readNode, writeNode, nodeOrDefault } from '../store/node.js';
 import { type NodeSettings } from '../store/settings.js';
 import { choice, host, hostname, ipAddress, listOf, name } from '../core/argtypes.js';
 import { sshSystemCommands } from './system-ssh.js';
+import { releaseCommands } from './release.js';
 import { healthMonitoringCommands } from './health-monitoring.js';
 import { applyOsSettings, writeOsFiles } from '../net/os-config.js';
 import { schedulePowerAction, type PowerAction } from '../appliance/power.js';
 import { PLATFORM_VERSION } from './version.js';
+import { runningRelease } from '../releases/layout.js';
 import { json } from '../core/json-shape.js';
 import { badInput, failure } from '../core/errors.js';
 import { reply, type Json } from '../core/reply.js';
@@ -133,7 +135,7 @@ const info = defineCommand({
       ...identity(node),
       configured: ctx.store.settings.has('node'),
       addresses,
-      versions: { platform: PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
+      versions: { platform: runningRelease()?.version ?? PLATFORM_VERSION, node: process.versions.node, openssl: process.versions.openssl, kernel: release() },
     });
   },
 });
@@ -176,5 +178,5 @@ const power = (word: 'reboot' | 'shutdown', action: PowerAction) => defineComman
 export const systemGroup: Group = {
   word: 'system',
   summary: 'system administration',
-  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), power('reboot', 'reboot'), power('shutdown', 'poweroff'), ...sshSystemCommands, ...healthMonitoringCommands],
+  commands: [setup, info, maintenance('start'), maintenance('stop'), maintenance('status'), power('reboot', 'reboot'), power('shutdown', 'poweroff'), ...sshSystemCommands, ...healthMonitoringCommands, ...releaseCommands],
 };

@@ -25,6 +25,7 @@ import { parseFlags, FlagError } from '../shell/flags.js';
 import { versionLine } from '../commands/version.js';
 import { catalogPorts } from '../catalog/derive.js';
 import { skippedEvent } from '../core/skipped.js';
+import { checkOwnRelease, reportLastAttempt, writeReady } from '../releases/startup.js';
 
 const USAGE =
   'usage: platformd [--home DIR] [--firewall plan|apply] [--appliance] [--web-port N] [--http-port N] [--cluster-port N] [--accounts-shell PATH]\n' +
@@ -212,6 +213,16 @@ async function main(): Promise<void> {
   process.on('uncaughtException', lastResort('uncaught exception'));
   process.on('unhandledRejection', lastResort('unhandled rejection'));
 
+  // Verified on load: a release whose files differ from its signed manifest does not run.
+  const release = await checkOwnRelease();
+  if (!release.ok) {
+    log('error', `platformd does not start: ${release.message}`);
+    console.error(`platformd: ${release.message}`);
+    rmSync(paths.pidFile, { force: true });
+    process.exit(1);
+  }
+  log('info', release.detail);
+
   let store: Store;
   let storeInvalid: StoreProblem | undefined;
   try {
@@ -309,11 +320,17 @@ async function main(): Promise<void> {
     await shutdown('start failure', 1);
   }
   if (runtime.storeInvalid) raiseStoreInvalid(runtime);
+  try {
+    reportLastAttempt(store, runtime.services.events && ((event) => runtime.services.events!.raise(event)), log);
+  } catch (error) {
+    log('error', `the last upgrade's result was not recorded: ${(error as Error).message}`);
+  }
   log('info', `platformd ${process.pid} serving ${paths.socket} (firewall ${opts.firewall}${opts.appliance ? ', appliance' : ''})`);
   // Ready once the firewall also holds what the subsystems now listen on.
   const firewall = await runtime.services.firewall?.reconcile();
   const status = firewall ? (firewall.applied ? 'serving; firewall applied' : `serving; firewall not applied: ${firewall.reason}`) : 'serving';
   await notifyReady(status, log);
+  writeReady(paths.run, status);
 }
 
 // What main could not handle stops platformd with status 1 and says why (never a silent exit 0).

@@ -29,6 +29,8 @@ export const EVENT_KINDS = {
   'firewall-rolled-back': { level: 'warn', summary: 'a firewall change was rolled back (not confirmed in time)' },
   'notify-test': { level: 'info', summary: 'a test notification (notify test); its level is the one asked for' },
   'config-value-skipped': { level: 'error', summary: 'a generated configuration (nginx, snmpd, sshd) left out a stored value that breaks its grammar; the rest is in service' },
+  'release-rolled-back': { level: 'error', summary: 'an upgrade did not pass its health gate (or was interrupted): the node went back to the release it ran before' },
+  'release-verification-failed': { level: 'error', condition: true, summary: "a release's files do not match its signed manifest: the node runs the previous release" },
   'notify-summary': { level: 'info', summary: 'notifications held back by the rate limit or maintenance mode, summarised' },
 } as const satisfies Record<string, EventKind>;
 

@@ -21,4 +21,5 @@ export const ROOT: string;
 export const CACHE_DIR: string;
 export const ACCELERATOR: string;
 export function ensureBaseDisk(options?: { log?: (line: string) => void }): Promise<BaseDisk>;
+export function productRootTarball(dir: string, tarball?: string): Promise<string>;
 export function ensureImage(options?: { log?: (line: string) => void }): Promise<BuiltImage>;

@@ -9,8 +9,8 @@
 //   PLATFORM_IMAGE_ACCEL   QEMU accelerator for the build: tcg (default here) or kvm
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash, createPublicKey } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,20 +71,25 @@ export async function ensureBaseDisk({ log } = {}) {
   return { path, built: true, seconds: (Date.now() - start) / 1000 };
 }
 
-/** The product as the image gets it: package.json, bin, dist, platformd's addon and the production modules. */
-function productTarball(dir) {
-  const listed = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
-  const modules = listed.stdout
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
-    .map((p) => relative(ROOT, p))
-    .filter((p) => p.startsWith('node_modules/') && !/^node_modules\/.*\/node_modules\//.test(p));
-  // platformd's own addon (native/peercred, built by scripts/setup.sh); without it platformd bounds connections in total only.
-  const addons = ['native/peercred/build/Release/peercred.node'].filter((file) => existsSync(join(ROOT, file)));
-  const tarball = join(dir, 'platform-shell.tgz');
-  const result = spawnSync('tar', ['-czf', tarball, '--transform', 's,^,platform-shell/,', 'package.json', 'bin', 'dist', ...addons, ...new Set(modules)], { cwd: ROOT, encoding: 'utf8' });
+/**
+ * The product as the image gets it: the release file (scripts/release.mjs,
+ * signed by PLATFORM_RELEASE_KEY or the development key) installed by the
+ * release tool into a product root, which is packed as it is. An image and
+ * an upgrade thus carry the same files, byte for byte, checked the same way.
+ */
+export async function productRootTarball(dir, tarball = join(dir, 'platform-shell.tgz')) {
+  const { buildRelease, DEV_KEY } = await import('../scripts/release.mjs');
+  const { file } = await buildRelease(['--out', dir]);
+  const privateKey = process.env.PLATFORM_RELEASE_KEY ?? DEV_KEY;
+  const publicKey = join(dir, 'release-key.pub.pem');
+  writeFileSync(publicKey, createPublicKey(readFileSync(privateKey, 'utf8')).export({ format: 'pem', type: 'spki' }));
+  const productRoot = join(dir, 'product-root');
+  const installed = spawnSync(process.execPath, [join(ROOT, 'bin', 'platform-release.js'), 'install', file, '--product-root', productRoot, '--key', publicKey], { encoding: 'utf8' });
+  if (installed.status !== 0) throw new Error(`platform-release install: ${installed.stderr}`);
+  rmSync(file);
+  const result = spawnSync('tar', ['-czf', tarball, '-C', productRoot, '.'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`tar: ${result.stderr}`);
+  rmSync(productRoot, { recursive: true, force: true });
   return tarball;
 }
 
@@ -102,6 +107,8 @@ export async function ensureImage({ log = () => {} } = {}) {
   const inputs = [
     join(ROOT, 'packer', 'platform.pkr.hcl'),
     join(ROOT, 'packer', 'scripts', 'provision.sh'),
+    join(ROOT, 'scripts', 'release.mjs'),
+    ...files(join(ROOT, 'releases')),
     ...files(join(ROOT, 'packer', 'systemd')),
     ...files(join(ROOT, 'dist')),
     ...files(join(ROOT, 'bin')),
@@ -117,7 +124,7 @@ export async function ensureImage({ log = () => {} } = {}) {
   const work = mkdtempSync(join(CACHE_DIR, `.build-${process.pid}-`));
   try {
     const start = Date.now();
-    const tarball = productTarball(work);
+    const tarball = await productRootTarball(work);
     const out = join(work, 'out');
     // The ISO source's required variables (its ISO and mirror) mean nothing offline, but Packer wants every variable set.
     const isoSourceUnused = ['iso_url', 'mirror_host', 'mirror_directory'].flatMap((name) => ['-var', `${name}=`]);
@@ -156,7 +163,16 @@ function prune(pattern, keep) {
   for (const old of built.slice(keep)) rmSync(old.path, { recursive: true, force: true });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--product-root-tarball') {
+  // packer/test-in-debootstrap.sh: the product root alone, into the file named.
+  mkdirSync(join(ROOT, '.cache'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, '.cache', 'product-root-'));
+  try {
+    await productRootTarball(dir, process.argv[3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const result = await ensureImage({ log: (line) => console.error(line) });
   console.log(JSON.stringify({ image: result.image, sha256File: result.sha256File, manifestFile: result.manifestFile, built: result.built, baseDiskBuilt: result.baseDisk.built, baseDiskSeconds: result.baseDisk.seconds, packerSeconds: result.packerSeconds }, null, 2));
 }

@@ -61,7 +61,8 @@ variable "output_directory" {
 
 variable "node_binary" {
   type        = string
-  description = "The node executable the product was built with (node -p process.execPath): the image runs the project's runtime, and the product's native addons match it."
+  default     = ""
+  description = "Unused: the release file carries the runtime the product was built with (kept so that older command lines still validate)."
 }
 
 variable "base_disk" {
@@ -78,7 +79,7 @@ variable "accelerator" {
 
 variable "product_tarball" {
   type        = string
-  description = "The built product: package.json, bin, dist and production node_modules under one top folder (README, For installers)."
+  description = "The product root made from the release file (packer/image.mjs productRootTarball): releases/<version>/, current, trusted-keys (README, Keeping nodes current)."
 }
 
 source "qemu" "debian12" {
@@ -141,26 +142,14 @@ build {
   sources = ["source.qemu.debian12", "source.qemu.offline"]
 
   provisioner "file" {
-    source      = var.node_binary
-    destination = "/tmp/node"
-  }
-
-  provisioner "file" {
     source      = var.product_tarball
     destination = "/tmp/platform-shell.tgz"
-  }
-
-  provisioner "file" {
-    source      = "packer/systemd"
-    destination = "/tmp/platform-units"
   }
 
   provisioner "shell" {
     execute_command = "echo '${var.ssh_password}' | sudo -S env {{ .Vars }} bash '{{ .Path }}'"
     environment_vars = [
-      "NODE_BINARY=/tmp/node",
       "PRODUCT_TARBALL=/tmp/platform-shell.tgz",
-      "UNITS_DIR=/tmp/platform-units",
       "BUILD_USER=${var.ssh_username}",
       "MANIFEST=/tmp/platform-manifest.json",
       "SEAL=yes"

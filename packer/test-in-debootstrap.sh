@@ -38,18 +38,12 @@ done
 start=$(date +%s)
 make_bare_root "$ROOT"
 
-# The product as the image gets it: the built bundle and its production
-# modules (native addons included), without the development ones.
-mkdir -p "$ROOT/tmp/product" "$ROOT/tmp/units"
-cp -a package.json bin dist "$ROOT/tmp/product/"
-{ npm ls --omit=dev --parseable --all 2>/dev/null || true; } | tail -n +2 | sed "s|^$PWD/||" | grep -v '^node_modules/.*/node_modules/' |
-  xargs cp -a --parents -t "$ROOT/tmp/product/"
-cp -a packer/systemd/. "$ROOT/tmp/units/"
+# The product as the image gets it: the release file installed into a product root (packer/image.mjs).
+node packer/image.mjs --product-root-tarball "$ROOT/tmp/platform-shell.tgz"
 cp packer/scripts/provision.sh "$ROOT/tmp/provision.sh"
-cp "$(command -v node)" "$ROOT/tmp/node"
 
 echo "provisioning"
-in_root NODE_BINARY=/tmp/node PRODUCT_DIR=/tmp/product UNITS_DIR=/tmp/units bash /tmp/provision.sh
+in_root PRODUCT_TARBALL=/tmp/platform-shell.tgz bash /tmp/provision.sh
 
 echo "checking the installed system"
 [ "$(in_root getent passwd platform | cut -d: -f7)" = /usr/local/bin/platform ] || fail "the platform account's shell is not the console"
@@ -91,6 +85,7 @@ ip netns exec "$NS" chroot "$ROOT" env -i PATH=$PATH_IN $(unit_value Environment
 DAEMON=$!
 for _ in $(seq 1 100); do [ -S "$ROOT/opt/platform/run/platformd.sock" ] && break; sleep 0.1; done
 [ -S "$ROOT/opt/platform/run/platformd.sock" ] || fail "platformd did not open its socket"
+grep -q "release .* matches its signed manifest" "$ROOT/tmp/platformd.log" || fail "platformd did not check its release against the signed manifest"
 
 echo "first boot: unattended setup from the answers file"
 printf 'HOSTNAME=image01\nROLE=unified\n# a comment\nDATA_CENTRE=dc1\n' >"$ROOT/opt/platform/setup.answers"

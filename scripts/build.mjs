@@ -6,13 +6,16 @@ import './runtime.mjs';
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+// A release of another version (scripts/release.mjs) builds into its own folder with its own version.
+const version = process.env.PLATFORM_BUILD_VERSION ?? JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+const outdir = process.env.PLATFORM_BUILD_OUT ?? 'dist';
 
-rmSync('dist', { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 await build({
+  // platform-release: the upgrade runner and boot path; release-writer: what scripts/release.mjs writes releases with.
   // store-worker: the worker thread that reads a restored store (store/staged.ts finds it beside platformd.js).
-  entryPoints: { platform: 'shell/main.ts', platformd: 'daemon/main.ts', 'store-worker': 'store/staged-worker.ts' },
-  outdir: 'dist',
+  entryPoints: { platform: 'shell/main.ts', platformd: 'daemon/main.ts', 'store-worker': 'store/staged-worker.ts', 'platform-release': 'releases/cli.ts', 'release-writer': 'releases/writer.ts' },
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',

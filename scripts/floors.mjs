@@ -18,7 +18,7 @@ export const FLOORS = [
   ['core'],
   ['os'],
   ['catalog', 'store'],
-  ['apps', 'appliance', 'backup', 'certs', 'cluster', 'events', 'firewall', 'health', 'logs', 'net', 'notify', 'schedule', 'snmp', 'ssh', 'status', 'updates', 'users', 'web'],
+  ['apps', 'appliance', 'backup', 'certs', 'cluster', 'events', 'firewall', 'health', 'logs', 'net', 'notify', 'releases', 'schedule', 'snmp', 'ssh', 'status', 'updates', 'users', 'web'],
   ['commands'],
   ['daemon', 'shell'],
 ];

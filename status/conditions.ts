@@ -48,6 +48,8 @@ export interface StatusFacts {
   rebootRequired?: boolean;
   /** The table of the config store that fails its checks: platformd runs recovery commands only. */
   storeInvalid?: string;
+  /** A release failed its check against its signed manifest at start (releases/): what failed. */
+  releaseVerificationFailed?: string;
 }
 
 export interface Condition {
@@ -77,6 +79,7 @@ export function conditionsOf(facts: StatusFacts, now: Date): Condition[] {
   if (facts.webCertNameMismatch) add('web-cert-name-mismatch', 'warn', '', `WEB CERT DOES NOT MATCH NETWORK NAME: ${facts.webCertNameMismatch.toUpperCase()}`);
   if (facts.securityUpdates) add('security-updates', 'warn', '', `SECURITY UPDATES: ${facts.securityUpdates}`);
   if (facts.rebootRequired) add('reboot-required', 'warn', '', 'REBOOT REQUIRED');
+  if (facts.releaseVerificationFailed) add('release-verification-failed', 'error', '', `RELEASE VERIFICATION FAILED: ${facts.releaseVerificationFailed}`);
   if (facts.maintenance) add('maintenance-mode', 'info', '', 'SYSTEM IN MAINTENANCE MODE');
   for (const disk of facts.lowDisk) add('disk-low', 'warn', disk.mount, `LOW DISK SPACE: ${disk.mount} ${disk.freePercent}% FREE`);
   if (facts.memoryAvailablePercent !== undefined && facts.memoryAvailablePercent < MEMORY_MIN_AVAILABLE_PERCENT) {

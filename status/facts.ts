@@ -15,6 +15,8 @@ import { nodeOrDefault } from '../store/node.js';
 import type { Paths } from '../core/paths.js';
 import { loginFailures, faillockDir } from '../ssh/accounts.js';
 import type { StatusFacts } from './conditions.js';
+import { configuredProductRoot, readJson } from '../releases/layout.js';
+import { escapeControls } from '../core/escape.js';
 import { isSelfSigned, networkNameMismatch, networkNames } from '../certs/validate.js';
 
 declare module '../core/context.js' {
@@ -40,6 +42,13 @@ function orElse<T>(read: () => T, fallback: T): T {
   } catch {
     return fallback;
   }
+}
+
+/** What the last check of a release at start found wrong, until someone installs a good one (releases/). */
+function verificationFailure(): string | undefined {
+  const product = configuredProductRoot();
+  const text = product && readJson<{ text?: unknown }>(product.verificationFailed)?.text;
+  return typeof text === 'string' ? escapeControls(text.slice(0, 200)) : undefined;
 }
 
 export async function gatherFacts(store: Store, paths: Paths, services: Services): Promise<StatusFacts> {
@@ -72,6 +81,7 @@ export async function gatherFacts(store: Store, paths: Paths, services: Services
     securityUpdates: orElse(() => store.settings.get('security.lastCheck')?.updates.length ?? 0, 0),
     rebootRequired: existsSync(join(osRoot(), 'run', 'reboot-required')),
     storeInvalid: orElse(() => store.firstProblem()?.table, 'store'),
+    releaseVerificationFailed: verificationFailure(),
   };
 }
 

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Provisions a Debian 12 system as a platform node (run as root): the Node
-# runtime the product was built with, the product, the services it drives, the `platform` user and its
+# Provisions a Debian 12 system as a platform node (run as root): the product
+# and the Node runtime it carries, the services it drives, the `platform` user and its
 # folders, the sshd configuration and the systemd units. Used by the Packer
 # build and by packer/test-in-debootstrap.sh.
-#   NODE_BINARY      the node executable the product was built with (its native addons
-#                    match it), or NODE_TARBALL: a Node.js linux-x64 tarball
-#   PRODUCT_TARBALL  package.json, bin, dist and production node_modules under one top folder
-#                    (see README, "For installers"), or PRODUCT_DIR: a built checkout
-#   UNITS_DIR        the systemd units (packer/systemd)
+#   PRODUCT_TARBALL  the product root made from the release file (packer/image.mjs
+#                    productRootTarball: `platform-release install` of platform-<version>.psup):
+#                    releases/<version>/, current, trusted-keys; the same files an upgrade installs
 #   MANIFEST         where to write the image's manifest (JSON: product, Node and Debian package versions)
 #   SEAL=yes         an image build: leave no host keys or machine id behind (each node makes its own)
 set -euo pipefail
@@ -30,28 +28,18 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# The Node runtime (the project's, see .node-version; its official build needs libatomic1).
-if [ -n "${NODE_BINARY:-}" ]; then
-  install -m 0755 "$NODE_BINARY" /usr/local/bin/node
-else
-  mkdir -p /usr/local/lib/nodejs
-  tar -xJf "$NODE_TARBALL" -C /usr/local/lib/nodejs --strip-components=1
-  ln -sf /usr/local/lib/nodejs/bin/node /usr/local/bin/node
-fi
-node --version
-
-# The product, with its production dependencies (native addons included).
+# The product: its releases side by side, `current` the one in service (README, Keeping nodes current).
+# It carries its runtime (the project's Node, see .node-version; its official build needs libatomic1),
+# the first boot's ruleset (default deny, SSH open, loaded before the network without Node) and the units.
 mkdir -p "$APP"
-if [ -n "${PRODUCT_DIR:-}" ]; then
-  cp -a "$PRODUCT_DIR"/{package.json,bin,dist,node_modules} "$APP"/
-else
-  tar -xzf "$PRODUCT_TARBALL" -C "$APP" --strip-components=1
-fi
-ln -sf "$APP/bin/platform.js" /usr/local/bin/platform
-ln -sf "$APP/bin/platformd.js" /usr/local/bin/platformd
-# The first boot's ruleset (default deny, SSH open), compiled now from this
-# version's catalog: the firewall unit loads it before the network without starting Node.
-node "$APP/bin/platformd.js" --print-default-ruleset >"$APP/default-ruleset.nft"
+tar -xzf "$PRODUCT_TARBALL" -C "$APP"
+[ -x "$APP/current/bin/platformd.js" ] || { echo "provision: $PRODUCT_TARBALL holds no installed release (current/bin/platformd.js)" >&2; exit 1; }
+ln -sf "$APP/current/.runtime/node/bin/node" /usr/local/bin/node
+node --version
+ln -sf "$APP/current/bin/platform.js" /usr/local/bin/platform
+ln -sf "$APP/current/bin/platformd.js" /usr/local/bin/platformd
+# The units the release carries (the same an upgrade brings).
+UNITS_DIR="$APP/current/systemd"
 
 # The administrator account lands in the console; its data folder is root's.
 # Its login shell is the console itself: the VM console and SSH both land there.
@@ -66,7 +54,7 @@ grep -qx /usr/local/bin/platform /etc/shells || echo /usr/local/bin/platform >> 
 # sshd and PAM as the product configures them (platformd does it again at
 # every start, so an upgrade brings them in line): console users land in the
 # console, scp/sftp reach only media, failed logins lock an account.
-node "$APP/bin/platformd.js" --home "$HOME_DIR" --appliance --install-ssh
+node "$APP/current/bin/platformd.js" --home "$HOME_DIR" --appliance --install-ssh
 
 # Units: the firewall before the network, then the daemon.
 install -m 0644 "$UNITS_DIR"/*.service /etc/systemd/system/
@@ -115,11 +103,11 @@ if [ -n "${MANIFEST:-}" ]; then
     const product = require(process.argv[1]);
     const manifest = { product: { name: product.name, version: product.version }, node: process.version, kernel: packages["linux-image-cloud-amd64"] ?? null,
       builtAt: new Date().toISOString(), debian: require("fs").readFileSync("/etc/debian_version", "utf8").trim(), packages };
-    require("fs").writeFileSync(process.argv[2], JSON.stringify(manifest, null, 2) + "\n");' "$APP/package.json" "$MANIFEST"
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(manifest, null, 2) + "\n");' "$APP/current/package.json" "$MANIFEST"
 fi
 if [ "${SEAL:-}" = yes ]; then
   rm -f /etc/ssh/ssh_host_*
   : >/etc/machine-id
   rm -f /var/lib/dbus/machine-id
 fi
-echo "provisioned: $(node "$APP/bin/platform.js" --help | head -1)"
+echo "provisioned: $(node "$APP/current/bin/platform.js" --help | head -1)"

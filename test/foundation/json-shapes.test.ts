@@ -33,6 +33,13 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   // Only on an appliance (the image test reboots and powers off a booted node).
   { words: ['system', 'reboot'], fails: true },
   { words: ['system', 'shutdown'], fails: true },
+  // A checkout's daemon runs no installed release: releases are walked in test/releases and test/hardening/release-files.
+  { words: ['system', 'upgrade', 'status'] },
+  { words: ['system', 'upgrade', 'file:///nonexistent/platform-9.9.9.psup'], fails: true },
+  { words: ['system', 'rollback'], fails: true },
+  { words: ['system', 'release-key', 'list'], fails: true },
+  { words: ['system', 'release-key', 'add', 'key.pem'], fails: true },
+  { words: ['system', 'release-key', 'del', '0123456789abcdef'], fails: true },
   { words: ['app', 'list'] },
   { words: ['app', 'status'] },
   { words: ['app', 'start', 'nosuchapp'], fails: true },

@@ -69,7 +69,8 @@ export function withoutCI(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startDaemon(options: { home?: string; args?: string[]; netns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningDaemon> {
+/** `program`: another platformd.js than the checkout's (an installed release's, test/releases). */
+export async function startDaemon(options: { home?: string; args?: string[]; netns?: string; env?: NodeJS.ProcessEnv; program?: string } = {}): Promise<RunningDaemon> {
   const home = options.home ?? tempHome();
   // Each daemon gets its own web ports unless the test names them, so that
   // daemons of tests running side by side never fight over them.
@@ -78,7 +79,7 @@ export async function startDaemon(options: { home?: string; args?: string[]; net
     ...(given.includes('--web-port') ? [] : ['--web-port', String(freePort()), '--http-port', String(freePort())]),
     ...(given.includes('--cluster-port') ? [] : ['--cluster-port', String(freePort())]),
   ];
-  const daemonArgs = [PLATFORMD, '--home', home, ...ports, ...given];
+  const daemonArgs = [options.program ?? PLATFORMD, '--home', home, ...ports, ...given];
   const child = options.netns
     ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...daemonArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() })
     : spawn(process.execPath, daemonArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? withoutCI() });

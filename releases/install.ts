@@ -1,0 +1,135 @@
+// Installing a release file into the product root, and checking an installed
+// release against its signed manifest (at every start: "verified on load").
+
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { readSignedManifest, unpackContents } from './container.js';
+import { freeBytes, readJson, RELEASE_META, releaseDir, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
+import { checkSignature, checkUpgradePath, RELEASE_LIMITS, ReleaseRefused, type ReleaseManifest } from './manifest.js';
+
+const MANIFEST_FILE = 'manifest.json';
+const SIGNATURE_FILE = 'signature';
+
+/** What a file looked like when its content was last hashed: unchanged inode, size and times mean unchanged content. */
+type Stamp = Record<string, [ino: number, size: number, mtimeNs: string, ctimeNs: string]>;
+
+function stampOf(path: string): Stamp[string] {
+  const stat = lstatSync(path, { bigint: true });
+  return [Number(stat.ino), Number(stat.size), String(stat.mtimeNs), String(stat.ctimeNs)];
+}
+
+function writeStamp(product: ProductRoot, manifest: ReleaseManifest, dir: string): void {
+  const stamp: Stamp = {};
+  for (const file of manifest.files) stamp[file.path] = stampOf(join(dir, ...file.path.split('/')));
+  writeJsonAtomic(stampFile(product, manifest.version), stamp);
+}
+
+/**
+ * Checks and installs a release file as releases/<version>. Refused (ReleaseRefused)
+ * when its signature, bounds, upgrade path, room or any file's hash is wrong;
+ * then nothing of it is left behind.
+ */
+export async function installRelease(
+  product: ProductRoot,
+  file: string,
+  options: { trusted: ReadonlyMap<string, KeyObject>; running?: string; progress?: (bytes: number, total: number) => void },
+): Promise<ReleaseManifest> {
+  const { manifest, header } = await readSignedManifest(file, options.trusted);
+  if (options.running !== undefined) checkUpgradePath(manifest, options.running);
+  const target = releaseDir(product, manifest.version);
+  if (existsSync(target)) throw new ReleaseRefused('already-installed', `release ${manifest.version} is installed already (${target})`);
+  mkdirSync(product.releases, { recursive: true, mode: 0o755 });
+  const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  const free = freeBytes(product.releases);
+  if (total + RELEASE_LIMITS.reserveBytes > free) {
+    throw new ReleaseRefused('no-room', `release ${manifest.version} needs ${total} bytes and ${RELEASE_LIMITS.reserveBytes} to spare; ${product.releases} has ${free} free`);
+  }
+  const staging = join(product.releases, `.staging-${manifest.version}-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    mkdirSync(staging, { mode: 0o755 });
+    await unpackContents(file, header, manifest, staging, (bytes) => options.progress?.(bytes, total));
+    mkdirSync(join(staging, RELEASE_META), { mode: 0o755 });
+    writeFileSync(join(staging, RELEASE_META, MANIFEST_FILE), header.manifestBytes, { mode: 0o644 });
+    writeFileSync(join(staging, RELEASE_META, SIGNATURE_FILE), header.signature, { mode: 0o644 });
+    renameSync(staging, target);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  writeStamp(product, manifest, target);
+  return manifest;
+}
+
+/** The signed manifest of an installed release, checked against the trusted keys. */
+export function installedManifest(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest {
+  const dir = releaseDir(product, version);
+  const meta = join(dir, RELEASE_META);
+  const read = (name: string, max: number) => {
+    const path = join(meta, name);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat?.isFile()) throw new ReleaseRefused('manifest-missing', `release ${version} has no signed manifest (${path})`);
+    if (stat.size > max) throw new ReleaseRefused('manifest-too-large', `release ${version}'s ${name} is too large`);
+    return readFileSync(path);
+  };
+  const manifest = checkSignature(read(MANIFEST_FILE, RELEASE_LIMITS.manifestBytes), read(SIGNATURE_FILE, 64), trusted);
+  if (manifest.version !== version) throw new ReleaseRefused('version-mismatch', `the folder of release ${version} holds the manifest of ${manifest.version}`);
+  return manifest;
+}
+
+function hashOf(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (d) => hash.update(d))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+export interface VerifiedRelease {
+  manifest: ReleaseManifest;
+  /** Files whose content was hashed (their inode, size or times changed since the last check); the rest were unchanged. */
+  hashed: number;
+}
+
+/**
+ * Checks an installed release against its signed manifest: no file missing,
+ * none extra, no link, every size and mode, and the hash of every file that
+ * changed since it was last hashed (the stamp of inode, size, mtime and ctime:
+ * a write or a chmod moves ctime, which no program can set back). Throws ReleaseRefused.
+ */
+export async function verifyInstalled(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>, options: { full?: boolean } = {}): Promise<VerifiedRelease> {
+  const manifest = installedManifest(product, version, trusted);
+  const dir = releaseDir(product, version);
+  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  let seen = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = relative(dir, join(entry.parentPath, entry.name));
+    if (path === RELEASE_META || path.startsWith(`${RELEASE_META}/`)) continue;
+    if (entry.isDirectory()) continue;
+    const file = listed.get(path);
+    if (!entry.isFile() || !file) throw new ReleaseRefused('extra-file', `release ${version} holds ${path}, which its manifest does not list`);
+    seen++;
+  }
+  if (seen !== manifest.files.length) {
+    const missing = manifest.files.find((f) => !existsSync(join(dir, ...f.path.split('/'))));
+    throw new ReleaseRefused('missing-file', `release ${version} lacks ${missing?.path ?? 'a file of its manifest'}`);
+  }
+  const stamp = options.full ? undefined : readJson<Stamp>(stampFile(product, version), 16 * 1024 * 1024);
+  let hashed = 0;
+  for (const file of manifest.files) {
+    const path = join(dir, ...file.path.split('/'));
+    const now = stampOf(path);
+    const stat = lstatSync(path);
+    if (stat.size !== file.size) throw new ReleaseRefused('size-mismatch', `${file.path} of release ${version} is ${stat.size} bytes, not the ${file.size} signed`);
+    if ((stat.mode & 0o7777) !== file.mode) throw new ReleaseRefused('mode-mismatch', `${file.path} of release ${version} has mode ${(stat.mode & 0o7777).toString(8)}, not the ${file.mode.toString(8)} signed`);
+    const before = stamp?.[file.path];
+    if (before && before.every((v, i) => v === now[i])) continue;
+    hashed++;
+    if ((await hashOf(path)) !== file.sha256) throw new ReleaseRefused('hash-mismatch', `${file.path} of release ${version} does not match its signed hash: it was changed`);
+  }
+  if (hashed > 0) writeStamp(product, manifest, dir);
+  return { manifest, hashed };
+}

@@ -1,0 +1,79 @@
+// The administrator brings a new release onto a running node (issue 23),
+// typed into the real console: `system upgrade file://...`, its question
+// answered y, the progress and the answer; then, once platformd is back on
+// the new release, `system upgrade status`. The outcome is read from
+// outside: the product root's `current` link and the running daemon's
+// command line.
+
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
+import { buildRelease, deriveRelease, installRelease, makeKey, stopByPidFile } from '../support/releases.js';
+import { until } from '../support/until.js';
+import { openConsole, type ConsoleSession } from './console.js';
+
+const HOSTNAME = 'upgrade01';
+const work = tempHome('ps-journey-upgrade-');
+const product = join(work, 'product');
+const home = join(work, 'home');
+const env = withoutCI();
+let node: RunningDaemon;
+let session: ConsoleSession;
+let newer = '';
+
+beforeAll(async () => {
+  mkdirSync(home);
+  const key = makeKey(work);
+  const first = await buildRelease(join(work, 'media'), '3.1.0', key);
+  newer = await deriveRelease(first, join(work, 'media', 'platform-3.2.0.psup'), key, { version: '3.2.0' });
+  await installRelease(product, first, key);
+  node = await startDaemon({ home, env, program: join(product, 'current', 'bin', 'platformd.js') });
+  const setup = await node.platform(['system', 'setup', '--hostname', HOSTNAME, '--role', 'unified,webproxy']);
+  expect(setup.status, setup.stderr).toBe(0);
+  session = await openConsole(home, HOSTNAME, { env });
+}, 240_000);
+
+afterAll(async () => {
+  await session?.close();
+  await node?.stop({ keepHome: true });
+  await stopByPidFile(home);
+});
+
+describe('upgrading a node from the console', () => {
+  it('system upgrade asks, installs beside the running release and restarts on it; system upgrade status says how it went', async () => {
+    const question = await session.type(`system upgrade file://${newer}`, '[y/N]', { question: true });
+    expect(question).toMatch(/Upgrade this node\? platformd restarts on the new release/);
+    const answer = await session.type('y', 'system upgrade status', { timeout: 60_000 });
+    expect(answer).toMatch(/release 3\.2\.0 is installed beside 3\.1\.0; platformd now restarts on it/);
+
+    await until('the upgrade to finish', () => !existsSync(join(product, 'state', 'upgrade-in-progress.json')) && existsSync(join(product, 'state', 'last-attempt.json')), 60_000);
+    const status = await session.type('system upgrade status', / s\b/);
+    expect(status).toMatch(/running\s*:?\s*3\.2\.0/);
+    expect(status).toMatch(/previous\s*:?\s*3\.1\.0/);
+    expect(status).toMatch(/upgrade 3\.1\.0 -> 3\.2\.0: upgraded at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, took [\d.]+ s/);
+
+    // From outside: current names the new release, and the daemon serving runs from it.
+    expect(readlinkSync(join(product, 'current'))).toBe('releases/3.2.0');
+    const pid = Number(readFileSync(join(home, 'run', 'platformd.pid'), 'utf8'));
+    const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1]!;
+    expect(realpathSync(program)).toBe(join(realpathSync(product), 'releases', '3.2.0', 'bin', 'platformd.js'));
+  });
+
+  it('system rollback says what is lost, goes back to the previous release and to the configuration of before the upgrade', async () => {
+    // A change made on the new release: the snapshot taken before the upgrade does not hold it.
+    await session.type('system maintenance-mode start', '[y/N]', { question: true });
+    await session.type('y', 'maintenance-mode: on');
+    const question = await session.type('system rollback', '[y/N]', { question: true });
+    expect(question).toMatch(/Roll back to 3\.1\.0\? .*every change made since .* is lost/s);
+    await session.type('y', 'system upgrade status', { timeout: 60_000 });
+    await until('the rollback to finish', () => !existsSync(join(product, 'state', 'upgrade-in-progress.json')) && readlinkSync(join(product, 'current')) === 'releases/3.1.0', 60_000);
+    await until('platformd on 3.1.0 to answer', async () => {
+      const answer = await node.platform(['--json', 'system', 'upgrade', 'status']);
+      return answer.status === 0 && JSON.parse(answer.stdout).running === '3.1.0';
+    }, 60_000);
+    const status = await session.type('system upgrade status', / s\b/);
+    expect(status).toMatch(/rollback 3\.2\.0 -> 3\.1\.0: rolled-back/);
+    expect(JSON.parse((await node.platform(['--json', 'system', 'maintenance-mode', 'status'])).stdout).maintenanceMode).toBe(false);
+  }, 150_000);
+});
