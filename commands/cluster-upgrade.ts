@@ -104,16 +104,16 @@ const upgrade = defineCommand({
 const status = defineCommand({
   words: ['cluster', 'upgrade', 'status'],
   summary: 'Show the last cluster upgrade: each node, its version and its state; where the run stopped and why',
-  json: json.nullable(runShape),
+  json: json.object({ lastRun: json.nullable(runShape) }),
   async run(ctx) {
     const service = clusterOf(ctx);
     const run = await service.upgrade.settlePrimary();
-    if (!run) return reply.text('no cluster upgrade has run from this node', null);
+    if (!run) return reply.text('no cluster upgrade has run from this node', { lastRun: null });
     // Each node's version as it names it now (the recorded one when it does not answer).
     const now = await service.status();
     const nodes = run.nodes.map((n) => ({ ...n, version: now.find((s) => s.address === n.address && s.responding)?.versions?.product ?? n.version }));
     const shown = { ...run, nodes };
-    return reply.blocks(runBlocks(shown), shown as never);
+    return reply.blocks(runBlocks(shown), { lastRun: shown as never });
   },
 });
 

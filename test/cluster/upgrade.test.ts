@@ -49,7 +49,7 @@ async function platformdOf(file: string): Promise<Buffer> {
   }
 }
 
-const upgradeStatus = async () => cluster!.json('primary', ['cluster', 'upgrade', 'status']);
+const upgradeStatus = async () => (await cluster!.json('primary', ['cluster', 'upgrade', 'status'])).lastRun;
 const byName = (run: { nodes: { hostname: string }[] }) => Object.fromEntries(run.nodes.map((n) => [n.hostname.replace(/01$/, ''), n])) as unknown as Record<Name, { state: string; version: string | null; reason: string | null }>;
 
 beforeAll(async () => {
@@ -115,7 +115,7 @@ describe('cluster upgrade', () => {
       'the primary to come back on 1.0.1',
       async () => {
         const r = await cluster!.on('primary', ['--json', 'cluster', 'upgrade', 'status']).catch(() => undefined);
-        const parsed = r?.status === 0 ? JSON.parse(r.stdout) : undefined;
+        const parsed = r?.status === 0 ? JSON.parse(r.stdout).lastRun : undefined;
         return parsed && parsed.result !== 'switching' && parsed;
       },
       120_000,
