@@ -80,6 +80,11 @@ export class ClusterUpgrade {
     private readonly store: () => Store,
   ) {}
 
+  /** Refuses while a run is under way in this platformd (checked before fetching, and again as it starts). */
+  refuseWhileRunning(): void {
+    if (this.running) throw failure('upgrade-running', 'a cluster upgrade is running already: see "cluster upgrade status"');
+  }
+
   last(): ClusterUpgradeRun | undefined {
     return this.store().settings.get('cluster.upgrade');
   }
@@ -127,7 +132,7 @@ export class ClusterUpgrade {
 
   async run(request: UpgradeRequest): Promise<ClusterUpgradeRun> {
     if (!this.cluster.isPrimary()) throw failure('not-primary', `run "cluster upgrade" on the primary${this.cluster.primary() ? `, ${label(this.cluster.primary()!)}` : ''}`);
-    if (this.running) throw failure('upgrade-running', 'a cluster upgrade is running already: see "cluster upgrade status"');
+    this.refuseWhileRunning();
     const before = await this.settlePrimary();
     if (before?.result === 'switching') throw failure('upgrade-running', 'the primary is still switching to its new release: see "cluster upgrade status"');
     this.running = true;

@@ -73,9 +73,10 @@ const upgrade = defineCommand({
       const primary = service.primary();
       throw failure('not-primary', `run "cluster upgrade" on the primary${primary ? `, ${primary.hostname}[${primary.address}]` : ''}`);
     }
+    service.upgrade.refuseWhileRunning();
     const running = runningRelease();
     if (!running) throw failure('not-a-release', 'this platformd runs from a development checkout, not an installed release: there is nothing to upgrade (see README "Keeping nodes current")');
-    const file = join(running.product.state, `cluster-upgrade-${process.pid}.psup`);
+    const file = join(running.product.state, `cluster-upgrade-${process.pid}-${Date.now()}.psup`);
     try {
       let checked;
       try {
