@@ -9,7 +9,14 @@
 // version two apart is refused, by name, before any work.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { PLATFORM_VERSION, PRODUCT_VERSION_SHAPE } from '../core/version.js';
+import { PLATFORM_VERSION as BUILT_VERSION, PRODUCT_VERSION_SHAPE } from '../core/version.js';
+import { runningRelease } from '../releases/layout.js';
+
+/**
+ * The version this node names: its installed release's (the signed
+ * manifest's, which `cluster upgrade` waits for), else the build's.
+ */
+const PLATFORM_VERSION = runningRelease()?.version ?? BUILT_VERSION;
 
 /** The protocol this build speaks. Raise it when a route changes in a way the previous build could not follow. */
 export const AGENT_PROTOCOL_VERSION = 1;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:https';
 import { badInput, failure } from '../core/errors.js';
@@ -18,6 +19,9 @@ import { primaryAddress } from '../os/host.js';
 import { nodeOrDefault } from '../store/node.js';
 import { AGENT_WORK_TIMEOUT_MS, AgentError, callAgent, joinProof, newNonce, proofMatches, reloadCertificate, startAgent, type Peer, type Route } from './agent.js';
 import { OWN_VERSIONS, ProtocolMismatch, type PeerVersions } from './protocol-version.js';
+import { ReleaseReceiver } from './release-transfer.js';
+import { ClusterUpgrade } from './upgrade.js';
+import { gateSeconds } from '../releases/runner.js';
 import { clusterFiles, ensureCa, ensureIdentity, fingerprintOf, installMembership, issueNodeCertificate, type ClusterFiles } from './identity.js';
 
 declare module '../core/context.js' {
@@ -68,8 +72,21 @@ export class ClusterService {
   /** The inventory before a commit, kept for a rollback. */
   private readonly previous = new Map<string, InventoryNode[]>();
 
+  /** A release file the primary hands over for `cluster upgrade` (cluster/release-transfer.ts). */
+  readonly releases: ReleaseReceiver;
+
+  /** `cluster upgrade` run from this node when it is the primary (cluster/upgrade.ts). */
+  readonly upgrade: ClusterUpgrade;
+  private settleTimer?: NodeJS.Timeout;
+
   constructor(private readonly runtime: Runtime) {
     this.files = clusterFiles(runtime.paths);
+    this.upgrade = new ClusterUpgrade(this, () => this.runtime.store);
+    this.releases = new ReleaseReceiver(join(runtime.paths.run, 'cluster-release'), async (file, user, address) => {
+      const execute = this.runtime.services.execute;
+      if (!execute) throw new AgentError(503, 'this daemon runs no commands for the cluster');
+      return execute(['system', 'upgrade', `file://${file}`], { user, authenticated: true, origin: 'cluster', address, interactive: false, assumeYes: true });
+    });
   }
 
   private get store() {
@@ -118,10 +135,29 @@ export class ClusterService {
     this.server = await startAgent(this.files, this.port, { public: this.publicRoutes(), members: this.memberRoutes() }, known, (m) => this.runtime.log('error', m), memberAddress);
     const joinable = this.joinable();
     if (joinable) this.closeWhenExpired(joinable);
+    this.settleUpgrade();
+  }
+
+  /**
+   * A primary that started while its `cluster upgrade` switched it: once its
+   * runner is done, the run records how it went and maintenance mode ends.
+   */
+  private settleUpgrade(): void {
+    if (this.upgrade.last()?.result !== 'switching') return;
+    const until = Date.now() + (gateSeconds() + 120) * 1000;
+    this.settleTimer = setInterval(() => {
+      void this.upgrade.settlePrimary().then(
+        (run) => (run?.result !== 'switching' || Date.now() > until) && clearInterval(this.settleTimer),
+        (error: Error) => this.runtime.log('error', `cluster upgrade: ${error.message}`),
+      );
+    }, 2000);
+    this.settleTimer.unref();
   }
 
   stop(): Promise<void> {
     clearTimeout(this.expiryTimer);
+    clearInterval(this.settleTimer);
+    this.releases.discard();
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -273,6 +309,7 @@ export class ClusterService {
         return execute(words, { user, authenticated: true, origin: 'cluster', address: peer.address, interactive: false, assumeYes: body.yes === true });
       }),
       check: async (body) => this.checkFrom(validInventory(body.inventory)),
+      ...Object.fromEntries(Object.entries(this.releases.routes()).map(([name, route]) => [name, primaryOnly(route)])),
       // Removed by the primary: this node forgets the cluster and may be prepared again.
       leave: primaryOnly(async () => {
         await this.saveInventory([]);
@@ -329,6 +366,11 @@ export class ClusterService {
       if (error instanceof ProtocolMismatch) this.noteVersions(node.address, error.theirs);
       throw error;
     }
+  }
+
+  /** A member route on a node (this one included), with the versions its answer named: for `cluster upgrade`. */
+  call<T>(node: InventoryNode, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<{ body: T; versions: PeerVersions }> {
+    return this.reach<T>(node, route, body, timeoutMs);
   }
 
   /** The versions a node last named (this node's own for itself), if it ever answered. */

@@ -28,6 +28,7 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'cluster provision', why: 'pushes the inventory to every node' },
   { words: 'cluster maintenance-mode start', why: 'suspends every scheduled job on every node' },
   { words: 'cluster maintenance-mode stop', why: 'resumes every scheduled job on every node' },
+  { words: 'cluster upgrade', why: 'replaces the software every node runs (as root) with what a release file holds' },
   { words: 'web cluster prepnode', why: 'membership: every member node trusts every other with its secrets' },
   { words: 'system setup', why: "the node's identity and roles" },
   { words: 'system maintenance-mode start', why: 'suspends every scheduled job' },

@@ -1,22 +1,18 @@
 // `cluster ...`: join nodes, look at them, provision them, run commands on
 // them, check the flows between them, and put them all in maintenance mode.
 
-import type { CheckRow, ClusterService, NodeRun } from '../cluster/service.js';
+import type { CheckRow, NodeRun } from '../cluster/service.js';
 import type { PeerVersions } from '../cluster/protocol-version.js';
 import type { InventoryNode } from '../store/inventory.js';
 import { choice, commandLine, integer, ipAddress } from '../core/argtypes.js';
 import { ROLE_NAMES } from '../catalog/roles.js';
 import { json } from '../core/json-shape.js';
 import { formatTime } from '../core/time.js';
-import { badInput, failure } from '../core/errors.js';
+import { badInput } from '../core/errors.js';
 import { reply, type Block } from '../core/reply.js';
 import { defineCommand, type ArgType, type Command, type Group } from '../core/command.js';
-import { type Context } from '../core/context.js';
 
-function clusterOf(ctx: Context): ClusterService {
-  if (!ctx.services.cluster) throw failure('no-cluster-agent', 'the cluster subsystem is not running in this daemon');
-  return ctx.services.cluster;
-}
+import { clusterOf, clusterUpgradeCommands } from './cluster-upgrade.js';
 
 const label = (n: InventoryNode) => `${n.hostname}[${n.address}]`;
 
@@ -292,6 +288,6 @@ const clusterMaintenance = (action: MaintenanceAction) =>
     },
   });
 
-commands.push(clusterMaintenance('start'), clusterMaintenance('stop'), clusterMaintenance('status'));
+commands.push(clusterMaintenance('start'), clusterMaintenance('stop'), clusterMaintenance('status'), ...clusterUpgradeCommands);
 
 export const clusterGroup: Group = { word: 'cluster', summary: 'cluster management', commands };

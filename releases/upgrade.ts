@@ -16,7 +16,7 @@ import { readMarker, writeMarker, type Marker, type Restart } from './marker.js'
 import { programOf } from './runner.js';
 
 /** The most a release file may weigh as it is fetched: its files, its manifest and its header. */
-const MAX_RELEASE_FILE_BYTES = RELEASE_LIMITS.totalBytes + RELEASE_LIMITS.manifestBytes + 1024;
+export const MAX_RELEASE_FILE_BYTES = RELEASE_LIMITS.totalBytes + RELEASE_LIMITS.manifestBytes + 1024;
 
 /** Fetches the release file a URI names (file://, sftp, scp, ftp: the backup transports) into `into`. */
 export async function fetchRelease(env: LocationEnv, uri: NetworkUri, into: string, progress: (bytes: number) => void): Promise<void> {

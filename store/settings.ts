@@ -146,6 +146,30 @@ export interface HeardVersions {
   product: string;
 }
 
+/** What `cluster upgrade` did to one node in its last run (cluster/upgrade.ts). */
+export const CLUSTER_UPGRADE_NODE_STATES = ['not reached', 'upgrading', 'switching', 'upgraded', 'skipped', 'failed'] as const;
+export interface ClusterUpgradeNode {
+  address: string;
+  hostname: string;
+  state: (typeof CLUSTER_UPGRADE_NODE_STATES)[number];
+  /** The product version it last named. */
+  version: string | null;
+  reason: string | null;
+}
+
+/** The last `cluster upgrade` run, kept on the primary. */
+export interface ClusterUpgradeRun {
+  release: string;
+  mode: 'serial' | 'fast';
+  startedAt: string;
+  endedAt: string | null;
+  result: 'running' | 'switching' | 'upgraded' | 'failed';
+  /** The node the run stopped at, and why. */
+  stoppedAt: string | null;
+  reason: string | null;
+  nodes: ClusterUpgradeNode[];
+}
+
 /** Where the node's OS security updates come from (updates/source.ts): an apt repository and the key that signs it. */
 export interface UpdateSource {
   /** http://, https:// or file:// (a repository on media). */
@@ -246,6 +270,20 @@ const heardVersionsShape = z
   .array(z.strictObject({ address, protocol: whole(1, 9999), product: z.string().check(z.regex(PRODUCT_VERSION_SHAPE, 'not a product version')) }))
   .check(z.maxLength(1024));
 
+const productVersion = z.string().check(z.regex(PRODUCT_VERSION_SHAPE, 'not a product version'));
+const clusterUpgradeShape = z.strictObject({
+  release: productVersion,
+  mode: z.enum(['serial', 'fast']),
+  startedAt: isoTime,
+  endedAt: z.nullable(isoTime),
+  result: z.enum(['running', 'switching', 'upgraded', 'failed']),
+  stoppedAt: z.nullable(address),
+  reason: z.nullable(line(1000)),
+  nodes: z
+    .array(z.strictObject({ address, hostname: line(253), state: z.enum(CLUSTER_UPGRADE_NODE_STATES), version: z.nullable(productVersion), reason: z.nullable(line(1000)) }))
+    .check(z.maxLength(1024)),
+});
+
 const certDetailsShape = z.strictObject({
   commonName: line(256),
   organization: z.optional(line(256)),
@@ -342,6 +380,7 @@ export const SETTINGS = {
   'firewall.limits': withDefault<Partial<Limits>>('connection rate limits set by hand (the rest are defaults)', ranged(LIMIT_RANGES), {}),
   'cluster.joinable': plain<JoinWindow>('the join window `cluster prepnode` opened; private to the cluster agent', joinWindowShape),
   'cluster.versions': withDefault<HeardVersions[]>('the agent protocol and product versions each member last named to this node (`cluster list` shows them)', heardVersionsShape, []),
+  'cluster.upgrade': plain<ClusterUpgradeRun>('the last `cluster upgrade` run: each node, its version and its state; where it stopped and why (cluster/upgrade.ts)', clusterUpgradeShape),
   'web.certDetails': plain<CertDetails>('subject details of the web certificate', certDetailsShape),
   'web.tlsMinimum': withDefault<TlsMinimum>('the oldest TLS version nginx accepts', z.enum(TLS_MINIMUMS), '1.2'),
   'web.disabledServices': plain<string[]>('portals `web service disable` turned off (web/portals.ts keeps only known names)', z.array(line(64)).check(z.maxLength(64))),

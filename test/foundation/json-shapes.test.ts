@@ -159,6 +159,9 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['cluster', 'maintenance-mode', 'start'], fails: true },
   { words: ['cluster', 'maintenance-mode', 'status'], fails: true },
   { words: ['cluster', 'maintenance-mode', 'stop'], fails: true },
+  // In no cluster: refused; a whole run is walked in test/cluster/upgrade.test.ts.
+  { words: ['cluster', 'upgrade', 'file:///nonexistent/platform-9.9.9.psup'], fails: true },
+  { words: ['cluster', 'upgrade', 'status'] },
   { words: ['log', 'audit', '--limit', '5'] },
   { words: ['user', 'add', 'walker'] },
   { words: ['user', 'list'] },

@@ -33,6 +33,11 @@ export async function startCluster<Name extends string>(options: {
   roles: Record<Name, string>;
   outsiders?: Record<string, number>;
   firewall?: 'plan' | 'apply';
+  /** The platformd each node runs (e.g. from an installed release in its own product root), and its environment. */
+  program?: (name: Name) => string;
+  env?: NodeJS.ProcessEnv;
+  /** More daemon arguments, e.g. the catalog's web ports so that `cluster check` finds them (each node has a namespace of its own). */
+  args?: string[];
 }): Promise<TestCluster<Name>> {
   const names = Object.keys(options.roles) as Name[];
   const firewall = options.firewall ?? 'apply';
@@ -54,7 +59,7 @@ export async function startCluster<Name extends string>(options: {
   try {
     await Promise.all(
       names.map(async (name) => {
-        daemons[name] = await startDaemon({ netns: lan.hosts[name]!.ns, args: daemonArgs(firewall) });
+        daemons[name] = await startDaemon({ netns: lan.hosts[name]!.ns, args: [...daemonArgs(firewall), ...(options.args ?? [])], program: options.program?.(name), env: options.env });
         const setup = await on(name, ['system', 'setup', '--hostname', `${name}01`, '--role', options.roles[name], '--ip', address(name)]);
         if (setup.status !== 0) throw new Error(`setup of ${name}: ${setup.stderr}`);
       }),
@@ -72,7 +77,7 @@ export async function startCluster<Name extends string>(options: {
     throw error;
   }
   const restart = async (name: Name) => {
-    daemons[name] = await startDaemon({ home: daemons[name].home, netns: lan.hosts[name]!.ns, args: daemonArgs(firewall) });
+    daemons[name] = await startDaemon({ home: daemons[name].home, netns: lan.hosts[name]!.ns, args: [...daemonArgs(firewall), ...(options.args ?? [])], program: options.program?.(name), env: options.env });
   };
   return { lan, daemons, address, on, json, restart, destroy };
 }

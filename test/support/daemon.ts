@@ -21,7 +21,7 @@ export interface RunningDaemon {
   pid: number;
   process: ChildProcess;
   /** Runs `platform --home HOME ...words` and waits for it. */
-  platform(words: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Promise<CommandResult>;
+  platform(words: string[], options?: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CommandResult>;
   /** SIGTERM, wait for exit; removes the home unless `keepHome`. */
   stop(options?: { keepHome?: boolean }): Promise<number | null>;
   output(): string;
@@ -47,12 +47,12 @@ export function tempHome(prefix = 'ps-home-'): string {
   return dir;
 }
 
-export function runPlatform(home: string, words: string[], options: { env?: NodeJS.ProcessEnv; input?: string; netns?: string } = {}): Promise<CommandResult> {
+export function runPlatform(home: string, words: string[], options: { env?: NodeJS.ProcessEnv; input?: string; netns?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
   const [cmd, args] = options.netns
     ? ['ip', ['netns', 'exec', options.netns, process.execPath, PLATFORM, '--home', home, ...words]]
     : [process.execPath, [PLATFORM, '--home', home, ...words]];
   return new Promise((resolvePromise) => {
-    const child = execFile(cmd as string, args as string[], { env: options.env ?? withoutCI(), timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(cmd as string, args as string[], { env: options.env ?? withoutCI(), timeout: options.timeoutMs ?? 60_000 }, (error, stdout, stderr) => {
       const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolvePromise({ status, stdout, stderr });
     });
