@@ -80,10 +80,10 @@ describe('the runtime', () => {
     expect(probe.stdout.trim()).toBe(`runtime ${wanted}`);
   });
 
-  it('is what the systemd unit starts', () => {
+  it('is what the systemd unit starts: the runtime the release carries', () => {
     const unit = readFileSync(join(ROOT, 'packer', 'systemd', 'platformd.service'), 'utf8');
-    // provision.sh installs the runtime's node (NODE_BINARY) as /usr/local/bin/node.
-    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/node \/opt\/platform-shell\/bin\/platformd\.js /m);
-    expect(readFileSync(join(ROOT, 'packer', 'scripts', 'provision.sh'), 'utf8')).toContain('install -m 0755 "$NODE_BINARY" /usr/local/bin/node');
+    expect(unit).toMatch(/^ExecStart=\/opt\/platform-shell\/current\/\.runtime\/node\/bin\/node \/opt\/platform-shell\/current\/bin\/platformd\.js /m);
+    // A release (scripts/release.mjs) carries the node binary that runs this build at that path.
+    expect(readFileSync(join(ROOT, 'scripts', 'release.mjs'), 'utf8')).toContain("{ path: '.runtime/node/bin/node', mode: 0o755, from: process.execPath }");
   });
 });

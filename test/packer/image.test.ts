@@ -73,7 +73,7 @@ describe('systemd units', () => {
         writeFileSync(join(dir, name), text);
         return join(dir, name);
       });
-    expect(copies.length).toBe(4); // firewall loader, platformd, first boot, the SNMP agent
+    expect(copies.length).toBe(5); // firewall loader, platformd, first boot's network and the rest of first boot, the SNMP agent
     const result = spawnSync('systemd-analyze', ['verify', ...copies], { encoding: 'utf8' });
     expect(result.stderr.trim()).toBe('');
     expect(result.status).toBe(0);
