@@ -78,9 +78,9 @@ export async function ensureBaseDisk({ log } = {}) {
  * an upgrade thus carry the same files, byte for byte, checked the same way.
  */
 export async function productRootTarball(dir, tarball = join(dir, 'platform-shell.tgz')) {
-  const { buildRelease, DEV_KEY } = await import('../scripts/release.mjs');
+  const { buildRelease, signingKey } = await import('../scripts/release.mjs');
   const { file } = await buildRelease(['--out', dir]);
-  const privateKey = process.env.PLATFORM_RELEASE_KEY ?? DEV_KEY;
+  const privateKey = signingKey();
   const publicKey = join(dir, 'release-key.pub.pem');
   writeFileSync(publicKey, createPublicKey(readFileSync(privateKey, 'utf8')).export({ format: 'pem', type: 'spki' }));
   const productRoot = join(dir, 'product-root');
@@ -116,7 +116,10 @@ export async function ensureImage({ log = () => {} } = {}) {
     join(ROOT, 'package-lock.json'),
     nodeBinary,
   ];
-  const key = await keyOf(inputs, `${base.path}\0${ACCELERATOR === 'kvm' ? 'kvm' : 'tcg'}`);
+  // The image trusts the key its release is signed with: another key, another image.
+  const { signingKey } = await import('../scripts/release.mjs');
+  const trusted = createPublicKey(readFileSync(signingKey(), 'utf8')).export({ format: 'pem', type: 'spki' });
+  const key = await keyOf(inputs, `${base.path}\0${ACCELERATOR === 'kvm' ? 'kvm' : 'tcg'}\0${trusted}`);
   const dir = join(CACHE_DIR, `platform-${key}`);
   const found = describe(dir);
   if (found) return { ...found, baseDisk: base, built: false, packerSeconds: 0 };

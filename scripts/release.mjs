@@ -6,8 +6,11 @@
 //   npm run release -- [--key PRIVATE-KEY.pem] [--version V] [--upgrades-from V] [--out DIR]
 //
 // --key (or PLATFORM_RELEASE_KEY): the signing key. Without one, the
-//   development key .platform/release-dev-key.pem is made once (its public
-//   half beside it, .pub) — nodes trust it only when told to.
+//   machine's development key (PLATFORM_RELEASE_DEV_KEY, default
+//   /var/cache/platform-shell/release-dev-key.pem) is made once (its public
+//   half beside it, .pub) — nodes trust it only when told to. It lives beside
+//   the image cache, not in a checkout, so every clone on a machine signs
+//   alike and a cached image (keyed by it) stays valid.
 // --version: builds the product again with that version (default package.json's).
 // --upgrades-from: the oldest running version it installs over (default MAJOR.0.0).
 
@@ -19,7 +22,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEV_KEY = join(ROOT, '.platform', 'release-dev-key.pem');
+export const DEV_KEY = process.env.PLATFORM_RELEASE_DEV_KEY ?? '/var/cache/platform-shell/release-dev-key.pem';
 
 function option(argv, name) {
   const at = argv.indexOf(`--${name}`);
@@ -27,7 +30,7 @@ function option(argv, name) {
 }
 
 /** The development key, made once: private key 0600 and its public half beside it. */
-function devKey() {
+export function devKey() {
   if (!existsSync(DEV_KEY)) {
     mkdirSync(dirname(DEV_KEY), { recursive: true });
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -36,6 +39,9 @@ function devKey() {
   }
   return DEV_KEY;
 }
+
+/** The key releases are signed with when none is named: PLATFORM_RELEASE_KEY, else the development key. */
+export const signingKey = () => process.env.PLATFORM_RELEASE_KEY ?? devKey();
 
 /** Every regular file under `dir` (relative to ROOT); a link is refused: a release carries files only. */
 function filesUnder(dir) {
@@ -58,7 +64,7 @@ function productionModules() {
 const modeOf = (file) => (statSync(file).mode & 0o111 ? 0o755 : 0o644);
 
 export async function buildRelease(argv = []) {
-  const keyFile = option(argv, 'key') ?? process.env.PLATFORM_RELEASE_KEY ?? devKey();
+  const keyFile = option(argv, 'key') ?? signingKey();
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const version = option(argv, 'version') ?? pkg.version;
   const upgradesFrom = option(argv, 'upgrades-from') ?? `${version.split('.')[0]}.0.0`;
