@@ -2,7 +2,7 @@
 // release against its signed manifest (at every start: "verified on load").
 
 import { createHash, type KeyObject } from 'node:crypto';
-import { closeSync, constants, existsSync, lstatSync, openSync, readSync, type BigIntStats, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, lstatSync, openSync, readSync, type BigIntStats, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readSignedManifest, unpackContents } from './container.js';
 import { freeBytes, readJson, RELEASE_META, releaseDir, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
@@ -51,6 +51,7 @@ export async function installRelease(
     mkdirSync(join(staging, RELEASE_META), { mode: 0o755 });
     writeFileSync(join(staging, RELEASE_META, MANIFEST_FILE), header.manifestBytes, { mode: 0o644 });
     writeFileSync(join(staging, RELEASE_META, SIGNATURE_FILE), header.signature, { mode: 0o644 });
+    readableByAll(staging);
     renameSync(staging, target);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -58,6 +59,19 @@ export async function installRelease(
   }
   writeStamp(product, manifest, target);
   return manifest;
+}
+
+/**
+ * Folders 0755 and the signed manifest 0644 whatever the umask: platformd's
+ * is 0077, and the console runs from the release as its own user.
+ */
+function readableByAll(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) chmodSync(path, 0o755);
+  }
+  for (const name of [MANIFEST_FILE, SIGNATURE_FILE]) chmodSync(join(dir, RELEASE_META, name), 0o644);
 }
 
 /** The signed manifest of an installed release, checked against the trusted keys. */

@@ -5,19 +5,28 @@
 // real SSH through forwards on 127.0.0.1, as an administrator reaches a node.
 // The guest's OS is looked at as root through a `probe` account added to
 // this test's copy of the disk only (the product's accounts land in the console).
+// The node is then upgraded as an administrator does it (issue 23): a release
+// of this tree with a higher version, signed by a key made for this run and
+// trusted through the console, copied into media with scp and installed by
+// `system upgrade`: a changed byte and an untrusted key are refused, the
+// node unchanged.
 // One VM at a time, stopped by its PID at the end, also when a test fails.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { withoutCI } from '../support/daemon.js';
 import { openTerminal } from '../support/pty.js';
 import { answersDisk, freeLocalPort, startVm, testDisk, waitForSshBanner, type Vm } from '../support/vm.mjs';
 import { ensureImage, type BuiltImage } from '../../packer/image.mjs';
+import { buildRelease, makeKey, type TestKey } from '../support/releases.js';
+import { MAGIC, readHeader } from '../../releases/container.js';
+import { keyIdOf, signManifest } from '../../releases/manifest.js';
 import { until } from '../support/until.js';
 
 const dir = `/var/tmp/ps-vm-${process.pid}`;
@@ -53,8 +62,17 @@ const keyArgs = (key: string) => ['-i', join(dir, key), '-o', 'BatchMode=yes', .
 
 /** One command as the console user `platform`, with its key (ssh platform@node words...). */
 function admin(...words: string[]) {
+  return adminWithin(90_000, ...words);
+}
+/** `admin` for a command that may take minutes under TCG (an upgrade checks and writes 200 MB). */
+function adminWithin(timeout: number, ...words: string[]) {
   // `--` first: ssh would take the console's own options (--json, --yes) for its own.
-  return spawnSync('ssh', [...keyArgs('admin_key'), '--', 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout: 90_000 });
+  return spawnSync('ssh', [...keyArgs('admin_key'), '--', 'platform@127.0.0.1', ...words], { encoding: 'utf8', env: withoutCI(), timeout });
+}
+/** Files uploaded to the node's media as the administrator does it: scp (SFTP, in the console's sandbox). */
+function uploadToMedia(...files: string[]) {
+  const keyed = keyArgs('admin_key').map((arg) => (arg === '-p' ? '-P' : arg));
+  return spawnSync('scp', ['-q', ...keyed, ...files, 'platform@127.0.0.1:media/'], { encoding: 'utf8', timeout: 600_000 });
 }
 /** A shell script as root in the guest (given on stdin: no quoting through ssh). */
 function probe(command: string) {
@@ -107,6 +125,18 @@ function tcpAnswer(port: number, ms = 4000): Promise<string> {
     socket.on('close', () => resolve(data));
     setTimeout(() => socket.destroy(), ms);
   });
+}
+
+/** A listener of no service, started in the guest: it answers inside, but the firewall drops it from outside. */
+async function expectStrayListenerDropped() {
+  const started = probe(`systemd-run --unit=ps-stray /usr/local/bin/node -e "require('net').createServer((s) => s.end('stray\\\\n')).listen(${STRAY_PORT})"`);
+  expect(started.status, started.err).toBe(0);
+  try {
+    await until('the stray listener', () => probe(`/usr/local/bin/node -e "require('net').connect(${STRAY_PORT}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })"`).out === 'stray', 180_000, 1000);
+    expect(await tcpAnswer(vm.ports.stray)).toBe('');
+  } finally {
+    probe('systemctl stop ps-stray.service');
+  }
 }
 
 /** Boots take minutes under TCG on a busy 2-core machine: generous, since timings belong to the benchmark. */
@@ -198,16 +228,7 @@ describe('the booted node', () => {
 
   it('answers only on the expected ports: 22 and 443 through the forwards, not a listener of no service', async () => {
     expect(await webFingerprint()).toMatch(/^[0-9A-F:]{95}$/);
-    const started = probe(`systemd-run --unit=ps-stray /usr/local/bin/node -e "require('net').createServer((s) => s.end('stray\\\\n')).listen(${STRAY_PORT})"`);
-    expect(started.status, started.err).toBe(0);
-    try {
-      // It listens, and answers inside the guest ...
-      await until('the stray listener', () => probe(`/usr/local/bin/node -e "require('net').connect(${STRAY_PORT}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })"`).out === 'stray', 180_000, 1000);
-      // ... but not from outside: the firewall drops it.
-      expect(await tcpAnswer(vm.ports.stray)).toBe('');
-    } finally {
-      probe('systemctl stop ps-stray.service');
-    }
+    await expectStrayListenerDropped();
   }, 300_000);
 
   it('closes and opens the web port with app stop / app start nginx (the front end platformd runs)', async () => {
@@ -323,6 +344,99 @@ describe('static networking', () => {
     expect(cut.stderr).toContain(`your SSH session comes in on ${nic} at 10.0.2.15`);
     expect(probe(`ls /etc/systemd/network/10-platform-${nic}.network 2>/dev/null || echo none`).out).toBe('none');
   }, 600_000);
+});
+
+describe('upgrading the node with a signed release (issue 23)', () => {
+  const PRODUCT = '/opt/platform-shell';
+  const media = (name: string) => `/opt/platform/media/${name}`;
+  const releases = join(dir, 'releases');
+  let key: TestKey;
+  let keyId = '';
+  let running = '';
+  let next = '';
+  let release = '';
+  let firstFileAt = 0;
+  let firstFile = '';
+
+  const current = () => probe(`readlink ${PRODUCT}/current`).out;
+  const installed = () => probe(`ls -A ${PRODUCT}/releases`).out;
+  const upgradeStatus = () => json(admin('--json', 'system', 'upgrade', 'status'));
+  const upgradeTo = (file: string) => adminWithin(600_000, '--yes', 'system', 'upgrade', `file://${media(file)}`);
+  /** Writes bytes (a Buffer, or a file in media) over a file in the guest at `offset`, as root: the file is changed in place. */
+  const overwriteInGuest = (file: string, offset: number, bytes: Buffer | { mediaFile: string }) => {
+    const source = Buffer.isBuffer(bytes) ? `Buffer.from('${bytes.toString('base64')}', 'base64')` : `fs.readFileSync('${media(bytes.mediaFile)}')`;
+    const result = probe(`/usr/local/bin/node -e "const fs = require('fs'); const bytes = ${source}; const fd = fs.openSync('${file}', 'r+'); fs.writeSync(fd, bytes, 0, bytes.length, ${offset}); fs.closeSync(fd);"`);
+    expect(result.status, result.err).toBe(0);
+  };
+
+  beforeAll(async () => {
+    running = upgradeStatus().running;
+    const [major, minor, patch] = running.split('.').map(Number);
+    next = `${major}.${minor}.${patch! + 1}`;
+    // A key of this run: the image trusts the key of the checkout that built it, which may not be this one's.
+    key = makeKey(dir, 'release-key');
+    keyId = keyIdOf(createPublicKey(readFileSync(key.publicKey, 'utf8')));
+    release = await buildRelease(releases, next, key);
+
+    // The same release signed by a key the node never trusts: only its header differs, at the same length.
+    const handle = await open(release, 'r');
+    const header = await readHeader(handle);
+    await handle.close();
+    firstFileAt = header.contentOffset;
+    firstFile = (JSON.parse(header.manifestBytes.toString('utf8')) as { files: { path: string }[] }).files[0]!.path;
+    const untrusted = makeKey(dir, 'untrusted-key');
+    const untrustedId = keyIdOf(createPublicKey(readFileSync(untrusted.publicKey, 'utf8')));
+    const manifest = Buffer.from(header.manifestBytes.toString('utf8').replace(`"keyId":"${keyId}"`, `"keyId":"${untrustedId}"`));
+    expect(manifest.equals(header.manifestBytes)).toBe(false);
+    const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+    const signature = signManifest(manifest, readFileSync(untrusted.privateKey, 'utf8'));
+    const untrustedHeader = Buffer.concat([MAGIC, u32(manifest.length), manifest, u32(signature.length), signature]);
+    expect(untrustedHeader.length).toBe(firstFileAt);
+    writeFileSync(join(releases, 'untrusted.header'), untrustedHeader);
+    writeFileSync(join(releases, 'original.header'), readFileSync(release).subarray(0, firstFileAt));
+  }, 300_000);
+
+  it('trusts a new release key given through the console (system release-key add, confirmed)', () => {
+    const der = createPublicKey(readFileSync(key.publicKey, 'utf8')).export({ format: 'der', type: 'spki' }).toString('base64');
+    const added = admin('--yes', 'system', 'release-key', 'add', der);
+    expect(added.status, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`release key ${keyId} is trusted`);
+    expect(json(admin('--json', 'system', 'release-key', 'list')).map((k: { id: string }) => k.id)).toContain(keyId);
+    expect(probe(`test -f ${PRODUCT}/trusted-keys/${keyId}.pem && echo trusted`).out).toBe('trusted');
+  }, 300_000);
+
+  it('takes the release file into media with scp', () => {
+    const uploaded = uploadToMedia(release, join(releases, 'untrusted.header'), join(releases, 'original.header'));
+    expect(uploaded.status, uploaded.stderr).toBe(0);
+    expect(probe(`stat -c %s ${media(basename(release))}`).out).toBe(String(statSync(release).size));
+  }, 600_000);
+
+  it('refuses the release with one byte changed, and signed by a key it does not trust: exit 2, the node unchanged', () => {
+    const file = media(basename(release));
+    const before = { current: current(), installed: installed() };
+    expect(before.current).toBe(`releases/${running}`);
+
+    // One byte of the first file's content changed: only its hash can tell.
+    const original = readFileSync(release).subarray(firstFileAt, firstFileAt + 1);
+    overwriteInGuest(file, firstFileAt, Buffer.from([original[0]! ^ 0x20]));
+    const changed = upgradeTo(basename(release));
+    expect(changed.status, changed.stderr).toBe(2);
+    expect(changed.stderr).toContain(`${firstFile} in the release does not match its signed hash`);
+    expect({ current: current(), installed: installed() }).toEqual(before);
+    overwriteInGuest(file, firstFileAt, original);
+
+    // Signed by a key this node does not trust.
+    overwriteInGuest(file, 0, { mediaFile: 'untrusted.header' });
+    const untrusted = upgradeTo(basename(release));
+    expect(untrusted.status, untrusted.stderr).toBe(2);
+    expect(untrusted.stderr).toMatch(/signed by a key this node does not trust/);
+    expect({ current: current(), installed: installed() }).toEqual(before);
+    overwriteInGuest(file, 0, { mediaFile: 'original.header' });
+
+    // Nothing of the attempts is left: no staging folder, no fetched copy, no upgrade under way.
+    expect(probe(`ls -A ${PRODUCT}/state | grep -E '^(incoming-|upgrade-in-progress)' || true`).out).toBe('');
+    expect(upgradeStatus()).toMatchObject({ running, inProgress: null });
+  }, 900_000);
 });
 
 describe('reboot and shutdown', () => {
