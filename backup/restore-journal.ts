@@ -9,13 +9,13 @@
 // it does not → the old trees are put back. Either way the node is the old
 // one or the new one, never a mixture.
 
-import { existsSync, fsyncSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { Paths } from '../core/paths.js';
 import type { Store } from '../store/db.js';
-import { writeFileInside } from '../os/files.js';
+import { syncFolder, writeFileInside } from '../os/files.js';
 import { FILE_TREES, type UnpackedArchive } from './snapshot.js';
 
 const JOURNAL = 'restore-journal.json';
@@ -40,16 +40,6 @@ export const asideOf = (paths: Paths, home: string) => join(asideRoot(paths), ho
 
 /** A swap that failed and could not be undone at once: the journal stays, and the next start undoes it. */
 export class UndoFailed extends Error {}
-
-/** Makes renames inside `dir` durable before what depends on them (the store's commit). */
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Writes the journal (atomically, synced) and an empty aside folder: from here on a crash is recovered at start. */
 export function beginJournal(paths: Paths, journal: RestoreJournal): void {

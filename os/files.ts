@@ -93,3 +93,13 @@ export function writeFileInside(dir: string, name: string, content: string | Buf
   }
   return target;
 }
+
+/** Makes renames inside `dir` durable (a folder's entries reach the disk only when the folder itself is synced). */
+export function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

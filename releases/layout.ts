@@ -14,6 +14,7 @@
 import { existsSync, fsyncSync, openSync, closeSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync, mkdirSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { syncFolder } from '../os/files.js';
 import { isVersion } from './manifest.js';
 
 export const APPLIANCE_PRODUCT_ROOT = '/opt/platform-shell';
@@ -83,15 +84,6 @@ export function linkedVersion(link: string): string | undefined {
     return isVersion(target) ? target : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
