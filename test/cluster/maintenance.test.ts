@@ -94,5 +94,5 @@ describe('cluster maintenance-mode', () => {
     expect(again.stdout).toContain('every node is out of maintenance mode');
     expect(await ownStates()).toEqual({ uni: false, app: false, db: false });
     for (const name of NAMES) expect((await cluster.on(name, ['health'])).stdout).not.toContain('SYSTEM IN MAINTENANCE MODE');
-  });
+  }, 240_000); // a node stopped, two calls that wait for it in vain, a restart: minutes on a loaded machine
 });
