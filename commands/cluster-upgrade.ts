@@ -17,7 +17,7 @@ import { trustedKeys } from '../releases/keys.js';
 import { runningRelease } from '../releases/layout.js';
 import { checkUpgradePath, ReleaseRefused } from '../releases/manifest.js';
 import { gateSeconds } from '../releases/runner.js';
-import { fetchRelease } from '../releases/upgrade.js';
+import { fetchRelease, RELEASE_SCHEMES } from '../releases/upgrade.js';
 import { verifyReleaseFile } from '../releases/verify-file.js';
 import { CLUSTER_UPGRADE_NODE_STATES, type ClusterUpgradeRun } from '../store/settings.js';
 
@@ -60,7 +60,7 @@ const upgrade = defineCommand({
   words: ['cluster', 'upgrade'],
   summary: 'Upgrade every node to a signed release, one at a time, the primary last (run on the primary)',
   args: [
-    { name: 'uri', type: uriArg('<uri>', ['file', 'sftp', 'scp', 'ftp']), summary: 'where the release file is' },
+    { name: 'uri', type: uriArg('<uri>', RELEASE_SCHEMES), summary: 'where the release file is' },
     { name: 'mode', type: choice('<serial|fast>', ['serial', 'fast'] as const), optional: true, summary: 'serial (default): each node passes "cluster check" before the next; fast: does not wait for it' },
   ],
   json: runShape,

@@ -20,7 +20,7 @@ import { addTrustedKey, deleteTrustedKey, trustedKeys } from '../releases/keys.j
 import { linkedVersion, readJson, runningRelease, type ProductRoot } from '../releases/layout.js';
 import { ReleaseRefused } from '../releases/manifest.js';
 import { readAttempt, readMarker, type Restart } from '../releases/marker.js';
-import { fetchRelease, handOver, installFetched } from '../releases/upgrade.js';
+import { fetchRelease, handOver, installFetched, RELEASE_SCHEMES } from '../releases/upgrade.js';
 import { gateSeconds } from '../releases/runner.js';
 import { reportLastAttempt } from '../releases/startup.js';
 import { PLATFORM_VERSION } from './version.js';
@@ -68,8 +68,8 @@ function everyHalfSecond(progress: (text: string) => void): (text: string) => vo
 
 const upgrade = defineCommand({
   words: ['system', 'upgrade'],
-  summary: 'Install a signed release (file:///media/platform-<version>.psup, sftp, scp, ftp) and restart on it; rolls back by itself unless it is healthy',
-  args: [{ name: 'uri', type: uriArg('<uri>', ['file', 'sftp', 'scp', 'ftp']), summary: 'where the release file is' }],
+  summary: 'Install a signed release (file:///media/platform-<version>.psup, http(s) through the proxy, sftp, scp, ftp) and restart on it; rolls back by itself unless it is healthy',
+  args: [{ name: 'uri', type: uriArg('<uri>', RELEASE_SCHEMES), summary: 'where the release file is' }],
   json: json.object({ from: json.string(), to: json.string(), gateSeconds: json.integer(), message: json.string() }),
   confirm: () => `Upgrade this node? platformd restarts on the new release (commands are refused for a few seconds) and goes back to this one by itself unless it is healthy within ${gateSeconds()} s.`,
   async run(ctx, args) {

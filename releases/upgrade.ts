@@ -8,6 +8,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connectLocation, type LocationEnv } from '../backup/transports/connect.js';
 import type { NetworkUri } from '../net/uri.js';
+import { egressOf } from '../net/connector.js';
+import { download } from '../net/download.js';
 import { installRelease } from './install.js';
 import { trustedKeys } from './keys.js';
 import { linkedVersion, releaseDir, snapshotDir, type ProductRoot } from './layout.js';
@@ -18,11 +20,15 @@ import { programOf } from './runner.js';
 /** The most a release file may weigh as it is fetched: its files, its manifest and its header. */
 export const MAX_RELEASE_FILE_BYTES = RELEASE_LIMITS.totalBytes + RELEASE_LIMITS.manifestBytes + 1024;
 
-/** Fetches the release file a URI names (file://, sftp, scp, ftp: the backup transports) into `into`. */
+/** The download locations a release can come from. */
+export const RELEASE_SCHEMES = ['file', 'http', 'https', 'sftp', 'scp', 'ftp'] as const;
+
+/** Fetches the release file a URI names into `into`: http(s) by a download (net/download.ts), file://, sftp, scp and ftp by the backup transports. */
 export async function fetchRelease(env: LocationEnv, uri: NetworkUri, into: string, progress: (bytes: number) => void): Promise<void> {
   const path = uri.path ?? '';
   const name = basename(path);
   if (!name) throw new Error('the URI names no file (e.g. file:///media/platform-1.2.0.psup)');
+  if (uri.scheme === 'http' || uri.scheme === 'https') return download(uri, into, { egress: egressOf(env.store), maxBytes: MAX_RELEASE_FILE_BYTES, progress, signal: env.signal });
   const transport = await connectLocation(env, { ...uri, path: dirname(path) });
   try {
     await transport.get(name, into, MAX_RELEASE_FILE_BYTES, progress);

@@ -9,15 +9,19 @@
 // of this tree with a higher version, signed by a key made for this run and
 // trusted through the console, copied into media with scp and installed by
 // `system upgrade`: a changed byte and an untrusted key are refused, the
-// node unchanged.
+// node unchanged; a power cut (QEMU killed) right after `current` switched
+// leaves a node that boots on the old release; then the same release comes
+// over http:// through a proxy on this machine's side of QEMU's user-mode
+// network, and settings, users, certificate and firewall stay the same.
 // One VM at a time, stopped by its PID at the end, also when a test fails.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { open } from 'node:fs/promises';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { basename, join } from 'node:path';
 import { withoutCI } from '../support/daemon.js';
@@ -28,6 +32,7 @@ import { buildRelease, makeKey, type TestKey } from '../support/releases.js';
 import { MAGIC, readHeader } from '../../releases/container.js';
 import { keyIdOf, signManifest } from '../../releases/manifest.js';
 import { until } from '../support/until.js';
+import { startConnectProxy } from '../support/connect-proxy.js';
 
 const dir = `/var/tmp/ps-vm-${process.pid}`;
 /** QEMU gives the first NIC this MAC address when none is named. */
@@ -437,6 +442,72 @@ describe('upgrading the node with a signed release (issue 23)', () => {
     expect(probe(`ls -A ${PRODUCT}/state | grep -E '^(incoming-|upgrade-in-progress)' || true`).out).toBe('');
     expect(upgradeStatus()).toMatchObject({ running, inProgress: null });
   }, 900_000);
+
+  it('survives a power cut right after current switched: the node boots on the old release and serves', async () => {
+    const fingerprint = await webFingerprint();
+    const started = adminWithin(900_000, '--yes', 'system', 'upgrade', `file://${media(basename(release))}`);
+    expect(started.status, started.stderr).toBe(0);
+    // The runner switches current, then restarts platformd: QEMU is killed as soon as the switch is seen.
+    await until('current to name the new release', () => current() === `releases/${next}`, 600_000, 250);
+    process.kill(vm.pid, 'SIGKILL');
+    await vm.exited;
+    vm = await startVm({ disk, answers, dir, forwards: { ssh: 22, https: 443, stray: STRAY_PORT }, privateLink: { listen: await freeLocalPort(), mac: SECOND_MAC } });
+    await bootTime('boot after the power cut');
+    await until('platformd after the power cut', () => admin('--json', 'firewall', 'status').status === 0, 600_000, 2000);
+    expect(current()).toBe(`releases/${running}`);
+    expect(installed()).toBe(running);
+    expect(upgradeStatus()).toMatchObject({ running, current: running, inProgress: null, lastAttempt: { kind: 'upgrade', from: running, to: next, result: 'rolled-back' } });
+    expect(upgradeStatus().lastAttempt.reason).toMatch(/interrupted \(after the switch\); back on/);
+    expect(json(admin('--json', 'firewall', 'status')).applied).toBe(true);
+    expect(await webFingerprint()).toBe(fingerprint);
+    const verified = probe(`${PRODUCT}/current/.runtime/node/bin/node ${PRODUCT}/current/bin/platform-release.js verify`);
+    expect(verified.status, verified.err).toBe(0);
+  }, 1_800_000);
+
+  it('upgrades over http:// through a proxy on the host: settings, users, web certificate and firewall are the same; status shows both versions', async () => {
+    // A download server on this machine, named by a name only the proxy resolves; the guest reaches the proxy at QEMU's 10.0.2.2.
+    const downloads = createHttpServer((req, res) => {
+      createReadStream(join(releases, basename(String(req.url))))
+        .on('error', () => res.writeHead(404).end())
+        .pipe(res);
+    });
+    await new Promise<void>((resolve) => downloads.listen(0, '127.0.0.1', resolve));
+    const proxy = await startConnectProxy({ names: { 'downloads.example.test': '127.0.0.1' } });
+    const where = `downloads.example.test:${(downloads.address() as AddressInfo).port}`;
+    try {
+      const set = admin('--yes', 'network', 'proxy', `http://10.0.2.2:${new URL(proxy.uri).port}`);
+      expect(set.status, set.stderr).toBe(0);
+      const ruleset = () => probe('nft -s list table inet platform | grep -v expires').out;
+      const before = { info: json(admin('--json', 'system', 'info')), users: json(admin('--json', 'user', 'list')), fingerprint: await webFingerprint(), rules: ruleset() };
+
+      const startedAt = Date.now();
+      const upgraded = adminWithin(900_000, '--yes', 'system', 'upgrade', `http://${where}/${basename(release)}`);
+      expect(upgraded.status, upgraded.stderr).toBe(0);
+      expect(upgraded.stdout).toContain(`release ${next} is installed beside ${running}`);
+      expect(proxy.connects).toEqual([`CONNECT ${where} HTTP/1.1`]);
+      await until('the upgrade to finish', () => {
+        const answer = admin('--json', 'system', 'upgrade', 'status');
+        return answer.status === 0 && JSON.parse(answer.stdout).inProgress === null && JSON.parse(answer.stdout).lastAttempt?.to === next;
+      }, 900_000, 3000);
+      timings['upgrade over http'] = (Date.now() - startedAt) / 1000;
+
+      expect(upgradeStatus()).toMatchObject({ running: next, current: next, previous: running, lastAttempt: { kind: 'upgrade', from: running, to: next, result: 'upgraded' } });
+      expect(current()).toBe(`releases/${next}`);
+      const after = json(admin('--json', 'system', 'info'));
+      for (const key of ['hostname', 'roles', 'ip', 'ntp', 'dns', 'domain', 'dataCentre']) expect(after[key], key).toEqual(before.info[key]);
+      expect(json(admin('--json', 'user', 'list'))).toEqual(before.users);
+      expect(await webFingerprint()).toBe(before.fingerprint);
+      expect(json(admin('--json', 'firewall', 'status')).applied).toBe(true);
+      expect(ruleset()).toBe(before.rules);
+      // The daemon serving runs from the new release's folder.
+      expect(probe('tr "\\0" " " < /proc/$(systemctl show -P MainPID platformd.service)/cmdline').out).toContain(`${PRODUCT}/current/bin/platformd.js`);
+      expect(probe(`readlink -f ${PRODUCT}/current`).out).toBe(`${PRODUCT}/releases/${next}`);
+    } finally {
+      admin('--yes', 'network', 'proxy', 'del');
+      await proxy.close();
+      downloads.close();
+    }
+  }, 1_800_000);
 });
 
 describe('reboot and shutdown', () => {

@@ -1,16 +1,20 @@
 // The administrator brings a new release onto a running node (issue 23),
-// typed into the real console: `system upgrade file://...`, its question
-// answered y, the progress and the answer; then, once platformd is back on
-// the new release, `system upgrade status`. The outcome is read from
-// outside: the product root's `current` link and the running daemon's
-// command line.
+// typed into the real console: `network proxy`, then `system upgrade
+// http://...` from a download server, its question answered y, the
+// progress and the answer; then, once platformd is back on the new
+// release, `system upgrade status`. The outcome is read from outside: the
+// proxy's log (the download was tunnelled), the server's log, the product
+// root's `current` link and the running daemon's command line.
 
-import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, tempHome, withoutCI, type RunningDaemon } from '../support/daemon.js';
 import { buildRelease, deriveRelease, installRelease, makeKey, stopByPidFile } from '../support/releases.js';
 import { until } from '../support/until.js';
+import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { openConsole, type ConsoleSession } from './console.js';
 
 const HOSTNAME = 'upgrade01';
@@ -21,6 +25,10 @@ const env = withoutCI();
 let node: RunningDaemon;
 let session: ConsoleSession;
 let newer = '';
+let proxy: ConnectProxy;
+let downloads: Server;
+let downloadAt = '';
+const served: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(home);
@@ -32,20 +40,37 @@ beforeAll(async () => {
   const setup = await node.platform(['system', 'setup', '--hostname', HOSTNAME, '--role', 'unified,webproxy']);
   expect(setup.status, setup.stderr).toBe(0);
   session = await openConsole(home, HOSTNAME, { env });
+  // A download server for the media folder, reached only through the proxy.
+  downloads = createServer((req, res) => {
+    served.push(`${req.method} ${req.url}`);
+    createReadStream(join(work, 'media', String(req.url).slice(1)))
+      .on('error', () => res.writeHead(404).end())
+      .pipe(res);
+  });
+  await new Promise<void>((resolve) => downloads.listen(0, '127.0.0.1', resolve));
+  downloadAt = `http://127.0.0.1:${(downloads.address() as AddressInfo).port}`;
+  proxy = await startConnectProxy();
 }, 240_000);
 
 afterAll(async () => {
   await session?.close();
   await node?.stop({ keepHome: true });
   await stopByPidFile(home);
+  await proxy?.close();
+  downloads?.close();
 });
 
 describe('upgrading a node from the console', () => {
   it('system upgrade asks, installs beside the running release and restarts on it; system upgrade status says how it went', async () => {
-    const question = await session.type(`system upgrade file://${newer}`, '[y/N]', { question: true });
+    expect(await session.type(`network proxy ${proxy.uri}`, 'NTP to the time servers')).toContain(proxy.uri);
+    const question = await session.type(`system upgrade ${downloadAt}/${basename(newer)}`, '[y/N]', { question: true });
     expect(question).toMatch(/Upgrade this node\? platformd restarts on the new release/);
     const answer = await session.type('y', 'system upgrade status', { timeout: 60_000 });
+    expect(answer).toContain(`fetching ${downloadAt}/${basename(newer)}`);
     expect(answer).toMatch(/release 3\.2\.0 is installed beside 3\.1\.0; platformd now restarts on it/);
+    // From outside: the download went through the proxy, to the server.
+    expect(proxy.connects).toEqual([`CONNECT ${new URL(downloadAt).host} HTTP/1.1`]);
+    expect(served).toEqual([`GET /${basename(newer)}`]);
 
     await until('the upgrade to finish', () => !existsSync(join(product, 'state', 'upgrade-in-progress.json')) && existsSync(join(product, 'state', 'last-attempt.json')), 60_000);
     const status = await session.type('system upgrade status', / s\b/);
