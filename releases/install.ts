@@ -5,8 +5,8 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, constants, existsSync, lstatSync, openSync, readSync, type BigIntStats, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readSignedManifest, unpackContents } from './container.js';
-import { freeBytes, readJson, RELEASE_META, releaseDir, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
-import { checkSignature, checkUpgradePath, RELEASE_LIMITS, ReleaseRefused, type ReleaseManifest } from './manifest.js';
+import { freeBytes, readJson, RELEASE_META, releaseDir, sealFile, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
+import { checkSignature, checkUpgradePath, RELEASE_LIMITS, ReleaseRefused, signedValue, type ReleaseManifest } from './manifest.js';
 
 const MANIFEST_FILE = 'manifest.json';
 const SIGNATURE_FILE = 'signature';
@@ -17,10 +17,53 @@ type Stamp = Record<string, [ino: number, size: number, mtimeNs: string, ctimeNs
 const stampFrom = (stat: BigIntStats): Stamp[string] => [Number(stat.ino), Number(stat.size), String(stat.mtimeNs), String(stat.ctimeNs)];
 const stampOf = (path: string) => stampFrom(lstatSync(path, { bigint: true }));
 
+/** Records every file's stamp, and the seal of the whole release, after a full check. */
 function writeStamp(product: ProductRoot, manifest: ReleaseManifest, dir: string): void {
   const stamp: Stamp = {};
   for (const file of manifest.files) stamp[file.path] = stampOf(join(dir, ...file.path.split('/')));
   writeJsonAtomic(stampFile(product, manifest.version), stamp);
+  const seal: Seal = { manifest: createHash('sha256').update(readFileSync(join(dir, RELEASE_META, MANIFEST_FILE))).digest('hex'), stamps: stampsDigest(dir, manifest)! };
+  writeJsonAtomic(sealFile(product, manifest.version), seal);
+}
+
+/**
+ * The seal: the hash of the manifest's bytes, and one digest of the stamps
+ * of every file and every folder of the release. A folder's times move when
+ * an entry is added, removed or renamed in it, so an unchanged digest means
+ * no file changed, none came and none went: platformd's start then stats
+ * the files without reading the stamps or walking the folders.
+ */
+interface Seal {
+  manifest: string;
+  stamps: string;
+}
+
+/** The digest of the stamps of the release's files and folders; undefined when one is missing. */
+function stampsDigest(dir: string, manifest: ReleaseManifest): string | undefined {
+  const hash = createHash('sha256');
+  const record = Buffer.alloc(32);
+  const add = (path: string): boolean => {
+    const stat = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    if (!stat) return false;
+    record.writeBigUInt64LE(stat.ino, 0);
+    record.writeBigUInt64LE(stat.size, 8);
+    record.writeBigInt64LE(stat.mtimeNs, 16);
+    record.writeBigInt64LE(stat.ctimeNs, 24);
+    hash.update(record);
+    return true;
+  };
+  const folders = new Set<string>();
+  for (const file of manifest.files) {
+    if (!add(join(dir, file.path))) return undefined;
+    for (let at = file.path.lastIndexOf('/'); at > 0; at = file.path.lastIndexOf('/', at - 1)) {
+      const folder = file.path.slice(0, at);
+      if (folders.has(folder)) break;
+      folders.add(folder);
+    }
+  }
+  if (!add(dir)) return undefined;
+  for (const folder of [...folders].sort()) if (!add(join(dir, folder))) return undefined;
+  return hash.digest('hex');
 }
 
 /**
@@ -74,10 +117,9 @@ function readableByAll(dir: string): void {
   for (const name of [MANIFEST_FILE, SIGNATURE_FILE]) chmodSync(join(dir, RELEASE_META, name), 0o644);
 }
 
-/** The signed manifest of an installed release, checked against the trusted keys. */
-export function installedManifest(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest {
-  const dir = releaseDir(product, version);
-  const meta = join(dir, RELEASE_META);
+/** The manifest and signature files of an installed release, bounded. */
+function readSigned(product: ProductRoot, version: string): { bytes: Buffer; signature: Buffer } {
+  const meta = join(releaseDir(product, version), RELEASE_META);
   const read = (name: string, max: number) => {
     const path = join(meta, name);
     const stat = lstatSync(path, { throwIfNoEntry: false });
@@ -85,9 +127,35 @@ export function installedManifest(product: ProductRoot, version: string, trusted
     if (stat.size > max) throw new ReleaseRefused('manifest-too-large', `release ${version}'s ${name} is too large`);
     return readFileSync(path);
   };
-  const manifest = checkSignature(read(MANIFEST_FILE, RELEASE_LIMITS.manifestBytes), read(SIGNATURE_FILE, 64), trusted);
+  return { bytes: read(MANIFEST_FILE, RELEASE_LIMITS.manifestBytes), signature: read(SIGNATURE_FILE, 64) };
+}
+
+function checkVersion(manifest: ReleaseManifest, version: string): ReleaseManifest {
   if (manifest.version !== version) throw new ReleaseRefused('version-mismatch', `the folder of release ${version} holds the manifest of ${manifest.version}`);
   return manifest;
+}
+
+/** The signed manifest of an installed release, checked against the trusted keys. */
+export function installedManifest(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest {
+  const { bytes, signature } = readSigned(product, version);
+  return checkVersion(checkSignature(bytes, signature, trusted), version);
+}
+
+/**
+ * The quick check at start: the signature is checked against today's trusted
+ * keys every time; the manifest's shape is not checked again when its bytes
+ * are those the seal was written for (they passed it then); then one stat
+ * of every file and folder, against the seal. Undefined: not sealed, or
+ * something moved: the full check decides.
+ */
+function sealedManifest(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest | undefined {
+  const seal = readJson<Seal>(sealFile(product, version), 1024);
+  if (typeof seal?.manifest !== 'string' || typeof seal.stamps !== 'string') return undefined;
+  const { bytes, signature } = readSigned(product, version);
+  const value = signedValue(bytes, signature, trusted);
+  if (createHash('sha256').update(bytes).digest('hex') !== seal.manifest) return undefined;
+  const manifest = checkVersion(value as ReleaseManifest, version);
+  return stampsDigest(releaseDir(product, version), manifest) === seal.stamps ? manifest : undefined;
 }
 
 /** One buffer for every file: hashing thousands of small files costs their reads, not a stream each. */
@@ -119,9 +187,13 @@ export interface VerifiedRelease {
  * Checks an installed release against its signed manifest: no file missing,
  * none extra, no link, every size and mode, and the hash of every file that
  * changed since it was last hashed (the stamp of inode, size, mtime and ctime:
- * a write or a chmod moves ctime, which no program can set back). Throws ReleaseRefused.
+ * a write or a chmod moves ctime, which no program can set back). A release
+ * whose seal still holds passed all of this before and nothing of it moved
+ * since. Throws ReleaseRefused.
  */
 export async function verifyInstalled(product: ProductRoot, version: string, trusted: ReadonlyMap<string, KeyObject>, options: { full?: boolean } = {}): Promise<VerifiedRelease> {
+  const sealed = options.full ? undefined : sealedManifest(product, version, trusted);
+  if (sealed) return { manifest: sealed, hashed: 0 };
   const manifest = installedManifest(product, version, trusted);
   const dir = releaseDir(product, version);
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
@@ -153,6 +225,6 @@ export async function verifyInstalled(product: ProductRoot, version: string, tru
     hashed++;
     if (hashOf(path) !== file.sha256) throw new ReleaseRefused('hash-mismatch', `${file.path} of release ${version} does not match its signed hash: it was changed`);
   }
-  if (hashed > 0) writeStamp(product, manifest, dir);
+  writeStamp(product, manifest, dir);
   return { manifest, hashed };
 }

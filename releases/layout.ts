@@ -57,6 +57,8 @@ export const releaseDir = (product: ProductRoot, version: string) => {
 };
 export const snapshotDir = (product: ProductRoot, version: string) => join(product.state, `store-before-leaving-${version}`);
 export const stampFile = (product: ProductRoot, version: string) => join(product.state, `stamp-${version}.json`);
+/** The quick proof at start that nothing of a release changed since its last full check (releases/install.ts). */
+export const sealFile = (product: ProductRoot, version: string) => join(product.state, `seal-${version}.json`);
 
 /** The release folder this program runs from (its bin/ or dist/ in releases/<version>/), or undefined in a checkout. */
 export function runningRelease(program = process.argv[1]): { product: ProductRoot; version: string; dir: string } | undefined {

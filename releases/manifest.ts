@@ -182,14 +182,17 @@ export function signManifest(bytes: Buffer, privateKeyPem: string): Buffer {
 }
 
 /** Checks the signature against the trusted key the manifest names; throws ReleaseRefused otherwise. */
-export function checkSignature(bytes: Buffer, signature: Buffer, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest {
+export const checkSignature = (bytes: Buffer, signature: Buffer, trusted: ReadonlyMap<string, KeyObject>): ReleaseManifest => checkManifest(signedValue(bytes, signature, trusted));
+
+/** The manifest's JSON once its signature checks against the trusted key it names; its shape is not checked yet. */
+export function signedValue(bytes: Buffer, signature: Buffer, trusted: ReadonlyMap<string, KeyObject>): unknown {
   // The key id is read before the signature is checked only to choose among trusted keys: nothing else is used yet.
   const value = jsonOf(bytes);
   const keyId = typeof value === 'object' && value !== null ? (value as { keyId?: unknown }).keyId : undefined;
   const key = typeof keyId === 'string' ? trusted.get(keyId) : undefined;
   if (!key) throw new ReleaseRefused('untrusted-key', `the release is signed by a key this node does not trust (${typeof keyId === 'string' ? keyId.slice(0, 16).replace(/[^0-9a-f]/g, '?') : 'none named'}); add it with "system release-key add" if you trust it`);
   if (signature.length !== 64 || !verify(null, bytes, key, signature)) throw new ReleaseRefused('bad-signature', "the release's signature does not match its manifest: the file was changed or damaged");
-  return checkManifest(value);
+  return value;
 }
 
 /** Whether a release may replace the running version: never a downgrade, never past its oldest-from. */

@@ -4,7 +4,7 @@
 // in releases/, no temporary file, the same links.
 
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ import { runPlatform, startDaemon, tempHome, withoutCI, ROOT, type RunningDaemon
 import { buildRelease, installRelease, makeKey, type TestKey } from '../support/releases.js';
 import { MAGIC, writeRelease } from '../../releases/container.js';
 import { keyIdOf, RELEASE_LIMITS, signManifest } from '../../releases/manifest.js';
+import { verifyInstalled } from '../../releases/install.js';
+import { trustedKeys } from '../../releases/keys.js';
+import { productRoot } from '../../releases/layout.js';
 
 const work = tempHome('ps-release-hard-');
 const product = join(work, 'product');
@@ -175,6 +178,48 @@ describe('an installed release is refused at its check', () => {
     } finally {
       rmSync(link);
     }
+  });
+
+  it('at start, through the seal: a byte changed with its times set back, a file added deep in a folder, one removed, one chmod-ed', async () => {
+    const root = productRoot(product);
+    const keys = trustedKeys(root);
+    const dir = join(product, 'releases', '1.0.0');
+    const stamps = join(product, 'state', 'stamp-1.0.0.json');
+    await verifyInstalled(root, '1.0.0', keys); // sealed now, whatever earlier tests did
+    // Nothing changed: the seal holds, and the per-file stamps are not even rewritten.
+    const stampsWritten = statSync(stamps).mtimeMs;
+    expect(await verifyInstalled(root, '1.0.0', keys)).toMatchObject({ hashed: 0 });
+    expect(statSync(stamps).mtimeMs).toBe(stampsWritten);
+
+    const deepest = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.parentPath.includes('.release')).sort((a, b) => b.parentPath.split('/').length - a.parentPath.split('/').length)[0]!;
+    const victim = join(deepest.parentPath, deepest.name);
+    const refusedWith = async (code: string) => expect(verifyInstalled(root, '1.0.0', keys)).rejects.toMatchObject({ code });
+
+    const original = readFileSync(victim);
+    const { atime, mtime } = statSync(victim);
+    writeFileSync(victim, Buffer.from(original).fill(original[0]! ^ 1, 0, 1));
+    utimesSync(victim, atime, mtime);
+    await refusedWith('hash-mismatch');
+    writeFileSync(victim, original);
+    expect((await verifyInstalled(root, '1.0.0', keys)).hashed).toBe(1);
+
+    writeFileSync(join(deepest.parentPath, 'added.js'), 'x');
+    await refusedWith('extra-file');
+    rmSync(join(deepest.parentPath, 'added.js'));
+
+    renameSync(victim, `${victim}.away`);
+    await refusedWith('extra-file');
+    renameSync(`${victim}.away`, victim);
+    rmSync(victim);
+    await refusedWith('missing-file');
+    writeFileSync(victim, original);
+
+    const mode = statSync(victim).mode & 0o777;
+    chmodSync(victim, 0o666);
+    await refusedWith('mode-mismatch');
+    chmodSync(victim, mode);
+    await verifyInstalled(root, '1.0.0', keys);
+    expect(await verifyInstalled(root, '1.0.0', keys)).toMatchObject({ hashed: 0 });
   });
 
   it('the writer refuses to make a release with an unsafe path (nothing written)', () => {
