@@ -12,6 +12,8 @@ import type { Group } from '../core/command.js';
 export interface AdminOnlyEntry {
   words: string;
   why: string;
+  /** Only the command these words name, not the commands under it (a read-only `status` below may be granted). */
+  exact?: true;
 }
 
 export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
@@ -35,7 +37,8 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'system maintenance-mode stop', why: 'resumes every scheduled job' },
   { words: 'system reboot', why: 'ends every session, the administrator\'s included' },
   { words: 'system shutdown', why: 'the node stays off until someone starts it from outside' },
-  { words: 'system upgrade', why: 'replaces the software the node runs (as root) with what a release file holds' },
+  { words: 'system upgrade', exact: true, why: 'replaces the software the node runs (as root) with what a release file holds' },
+  { words: 'system release verify', why: 'clears the banner that says a release failed its check' },
   { words: 'system rollback', why: 'replaces the software the node runs, and its configuration with the snapshot taken before the upgrade' },
   { words: 'system release-key', why: 'whoever adds a key can sign the software the node runs as root' },
   { words: 'system ssh_session_limit set', why: 'a low limit keeps the administrator from logging in' },
@@ -62,7 +65,10 @@ export const ADMIN_ONLY: readonly AdminOnlyEntry[] = [
   { words: 'log retention', why: 'the audit log is the record of what every user did' },
 ];
 
-const covers = (entry: AdminOnlyEntry, words: readonly string[]) => entry.words.split(' ').every((word, i) => words[i] === word);
+const covers = (entry: AdminOnlyEntry, words: readonly string[]) => {
+  const path = entry.words.split(' ');
+  return (!entry.exact || words.length === path.length) && path.every((word, i) => words[i] === word);
+};
 
 /** Why a command is the administrators' (its entry's reason), or undefined when it is not. */
 export function whyAdminOnly(words: readonly string[]): string | undefined {

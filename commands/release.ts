@@ -17,8 +17,9 @@ import { uriArg, redactUri } from '../net/uri.js';
 import { gatherFacts } from '../status/facts.js';
 import { bannerLines } from '../status/banner.js';
 import { addTrustedKey, deleteTrustedKey, trustedKeys } from '../releases/keys.js';
-import { linkedVersion, readJson, runningRelease, type ProductRoot } from '../releases/layout.js';
-import { ReleaseRefused } from '../releases/manifest.js';
+import { linkedVersion, readJson, removeRelease, runningRelease, type ProductRoot } from '../releases/layout.js';
+import { verifyInstalled } from '../releases/install.js';
+import { isVersion, ReleaseRefused } from '../releases/manifest.js';
 import { readAttempt, readMarker, type Restart } from '../releases/marker.js';
 import { fetchRelease, handOver, installFetched, RELEASE_SCHEMES } from '../releases/upgrade.js';
 import { gateSeconds } from '../releases/runner.js';
@@ -143,7 +144,7 @@ const status = defineCommand({
     tree['last attempt'] = attempt
       ? `${attempt.kind} ${attempt.from} -> ${attempt.to}: ${attempt.result} at ${formatTime(new Date(attempt.endedAt))}, took ${attempt.seconds} s${attempt.reason ? ` (${attempt.reason})` : ''}`
       : 'none';
-    if (failed) tree['verification'] = `FAILED: ${failed}`;
+    if (failed) tree['verification'] = `FAILED: ${failed} ("system release verify" clears it once the running release passes)`;
     const { reported: _reported, ...lastAttempt } = attempt ?? { reported: false };
     return reply.tree(tree, {
       running: version,
@@ -174,6 +175,34 @@ const rollback = defineCommand({
     await handOver({ product, kind: 'rollback', from: running.version, to: previous, home: ctx.paths.home, restart: restartOf(ctx), warningsBefore: await warningsNow(ctx), snapshot: async () => {}, runnerRelease: running.dir });
     const message = `platformd now restarts on ${previous} with the configuration of before the upgrade; "system upgrade status" says how it went.`;
     return reply.text(message, { from: running.version, to: previous, message });
+  },
+});
+
+const verifyRelease = defineCommand({
+  words: ['system', 'release', 'verify'],
+  summary: 'Hash every file of the running release against its signed manifest; once it passes, RELEASE VERIFICATION FAILED is cleared and the release that failed is removed',
+  json: json.object({ release: json.string(), files: json.integer(), cleared: json.nullable(json.string()), message: json.string() }),
+  async run(ctx) {
+    const { product, version } = installed();
+    ctx.progress(`hashing every file of release ${version}`);
+    let files: number;
+    try {
+      files = (await verifyInstalled(product, version, trustedKeys(product), { full: true })).manifest.files.length;
+    } catch (error) {
+      if (error instanceof ReleaseRefused) throw failure('release-verification-failed', `release ${version}, which this node runs, fails its check: ${error.message}. Install a good release with "system upgrade <uri>".`);
+      throw error;
+    }
+    const failed = readJson<{ release?: unknown; text?: unknown }>(product.verificationFailed);
+    let cleared: string | null = null;
+    if (failed) {
+      const release = typeof failed.release === 'string' && isVersion(failed.release) ? failed.release : undefined;
+      // The release that failed is linked no more: its folder goes, so that a good copy of it can be installed.
+      if (release && release !== version && ![product.current, product.previous].some((link) => linkedVersion(link) === release)) removeRelease(product, release);
+      rmSync(product.verificationFailed, { force: true });
+      cleared = typeof failed.text === 'string' ? failed.text : 'a release failed its check';
+    }
+    const message = `release ${version}: all ${files} files match its signed manifest${cleared ? `; RELEASE VERIFICATION FAILED is cleared (it said: ${cleared})` : ''}`;
+    return reply.text(message, { release: version, files, cleared, message });
   },
 });
 
@@ -227,4 +256,4 @@ const keyCommands: Command[] = [
   }),
 ];
 
-export const releaseCommands: Command[] = [upgrade, status, rollback, ...keyCommands];
+export const releaseCommands: Command[] = [upgrade, status, rollback, verifyRelease, ...keyCommands];

@@ -275,6 +275,11 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   }
   const { node, consumed } = found;
   refuseUngranted(consumed, node);
+  // A command whose group holds granted ones (`system upgrade` beside `system upgrade status`): the command itself is refused, typed alone or with its arguments.
+  if (node.command && !visible(node.command) && !node.command.hidden) {
+    const only = node.command.adminOnly ? ': only an administrator may run it' : '';
+    throw new PlatformError('not-permitted', `you have no right to run "${node.path.join(' ')}"${only}`, 1);
+  }
   if (!node.command || !visible(node.command)) {
     if (consumed < words.length) {
       const typed = words[consumed]!;

@@ -60,6 +60,13 @@ export const stampFile = (product: ProductRoot, version: string) => join(product
 /** The quick proof at start that nothing of a release changed since its last full check (releases/install.ts). */
 export const sealFile = (product: ProductRoot, version: string) => join(product.state, `seal-${version}.json`);
 
+/** Removes an installed release's folder and what the product keeps about it (never the one `current` or `previous` names: callers check). */
+export function removeRelease(product: ProductRoot, version: string): void {
+  rmSync(releaseDir(product, version), { recursive: true, force: true });
+  rmSync(stampFile(product, version), { force: true });
+  rmSync(sealFile(product, version), { force: true });
+}
+
 /** The release folder this program runs from (its bin/ or dist/ in releases/<version>/), or undefined in a checkout. */
 export function runningRelease(program = process.argv[1]): { product: ProductRoot; version: string; dir: string } | undefined {
   try {

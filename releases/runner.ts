@@ -14,7 +14,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootId, readMarker, removeMarker, writeAttempt, writeMarker, type Marker } from './marker.js';
-import { linkedVersion, readJson, releaseDir, sealFile, snapshotDir, stampFile, switchLink, type ProductRoot } from './layout.js';
+import { linkedVersion, readJson, removeRelease, snapshotDir, switchLink, type ProductRoot } from './layout.js';
 
 /** How long a new release has to pass the gate (seconds); PLATFORM_UPGRADE_GATE_SECONDS changes it (tests). */
 export const GATE_SECONDS = 120;
@@ -156,9 +156,7 @@ function undoUpgrade(product: ProductRoot, marker: Marker): void {
   if (switched(product, marker)) restoreStore(product, marker);
   switchLink(product, product.current, marker.from);
   switchLink(product, product.previous, marker.previousBefore ?? undefined);
-  rmSync(releaseDir(product, marker.to), { recursive: true, force: true });
-  rmSync(stampFile(product, marker.to), { force: true });
-  rmSync(sealFile(product, marker.to), { force: true });
+  removeRelease(product, marker.to);
 }
 
 function finish(product: ProductRoot, marker: Marker, result: 'upgraded' | 'rolled-back' | 'failed', reason: string | null): void {

@@ -37,6 +37,7 @@ const SAMPLES: { words: string[]; fails?: true }[] = [
   { words: ['system', 'upgrade', 'status'] },
   { words: ['system', 'upgrade', 'file:///nonexistent/platform-9.9.9.psup'], fails: true },
   { words: ['system', 'rollback'], fails: true },
+  { words: ['system', 'release', 'verify'], fails: true },
   { words: ['system', 'release-key', 'list'], fails: true },
   { words: ['system', 'release-key', 'add', 'key.pem'], fails: true },
   { words: ['system', 'release-key', 'del', '0123456789abcdef'], fails: true },

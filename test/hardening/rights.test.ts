@@ -49,8 +49,9 @@ async function addUser(name: string, ...grants: string[][]): Promise<void> {
 const tree = buildTree(groups);
 const adminOnly = commandsUnder(tree).filter((c) => c.adminOnly).map((c) => c.words.join(' '));
 const groupWords = tree.children.map((c) => c.word);
+const grantableBelow = (words: string) => commandsUnder(tree).some((c) => !c.adminOnly && c.words.join(' ').startsWith(`${words} `));
 /** Every group word, and some two-word prefixes that reach next to administrator-only commands. */
-const NARROW_GRANTS = [...groupWords, 'backup key', 'backup create', 'system ssh_session_limit', 'system maintenance-mode', 'cluster maintenance-mode', 'firewall limits', 'web cluster', 'cluster list', 'network hostname', 'user list', 'keys list'];
+const NARROW_GRANTS = [...groupWords, 'system upgrade', 'backup key', 'backup create', 'system ssh_session_limit', 'system maintenance-mode', 'cluster maintenance-mode', 'firewall limits', 'web cluster', 'cluster list', 'network hostname', 'user list', 'keys list'];
 
 describe('the administrator-only table', () => {
   it('holds what can make a user root or lock the administrator out', () => {
@@ -62,6 +63,9 @@ describe('the administrator-only table', () => {
     // What every user may do to themselves is not the administrator's.
     expect(adminOnly).not.toContain('system password');
     expect(adminOnly).not.toContain('help');
+    // An exact entry covers its command only: `system upgrade <uri>` is the administrator's, its read-only status may be granted.
+    for (const words of ['system upgrade', 'system rollback', 'system release verify', 'system release-key add', 'cluster upgrade']) expect(adminOnly, words).toContain(words);
+    expect(adminOnly).not.toContain('system upgrade status');
   });
 });
 
@@ -108,22 +112,34 @@ describe('a narrow grant', () => {
         const refused = await run(user, ...words.split(' '));
         expect(refused, `${grant}: ${words}`).toMatchObject({ type: 'error', code: 'not-permitted', exitStatus: 1 });
         expect(String(refused.message)).toContain(`you have no right to run "${words}": only an administrator may run it`);
-        for (const syntax of shown) expect(syntax === words || syntax.startsWith(`${words} `), `${grant}: help shows ${syntax}`).toBe(false);
+        // The command's own usage line (`system upgrade <uri>`), not a granted one below it (`system upgrade status`).
+        for (const syntax of shown) expect(syntax === words || (syntax.startsWith(`${words} `) && /^[<[]/.test(syntax.slice(words.length + 1))), `${grant}: help shows ${syntax}`).toBe(false);
         const parent = words.split(' ').slice(0, -1).join(' ');
         const last = words.split(' ').at(-1)!;
         const line = parent ? `${parent} ` : '';
-        expect(await completions(user, line), `${grant}: Tab after "${line}"`).not.toContain(last);
-        expect(await helpWords(user, line), `${grant}: ? after "${line}"`).not.toContain(last);
+        // Its word is offered only as the way to a granted command below it (`system upgrade` to `status`).
+        if (!grantableBelow(words)) {
+          expect(await completions(user, line), `${grant}: Tab after "${line}"`).not.toContain(last);
+          expect(await helpWords(user, line), `${grant}: ? after "${line}"`).not.toContain(last);
+        }
         // `help <command>` names it no more than the menu does.
         const direct = await run(user, 'help', ...words.split(' '));
         // (As a whole command: `network interfaces` is shown, `network interface` is not.)
         const named = JSON.stringify(direct.data ?? null);
-        expect(direct.type === 'error' || !(named.includes(`"${words}"`) || named.includes(`"${words} `)), `${grant}: help ${words}`).toBe(true);
+        expect(direct.type === 'error' || !(named.includes(`"${words}"`) || named.includes(`"${words} <`) || named.includes(`"${words} [`)), `${grant}: help ${words}`).toBe(true);
       }
       // A group with nothing but administrator-only commands is not on the menu.
       expect(menuText).not.toMatch(/(user - manage users|keys - ssh\/sftp credentials)/);
     });
   }
+
+  it('a grant of "system upgrade" gives its read-only status, never the upgrade itself', async () => {
+    const user = users.get('system upgrade')!;
+    expect(await run(user, 'system', 'upgrade', 'status')).toMatchObject({ type: 'result' });
+    const refused = await run(user, 'system', 'upgrade', 'file:///opt/platform/media/platform-9.9.9.psup');
+    expect(refused).toMatchObject({ type: 'error', code: 'not-permitted', exitStatus: 1 });
+    expect(String(refused.message)).toBe('you have no right to run "system upgrade": only an administrator may run it');
+  });
 
   it('the administrator sees and may run what the others may not (the checks above can fail)', async () => {
     expect(await completions('platform', '')).toEqual(expect.arrayContaining(['user', 'keys']));

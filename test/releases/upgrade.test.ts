@@ -129,5 +129,12 @@ describe('upgrading a running node', () => {
     expect(health.stdout).toMatch(/RELEASE VERIFICATION FAILED: 1\.0\.1: dist\/platform\.js/);
     expect(health.status).toBe(1);
     expect((await status()).running).toBe('1.0.0');
+
+    // The administrator acts: the running release is hashed whole, the banner goes, and so does the folder that failed.
+    const verified = await platform(['system', 'release', 'verify']);
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/release 1\.0\.0: all \d+ files match its signed manifest; RELEASE VERIFICATION FAILED is cleared \(it said: 1\.0\.1: dist\/platform\.js/);
+    expect((await platform(['health'])).stdout).not.toContain('RELEASE VERIFICATION FAILED');
+    expect(existsSync(join(product, 'releases', '1.0.1'))).toBe(false);
   });
 });
