@@ -48,8 +48,10 @@ export const AGENT_LIMITS = {
   requestMs: 20_000,
   /** A kept-alive connection with no request. */
   keepAliveMs: 2000,
-  /** No byte either way (a route's work included: AGENT_WORK_TIMEOUT_MS). */
+  /** No byte either way. A member's route that works longer keeps its connection alive (progressEveryMs). */
   idleMs: 65_000,
+  /** While a member's route works (an upgrade installs for minutes on a slow node), a 102 Processing this often: neither side's idle bound ends it. */
+  progressEveryMs: 20_000,
   /** How often the server looks for requests past their time. */
   checkEveryMs: 1000,
   /** The most a request's body may hold. */
@@ -148,6 +150,8 @@ export function startAgent(
   known: (fingerprint: string) => boolean,
   log: (message: string) => void,
   isMemberAddress: (address: string) => boolean = () => false,
+  /** The time bounds (tests shorten them). */
+  timing: { idleMs: number; progressEveryMs: number } = AGENT_LIMITS,
 ): Promise<Server> {
   // Client certificates are checked per request (isMember), so that a node being joined can answer too.
   const server = createServer(
@@ -164,7 +168,7 @@ export function startAgent(
     },
     (req, res) => void serve(req, res),
   );
-  server.setTimeout(AGENT_LIMITS.idleMs, (socket) => socket.destroy());
+  server.setTimeout(timing.idleMs, (socket) => socket.destroy());
   boundConnections(server, isMemberAddress);
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const route = (req.url ?? '').replace(/^\//, '');
@@ -182,7 +186,14 @@ export function startAgent(
       const handler = routes.public[route] ?? (peer.member ? routes.members[route] : undefined);
       if (!handler) throw new AgentError(routes.members[route] ? 403 : 404, routes.members[route] ? 'not a cluster member' : `no route ${route}`);
       const body = await readBody(req);
-      const result = await handler(body, peer);
+      // Only a proven member's request may hold its connection past the idle bound, by working.
+      const working = peer.member ? setInterval(() => !res.destroyed && res.writeProcessing(), timing.progressEveryMs) : undefined;
+      let result: unknown;
+      try {
+        result = await handler(body, peer);
+      } finally {
+        clearInterval(working);
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     } catch (error) {
       const status = error instanceof AgentError ? error.status : 500;

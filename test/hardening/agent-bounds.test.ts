@@ -134,3 +134,30 @@ describe('the cluster agent under slow connections', () => {
     for (const s of sockets) s.socket.destroy();
   }, 30_000);
 });
+
+describe('a member route that works longer than the idle bound', () => {
+  it('keeps its connection with 102 Processing and answers; an idle connection is still closed', async () => {
+    const files = clusterFiles({ certs: join(dir, 'node') } as Paths);
+    const timing = { idleMs: 1500, progressEveryMs: 500 };
+    const memberFingerprint = new X509Certificate(readFileSync(member.cert)).fingerprint256;
+    const slowPort = freePort();
+    const slow = await startAgent(files, slowPort, { public: {}, members: { work: async () => new Promise((resolve) => setTimeout(() => resolve({ done: true }), 4000)) } }, (fingerprint) => fingerprint === memberFingerprint, () => undefined, (address) => address === MEMBER, timing);
+    try {
+      const started = Date.now();
+      expect((await callAgent<{ done: boolean }>(member, MEMBER, slowPort, 'work', {}, { asMember: true, timeoutMs: 10_000 })).body).toEqual({ done: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+      // A connection that sends nothing is closed past the idle bound, work or no work.
+      const idle = netConnect({ host: MEMBER, port: slowPort });
+      idle.on('error', () => undefined);
+      const closedAfter = await new Promise<number>((resolve) => {
+        const opened = Date.now();
+        idle.on('close', () => resolve(Date.now() - opened));
+      });
+      expect(closedAfter).toBeLessThan(10_000);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+});
+
