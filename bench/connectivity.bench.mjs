@@ -8,7 +8,10 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 import { loadModule, report, time } from './lib.mjs';
+
+const NTP_SERVERS = join(import.meta.dirname, '..', 'test', 'support', 'ntp-servers.mjs');
 
 const SIZES = [16, 64];
 // SFTP is not probed here: ssh2 (loaded only for it) stays out of the bundles.
@@ -17,22 +20,7 @@ const { probeNtp, probeTcp } = await loadModule('net/probe.ts', { external: ['ss
 
 /** NTP responders on `count` ports, in a process of their own; resolves with their ports. */
 function startNtpResponders(count) {
-  const program = `
-    const dgram = require('node:dgram');
-    const ports = [];
-    let bound = 0;
-    for (let i = 0; i < ${count}; i++) {
-      const s = dgram.createSocket('udp4');
-      s.on('message', (q, r) => {
-        const a = Buffer.alloc(48);
-        a[0] = (4 << 3) | 4; a[1] = 2;
-        q.copy(a, 24, 40, 48);
-        a.writeUInt32BE(Math.floor(Date.now() / 1000) + 2208988800, 40);
-        s.send(a, r.port, r.address);
-      });
-      s.bind(0, '127.0.0.1', () => { ports.push(s.address().port); if (++bound === ${count}) console.log(JSON.stringify(ports)); });
-    }`;
-  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [NTP_SERVERS, ...Array.from({ length: count }, () => '127.0.0.1:0')], { stdio: ['ignore', 'pipe', 'inherit'] });
   process.on('exit', () => child.kill('SIGKILL'));
   return new Promise((resolve) => {
     let out = '';

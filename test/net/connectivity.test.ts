@@ -16,8 +16,11 @@ import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { startProxyLan, type ProxyLan } from '../support/proxy-lan.js';
 import { startTrapReceiver, type TrapReceiver } from '../support/servers.js';
 import { until } from '../support/until.js';
+import { join } from 'node:path';
 import { probeFlows, type Flow, type FlowResult } from '../../net/connectivity.js';
 
+/** The NTP servers' program (test/support/ntp-servers.mjs). */
+const NTP_SERVERS = join(import.meta.dirname, '..', 'support', 'ntp-servers.mjs');
 const PREFIX = `pscn${process.pid % 10000}`;
 const COMMUNITY = 'c0nnect1vity';
 const V3 = { name: 'diagv3', auth: 'SHA', authPassword: 'Diag-auth-s3cret', priv: 'AES', privPassword: 'Diag-priv-s3cret' };
@@ -27,24 +30,6 @@ const HOSTNAME = 'conn01';
 let net: ProxyLan;
 let node: RunningDaemon;
 let receiver: TrapReceiver;
-
-/** Answers every NTP client request on `address`:123 as a stratum-2 server; the other address only listens, silent. */
-const NTP_SERVERS = `
-const dgram = require('node:dgram');
-const [answering, silent] = process.argv.slice(1);
-const s = dgram.createSocket('udp4');
-s.on('message', (q, r) => {
-  const a = Buffer.alloc(48);
-  a[0] = (4 << 3) | 4; a[1] = 2;
-  q.copy(a, 24, 40, 48);
-  a.writeUInt32BE(Math.floor(Date.now() / 1000) + 2208988800, 40);
-  s.send(a, r.port, r.address);
-});
-s.bind(123, answering);
-const quiet = dgram.createSocket('udp6');
-quiet.on('message', () => {});
-quiet.bind(123, silent);
-`;
 
 /** DNS packets that reached the proxy's host, as its kernel counts them: the outside witness of what was sent. */
 const dnsPacketsSeen = () => {
@@ -78,7 +63,8 @@ beforeAll(async () => {
     execFileSync('ip', ['netns', 'exec', net.ns('proxy'), 'nft', rule]);
   }
   net.spawnIn('proxy', 'dnsmasq', ['-k', '--port=53', `--listen-address=${proxy}`, '--bind-interfaces', '--no-resolv', '--no-hosts', `--address=/${HOSTNAME}/${net.ip('node')}`]);
-  net.spawnIn('proxy', process.execPath, ['-e', NTP_SERVERS, proxy, net.lan.hosts.proxy!.ipv6]);
+  // NTP answers on the proxy's IPv4 address; its IPv6 address only listens, silent.
+  net.spawnIn('proxy', process.execPath, [NTP_SERVERS, `${proxy}:123`, '--silent', `[${net.lan.hosts.proxy!.ipv6}]:123`]);
   receiver = await startTrapReceiver(net.ns('proxy'), proxy, 162, { communities: [COMMUNITY], users: [V3] });
   node = await startDaemon({ netns: net.ns('node') });
   await ok('system', 'setup', '--hostname', HOSTNAME, '--role', 'application');
