@@ -94,7 +94,7 @@ describe('cluster upgrade', () => {
     expect(answer.status, answer.stdout + answer.stderr).toBe(1);
     expect(answer.stdout).toMatch(/run "cluster upgrade" again/);
     // Serial (the default): the database node passed `cluster check` before the run went on.
-    expect(answer.stdout).toMatch(/db01[^\n]*: cluster check green/);
+    expect(answer.stderr).toMatch(/db01[^\n]*: cluster check green/);
     const run = await upgradeStatus();
     expect(run).toMatchObject({ release: '1.0.1', result: 'failed', stoppedAt: cluster!.address('web') });
     const nodes = byName(run);
