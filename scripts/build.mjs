@@ -5,6 +5,7 @@
 import './runtime.mjs';
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { EXTERNAL_MODULES } from './externals.mjs';
 
 // A release of another version (scripts/release.mjs) builds into its own folder with its own version.
 const version = process.env.PLATFORM_BUILD_VERSION ?? JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -23,8 +24,7 @@ await build({
   target: 'node26',
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  // Native addons stay in node_modules; react-devtools-core is Ink's optional dev hook.
-  external: ['better-sqlite3', 'node-pty', 'ssh2', 'cpu-features', 'react-devtools-core'],
+  external: EXTERNAL_MODULES,
   define: { __PLATFORM_VERSION__: JSON.stringify(version), 'process.env.NODE_ENV': '"production"' },
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

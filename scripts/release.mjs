@@ -20,6 +20,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EXTERNAL_MODULES } from './externals.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEV_KEY = process.env.PLATFORM_RELEASE_DEV_KEY ?? '/var/cache/platform-shell/release-dev-key.pem';
@@ -54,11 +55,33 @@ function filesUnder(dir) {
     .sort();
 }
 
-/** The production modules, as npm sees them (the image's product was the same list). */
-function productionModules() {
-  const listed = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
-  const tops = [...new Set(listed.stdout.split('\n').slice(1).filter(Boolean).map((p) => relative(ROOT, p)).filter((p) => p.startsWith('node_modules/') && !/^node_modules\/.*\/node_modules\//.test(p)))];
-  return tops.flatMap((top) => filesUnder(top));
+/**
+ * The modules the bundles load from node_modules (EXTERNAL_MODULES), and
+ * their dependencies, as Node resolves them: the rest of node_modules is
+ * bundled into dist/ and never runs, so a release does not carry it (nor
+ * stat and hash it at every start).
+ */
+function runtimeModules() {
+  const found = new Set();
+  const resolveFrom = (name, dir) => {
+    for (let at = dir; ; at = dirname(at)) {
+      const candidate = join(at, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (at === ROOT) return undefined;
+    }
+  };
+  const add = (dir) => {
+    if (!dir || found.has(dir)) return;
+    found.add(dir);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) add(resolveFrom(name, dir));
+  };
+  // Only what the product depends on: node-pty is the tests', react-devtools-core nobody's here.
+  const product = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  for (const name of EXTERNAL_MODULES) if (product.dependencies?.[name] || product.optionalDependencies?.[name]) add(resolveFrom(name, ROOT));
+  // A module nested in another's node_modules comes with that one's files.
+  const outermost = [...found].filter((dir) => ![...found].some((other) => other !== dir && dir.startsWith(`${other}/`)));
+  return outermost.map((dir) => relative(ROOT, dir)).sort().flatMap((top) => filesUnder(top));
 }
 
 const modeOf = (file) => (statSync(file).mode & 0o111 ? 0o755 : 0o644);
@@ -85,7 +108,7 @@ export async function buildRelease(argv = []) {
       ...filesUnder('bin').map((path) => ({ path, mode: modeOf(join(ROOT, path)), from: join(ROOT, path) })),
       ...readdirSync(dist, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort().map((file) => ({ path: `dist/${relative(dist, file)}`, mode: 0o644, from: file })),
       ...['native/peercred/build/Release/peercred.node'].filter((p) => existsSync(join(ROOT, p))).map((path) => ({ path, mode: 0o755, from: join(ROOT, path) })),
-      ...productionModules().map((path) => ({ path, mode: modeOf(join(ROOT, path)), from: join(ROOT, path) })),
+      ...runtimeModules().map((path) => ({ path, mode: modeOf(join(ROOT, path)), from: join(ROOT, path) })),
       // The runtime the product was built with: its native addons match it.
       { path: '.runtime/node/bin/node', mode: 0o755, from: process.execPath },
       ...readdirSync(join(ROOT, 'packer', 'systemd')).sort().map((name) => ({ path: `systemd/${name}`, mode: modeOf(join(ROOT, 'packer', 'systemd', name)), from: join(ROOT, 'packer', 'systemd', name) })),
