@@ -16,10 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempHome, withoutCI } from '../support/daemon.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { startListeners, type Listeners } from '../support/netns.js';
-import { buildRelease, deriveRelease, installRelease, makeKey, stopByPidFile } from '../support/releases.js';
+import { buildRelease, installRelease, makeKey, releaseWithStartFault, stopByPidFile } from '../support/releases.js';
 import { until } from '../support/until.js';
-import { readHeader } from '../../releases/container.js';
-import { open } from 'node:fs/promises';
 import { openConsole } from '../journeys/console.js';
 
 type Name = 'primary' | 'db' | 'web';
@@ -31,27 +29,6 @@ const FAULT = 'fail-next-release';
 let cluster: TestCluster<Name> | undefined;
 let database: Listeners | undefined;
 
-/** dist/platformd.js of a release file, as bytes. */
-async function platformdOf(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const header = await readHeader(handle);
-    const manifest = JSON.parse(header.manifestBytes.toString('utf8')) as { files: { path: string; size: number }[] };
-    let at = header.contentOffset;
-    for (const f of manifest.files) {
-      if (f.path === 'dist/platformd.js') {
-        const bytes = Buffer.alloc(f.size);
-        await handle.read(bytes, 0, f.size, at);
-        return bytes;
-      }
-      at += f.size;
-    }
-    throw new Error('no dist/platformd.js in the release');
-  } finally {
-    await handle.close();
-  }
-}
-
 /** `cluster upgrade` on the primary: several nodes restart one after the other, which takes minutes on a busy host. */
 const upgrade = () => cluster!.daemons.primary.platform(['--yes', 'cluster', 'upgrade', `file://${files}/platform-1.0.1.psup`], { timeoutMs: 300_000 });
 const upgradeStatus = async () => (await cluster!.json('primary', ['cluster', 'upgrade', 'status'])).lastRun;
@@ -61,11 +38,7 @@ beforeAll(async () => {
   mkdirSync(files, { recursive: true });
   const key = makeKey(work);
   const first = await buildRelease(files, '1.0.0', key);
-  // The fault: a platformd that will not start on a node whose home holds FAULT; the rest of 1.0.0 byte for byte.
-  const hook = Buffer.from(
-    `import { existsSync as faultArmed } from 'node:fs';\nif (faultArmed(process.argv[process.argv.indexOf('--home') + 1] + '/${FAULT}')) { console.error('platformd: ${FAULT} on this node'); process.exit(3); }\n`,
-  );
-  await deriveRelease(first, join(files, 'platform-1.0.1.psup'), key, { version: '1.0.1', replace: { 'dist/platformd.js': Buffer.concat([hook, await platformdOf(first)]) } });
+  await releaseWithStartFault(first, join(files, 'platform-1.0.1.psup'), key, { version: '1.0.1', fault: FAULT });
   for (const name of NAMES) await installRelease(productOf(name), first, key);
   cluster = await startCluster<Name>({
     prefix: `pscu${process.pid % 10000}`,

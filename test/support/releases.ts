@@ -157,3 +157,30 @@ async function readRange(handle: FileHandle, at: number, size: number): Promise<
   await handle.read(buffer, 0, size, at);
   return buffer.toString('utf8');
 }
+
+/** dist/platformd.js of a release file, as bytes. */
+async function platformdOf(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const header = await readHeader(handle);
+    const manifest = JSON.parse(header.manifestBytes.toString('utf8')) as ReleaseManifest;
+    const index = manifest.files.findIndex((f) => f.path === 'dist/platformd.js');
+    if (index < 0) throw new Error('no dist/platformd.js in the release');
+    return Buffer.from(await readRange(handle, header.contentOffset + offsetOf(manifest, index), manifest.files[index]!.size), 'utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A release of `original`'s content under a new version whose platformd
+ * will not start on a node whose home (its --home) holds a file named
+ * `fault`: a real fault, armed per node, for the health gate to catch.
+ */
+export async function releaseWithStartFault(original: string, out: string, key: TestKey, options: { version: string; fault: string }): Promise<string> {
+  const hook = Buffer.from(
+    `import { existsSync as faultArmed } from 'node:fs';\nif (faultArmed(process.argv[process.argv.indexOf('--home') + 1] + '/${options.fault}')) { console.error('platformd: ${options.fault} on this node'); process.exit(3); }\n`,
+  );
+  return deriveRelease(original, out, key, { version: options.version, replace: { 'dist/platformd.js': Buffer.concat([hook, await platformdOf(original)]) } });
+}
+
