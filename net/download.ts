@@ -85,6 +85,15 @@ export function redirectTarget(from: URL, location: string): URL {
   return to;
 }
 
+/** A user or password as the URL holds it, percent-decoded (as typed when it holds a stray %). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 /** Sends the GET and waits for the answer's head. */
 async function get(url: URL, options: DownloadOptions): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -98,7 +107,7 @@ async function get(url: URL, options: DownloadOptions): Promise<IncomingMessage>
     throw error;
   }
   const headers: Record<string, string> = { Host: url.host, 'User-Agent': `platform-shell/${PLATFORM_VERSION}`, Accept: '*/*', Connection: 'close' };
-  if (url.username) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  if (url.username) headers.Authorization = `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`).toString('base64')}`;
   return new Promise((resolve, reject) => {
     const sent = request({ createConnection: () => socket, method: 'GET', path: `${url.pathname}${url.search}`, headers, maxHeaderSize: MAX_HEAD_BYTES, signal: options.signal, timeout: idleMs });
     sent.on('timeout', () => sent.destroy(downloadError(`${shown(url)} sent nothing for ${idleMs / 1000} s`)));

@@ -22,7 +22,10 @@ function writeStamp(product: ProductRoot, manifest: ReleaseManifest, dir: string
   const stamp: Stamp = {};
   for (const file of manifest.files) stamp[file.path] = stampOf(join(dir, ...file.path.split('/')));
   writeJsonAtomic(stampFile(product, manifest.version), stamp);
-  const seal: Seal = { manifest: createHash('sha256').update(readFileSync(join(dir, RELEASE_META, MANIFEST_FILE))).digest('hex'), stamps: stampsDigest(dir, manifest)! };
+  const stamps = stampsDigest(dir, manifest);
+  // A file gone meanwhile: no seal, and the next check walks the release.
+  if (!stamps) return rmSync(sealFile(product, manifest.version), { force: true });
+  const seal: Seal = { manifest: createHash('sha256').update(readFileSync(join(dir, RELEASE_META, MANIFEST_FILE))).digest('hex'), stamps };
   writeJsonAtomic(sealFile(product, manifest.version), seal);
 }
 
