@@ -21,7 +21,7 @@ import { connect as tlsConnect, getCACertificates, type TLSSocket } from 'node:t
 import { failure, PlatformError } from '../core/errors.js';
 import { PLATFORM_VERSION } from '../core/version.js';
 import { connectOut, type Egress } from './connector.js';
-import { formatUri, type NetworkUri } from './uri.js';
+import { DEFAULT_PORTS, formatUri, type NetworkUri } from './uri.js';
 
 export const MAX_REDIRECTS = 5;
 /** The longest silence of a server, from the connection to the last byte. */
@@ -97,7 +97,7 @@ function decoded(part: string): string {
 /** Sends the GET and waits for the answer's head. */
 async function get(url: URL, options: DownloadOptions): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const port = Number(url.port) || DEFAULT_PORTS[url.protocol === 'https:' ? 'https' : 'http'];
   const idleMs = options.idleMs ?? IDLE_MS;
   let socket: Socket = await connectOut(host, port, { egress: options.egress, signal: options.signal, timeoutMs: Math.min(idleMs, 30_000) });
   try {
