@@ -17,7 +17,7 @@ import { uriArg, redactUri } from '../net/uri.js';
 import { gatherFacts } from '../status/facts.js';
 import { bannerLines } from '../status/banner.js';
 import { addTrustedKey, deleteTrustedKey, trustedKeys } from '../releases/keys.js';
-import { linkedVersion, readJson, removeRelease, runningRelease, type ProductRoot } from '../releases/layout.js';
+import { isLinked, linkedVersion, readJson, removeRelease, runningRelease, type ProductRoot } from '../releases/layout.js';
 import { verifyInstalled } from '../releases/install.js';
 import { isVersion, ReleaseRefused } from '../releases/manifest.js';
 import { readAttempt, readMarker, type Restart } from '../releases/marker.js';
@@ -197,7 +197,7 @@ const verifyRelease = defineCommand({
     if (failed) {
       const release = typeof failed.release === 'string' && isVersion(failed.release) ? failed.release : undefined;
       // The release that failed is linked no more: its folder goes, so that a good copy of it can be installed.
-      if (release && release !== version && ![product.current, product.previous].some((link) => linkedVersion(link) === release)) removeRelease(product, release);
+      if (release && release !== version && !isLinked(product, release)) removeRelease(product, release);
       rmSync(product.verificationFailed, { force: true });
       cleared = typeof failed.text === 'string' ? failed.text : 'a release failed its check';
     }

@@ -261,10 +261,12 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   const refuseUngranted = (reached: number, reachedNode?: TreeNode) => {
     const full = safeWalk(root, words, everything);
     const elsewhere = full !== undefined && (full.consumed > reached || (full.consumed === reached && reachedNode !== undefined && full.node !== reachedNode));
-    if (full && elsewhere && full.node.command && !visible(full.node.command) && !full.node.command.hidden) {
-      const only = full.node.command.adminOnly ? ': only an administrator may run it' : '';
-      throw new PlatformError('not-permitted', `you have no right to run "${full.node.path.join(' ')}"${only}`, 1);
-    }
+    if (full && elsewhere) refuseIfUngranted(full.node);
+  };
+  const refuseIfUngranted = (node: TreeNode) => {
+    if (!node.command || visible(node.command) || node.command.hidden) return;
+    const only = node.command.adminOnly ? ': only an administrator may run it' : '';
+    throw new PlatformError('not-permitted', `you have no right to run "${node.path.join(' ')}"${only}`, 1);
   };
   let found: Walk;
   try {
@@ -276,10 +278,7 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   const { node, consumed } = found;
   refuseUngranted(consumed, node);
   // A command whose group holds granted ones (`system upgrade` beside `system upgrade status`): the command itself is refused, typed alone or with its arguments.
-  if (node.command && !visible(node.command) && !node.command.hidden) {
-    const only = node.command.adminOnly ? ': only an administrator may run it' : '';
-    throw new PlatformError('not-permitted', `you have no right to run "${node.path.join(' ')}"${only}`, 1);
-  }
+  refuseIfUngranted(node);
   if (!node.command || !visible(node.command)) {
     if (consumed < words.length) {
       const typed = words[consumed]!;

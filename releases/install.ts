@@ -5,7 +5,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, constants, existsSync, lstatSync, openSync, readSync, type BigIntStats, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readSignedManifest, unpackContents } from './container.js';
-import { freeBytes, linkedVersion, readJson, RELEASE_META, releaseDir, removeRelease, sealFile, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
+import { freeBytes, isLinked, readJson, RELEASE_META, releaseDir, removeRelease, sealFile, stampFile, writeJsonAtomic, type ProductRoot } from './layout.js';
 import { checkSignature, checkUpgradePath, RELEASE_LIMITS, ReleaseRefused, signedValue, type ReleaseManifest } from './manifest.js';
 
 const MANIFEST_FILE = 'manifest.json';
@@ -82,7 +82,7 @@ export async function installRelease(
   const { manifest, header } = await readSignedManifest(file, options.trusted);
   if (options.running !== undefined) checkUpgradePath(manifest, options.running);
   const target = releaseDir(product, manifest.version);
-  if ([product.current, product.previous].some((link) => linkedVersion(link) === manifest.version)) throw new ReleaseRefused('already-installed', `release ${manifest.version} is installed already (${target})`);
+  if (isLinked(product, manifest.version)) throw new ReleaseRefused('already-installed', `release ${manifest.version} is installed already (${target})`);
   mkdirSync(product.releases, { recursive: true, mode: 0o755 });
   const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
   const free = freeBytes(product.releases);

@@ -60,6 +60,9 @@ export const stampFile = (product: ProductRoot, version: string) => join(product
 /** The quick proof at start that nothing of a release changed since its last full check (releases/install.ts). */
 export const sealFile = (product: ProductRoot, version: string) => join(product.state, `seal-${version}.json`);
 
+/** Whether `current` or `previous` names the version: a release the node runs or goes back to. */
+export const isLinked = (product: ProductRoot, version: string) => [product.current, product.previous].some((link) => linkedVersion(link) === version);
+
 /** Removes an installed release's folder and what the product keeps about it (never the one `current` or `previous` names: callers check). */
 export function removeRelease(product: ProductRoot, version: string): void {
   rmSync(releaseDir(product, version), { recursive: true, force: true });
