@@ -154,9 +154,24 @@ export class SnmpAgent {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SNMP_PERSISTENT_DIR: persistent, MIBS: '', MIBDIRS: '/nonexistent' },
     });
     let output = '';
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    // snmpd names its version once its ports are open: a command that changed the agent returns when it answers.
+    // One slower than the bound is left running (the supervision below covers it), not failed.
+    const listening = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS).unref();
+      const keep = (d: Buffer) => {
+        output = (output + d.toString()).slice(-2000);
+        if (/NET-SNMP version/.test(output)) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error) => reject(new Error(`snmpd did not start: ${error.message}`)));
@@ -177,6 +192,7 @@ export class SnmpAgent {
     setTimeout(() => {
       if (this.child === child) this.restarts = 0;
     }, 60_000).unref();
+    if (!(await listening)) this.deps.log('warn', `snmpd has not said it listens within ${CHECK_TIMEOUT_MS / 1000} s`);
   }
 
   private async stopChild(): Promise<void> {

@@ -54,7 +54,8 @@ export async function askNewPassword(ctx: Pick<Context, 'ask'>, user: string): P
     if (again) return password;
     const refusal = problems.length ? `the password needs ${problems.join(', ')}` : 'the two passwords differ';
     if (attempt === PASSWORD_TRIES) throw badInput(problems.length ? 'weak-password' : 'passwords-differ', `${refusal}; nothing changed`);
-    why = `${refusal}; `;
+    // The try counted, so a person knows how many remain (and the echo of one question never reads as the next).
+    why = `${refusal}; try ${attempt + 1} of ${PASSWORD_TRIES}, `;
   }
 }
 

@@ -206,7 +206,8 @@ const isCtrl = (input: string, key: KeyPress, letter: string) => key.ctrl === tr
 function onKey(state: ConsoleState, input: string, key: KeyPress): Step {
   switch (state.mode.kind) {
     case 'running':
-      // Everything but Ctrl-C waits for the command; Ctrl-C asks the daemon to stop it.
+      // Ctrl-C asks the daemon to stop the command. Other keys are dropped: typed ahead, they could answer
+      // a question the command has yet to ask, or run as a command once it ends.
       return isCtrl(input, key, 'c') ? step(state, { kind: 'cancel' }) : step(state);
     case 'question':
       return onQuestionKey(state, state.mode, input, key);

@@ -45,7 +45,7 @@ describe('console: secret questions', () => {
       mark = term.screen().length;
       term.write(`${WEAK}\r`);
       // Not back at the prompt: the same question again, saying why.
-      await term.waitFor(/the password needs [^\n]*; new password for ann:/, { from: mark });
+      await term.waitFor(/the password needs [^\n]*; try 2 of 3, new password for ann:/, { from: mark });
       term.write(`${STRONG}\r`);
       await term.waitFor('again:', { from: mark });
       term.write(`${STRONG}\r`);
@@ -74,14 +74,14 @@ describe('console: secret questions', () => {
     await withConsole(async (term) => {
       const mark = term.screen().length;
       term.write('user password ann\r');
-      // Each answer goes in only once the daemon has answered the one before: what was drawn since it was typed
-      // (escapes removed) holds the refusal, so a slow password check never lets an answer reach the wrong question.
+      // Each answer goes in only once the daemon has asked the next question: keys typed while a command runs are
+      // dropped. The question names its try, which the echo of the one before does not.
       const since = (at: number) => term.raw().slice(at).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       await until('the first question', () => since(0).includes('new password for ann:'), 30_000, 20);
       for (let i = 0; i < 3; i++) {
         const typedAt = term.raw().length;
         term.write(`${WEAK}${i}\r`);
-        const expected = i < 2 ? 'the password needs' : 'nothing changed';
+        const expected = i < 2 ? `; try ${i + 2} of 3, new password for ann:` : 'nothing changed';
         await until(`the answer to password ${i + 1}`, () => since(typedAt).includes(expected), 30_000, 20);
       }
       await term.waitFor(PROMPT, { from: mark + 1 });
