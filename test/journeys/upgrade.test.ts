@@ -4,9 +4,11 @@
 // progress and the answer; then, once platformd is back on the new
 // release, `system upgrade status`. The outcome is read from outside: the
 // proxy's log (the download was tunnelled), the server's log, the product
-// root's `current` link and the running daemon's command line.
+// root's `current` link and the running daemon's command line. Last, a
+// file changed under the running release: the node starts on the release
+// before it, the banner says so, and `system release verify` clears it.
 
-import { createReadStream, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
@@ -23,6 +25,8 @@ const product = join(work, 'product');
 const home = join(work, 'home');
 const env = withoutCI();
 let node: RunningDaemon;
+/** platformd started again by the test, as systemd would, after a start that refused a changed release. */
+let restarted: RunningDaemon | undefined;
 let session: ConsoleSession;
 let newer = '';
 let proxy: ConnectProxy;
@@ -54,6 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.close();
+  await restarted?.stop({ keepHome: true });
   await node?.stop({ keepHome: true });
   await stopByPidFile(home);
   await proxy?.close();
@@ -101,4 +106,48 @@ describe('upgrading a node from the console', () => {
     expect(status).toMatch(/rollback 3\.2\.0 -> 3\.1\.0: rolled-back/);
     expect(JSON.parse((await node.platform(['--json', 'system', 'maintenance-mode', 'status'])).stdout).maintenanceMode).toBe(false);
   }, 150_000);
+
+  it('a file changed under the running release: the node starts on the one before, the banner says so, system release verify clears it', async () => {
+    const upgraded = await node.platform(['--yes', 'system', 'upgrade', `file://${newer}`]);
+    expect(upgraded.status, upgraded.stderr).toBe(0);
+    await until('3.2.0 to run', async () => {
+      if (existsSync(join(product, 'state', 'upgrade-in-progress.json'))) return false;
+      const answer = await node.platform(['--json', 'system', 'upgrade', 'status']);
+      return answer.status === 0 && JSON.parse(answer.stdout).running === '3.2.0';
+    }, 90_000);
+
+    // One byte changed, its size kept: only the hash can tell. The start refuses it and names 3.1.0 current.
+    await stopByPidFile(home);
+    const changed = join(product, 'releases', '3.2.0', 'dist', 'platform.js');
+    const bytes = readFileSync(changed);
+    bytes[bytes.length - 1] ^= 0x20;
+    writeFileSync(changed, bytes);
+    const program = join(product, 'current', 'bin', 'platformd.js');
+    const refused = await startDaemon({ home, env, program }).then(
+      (started) => {
+        restarted = started;
+        return 'started';
+      },
+      (error: Error) => error.message,
+    );
+    expect(refused).toMatch(/RELEASE VERIFICATION FAILED: dist\/platform\.js of release 3\.2\.0 does not match its signed hash/);
+    expect(readlinkSync(join(product, 'current'))).toBe('releases/3.1.0');
+    // What systemd does on an appliance: start platformd again.
+    restarted = await startDaemon({ home, env, program });
+
+    // A new login: the banner says what failed, and the administrator has the running release checked whole.
+    const login = await openConsole(home, HOSTNAME, { env });
+    try {
+      expect(login.banner).toMatch(/RELEASE VERIFICATION FAILED: 3\.2\.0: dist\/platform\.js/);
+      const verified = await login.type('system release verify', 'files match its signed manifest', { timeout: 60_000 });
+      expect(verified).toMatch(/release 3\.1\.0: all \d+ files match its signed manifest; RELEASE VERIFICATION FAILED is cleared/);
+    } finally {
+      await login.close();
+    }
+    // From outside: the folder that failed is gone, and the next login's banner is quiet.
+    expect(existsSync(join(product, 'releases', '3.2.0'))).toBe(false);
+    const next = await openConsole(home, HOSTNAME, { env });
+    await next.close();
+    expect(next.banner).not.toContain('RELEASE VERIFICATION FAILED');
+  }, 240_000);
 });
