@@ -156,21 +156,19 @@ export class SnmpAgent {
     let output = '';
     // snmpd names its version once its ports are open: a command that changed the agent returns when it answers.
     // One slower than the bound is left running (the supervision below covers it), not failed.
-    const listening = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS).unref();
+    const started = new Promise<'listening' | 'exited' | 'slow'>((resolve) => {
+      const timer = setTimeout(() => resolve('slow'), CHECK_TIMEOUT_MS).unref();
+      const settle = (how: 'listening' | 'exited') => {
+        clearTimeout(timer);
+        resolve(how);
+      };
       const keep = (d: Buffer) => {
         output = (output + d.toString()).slice(-2000);
-        if (/NET-SNMP version/.test(output)) {
-          clearTimeout(timer);
-          resolve(true);
-        }
+        if (/NET-SNMP version/.test(output)) settle('listening');
       };
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
+      child.once('exit', () => settle('exited'));
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -192,7 +190,8 @@ export class SnmpAgent {
     setTimeout(() => {
       if (this.child === child) this.restarts = 0;
     }, 60_000).unref();
-    if (!(await listening)) this.deps.log('warn', `snmpd has not said it listens within ${CHECK_TIMEOUT_MS / 1000} s`);
+    // An snmpd that exited is reported by the supervision above.
+    if ((await started) === 'slow') this.deps.log('warn', `snmpd has not said it listens within ${CHECK_TIMEOUT_MS / 1000} s`);
   }
 
   private async stopChild(): Promise<void> {
