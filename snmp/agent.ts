@@ -22,6 +22,8 @@ export const SNMPD = '/usr/sbin/snmpd';
 export const APPLIANCE_UNIT = 'platform-snmpd.service';
 const CHECK_TIMEOUT_MS = 5000;
 const RESTART_MAX_MS = 30_000;
+/** The line snmpd prints once it has read its configuration and opened its ports. */
+const LISTENING_LINE = /NET-SNMP version/;
 /** snmpd answers nothing that needs finishing: killed if it has not exited a second after SIGTERM. */
 const STOP_GRACE_MS = 1000;
 
@@ -164,7 +166,7 @@ export class SnmpAgent {
       };
       const keep = (d: Buffer) => {
         output = (output + d.toString()).slice(-2000);
-        if (/NET-SNMP version/.test(output)) settle('listening');
+        if (LISTENING_LINE.test(output)) settle('listening');
       };
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
@@ -235,7 +237,7 @@ export function checkConfig(file: string, socket: string): Promise<void> {
       output += d.toString();
       const bad = complaint();
       if (bad) finish(new SnmpInputError(`snmpd refused the configuration: ${bad.slice(0, 300)}`));
-      else if (/NET-SNMP version/.test(output)) finish();
+      else if (LISTENING_LINE.test(output)) finish();
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
