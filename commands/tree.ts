@@ -258,27 +258,28 @@ export function parse(root: TreeNode, words: readonly string[], visible: Visibil
   // A command that exists but is not granted is refused, not "unknown", nor
   // read as the arguments of a granted command above it (`firewall limits set`),
   // nor as an abbreviation of a granted one beside it (`network interface`, `network interfaces`).
-  const refuseUngranted = (reached: number, reachedNode?: TreeNode) => {
-    const full = safeWalk(root, words, everything);
-    const elsewhere = full !== undefined && (full.consumed > reached || (full.consumed === reached && reachedNode !== undefined && full.node !== reachedNode));
-    if (full && elsewhere) refuseIfUngranted(full.node);
-  };
-  const refuseIfUngranted = (node: TreeNode) => {
+  const refuseIfNotGranted = (node: TreeNode) => {
     if (!node.command || visible(node.command) || node.command.hidden) return;
     const only = node.command.adminOnly ? ': only an administrator may run it' : '';
     throw new PlatformError('not-permitted', `you have no right to run "${node.path.join(' ')}"${only}`, 1);
+  };
+  /** The words, walked over every command, reach further (or elsewhere) than over the granted ones: refuse that command if it is not granted. */
+  const refuseIfWordsReachUngranted = (reached: number, reachedNode?: TreeNode) => {
+    const full = safeWalk(root, words, everything);
+    const elsewhere = full !== undefined && (full.consumed > reached || (full.consumed === reached && reachedNode !== undefined && full.node !== reachedNode));
+    if (full && elsewhere) refuseIfNotGranted(full.node);
   };
   let found: Walk;
   try {
     found = walk(root, words, visible);
   } catch (error) {
-    refuseUngranted(0);
+    refuseIfWordsReachUngranted(0);
     throw error;
   }
   const { node, consumed } = found;
-  refuseUngranted(consumed, node);
+  refuseIfWordsReachUngranted(consumed, node);
   // A command whose group holds granted ones (`system upgrade` beside `system upgrade status`): the command itself is refused, typed alone or with its arguments.
-  refuseIfUngranted(node);
+  refuseIfNotGranted(node);
   if (!node.command || !visible(node.command)) {
     if (consumed < words.length) {
       const typed = words[consumed]!;
