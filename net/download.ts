@@ -75,6 +75,8 @@ export function redirectTarget(from: URL, location: string): URL {
   }
   if (to.protocol !== 'http:' && to.protocol !== 'https:') throw downloadError(`${shown(from)} redirected to a ${to.protocol.replace(':', '')} location: only http(s) is followed`);
   if (from.protocol === 'https:' && to.protocol === 'http:') throw downloadError(`${shown(from)} redirected from https to plain http (${shown(to)}): refused`);
+  // A URI a person gives has its port checked (net/uri.ts); a server's Location gets the same rule: no port 0.
+  if (to.port === '0') throw downloadError(`${shown(from)} redirected to port 0 (${shown(to)}): refused`);
   if (to.origin !== from.origin) {
     to.username = '';
     to.password = '';
@@ -97,7 +99,7 @@ function decoded(part: string): string {
 /** Sends the GET and waits for the answer's head. */
 async function get(url: URL, options: DownloadOptions): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port) || DEFAULT_PORTS[url.protocol === 'https:' ? 'https' : 'http'];
+  const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol === 'https:' ? 'https' : 'http'];
   const idleMs = options.idleMs ?? IDLE_MS;
   let socket: Socket = await connectOut(host, port, { egress: options.egress, signal: options.signal, timeoutMs: Math.min(idleMs, 30_000) });
   try {

@@ -155,6 +155,7 @@ describe('an http(s) download location', () => {
     expect(() => redirectTarget(new URL('https://downloads.example.test/a.psup'), 'http://downloads.example.test/a.psup')).toThrow(/redirected from https to plain http \(http:\/\/downloads.example.test\/a.psup\): refused/);
     expect(redirectTarget(new URL('http://ops:pw@a.example.test/x'), 'https://a.example.test/y').username).toBe('');
     expect(redirectTarget(new URL('http://ops:pw@a.example.test/x'), '/y').password).toBe('pw');
+    expect(() => redirectTarget(new URL('http://a.example.test/x'), 'http://a.example.test:0/y')).toThrow(/redirected to port 0 \(http:\/\/a.example.test:0\/y\): refused/);
   });
 
   it('never sends the URI’s user and password to another origin', async () => {
